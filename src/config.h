@@ -1,0 +1,140 @@
+/* config: the weightd.conf file (libconfig syntax) turned into an immutable
+ * struct wd_config, with every validation of SPEC §2 reported as FILE:LINE.
+ *
+ * A config is built whole and validated before anyone sees it; reload builds a
+ * new one and swaps pointers. Secrets (*_file keys) are read here, kept only in
+ * the struct, and never printed. */
+#ifndef WD_CONFIG_H
+#define WD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WD_MAX_BACKENDS 1024
+
+enum wd_objective { WD_OBJ_LATENCY = 0, WD_OBJ_MARGINAL };
+enum wd_kind { WD_KIND_SERVERS = 0, WD_KIND_WEIGHTED };
+enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS };
+
+struct wd_policy_cfg {
+	enum wd_objective objective;
+	double kp, ki, kd;
+	double error_penalty;
+	double eject_error_ratio;
+	int total;
+	int min_weight;
+	int max_weight;
+	double max_step;
+	int deadband;
+	int stale_ticks;
+	double min_rate;
+	/* Templates in the top-level group; expanded (${service} replaced) in a
+	 * service's effective policy. "" means absent. */
+	char *latency_query;
+	char *error_query;
+	char *rate_query;
+};
+
+struct wd_backend_cfg {
+	char *name;
+	char *url;   /* kind servers; NULL for weighted */
+	int weight;  /* initial weight */
+	int pin;     /* -1: not pinned; 0: drained; N: fixed */
+	int line;
+};
+
+struct wd_health_cfg {
+	bool set;
+	char *path;
+	char *scheme;   /* NULL when unset */
+	char *hostname; /* NULL when unset */
+	int port;       /* 0 when unset */
+	int64_t interval_ms, timeout_ms; /* 0 when unset */
+};
+
+struct wd_service_cfg {
+	char *name;
+	enum wd_kind kind;
+	char *label;
+	bool freeze;
+	struct wd_policy_cfg policy; /* effective: defaults, then the service's overrides */
+	struct wd_backend_cfg *backends;
+	size_t n_backends;
+	struct wd_health_cfg health;
+	int line;
+};
+
+struct wd_prom_cfg {
+	char *url;
+	int64_t timeout_ms;
+	char *bearer_token; /* secret, from bearer_token_file; NULL if none */
+	char *bearer_token_file;
+	char *username;     /* NULL if none */
+	char *password;     /* secret, from password_file */
+	char *password_file;
+	char **headers;
+	size_t n_headers;
+	char *ca_file;      /* NULL if none */
+	bool insecure_skip_verify;
+	int64_t max_response_bytes;
+};
+
+struct wd_output_cfg {
+	enum wd_output_type type;
+	/* file */
+	char *path;
+	bool take_over; /* overwrite an existing file weightd did not write */
+	/* redis */
+	char *address;  /* host:port, or a unix socket path starting with '/' */
+	int db;
+	char *username; /* NULL if none */
+	char *password; /* secret, from password_file */
+	char *password_file;
+	char *root_key;
+	int64_t timeout_ms;
+};
+
+struct wd_config {
+	char *path;
+	int64_t interval_ms;
+	bool dry_run;
+	int log_level;
+	char *listen;     /* "" off */
+	char *state_file; /* "" off */
+	char *audit_log;  /* "" off, "-" stdout */
+	struct wd_prom_cfg prom;
+	struct wd_output_cfg output;
+	struct wd_policy_cfg policy; /* the top-level defaults */
+	struct wd_service_cfg *services;
+	size_t n_services;
+};
+
+/* A list of error lines, each "FILE:LINE: message" or "FILE: message". */
+struct wd_errors {
+	char **msgs;
+	size_t n;
+};
+void errors_add(struct wd_errors *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void errors_free(struct wd_errors *e);
+
+/* Loads and validates the file. On success returns 0 and a config the caller
+ * owns (config_free). On failure returns -1 and every error in errs; *out is
+ * left NULL. Warnings that do not stop the load (e.g. a short interval) are
+ * added to warns when it is not NULL. */
+int config_load(const char *path, struct wd_config **out, struct wd_errors *errs,
+		struct wd_errors *warns);
+void config_free(struct wd_config *cfg);
+
+/* Parses "250ms", "10s", "1m", "1h" (also "1.5s", "1m30s") into milliseconds.
+ * Returns 0, or -1 with the reason in err. Zero and negative are errors. */
+int config_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen);
+
+/* Returns a copy of tmpl with every ${service} replaced by name (caller frees). */
+char *config_expand_template(const char *tmpl, const char *name);
+
+/* Finds a service / backend by name; NULL or -1 when absent. */
+const struct wd_service_cfg *config_find_service(const struct wd_config *cfg, const char *name);
+int config_backend_index(const struct wd_service_cfg *svc, const char *name);
+
+#endif

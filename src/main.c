@@ -1,0 +1,457 @@
+/* main: the command line, signals, the tick loop and config reload.
+ *
+ * One tick: measure (prom) -> decide (policy) -> apply (output) -> remember
+ * (state). The loop runs on the monotonic clock with next += interval, and
+ * skips ahead after an overrun instead of bursting. Signal handlers only set
+ * flags; signals stay blocked except while the loop sleeps in ppoll() or runs
+ * a tick, so no wake-up is lost. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "autoconf.h"
+#include "config.h"
+#include "log.h"
+#include "measure.h"
+#include "output.h"
+#include "policy.h"
+#include "prom.h"
+#include "state.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+struct options {
+	const char *config_path;
+	bool dry_run;
+	bool once;
+	bool check_only;
+	int verbosity; /* +1 per -v, -1 per -q */
+	enum wd_log_format log_format;
+};
+
+struct daemon {
+	struct options opt;
+	struct wd_config *cfg;
+	struct prom *prom;
+	struct output *out;
+	struct wd_service_state *st; /* one per cfg service, same order */
+	size_t n_st;
+	uint64_t tick;
+	bool write_due;         /* force a write on the next tick (start, reload, failure) */
+	bool prom_failing;      /* for logging changes, not every tick */
+	bool output_failing;
+	bool state_failing;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: weightd [-c FILE] [-n] [-1] [-t] [-v|-q] [--log-format=logfmt|json]\n"
+		"       weightd --help | --version\n"
+		"Keeps Traefik backend weights matched to how the backends perform.\n\n"
+		"  -c, --config FILE      config file (default %s/weightd/weightd.conf)\n"
+		"  -n, --dry-run          decide, log and audit, but never write the output\n"
+		"  -1, --once             run one tick and exit (0 all handled, 1 any failure)\n"
+		"  -t, --check-config     validate the config, print FILE: ok or its errors\n"
+		"  -v, --verbose          more logging than log_level (repeatable)\n"
+		"  -q, --quiet            less logging than log_level (repeatable)\n"
+		"      --log-format=FMT   logfmt (default) or json\n"
+		"  -h, --help             this help\n"
+		"  -V, --version          print the version\n",
+		SYSCONFDIR);
+}
+
+/* Returns -1 to continue, or an exit status. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"dry-run", no_argument, NULL, 'n'},
+		{"once", no_argument, NULL, '1'},
+		{"check-config", no_argument, NULL, 't'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"log-format", required_argument, NULL, 'L'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	o->config_path = SYSCONFDIR "/weightd/weightd.conf";
+	int c;
+	while ((c = getopt_long(argc, argv, "c:n1tvqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config_path = optarg; break;
+		case 'n': o->dry_run = true; break;
+		case '1': o->once = true; break;
+		case 't': o->check_only = true; break;
+		case 'v': o->verbosity++; break;
+		case 'q': o->verbosity--; break;
+		case 'L':
+			if (strcmp(optarg, "logfmt") == 0)
+				o->log_format = WD_LOG_LOGFMT;
+			else if (strcmp(optarg, "json") == 0)
+				o->log_format = WD_LOG_JSON;
+			else {
+				fprintf(stderr, "weightd: --log-format must be logfmt or json, not \"%s\"\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("weightd %s\n", PACKAGE_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "weightd: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
+static void apply_log_level(const struct daemon *d)
+{
+	int lvl = d->cfg->log_level + d->opt.verbosity;
+	log_set_level(lvl < WD_LOG_ERROR ? WD_LOG_ERROR : lvl > WD_LOG_DEBUG ? WD_LOG_DEBUG : lvl);
+}
+
+static void log_errors(const char *msg, const struct wd_errors *e, int level)
+{
+	for (size_t i = 0; i < e->n; i++)
+		wd_log(level, msg, "error", e->msgs[i], (char *)NULL);
+}
+
+/* Reconciles the per-service states with cfg: keeps states by service name
+ * (so a reload continues where it was), creates new ones, drops removed ones. */
+static int sync_states(struct daemon *d, const struct wd_config *cfg)
+{
+	struct wd_service_state *st = calloc(cfg->n_services, sizeof(*st));
+	if (!st)
+		return -1;
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		for (size_t j = 0; j < d->n_st; j++) {
+			if (d->st[j].name && strcmp(d->st[j].name, cfg->services[i].name) == 0) {
+				st[i] = d->st[j];
+				memset(&d->st[j], 0, sizeof(d->st[j]));
+				break;
+			}
+		}
+		if (policy_state_sync(&st[i], &cfg->services[i]) < 0) {
+			for (size_t k = 0; k < cfg->n_services; k++)
+				policy_state_free(&st[k]);
+			free(st);
+			return -1;
+		}
+	}
+	for (size_t j = 0; j < d->n_st; j++)
+		policy_state_free(&d->st[j]);
+	free(d->st);
+	d->st = st;
+	d->n_st = cfg->n_services;
+	return 0;
+}
+
+/* Opens prom and the output for cfg; on success swaps them in. */
+static int open_io(struct daemon *d, struct wd_config *cfg)
+{
+	char err[512];
+	struct prom *p = prom_new(&cfg->prom, err, sizeof(err));
+	if (!p) {
+		log_error("cannot create the Prometheus client", "error", err);
+		return -1;
+	}
+	struct output *o = output_new(cfg, err, sizeof(err));
+	if (!o) {
+		log_error("cannot open the output", "error", err);
+		prom_free(p);
+		return -1;
+	}
+	prom_free(d->prom);
+	output_free(d->out);
+	d->prom = p;
+	d->out = o;
+	return 0;
+}
+
+static void reload(struct daemon *d)
+{
+	struct wd_errors errs = {0}, warns = {0};
+	struct wd_config *cfg = NULL;
+	log_info("reloading config", "config", d->opt.config_path);
+	if (config_load(d->opt.config_path, &cfg, &errs, &warns) < 0) {
+		log_errors("config reload failed; keeping the running config", &errs, WD_LOG_ERROR);
+		goto out;
+	}
+	log_errors("config warning", &warns, WD_LOG_WARN);
+	if (d->opt.dry_run)
+		cfg->dry_run = true;
+	if (open_io(d, cfg) < 0 || sync_states(d, cfg) < 0) {
+		log_error("config reload failed; keeping the running config", "config", d->opt.config_path);
+		config_free(cfg);
+		/* The old outputs may have been replaced: reopen them for the old config. */
+		open_io(d, d->cfg);
+		goto out;
+	}
+	config_free(d->cfg);
+	d->cfg = cfg;
+	apply_log_level(d);
+	d->write_due = true;
+	char n[24];
+	snprintf(n, sizeof(n), "%zu", cfg->n_services);
+	log_info("config reloaded", "config", d->opt.config_path, "services", n);
+out:
+	errors_free(&errs);
+	errors_free(&warns);
+}
+
+enum tick_result { TICK_OK = 0, TICK_PARTIAL, TICK_FAILED };
+
+static enum tick_result run_tick(struct daemon *d)
+{
+	const struct wd_config *cfg = d->cfg;
+	char err[512];
+	d->tick++;
+	struct measure_tick mt = {0};
+	size_t failed = measure_run(d->prom, cfg, &mt, &stop_requested);
+	if (stop_requested) {
+		measure_tick_free(&mt);
+		return TICK_FAILED;
+	}
+	bool all_failed = failed == cfg->n_services;
+	if (failed && !d->prom_failing) {
+		for (size_t i = 0; i < cfg->n_services; i++)
+			if (!mt.svc[i].ok)
+				log_error("Prometheus query failed; holding the service's weights",
+					  "service", cfg->services[i].name, "error", mt.svc[i].err);
+	} else if (!failed && d->prom_failing) {
+		log_info("Prometheus queries recovered");
+	}
+	d->prom_failing = failed > 0;
+
+	bool write = d->write_due;
+	size_t max_b = 0;
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].n_backends > max_b)
+			max_b = cfg->services[i].n_backends;
+	struct wd_decision *dec = calloc(max_b ? max_b : 1, sizeof(*dec));
+	for (size_t i = 0; dec && i < cfg->n_services; i++) {
+		if (policy_step(&cfg->services[i], &d->st[i], mt.svc[i].m, mt.svc[i].ok, dec))
+			write = true;
+	}
+	free(dec);
+	measure_tick_free(&mt);
+
+	enum tick_result res = failed ? (all_failed ? TICK_FAILED : TICK_PARTIAL) : TICK_OK;
+	if (write && !all_failed) {
+		struct wd_output_service *os = calloc(cfg->n_services, sizeof(*os));
+		int **weights = calloc(cfg->n_services, sizeof(*weights));
+		int rc = -1;
+		snprintf(err, sizeof(err), "out of memory");
+		if (os && weights) {
+			size_t i;
+			for (i = 0; i < cfg->n_services; i++) {
+				weights[i] = calloc(cfg->services[i].n_backends, sizeof(int));
+				if (!weights[i])
+					break;
+				for (size_t b = 0; b < cfg->services[i].n_backends; b++)
+					weights[i][b] = d->st[i].b[b].out_weight;
+				os[i].cfg = &cfg->services[i];
+				os[i].weights = weights[i];
+			}
+			if (i == cfg->n_services)
+				rc = output_write(d->out, os, cfg->n_services, err, sizeof(err));
+			for (i = 0; i < cfg->n_services; i++)
+				free(weights[i]);
+		}
+		free(weights);
+		free(os);
+		if (rc < 0) {
+			if (!d->output_failing)
+				log_error("output write failed; the last good output stays; retrying next tick",
+					  "output", output_kind(d->out), "error", err);
+			d->output_failing = true;
+			d->write_due = true;
+			res = TICK_FAILED;
+		} else {
+			if (d->output_failing)
+				log_info("output write recovered", "output", output_kind(d->out));
+			d->output_failing = false;
+			d->write_due = false;
+			if (rc == OUTPUT_WRITTEN)
+				log_debug("output written", "output", output_kind(d->out));
+		}
+	}
+	if (cfg->state_file[0] && !cfg->dry_run) {
+		if (state_save(cfg->state_file, d->st, d->n_st, err, sizeof(err)) < 0) {
+			if (!d->state_failing)
+				log_warn("cannot save the controller state", "state_file", cfg->state_file,
+					 "error", err);
+			d->state_failing = true;
+		} else {
+			d->state_failing = false;
+		}
+	}
+	return res;
+}
+
+/* Sleeps until deadline_ms (monotonic) or a signal, with signals unblocked
+ * only inside ppoll so none is lost between the flag check and the sleep. */
+static void sleep_until(int64_t deadline_ms, const sigset_t *waitmask)
+{
+	while (!stop_requested && !reload_requested) {
+		int64_t left = deadline_ms - now_ms();
+		if (left <= 0)
+			return;
+		struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
+		if (ppoll(NULL, 0, &ts, waitmask) < 0 && errno != EINTR)
+			return;
+	}
+}
+
+static int check_config(const struct options *o)
+{
+	struct wd_errors errs = {0}, warns = {0};
+	struct wd_config *cfg = NULL;
+	int rc = config_load(o->config_path, &cfg, &errs, &warns);
+	for (size_t i = 0; i < warns.n; i++)
+		fprintf(stderr, "%s (warning)\n", warns.msgs[i]);
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	if (rc == 0)
+		printf("%s: ok\n", o->config_path);
+	errors_free(&errs);
+	errors_free(&warns);
+	config_free(cfg);
+	return rc == 0 ? 0 : 2;
+}
+
+static void daemon_free(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_st; i++)
+		policy_state_free(&d->st[i]);
+	free(d->st);
+	prom_free(d->prom);
+	output_free(d->out);
+	config_free(d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {0};
+	int rc = parse_args(argc, argv, &d.opt);
+	if (rc >= 0)
+		return rc;
+	log_setup(WD_LOG_INFO, d.opt.log_format);
+	if (d.opt.check_only)
+		return check_config(&d.opt);
+
+	struct wd_errors errs = {0}, warns = {0};
+	if (config_load(d.opt.config_path, &d.cfg, &errs, &warns) < 0) {
+		log_errors("invalid config", &errs, WD_LOG_ERROR);
+		errors_free(&errs);
+		errors_free(&warns);
+		return 2;
+	}
+	if (d.opt.dry_run)
+		d.cfg->dry_run = true;
+	apply_log_level(&d);
+	log_errors("config warning", &warns, WD_LOG_WARN);
+	errors_free(&warns);
+
+	sigset_t block, waitmask;
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGHUP);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	struct sigaction sa = {0};
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (open_io(&d, d.cfg) < 0 || sync_states(&d, d.cfg) < 0) {
+		daemon_free(&d);
+		return 1;
+	}
+	if (d.cfg->state_file[0]) {
+		int restored = state_load(d.cfg->state_file, d.cfg, d.st, d.n_st, &warns);
+		log_errors("state file ignored in part", &warns, WD_LOG_WARN);
+		errors_free(&warns);
+		if (restored > 0) {
+			char n[24];
+			snprintf(n, sizeof(n), "%d", restored);
+			log_info("controller state restored", "state_file", d.cfg->state_file, "backends", n);
+		}
+	}
+	char interval[32];
+	snprintf(interval, sizeof(interval), "%.3gs", d.cfg->interval_ms / 1000.0);
+	log_info("weightd starting", "version", PACKAGE_VERSION, "config", d.opt.config_path,
+		 "output", output_kind(d.out), "dry_run", d.cfg->dry_run ? "true" : "false",
+		 "interval", interval);
+	d.write_due = true;
+
+	int status = 0;
+	int64_t next = now_ms();
+	while (!stop_requested) {
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(&d);
+		}
+		sigprocmask(SIG_SETMASK, &waitmask, NULL); /* signals may interrupt the tick */
+		enum tick_result r = run_tick(&d);
+		sigprocmask(SIG_BLOCK, &block, NULL);
+		if (d.opt.once) {
+			status = r == TICK_OK ? 0 : 1;
+			break;
+		}
+		int64_t interval_ms = d.cfg->interval_ms;
+		next += interval_ms;
+		int64_t now = now_ms();
+		if (next <= now) /* overrun: skip the missed ticks instead of bursting */
+			next += ((now - next) / interval_ms + 1) * interval_ms;
+		sleep_until(next, &waitmask);
+	}
+	if (stop_requested)
+		log_info("weightd stopping");
+	daemon_free(&d);
+	return status;
+}

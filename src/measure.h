@@ -1,0 +1,44 @@
+/* measure: step 1 of SPEC §3. Builds a tick's queries from the config, runs
+ * them through prom in one batch, and maps each result's series to the
+ * service's backends by the service's label. */
+#ifndef WD_MEASURE_H
+#define WD_MEASURE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "policy.h"
+#include "prom.h"
+
+/* The outcome of one service's queries in one tick. */
+struct measure_service {
+	bool ok;           /* every configured query of the service succeeded */
+	char err[512];     /* when !ok: the first failure, naming the query */
+	struct wd_measurement *m; /* n_backends entries, indexed like cfg backends */
+};
+
+struct measure_tick {
+	struct measure_service *svc; /* cfg->n_services entries */
+	size_t n_svc;
+	size_t queries, failed;      /* counts for metrics */
+};
+
+/* Runs every service's queries of one tick concurrently. Allocates t's arrays
+ * (measure_tick_free releases them). Returns the number of services whose
+ * queries failed. Warnings about the data (duplicate series, Prometheus
+ * warnings) are logged at warn/debug level. */
+size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_tick *t,
+		   volatile sig_atomic_t *stop);
+void measure_tick_free(struct measure_tick *t);
+
+/* Maps one query's result onto a service's backends: calls set(ctx, index,
+ * value) for each backend with exactly one series; a backend with two or more
+ * series is reported through dup (label value), and is given no value.
+ * Exposed for tests. */
+void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
+		 void (*set)(void *ctx, size_t backend, double value),
+		 void (*dup)(void *ctx, const char *label), void *ctx);
+
+#endif

@@ -1,0 +1,39 @@
+/* output: where decided weights go. One interface, three implementations:
+ * the Traefik file provider (output_file.c), the Traefik Redis KV provider
+ * (output_redis.c), and the dry run (output_dry.c), which writes nothing.
+ * Outputs never compute weights: they carry what the policy decided. */
+#ifndef WD_OUTPUT_H
+#define WD_OUTPUT_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+/* One managed service as it must appear in Traefik's configuration.
+ * weights[i] belongs to cfg->backends[i]. For kind servers a weight of 0
+ * means drained: the server is left out of the list. */
+struct wd_output_service {
+	const struct wd_service_cfg *cfg;
+	const int *weights;
+};
+
+enum { OUTPUT_WRITTEN = 0, OUTPUT_UNCHANGED = 1 };
+
+struct output;
+
+/* Opens the output the config names (the dry run when dry_run is true).
+ * NULL on failure with err set (e.g. the file exists and is not weightd's). */
+struct output *output_new(const struct wd_config *cfg, char *err, size_t errlen);
+
+/* Writes every managed service in one atomic update. Returns OUTPUT_WRITTEN,
+ * OUTPUT_UNCHANGED (content identical, nothing written), or -1 with err set;
+ * on failure what readers see is the last good update, untouched. */
+int output_write(struct output *o, const struct wd_output_service *s, size_t n,
+		 char *err, size_t errlen);
+
+/* "file", "redis" or "dry-run". */
+const char *output_kind(const struct output *o);
+
+void output_free(struct output *o);
+
+#endif

@@ -1,0 +1,2 @@
+/* output_dry: the dry run output. (Placeholder.) */
+typedef int output_dry_placeholder;

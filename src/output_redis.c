@@ -1,0 +1,2 @@
+/* output_redis: Traefik Redis KV output. (Placeholder.) */
+typedef int output_redis_placeholder;

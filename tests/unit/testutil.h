@@ -1,0 +1,42 @@
+/* testutil: small helpers shared by the CUnit suites. */
+#ifndef WD_TESTUTIL_H
+#define WD_TESTUTIL_H
+
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Writes text to a fresh temporary file and returns its path (static buffer
+ * per call site is not needed: the caller frees). */
+static inline char *tu_write_temp(const char *text)
+{
+	char *path = strdup("/tmp/weightd-test-XXXXXX");
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		free(path);
+		return NULL;
+	}
+	size_t len = strlen(text);
+	if (write(fd, text, len) != (ssize_t)len) {
+		close(fd);
+		unlink(path);
+		free(path);
+		return NULL;
+	}
+	close(fd);
+	return path;
+}
+
+/* Runs the registered suites; the exit status says whether all passed. */
+static inline int tu_run(void)
+{
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
+
+#endif
