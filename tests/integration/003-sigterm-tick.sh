@@ -7,6 +7,7 @@ port=$(free_port)
 python3 "$top_srcdir/tests/integration/blackhole.py" "$port" "$WORK/accepted" &
 track $!
 wait_for "black hole listening" 10 python3 -c "import socket; socket.create_connection((\"127.0.0.1\", $port), 1)"
+wait_for "the probe connection to be logged" 10 test -s "$WORK/accepted"
 : >"$WORK/accepted"
 
 cat >"$WORK/weightd.conf" <<EOC
