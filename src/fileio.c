@@ -16,7 +16,7 @@ int fileio_read(const char *path, size_t max, char **out, size_t *len, char *err
 	*len = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		if (errno == ENOENT)
+		if (errno == ENOENT || errno == ENOTDIR)
 			return 1;
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return -1;

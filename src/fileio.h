@@ -8,7 +8,7 @@
 #include <sys/types.h>
 
 /* Reads path whole (at most max bytes) into a NUL-terminated buffer the caller
- * frees. Returns 0, 1 when the file does not exist (*out NULL), or -1 with err
+ * frees. Returns 0, 1 when the file does not exist (ENOENT, ENOTDIR; *out NULL), or -1 with err
  * set. */
 int fileio_read(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen);
 
