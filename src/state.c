@@ -93,8 +93,9 @@ static int load_backend(const char *path, const struct wd_service_cfg *svc, int 
 	}
 	const struct wd_policy_cfg *p = &svc->policy;
 	int pin = svc->backends[idx].pin;
-	bs->weight = w < p->min_weight ? p->min_weight : w > p->max_weight ? p->max_weight : w;
-	bs->out_weight = pin >= 0 ? pin : clamp((int)ow, p->min_weight, p->max_weight);
+	int hi = p->max_weight < p->total ? p->max_weight : p->total;
+	bs->weight = w < p->min_weight ? p->min_weight : w > hi ? hi : w;
+	bs->out_weight = pin >= 0 ? pin : clamp((int)ow, p->min_weight, hi);
 	bs->e1 = e1;
 	bs->e2 = e2;
 	bs->n_err = (int)ne;
