@@ -1,9 +1,18 @@
-/* policy: the PID weight policy. (Placeholder: holds every weight.) */
+/* policy: the PID weight policy of SPEC §3 (eject, cost, error against the
+ * pool, velocity-form PID with a gain schedule, step limit, pins and drains,
+ * freeze, hold rules, clamping, apportionment, deadband), as pure functions
+ * over struct wd_service_state. README.md "How weightd decides" is the
+ * operator's account of the same rules. */
 #include "policy.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Latencies below this are floored: ln(0) has no place in a ratio. */
+#define MIN_LATENCY_S 1e-6
 
 const char *policy_action_name(enum wd_action a)
 {
@@ -12,21 +21,53 @@ const char *policy_action_name(enum wd_action a)
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
 
+/* ---- state ----------------------------------------------------------------- */
+
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc)
 {
-	struct wd_backend_state *b = calloc(svc->n_backends, sizeof(*b));
-	if (!b)
-		return -1;
-	for (size_t i = 0; i < svc->n_backends; i++) {
-		b[i].name = strdup(svc->backends[i].name);
-		b[i].weight = svc->backends[i].weight;
-		b[i].out_weight = svc->backends[i].weight;
+	size_t n = svc->n_backends;
+	struct wd_backend_state *b = calloc(n ? n : 1, sizeof(*b));
+	char *name = strdup(svc->name);
+	if (!b || !name)
+		goto fail;
+	bool changed = st->n != n || !st->name;
+	for (size_t i = 0; i < n; i++) {
+		const struct wd_backend_cfg *bc = &svc->backends[i];
+		const struct wd_backend_state *old = NULL;
+		for (size_t j = 0; j < st->n; j++) {
+			if (st->b[j].name && strcmp(st->b[j].name, bc->name) == 0) {
+				old = &st->b[j];
+				if (j != i)
+					changed = true;
+				break;
+			}
+		}
+		if (old) {
+			b[i] = *old; /* everything but the name, which is copied below */
+		} else {
+			changed = true;
+			b[i].weight = bc->pin >= 0 ? bc->pin : bc->weight;
+			b[i].out_weight = bc->pin >= 0 ? bc->pin : bc->weight;
+			b[i].pin = bc->pin;
+		}
+		b[i].name = strdup(bc->name);
+		if (!b[i].name) {
+			for (size_t k = 0; k < i; k++)
+				free(b[k].name);
+			goto fail;
+		}
 	}
+	bool dirty = st->dirty || changed;
 	policy_state_free(st);
-	st->name = strdup(svc->name);
+	st->name = name;
 	st->b = b;
-	st->n = svc->n_backends;
+	st->n = n;
+	st->dirty = dirty;
 	return 0;
+fail:
+	free(b);
+	free(name);
+	return -1;
 }
 
 void policy_state_free(struct wd_service_state *st)
@@ -40,26 +81,377 @@ void policy_state_free(struct wd_service_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
-bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
-		 const struct wd_measurement *m, bool service_data, struct wd_decision *out)
+/* ---- one tick --------------------------------------------------------------- */
+
+/* What a backend is this tick, before any number is computed. */
+enum role {
+	R_DRAIN,   /* pin = 0 */
+	R_PIN,     /* pin = N */
+	R_FROZEN,  /* service frozen */
+	R_HOLDALL, /* the service as a whole has no data */
+	R_EJECT,   /* error ratio at or above eject_error_ratio */
+	R_PID,     /* has data: steered */
+	R_NODATA,  /* no data of its own: held, or drifting once stale */
+};
+
+static double clampd(double v, double lo, double hi)
 {
-	(void)m;
-	(void)service_data;
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Writes a decision's reason (truncated to fit). */
+static void __attribute__((format(printf, 2, 3))) reasonf(struct wd_decision *d, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->reason, sizeof(d->reason), fmt, ap);
+	va_end(ap);
+}
+
+/* The rate makes the backend's data too thin to trust (min_rate). */
+static bool rate_too_low(const struct wd_policy_cfg *pc, const struct wd_measurement *m)
+{
+	return m->has_rate && isfinite(m->rate) && m->rate < pc->min_rate;
+}
+
+static bool error_usable(const struct wd_policy_cfg *pc, const struct wd_measurement *m)
+{
+	return m->has_error && isfinite(m->error_ratio) && m->error_ratio >= 0 &&
+	       !rate_too_low(pc, m);
+}
+
+static bool latency_usable(const struct wd_policy_cfg *pc, const struct wd_measurement *m)
+{
+	return m->has_latency && isfinite(m->latency_s) && m->latency_s >= 0 &&
+	       !rate_too_low(pc, m);
+}
+
+static bool rate_known(const struct wd_measurement *m)
+{
+	return m->has_rate && isfinite(m->rate) && m->rate >= 0;
+}
+
+/* Why a backend has no data, for the decision's reason. */
+static void no_data_why(const struct wd_policy_cfg *pc, const struct wd_measurement *m,
+			char *buf, size_t len)
+{
+	if (rate_too_low(pc, m))
+		snprintf(buf, len, "rate %.3g/s below min_rate %.3g/s", m->rate, pc->min_rate);
+	else if (!m->has_latency)
+		snprintf(buf, len, "no latency series");
+	else
+		snprintf(buf, len, "latency %g is not a usable value", m->latency_s);
+}
+
+/* SPEC §3.3: cost, and the in-flight estimate n (NaN when the rate is unknown). */
+static double cost_of(const struct wd_policy_cfg *pc, const struct wd_measurement *m,
+		      double *inflight)
+{
+	double lat = m->latency_s < MIN_LATENCY_S ? MIN_LATENCY_S : m->latency_s;
+	double er = error_usable(pc, m) ? m->error_ratio : 0;
+	double c = lat * (1 + pc->error_penalty * er);
+	*inflight = rate_known(m) ? m->rate * m->latency_s : NAN;
+	if (pc->objective == WD_OBJ_MARGINAL && isfinite(*inflight))
+		c *= 1 + *inflight;
+	return c;
+}
+
+/* The weight a steered backend continues from: its continuous weight, or its
+ * configured weight when it comes back from a drain (its weight was 0). */
+static double start_weight(const struct wd_policy_cfg *pc, const struct wd_backend_cfg *bc,
+			   const struct wd_backend_state *bs)
+{
+	double w = bs->weight;
+	if (bs->pin == 0 || !isfinite(w) || w <= 0)
+		w = bc->weight;
+	return clampd(w, pc->min_weight, pc->max_weight);
+}
+
+/* Sets every decision to "hold as is" with one reason (used when the state
+ * does not match the config, which policy_state_sync prevents). */
+static bool hold_unchanged(const struct wd_service_cfg *svc, const struct wd_service_state *st,
+			   struct wd_decision *out, const char *why)
+{
 	for (size_t i = 0; i < svc->n_backends; i++) {
-		out[i].action = WD_ACT_HELD;
-		out[i].old_weight = out[i].new_weight = st->b[i].out_weight;
-		out[i].cost = out[i].error = NAN;
+		int w = i < st->n ? st->b[i].out_weight : 0;
+		out[i] = (struct wd_decision){.action = WD_ACT_HELD, .cost = NAN, .error = NAN,
+					      .old_weight = w, .new_weight = w};
+		reasonf(&out[i], "%s", why);
 	}
 	return false;
 }
 
-int policy_apportion(const double *w, size_t n, int total, const int *lo, const int *hi, int *out)
+/* SPEC §3.6: the continuous weights x of this tick, summing to total. Fixed
+ * entries (pins, drains) keep their value. Tried with the held, stale,
+ * frozen and ejected weights fixed too, so only steered backends share the
+ * rest; if that is infeasible (few steered backends, or total or bounds
+ * changed by a reload), the held ones scale with them; last, the ejected. */
+static int shape(const struct wd_service_cfg *svc, const enum role *role, const double *want,
+		 double *x)
 {
-	(void)w;
-	(void)n;
-	(void)total;
-	(void)lo;
-	(void)hi;
-	(void)out;
+	const struct wd_policy_cfg *pc = &svc->policy;
+	size_t n = svc->n_backends;
+	double lo[WD_MAX_BACKENDS], hi[WD_MAX_BACKENDS];
+	for (int level = 0; level < 3; level++) {
+		for (size_t i = 0; i < n; i++) {
+			bool fixed;
+			switch (role[i]) {
+			case R_DRAIN:
+			case R_PIN:
+				fixed = true;
+				break;
+			case R_PID:
+				fixed = false;
+				break;
+			case R_EJECT:
+				fixed = level < 2;
+				break;
+			default:
+				fixed = level < 1;
+				break;
+			}
+			if (fixed) {
+				lo[i] = hi[i] = want[i];
+			} else {
+				lo[i] = pc->min_weight;
+				hi[i] = pc->max_weight;
+			}
+		}
+		if (policy_fill(want, n, pc->total, lo, hi, x) == 0)
+			return 0;
+	}
 	return -1;
+}
+
+bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
+		 const struct wd_measurement *m, bool service_data, struct wd_decision *out)
+{
+	const struct wd_policy_cfg *pc = &svc->policy;
+	size_t n = svc->n_backends;
+	if (n == 0)
+		return false;
+	if (n > WD_MAX_BACKENDS)
+		return hold_unchanged(svc, st, out, "too many backends: holding all");
+	if (st->n != n)
+		return hold_unchanged(svc, st, out, "state not synced with config: holding all");
+	if (!m)
+		service_data = false;
+
+	enum role role[WD_MAX_BACKENDS];
+	double want[WD_MAX_BACKENDS], x[WD_MAX_BACKENDS];
+	double lnc[WD_MAX_BACKENDS], inflight[WD_MAX_BACKENDS];
+
+	/* Roles (SPEC §3.2, §3.7). */
+	bool any_steered = false;
+	for (size_t i = 0; i < n; i++) {
+		const struct wd_backend_cfg *bc = &svc->backends[i];
+		out[i] = (struct wd_decision){.cost = NAN, .error = NAN,
+					      .old_weight = st->b[i].out_weight};
+		out[i].reason[0] = '\0';
+		inflight[i] = NAN;
+		if (bc->pin == 0)
+			role[i] = R_DRAIN;
+		else if (bc->pin > 0)
+			role[i] = R_PIN;
+		else if (svc->freeze)
+			role[i] = R_FROZEN;
+		else if (!service_data)
+			role[i] = R_HOLDALL;
+		else if (error_usable(pc, &m[i]) && m[i].error_ratio >= pc->eject_error_ratio)
+			role[i] = R_EJECT;
+		else if (latency_usable(pc, &m[i]))
+			role[i] = R_PID;
+		else
+			role[i] = R_NODATA;
+		if (service_data && latency_usable(pc, &m[i])) {
+			out[i].cost = cost_of(pc, &m[i], &inflight[i]);
+			lnc[i] = log(out[i].cost);
+		}
+		any_steered |= role[i] == R_PID;
+	}
+	/* No backend with data: fail static, no stale drift (the cause is the
+	 * service's metrics, not one backend). Ejections still apply. */
+	bool no_data_at_all = service_data && !svc->freeze && !any_steered;
+	if (no_data_at_all)
+		for (size_t i = 0; i < n; i++)
+			if (role[i] == R_NODATA)
+				role[i] = R_HOLDALL;
+
+	/* SPEC §3.4: the pool, weighted by the current continuous weights of the
+	 * steered backends (pins and ejections are not steered, so not pooled). */
+	double sum_w = 0, sum_wl = 0, ln_ref = NAN;
+	for (size_t i = 0; i < n; i++) {
+		if (role[i] != R_PID)
+			continue;
+		if (isnan(ln_ref))
+			ln_ref = lnc[i]; /* averaging offsets from it: equal costs give e = 0 exactly */
+		double w = start_weight(pc, &svc->backends[i], &st->b[i]);
+		sum_w += w;
+		sum_wl += w * (lnc[i] - ln_ref);
+	}
+	double ln_pool = sum_w > 0 ? ln_ref + sum_wl / sum_w : NAN;
+	double step_max = log(1 + pc->max_step);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct wd_backend_cfg *bc = &svc->backends[i];
+		struct wd_backend_state *bs = &st->b[i];
+		struct wd_decision *d = &out[i];
+		if (isfinite(ln_pool) && isfinite(d->cost))
+			d->error = ln_pool - lnc[i];
+		switch (role[i]) {
+		case R_DRAIN:
+			want[i] = 0;
+			d->action = WD_ACT_PINNED;
+			reasonf(d, "drained by pin = 0");
+			bs->n_err = 0;
+			bs->stale = 0;
+			break;
+		case R_PIN:
+			want[i] = bc->pin;
+			d->action = WD_ACT_PINNED;
+			reasonf(d, "pinned to %d by config", bc->pin);
+			bs->n_err = 0;
+			bs->stale = 0;
+			break;
+		case R_FROZEN:
+			want[i] = start_weight(pc, bc, bs);
+			d->action = WD_ACT_FROZEN;
+			reasonf(d, "frozen by config");
+			bs->n_err = 0;
+			break;
+		case R_HOLDALL:
+			want[i] = start_weight(pc, bc, bs);
+			d->action = WD_ACT_HELD;
+			reasonf(d, "%s",
+				 service_data ? "no data for any backend: holding all"
+					      : "service queries failed: holding all");
+			bs->n_err = 0;
+			break;
+		case R_EJECT:
+			want[i] = pc->min_weight;
+			d->action = WD_ACT_EJECTED;
+			reasonf(d, "error ratio %.3g >= %.3g",
+				 m[i].error_ratio, pc->eject_error_ratio);
+			bs->n_err = 0;
+			bs->stale = 0;
+			break;
+		case R_NODATA: {
+			char why[96];
+			no_data_why(pc, &m[i], why, sizeof(why));
+			double w = start_weight(pc, bc, bs);
+			bs->n_err = 0;
+			if (bs->stale < pc->stale_ticks)
+				bs->stale++;
+			else
+				bs->stale = pc->stale_ticks + 1;
+			if (bs->stale <= pc->stale_ticks) {
+				want[i] = w;
+				d->action = WD_ACT_HELD;
+				reasonf(d, "no data: %s (tick %d of %d)", why,
+					 bs->stale, pc->stale_ticks);
+			} else {
+				/* Stale: drift toward the configured weight, at most one max_step
+				 * per tick, so it gets traffic and produces data again. */
+				double dd = clampd(log(bc->weight / w), -step_max, step_max);
+				want[i] = w * exp(dd);
+				d->action = WD_ACT_STALE;
+				reasonf(d, "no data for over %d ticks: %s; back toward weight %d",
+					 pc->stale_ticks, why, bc->weight);
+			}
+			break;
+		}
+		case R_PID: {
+			/* SPEC §3.5: velocity-form PID in log-weight. Missing history
+			 * counts as "no change" so a fresh start has no P or D kick. */
+			double e = d->error;
+			double e1 = bs->n_err >= 1 ? bs->e1 : e;
+			double e2 = bs->n_err >= 2 ? bs->e2 : e1;
+			double g = 1;
+			if (isfinite(inflight[i]))
+				g = 1 / (1 + (pc->objective == WD_OBJ_MARGINAL ? 2 : 1) * inflight[i]);
+			double dd = g * (pc->kp * (e - e1) + pc->ki * e + pc->kd * (e - 2 * e1 + e2));
+			if (!isfinite(dd))
+				dd = 0;
+			dd = clampd(dd, -step_max, step_max);
+			want[i] = start_weight(pc, bc, bs) * exp(dd);
+			bs->e2 = e1;
+			bs->e1 = e;
+			bs->n_err = bs->n_err < 2 ? bs->n_err + 1 : 2;
+			bs->stale = 0;
+			d->action = WD_ACT_APPLIED;
+			reasonf(d, "cost %.3gs vs pool %.3gs", d->cost,
+				 exp(ln_pool));
+			break;
+		}
+		}
+	}
+
+	/* SPEC §3.6: shape, then integers. Held and frozen backends first try to
+	 * keep their exact integer, ejected ones min_weight; when the others
+	 * cannot absorb that (e.g. every backend ejected), only pins stay fixed. */
+	if (shape(svc, role, want, x) < 0)
+		return hold_unchanged(svc, st, out, "weights cannot be shaped within bounds: holding all");
+	int lo[WD_MAX_BACKENDS], hi[WD_MAX_BACKENDS], newi[WD_MAX_BACKENDS];
+	bool forced = st->dirty;
+	long old_sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		int ow = st->b[i].out_weight;
+		old_sum += ow;
+		if (role[i] == R_DRAIN || role[i] == R_PIN) {
+			lo[i] = hi[i] = role[i] == R_PIN ? svc->backends[i].pin : 0;
+		} else if (role[i] == R_EJECT) {
+			lo[i] = hi[i] = pc->min_weight;
+		} else {
+			lo[i] = pc->min_weight;
+			hi[i] = pc->max_weight;
+		}
+		/* An override not yet in the output, a pin set or lifted, or an
+		 * integer outside this tick's bounds must be written now. */
+		if (ow < lo[i] || ow > hi[i] || st->b[i].pin != svc->backends[i].pin)
+			forced = true;
+		else if ((role[i] == R_HOLDALL || role[i] == R_FROZEN || role[i] == R_NODATA) &&
+			 !(role[i] == R_NODATA && st->b[i].stale > pc->stale_ticks))
+			lo[i] = hi[i] = ow;
+	}
+	if (old_sum != pc->total)
+		forced = true;
+	if (policy_apportion(x, n, pc->total, lo, hi, newi) < 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (role[i] != R_DRAIN && role[i] != R_PIN) {
+				lo[i] = pc->min_weight;
+				hi[i] = pc->max_weight;
+			}
+		}
+		if (policy_apportion(x, n, pc->total, lo, hi, newi) < 0)
+			return hold_unchanged(svc, st, out, "weights cannot be apportioned: holding all");
+	}
+
+	int max_move = 0;
+	for (size_t i = 0; i < n; i++) {
+		int mv = abs(newi[i] - st->b[i].out_weight);
+		if (mv > max_move)
+			max_move = mv;
+	}
+	bool write = forced || (max_move > 0 && max_move >= pc->deadband);
+
+	for (size_t i = 0; i < n; i++) {
+		struct wd_backend_state *bs = &st->b[i];
+		bs->weight = x[i];
+		bs->pin = svc->backends[i].pin;
+		if (write)
+			bs->out_weight = newi[i];
+		out[i].new_weight = bs->out_weight;
+		if (!write && role[i] == R_PID) {
+			out[i].action = WD_ACT_HELD;
+			if (newi[i] != out[i].old_weight)
+				reasonf(&out[i], "cost %.3gs vs pool %.3gs; move %+d below deadband %d",
+					out[i].cost, exp(ln_pool), newi[i] - out[i].old_weight,
+					pc->deadband);
+		}
+	}
+	/* A due write is dropped by the caller when the whole tick failed; keep
+	 * the set change pending until a tick with data. */
+	if (write && service_data)
+		st->dirty = false;
+	return write;
 }
