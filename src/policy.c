@@ -223,31 +223,25 @@ static int shape(const struct wd_service_cfg *svc, const enum role *role, const 
 	return -1;
 }
 
-bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
-		 const struct wd_measurement *m, bool service_data, struct wd_decision *out)
+/* The PID memory of one backend as this tick leaves it; committed to the
+ * state only when the tick completes. */
+struct memory {
+	double e1, e2;
+	int n_err, stale;
+};
+
+/* SPEC §3.2 and §3.7: what each backend is this tick; fills the costs (§3.3).
+ * Returns whether any backend is steered. */
+static bool classify(const struct wd_service_cfg *svc, const struct wd_service_state *st,
+		     const struct wd_measurement *m, bool service_data, enum role *role,
+		     double *lnc, double *inflight, struct wd_decision *out)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
-	size_t n = svc->n_backends;
-	if (n == 0)
-		return false;
-	if (n > WD_MAX_BACKENDS)
-		return hold_unchanged(svc, st, out, "too many backends: holding all");
-	if (st->n != n)
-		return hold_unchanged(svc, st, out, "state not synced with config: holding all");
-	if (!m)
-		service_data = false;
-
-	enum role role[WD_MAX_BACKENDS];
-	double want[WD_MAX_BACKENDS], x[WD_MAX_BACKENDS];
-	double lnc[WD_MAX_BACKENDS], inflight[WD_MAX_BACKENDS];
-
-	/* Roles (SPEC §3.2, §3.7). */
 	bool any_steered = false;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < svc->n_backends; i++) {
 		const struct wd_backend_cfg *bc = &svc->backends[i];
 		out[i] = (struct wd_decision){.cost = NAN, .error = NAN,
 					      .old_weight = st->b[i].out_weight};
-		out[i].reason[0] = '\0';
 		inflight[i] = NAN;
 		if (bc->pin == 0)
 			role[i] = R_DRAIN;
@@ -269,130 +263,115 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		}
 		any_steered |= role[i] == R_PID;
 	}
-	/* No backend with data: fail static, no stale drift (the cause is the
-	 * service's metrics, not one backend). Ejections still apply. */
-	bool no_data_at_all = service_data && !svc->freeze && !any_steered;
-	if (no_data_at_all)
-		for (size_t i = 0; i < n; i++)
-			if (role[i] == R_NODATA)
-				role[i] = R_HOLDALL;
+	return any_steered;
+}
 
-	/* SPEC §3.4: the pool, weighted by the current continuous weights of the
-	 * steered backends (pins and ejections are not steered, so not pooled). */
+/* SPEC §3.4: ln cbar, the mean of ln c over the steered backends weighted by
+ * their current continuous weights (pins and ejections are not steered, so
+ * not pooled). NaN when none is steered. */
+static double pool_log_cost(const struct wd_service_cfg *svc, const struct wd_service_state *st,
+			    const enum role *role, const double *lnc)
+{
 	double sum_w = 0, sum_wl = 0, ln_ref = NAN;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < svc->n_backends; i++) {
 		if (role[i] != R_PID)
 			continue;
 		if (isnan(ln_ref))
 			ln_ref = lnc[i]; /* averaging offsets from it: equal costs give e = 0 exactly */
-		double w = start_weight(pc, &svc->backends[i], &st->b[i]);
+		double w = start_weight(&svc->policy, &svc->backends[i], &st->b[i]);
 		sum_w += w;
 		sum_wl += w * (lnc[i] - ln_ref);
 	}
-	double ln_pool = sum_w > 0 ? ln_ref + sum_wl / sum_w : NAN;
+	return sum_w > 0 ? ln_ref + sum_wl / sum_w : NAN;
+}
+
+/* The continuous weight one backend asks for this tick (before shaping), its
+ * action and reason, and its next PID memory. */
+static double decide(const struct wd_service_cfg *svc, const struct wd_backend_cfg *bc,
+		     const struct wd_backend_state *bs, enum role role,
+		     const struct wd_measurement *m, bool service_data, double ln_pool,
+		     double inflight, struct memory *mem, struct wd_decision *d)
+{
+	const struct wd_policy_cfg *pc = &svc->policy;
 	double step_max = log(1 + pc->max_step);
-
-	for (size_t i = 0; i < n; i++) {
-		const struct wd_backend_cfg *bc = &svc->backends[i];
-		struct wd_backend_state *bs = &st->b[i];
-		struct wd_decision *d = &out[i];
-		if (isfinite(ln_pool) && isfinite(d->cost))
-			d->error = ln_pool - lnc[i];
-		switch (role[i]) {
-		case R_DRAIN:
-			want[i] = 0;
-			d->action = WD_ACT_PINNED;
-			reasonf(d, "drained by pin = 0");
-			bs->n_err = 0;
-			bs->stale = 0;
-			break;
-		case R_PIN:
-			want[i] = bc->pin;
-			d->action = WD_ACT_PINNED;
-			reasonf(d, "pinned to %d by config", bc->pin);
-			bs->n_err = 0;
-			bs->stale = 0;
-			break;
-		case R_FROZEN:
-			want[i] = start_weight(pc, bc, bs);
-			d->action = WD_ACT_FROZEN;
-			reasonf(d, "frozen by config");
-			bs->n_err = 0;
-			break;
-		case R_HOLDALL:
-			want[i] = start_weight(pc, bc, bs);
-			d->action = WD_ACT_HELD;
-			reasonf(d, "%s",
-				 service_data ? "no data for any backend: holding all"
+	double w = start_weight(pc, bc, bs);
+	*mem = (struct memory){.e1 = bs->e1, .e2 = bs->e2, .n_err = 0, .stale = bs->stale};
+	switch (role) {
+	case R_DRAIN:
+		d->action = WD_ACT_PINNED;
+		reasonf(d, "drained by pin = 0");
+		mem->stale = 0;
+		return 0;
+	case R_PIN:
+		d->action = WD_ACT_PINNED;
+		reasonf(d, "pinned to %d by config", bc->pin);
+		mem->stale = 0;
+		return bc->pin;
+	case R_FROZEN:
+		d->action = WD_ACT_FROZEN;
+		reasonf(d, "frozen by config");
+		return w;
+	case R_HOLDALL:
+		d->action = WD_ACT_HELD;
+		reasonf(d, "%s", service_data ? "no data for any backend: holding all"
 					      : "service queries failed: holding all");
-			bs->n_err = 0;
-			break;
-		case R_EJECT:
-			want[i] = pc->min_weight;
-			d->action = WD_ACT_EJECTED;
-			reasonf(d, "error ratio %.3g >= %.3g",
-				 m[i].error_ratio, pc->eject_error_ratio);
-			bs->n_err = 0;
-			bs->stale = 0;
-			break;
-		case R_NODATA: {
-			char why[96];
-			no_data_why(pc, &m[i], why, sizeof(why));
-			double w = start_weight(pc, bc, bs);
-			bs->n_err = 0;
-			if (bs->stale < pc->stale_ticks)
-				bs->stale++;
-			else
-				bs->stale = pc->stale_ticks + 1;
-			if (bs->stale <= pc->stale_ticks) {
-				want[i] = w;
-				d->action = WD_ACT_HELD;
-				reasonf(d, "no data: %s (tick %d of %d)", why,
-					 bs->stale, pc->stale_ticks);
-			} else {
-				/* Stale: drift toward the configured weight, at most one max_step
-				 * per tick, so it gets traffic and produces data again. */
-				double dd = clampd(log(bc->weight / w), -step_max, step_max);
-				want[i] = w * exp(dd);
-				d->action = WD_ACT_STALE;
-				reasonf(d, "no data for over %d ticks: %s; back toward weight %d",
-					 pc->stale_ticks, why, bc->weight);
-			}
-			break;
+		return w;
+	case R_EJECT:
+		d->action = WD_ACT_EJECTED;
+		reasonf(d, "error ratio %.3g >= %.3g", m->error_ratio, pc->eject_error_ratio);
+		mem->stale = 0;
+		return pc->min_weight;
+	case R_NODATA: {
+		char why[96];
+		no_data_why(pc, m, why, sizeof(why));
+		mem->stale = bs->stale < pc->stale_ticks ? bs->stale + 1 : pc->stale_ticks + 1;
+		if (mem->stale <= pc->stale_ticks) {
+			d->action = WD_ACT_HELD;
+			reasonf(d, "no data: %s (tick %d of %d)", why, mem->stale, pc->stale_ticks);
+			return w;
 		}
-		case R_PID: {
-			/* SPEC §3.5: velocity-form PID in log-weight. Missing history
-			 * counts as "no change" so a fresh start has no P or D kick. */
-			double e = d->error;
-			double e1 = bs->n_err >= 1 ? bs->e1 : e;
-			double e2 = bs->n_err >= 2 ? bs->e2 : e1;
-			double g = 1;
-			if (isfinite(inflight[i]))
-				g = 1 / (1 + (pc->objective == WD_OBJ_MARGINAL ? 2 : 1) * inflight[i]);
-			double dd = g * (pc->kp * (e - e1) + pc->ki * e + pc->kd * (e - 2 * e1 + e2));
-			if (!isfinite(dd))
-				dd = 0;
-			dd = clampd(dd, -step_max, step_max);
-			want[i] = start_weight(pc, bc, bs) * exp(dd);
-			bs->e2 = e1;
-			bs->e1 = e;
-			bs->n_err = bs->n_err < 2 ? bs->n_err + 1 : 2;
-			bs->stale = 0;
-			d->action = WD_ACT_APPLIED;
-			reasonf(d, "cost %.3gs vs pool %.3gs", d->cost,
-				 exp(ln_pool));
-			break;
-		}
-		}
+		/* Stale: drift toward the configured weight, at most one max_step a
+		 * tick, so it gets traffic and produces data again. */
+		d->action = WD_ACT_STALE;
+		reasonf(d, "no data for over %d ticks: %s; back toward weight %d", pc->stale_ticks,
+			why, bc->weight);
+		return w * exp(clampd(log(bc->weight / w), -step_max, step_max));
 	}
+	case R_PID:
+		break;
+	}
+	/* SPEC §3.5: velocity-form PID in log-weight. Missing history counts as
+	 * "no change", so a fresh start (or the first tick after a hold, freeze
+	 * or pin) has no proportional or derivative kick. */
+	double e = d->error;
+	double e1 = bs->n_err >= 1 ? bs->e1 : e;
+	double e2 = bs->n_err >= 2 ? bs->e2 : e1;
+	double g = 1;
+	if (isfinite(inflight))
+		g = 1 / (1 + (pc->objective == WD_OBJ_MARGINAL ? 2 : 1) * inflight);
+	double dd = g * (pc->kp * (e - e1) + pc->ki * e + pc->kd * (e - 2 * e1 + e2));
+	if (!isfinite(dd))
+		dd = 0;
+	*mem = (struct memory){.e1 = e, .e2 = e1, .n_err = bs->n_err < 2 ? bs->n_err + 1 : 2,
+			       .stale = 0};
+	d->action = WD_ACT_APPLIED;
+	reasonf(d, "cost %.3gs vs pool %.3gs", d->cost, exp(ln_pool));
+	return w * exp(clampd(dd, -step_max, step_max));
+}
 
-	/* SPEC §3.6: shape, then integers. Held and frozen backends first try to
-	 * keep their exact integer, ejected ones min_weight; when the others
-	 * cannot absorb that (e.g. every backend ejected), only pins stay fixed. */
-	if (shape(svc, role, want, x) < 0)
-		return hold_unchanged(svc, st, out, "weights cannot be shaped within bounds: holding all");
-	int lo[WD_MAX_BACKENDS], hi[WD_MAX_BACKENDS], newi[WD_MAX_BACKENDS];
-	bool forced = st->dirty;
+/* SPEC §3.6, integers: apportions x into newi. Held and frozen backends
+ * first try to keep their exact integer, ejected ones min_weight; when the
+ * others cannot absorb that (e.g. every backend ejected), only pins stay
+ * fixed. Sets *forced when the current integers cannot stand: the sum is not
+ * total, a pin was set or lifted, or an integer is outside its bounds (a new
+ * ejection, drain or undrain, or a reload changed the bounds). 0 or -1. */
+static int integers(const struct wd_service_cfg *svc, const struct wd_service_state *st,
+		    const enum role *role, const struct memory *mem, const double *x, int *newi,
+		    bool *forced)
+{
+	const struct wd_policy_cfg *pc = &svc->policy;
+	size_t n = svc->n_backends;
+	int lo[WD_MAX_BACKENDS], hi[WD_MAX_BACKENDS];
 	long old_sum = 0;
 	for (size_t i = 0; i < n; i++) {
 		int ow = st->b[i].out_weight;
@@ -405,38 +384,81 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 			lo[i] = pc->min_weight;
 			hi[i] = pc->max_weight;
 		}
-		/* An override not yet in the output, a pin set or lifted, or an
-		 * integer outside this tick's bounds must be written now. */
+		bool held = role[i] == R_HOLDALL || role[i] == R_FROZEN ||
+			    (role[i] == R_NODATA && mem[i].stale <= pc->stale_ticks);
 		if (ow < lo[i] || ow > hi[i] || st->b[i].pin != svc->backends[i].pin)
-			forced = true;
-		else if ((role[i] == R_HOLDALL || role[i] == R_FROZEN || role[i] == R_NODATA) &&
-			 !(role[i] == R_NODATA && st->b[i].stale > pc->stale_ticks))
+			*forced = true;
+		else if (held)
 			lo[i] = hi[i] = ow;
 	}
 	if (old_sum != pc->total)
-		forced = true;
-	if (policy_apportion(x, n, pc->total, lo, hi, newi) < 0) {
-		for (size_t i = 0; i < n; i++) {
-			if (role[i] != R_DRAIN && role[i] != R_PIN) {
-				lo[i] = pc->min_weight;
-				hi[i] = pc->max_weight;
-			}
+		*forced = true;
+	if (policy_apportion(x, n, pc->total, lo, hi, newi) == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (role[i] != R_DRAIN && role[i] != R_PIN) {
+			lo[i] = pc->min_weight;
+			hi[i] = pc->max_weight;
 		}
-		if (policy_apportion(x, n, pc->total, lo, hi, newi) < 0)
-			return hold_unchanged(svc, st, out, "weights cannot be apportioned: holding all");
 	}
+	return policy_apportion(x, n, pc->total, lo, hi, newi);
+}
+
+bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
+		 const struct wd_measurement *m, bool service_data, struct wd_decision *out)
+{
+	const struct wd_policy_cfg *pc = &svc->policy;
+	size_t n = svc->n_backends;
+	if (n == 0)
+		return false;
+	if (n > WD_MAX_BACKENDS)
+		return hold_unchanged(svc, st, out, "too many backends: holding all");
+	if (st->n != n)
+		return hold_unchanged(svc, st, out, "state not synced with config: holding all");
+	if (!m)
+		service_data = false;
+
+	enum role role[WD_MAX_BACKENDS];
+	double lnc[WD_MAX_BACKENDS], inflight[WD_MAX_BACKENDS], want[WD_MAX_BACKENDS];
+	struct memory mem[WD_MAX_BACKENDS];
+	bool any_steered = classify(svc, st, m, service_data, role, lnc, inflight, out);
+	/* No backend with data: fail static, without stale drift (the cause is
+	 * the service's metrics, not one backend). Ejections still apply. */
+	if (service_data && !svc->freeze && !any_steered)
+		for (size_t i = 0; i < n; i++)
+			if (role[i] == R_NODATA)
+				role[i] = R_HOLDALL;
+	double ln_pool = pool_log_cost(svc, st, role, lnc);
+	for (size_t i = 0; i < n; i++) {
+		if (isfinite(ln_pool) && isfinite(out[i].cost))
+			out[i].error = ln_pool - lnc[i];
+		want[i] = decide(svc, &svc->backends[i], &st->b[i], role[i], m ? &m[i] : NULL,
+				 service_data, ln_pool, inflight[i], &mem[i], &out[i]);
+	}
+
+	double x[WD_MAX_BACKENDS];
+	int newi[WD_MAX_BACKENDS];
+	bool forced = st->dirty;
+	if (shape(svc, role, want, x) < 0)
+		return hold_unchanged(svc, st, out, "weights cannot be shaped within bounds: holding all");
+	if (integers(svc, st, role, mem, x, newi, &forced) < 0)
+		return hold_unchanged(svc, st, out, "weights cannot be apportioned: holding all");
 
 	int max_move = 0;
 	for (size_t i = 0; i < n; i++) {
 		int mv = abs(newi[i] - st->b[i].out_weight);
-		if (mv > max_move)
-			max_move = mv;
+		max_move = mv > max_move ? mv : max_move;
 	}
+	/* SPEC §3.8: deadband 0 and 1 both mean "any change". */
 	bool write = forced || (max_move > 0 && max_move >= pc->deadband);
 
 	for (size_t i = 0; i < n; i++) {
 		struct wd_backend_state *bs = &st->b[i];
 		bs->weight = x[i];
+		bs->e1 = mem[i].e1;
+		bs->e2 = mem[i].e2;
+		bs->n_err = mem[i].n_err;
+		bs->stale = mem[i].stale;
 		bs->pin = svc->backends[i].pin;
 		if (write)
 			bs->out_weight = newi[i];
@@ -450,7 +472,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		}
 	}
 	/* A due write is dropped by the caller when the whole tick failed; keep
-	 * the set change pending until a tick with data. */
+	 * a set change pending until a tick with data. */
 	if (write && service_data)
 		st->dirty = false;
 	return write;
