@@ -46,7 +46,7 @@ int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *
 			b[i] = *old; /* everything but the name, which is copied below */
 		} else {
 			changed = true;
-			b[i].weight = bc->pin >= 0 ? bc->pin : bc->weight;
+			b[i].weight = bc->pin > 0 ? bc->pin : bc->weight;
 			b[i].out_weight = bc->pin >= 0 ? bc->pin : bc->weight;
 			b[i].pin = bc->pin;
 		}
@@ -88,7 +88,7 @@ enum role {
 	R_DRAIN,   /* pin = 0 */
 	R_PIN,     /* pin = N */
 	R_FROZEN,  /* service frozen */
-	R_HOLDALL, /* the service as a whole has no data */
+	R_HOLDALL, /* no backend of the service has data */
 	R_EJECT,   /* error ratio at or above eject_error_ratio */
 	R_PID,     /* has data: steered */
 	R_NODATA,  /* no data of its own: held, or drifting once stale */
@@ -192,6 +192,18 @@ static int shape(const struct wd_service_cfg *svc, const enum role *role, const 
 	const struct wd_policy_cfg *pc = &svc->policy;
 	size_t n = svc->n_backends;
 	double lo[WD_MAX_BACKENDS], hi[WD_MAX_BACKENDS];
+	bool steered = false;
+	for (size_t i = 0; i < n; i++)
+		steered |= role[i] == R_PID;
+	if (!steered) {
+		/* Nothing steered (frozen, or no data): every weight holds as it is,
+		 * even if they do not sum to total; the integers are made to. */
+		for (size_t i = 0; i < n; i++)
+			x[i] = role[i] == R_DRAIN || role[i] == R_PIN
+				       ? want[i]
+				       : clampd(want[i], pc->min_weight, pc->max_weight);
+		return 0;
+	}
 	for (int level = 0; level < 3; level++) {
 		for (size_t i = 0; i < n; i++) {
 			bool fixed;
@@ -233,8 +245,8 @@ struct memory {
 /* SPEC §3.2 and §3.7: what each backend is this tick; fills the costs (§3.3).
  * Returns whether any backend is steered. */
 static bool classify(const struct wd_service_cfg *svc, const struct wd_service_state *st,
-		     const struct wd_measurement *m, bool service_data, enum role *role,
-		     double *lnc, double *inflight, struct wd_decision *out)
+		     const struct wd_measurement *m, enum role *role, double *lnc,
+		     double *inflight, struct wd_decision *out)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
 	bool any_steered = false;
@@ -249,15 +261,13 @@ static bool classify(const struct wd_service_cfg *svc, const struct wd_service_s
 			role[i] = R_PIN;
 		else if (svc->freeze)
 			role[i] = R_FROZEN;
-		else if (!service_data)
-			role[i] = R_HOLDALL;
 		else if (error_usable(pc, &m[i]) && m[i].error_ratio >= pc->eject_error_ratio)
 			role[i] = R_EJECT;
 		else if (latency_usable(pc, &m[i]))
 			role[i] = R_PID;
 		else
 			role[i] = R_NODATA;
-		if (service_data && latency_usable(pc, &m[i])) {
+		if (latency_usable(pc, &m[i])) {
 			out[i].cost = cost_of(pc, &m[i], &inflight[i]);
 			lnc[i] = log(out[i].cost);
 		}
@@ -289,8 +299,8 @@ static double pool_log_cost(const struct wd_service_cfg *svc, const struct wd_se
  * action and reason, and its next PID memory. */
 static double decide(const struct wd_service_cfg *svc, const struct wd_backend_cfg *bc,
 		     const struct wd_backend_state *bs, enum role role,
-		     const struct wd_measurement *m, bool service_data, double ln_pool,
-		     double inflight, struct memory *mem, struct wd_decision *d)
+		     const struct wd_measurement *m, double ln_pool, double inflight,
+		     struct memory *mem, struct wd_decision *d)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
 	double step_max = log(1 + pc->max_step);
@@ -312,9 +322,9 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
 		reasonf(d, "frozen by config");
 		return w;
 	case R_HOLDALL:
+		mem->n_err = bs->n_err; /* a hold keeps the memory: continue as after one tick */
 		d->action = WD_ACT_HELD;
-		reasonf(d, "%s", service_data ? "no data for any backend: holding all"
-					      : "service queries failed: holding all");
+		reasonf(d, "no data for any backend: holding all");
 		return w;
 	case R_EJECT:
 		d->action = WD_ACT_EJECTED;
@@ -326,6 +336,7 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
 		no_data_why(pc, m, why, sizeof(why));
 		mem->stale = bs->stale < pc->stale_ticks ? bs->stale + 1 : pc->stale_ticks + 1;
 		if (mem->stale <= pc->stale_ticks) {
+			mem->n_err = bs->n_err;
 			d->action = WD_ACT_HELD;
 			reasonf(d, "no data: %s (tick %d of %d)", why, mem->stale, pc->stale_ticks);
 			return w;
@@ -341,8 +352,9 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
 		break;
 	}
 	/* SPEC §3.5: velocity-form PID in log-weight. Missing history counts as
-	 * "no change", so a fresh start (or the first tick after a hold, freeze
-	 * or pin) has no proportional or derivative kick. */
+	 * "no change", so a fresh start (or the first tick after a freeze, pin,
+	 * ejection or stale drift) has no proportional or derivative kick. A
+	 * short hold keeps the history: the change is measured across the gap. */
 	double e = d->error;
 	double e1 = bs->n_err >= 1 ? bs->e1 : e;
 	double e2 = bs->n_err >= 2 ? bs->e2 : e1;
@@ -415,16 +427,19 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		return hold_unchanged(svc, st, out, "too many backends: holding all");
 	if (st->n != n)
 		return hold_unchanged(svc, st, out, "state not synced with config: holding all");
-	if (!m)
-		service_data = false;
+	/* SPEC §3.7: Prometheus unreachable: hold everything, write nothing.
+	 * Nothing changes, not even the controller's memory; overrides from a
+	 * reload wait for the first tick with data (st->dirty stays set). */
+	if (!service_data || !m)
+		return hold_unchanged(svc, st, out, "service queries failed: holding all");
 
 	enum role role[WD_MAX_BACKENDS];
 	double lnc[WD_MAX_BACKENDS], inflight[WD_MAX_BACKENDS], want[WD_MAX_BACKENDS];
 	struct memory mem[WD_MAX_BACKENDS];
-	bool any_steered = classify(svc, st, m, service_data, role, lnc, inflight, out);
+	bool any_steered = classify(svc, st, m, role, lnc, inflight, out);
 	/* No backend with data: fail static, without stale drift (the cause is
-	 * the service's metrics, not one backend). Ejections still apply. */
-	if (service_data && !svc->freeze && !any_steered)
+	 * the service's metrics, not one backend). Ejections and pins still apply. */
+	if (!svc->freeze && !any_steered)
 		for (size_t i = 0; i < n; i++)
 			if (role[i] == R_NODATA)
 				role[i] = R_HOLDALL;
@@ -432,8 +447,8 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	for (size_t i = 0; i < n; i++) {
 		if (isfinite(ln_pool) && isfinite(out[i].cost))
 			out[i].error = ln_pool - lnc[i];
-		want[i] = decide(svc, &svc->backends[i], &st->b[i], role[i], m ? &m[i] : NULL,
-				 service_data, ln_pool, inflight[i], &mem[i], &out[i]);
+		want[i] = decide(svc, &svc->backends[i], &st->b[i], role[i], &m[i], ln_pool,
+				 inflight[i], &mem[i], &out[i]);
 	}
 
 	double x[WD_MAX_BACKENDS];
@@ -454,7 +469,8 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 
 	for (size_t i = 0; i < n; i++) {
 		struct wd_backend_state *bs = &st->b[i];
-		bs->weight = x[i];
+		if (role[i] != R_DRAIN) /* a drained backend keeps its weight as memory */
+			bs->weight = x[i];
 		bs->e1 = mem[i].e1;
 		bs->e2 = mem[i].e2;
 		bs->n_err = mem[i].n_err;
@@ -471,9 +487,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 					pc->deadband);
 		}
 	}
-	/* A due write is dropped by the caller when the whole tick failed; keep
-	 * a set change pending until a tick with data. */
-	if (write && service_data)
+	if (write)
 		st->dirty = false;
 	return write;
 }

@@ -45,14 +45,16 @@ struct wd_decision {
 /* Controller memory of one backend. The first six fields are what the state
  * file saves and restores; their meaning is part of the state file format.
  *  weight      the continuous weight the controller integrates, in units of
- *              `total` (after a step the weights of a service sum to total).
- *              A pinned backend holds its pin, a drained one 0.
+ *              `total` (after a tick that steers, the weights of the backends
+ *              not drained sum to total). A pinned backend holds its pin; a
+ *              drained one keeps a weight it does not use (its configured one
+ *              when it is drained from the start).
  *  out_weight  the integer the output carries (the last written decision);
  *              0 only for a backend drained by pin = 0.
  *  e1, e2      the PID error e_i of the last tick and the one before.
- *  n_err       how many of e1, e2 are valid (0..2). 0 after any tick in which
- *              the backend was not steered (held, pinned, frozen, ejected), so
- *              the next steered tick has no proportional or derivative kick.
+ *  n_err       how many of e1, e2 are valid (0..2). Set to 0 by a freeze, a
+ *              pin, an ejection or a stale drift, so the next steered tick has
+ *              no proportional or derivative kick; a hold keeps it.
  *  stale       consecutive ticks the backend had no data of its own. */
 struct wd_backend_state {
 	char *name;
@@ -82,7 +84,8 @@ void policy_state_free(struct wd_service_state *st);
 
 /* One tick for one service (SPEC §3 steps 2-8). m and out are indexed like
  * svc->backends; st must have been synced with svc. service_data is false (or
- * m NULL) when the service's queries failed: everything is held.
+ * m NULL) when the service's queries failed: then nothing in st changes (not
+ * even pins from a reload: they wait for a tick with data) and it returns false.
  * Updates the continuous weights and PID memory every tick. Returns true and
  * sets every out_weight to the new integers (summing to total) when a write is
  * due: some integer moved by at least the deadband (deadband 0 and 1 both mean

@@ -152,9 +152,10 @@ static const struct step_case step_cases[] = {
 	 {P, A, A}, true, {"drained", NULL, NULL}, {0, 56.8874, 43.1126}},
 	{"freeze", 2, {70, 30}, {NP, NP}, freeze, {{0.5, NONE, NONE}, {0.1, NONE, NONE}},
 	 false, {70, 30}, {F, F}, false, {"frozen by config", "frozen by config"}, {70, 30}},
+	/* frozen weights hold (33, 33); the integers must still make total. */
 	{"freeze keeps pins", 3, {34, 33, 33}, {20, NP, NP}, freeze,
 	 {{0.5, NONE, NONE}, {0.1, NONE, NONE}, {0.1, NONE, NONE}}, false, {20, 40, 40},
-	 {P, F, F}, true, {NULL}, {20, 40, 40}},
+	 {P, F, F}, true, {NULL}, {20, 33, 33}},
 	{"service queries failed", 2, {70, 30}, {NP, NP}, NULL,
 	 {{0.5, NONE, NONE}, {0.1, NONE, NONE}}, true, {70, 30}, {H, H}, false,
 	 {"service queries failed", "service queries failed"}, {70, 30}},
@@ -494,24 +495,65 @@ static void test_restart_continues(void)
 	policy_state_free(&b);
 }
 
-static void test_hold_all_keeps_set_change_pending(void)
+static void test_failed_queries_hold_everything(void)
 {
-	/* A backend added while Prometheus is down: the write is due (the set
-	 * changed) and stays due until a tick with data has asked for it. */
+	/* Prometheus down: nothing changes, not the weights, not the memory, not
+	 * even a reload's pins or new backends (they wait for data); the set
+	 * change stays due and is written at the first tick with data. */
 	struct pf_service f;
 	struct wd_service_state st;
 	setup(&f, &st, 2, (int[]){50, 50});
+	learned(&st, 0, 61.5, 61);
+	learned(&st, 1, 38.4, 39); /* sums to 99.9: held as is all the same */
+	st.b[0].e1 = 0.25, st.b[0].e2 = 0.5, st.b[0].n_err = 2, st.b[0].stale = 3;
 	pf_init(&f, 3, (int[]){40, 40, 20});
+	f.b[0].pin = 30;
 	CU_ASSERT_FATAL(policy_state_sync(&st, &f.svc) == 0);
+	struct wd_backend_state before[3];
+	memcpy(before, st.b, sizeof(before));
 	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.1)};
 	struct wd_decision d[3];
-	CU_ASSERT(policy_step(&f.svc, &st, NULL, false, d));
-	CU_ASSERT_EQUAL(d[0].action, H);
-	CU_ASSERT_EQUAL(st.b[0].out_weight + st.b[1].out_weight + st.b[2].out_weight, 100);
+	CU_ASSERT(!policy_step(&f.svc, &st, NULL, false, d));
+	CU_ASSERT(!policy_step(&f.svc, &st, m, false, d));
+	CU_ASSERT(memcmp(before, st.b, sizeof(before)) == 0);
 	CU_ASSERT(st.dirty);
+	for (size_t i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(d[i].action, H);
+		CU_ASSERT_STRING_EQUAL(d[i].reason, "service queries failed: holding all");
+		CU_ASSERT_EQUAL(d[i].old_weight, before[i].out_weight);
+		CU_ASSERT_EQUAL(d[i].new_weight, before[i].out_weight);
+		CU_ASSERT(isnan(d[i].cost) && isnan(d[i].error));
+	}
+	/* Data again: pin 30, the others share 70 as 38.4 : 20. */
 	CU_ASSERT(policy_step(&f.svc, &st, m, true, d));
 	CU_ASSERT(!st.dirty);
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 30);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 46);
+	CU_ASSERT_EQUAL(st.b[2].out_weight, 24);
 	CU_ASSERT(!policy_step(&f.svc, &st, m, true, d));
+	policy_state_free(&st);
+}
+
+static void test_no_data_hold_keeps_memory(void)
+{
+	/* No backend has data: weights and PID memory hold; staleness does not
+	 * count (the service's metrics are gone, not one backend). */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, (int[]){50, 50});
+	learned(&st, 0, 60.25, 60);
+	learned(&st, 1, 39.75, 40);
+	st.b[0].e1 = 0.1, st.b[0].n_err = 1;
+	struct wd_measurement m[2] = {{0}, {0}};
+	struct wd_decision d[2];
+	for (int t = 0; t < 10; t++)
+		CU_ASSERT(!policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 60);
+	CU_ASSERT(st.b[0].weight == 60.25);
+	CU_ASSERT(st.b[0].e1 == 0.1);
+	CU_ASSERT_EQUAL(st.b[0].n_err, 1);
+	CU_ASSERT_EQUAL(st.b[0].stale, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[1].reason, "no data for any backend"));
 	policy_state_free(&st);
 }
 
@@ -673,7 +715,8 @@ static void print_case(const struct pf_service *f, uint64_t seed, int c)
 }
 
 /* Sum to total, bounds or pin, never NaN / negative / all zero, over runs of
- * several ticks with random data, data gaps and failed queries. */
+ * several ticks with random data and data gaps, from the first tick with
+ * data on; a tick whose queries failed changes nothing at all. */
 static void test_property_invariants(void)
 {
 	uint64_t seed = prop_seed(), r = seed;
@@ -685,15 +728,27 @@ static void test_property_invariants(void)
 		CU_ASSERT_FATAL(policy_state_sync(&st, &f.svc) == 0);
 		if (qm_uniform(&r) < 0.7)
 			random_state(&r, &f, &st);
+		bool seen_data = false; /* the invariants hold from the first tick with data */
 		for (int t = 0; t < 4; t++) {
 			struct wd_measurement m[PROP_N];
 			struct wd_decision d[PROP_N];
 			for (size_t i = 0; i < f.svc.n_backends; i++)
 				random_measurement(&r, &m[i]);
 			bool data = qm_uniform(&r) < 0.9;
+			struct wd_backend_state before[PROP_N];
+			memcpy(before, st.b, f.svc.n_backends * sizeof(*before));
 			policy_step(&f.svc, &st, data ? m : NULL, data, d);
 			char why[160];
-			if (!check_invariants(&f, &st, d, why, sizeof(why))) {
+			if (!data && memcmp(before, st.b, f.svc.n_backends * sizeof(*before)) != 0) {
+				print_case(&f, seed, c);
+				printf("  tick %d: a failed tick changed the state\n", t);
+				failures++;
+				CU_FAIL("failed queries changed the state");
+				break;
+			}
+			if (data)
+				seen_data = true;
+			if (seen_data && !check_invariants(&f, &st, d, why, sizeof(why))) {
 				print_case(&f, seed, c);
 				printf("  tick %d: %s\n", t, why);
 				for (size_t i = 0; i < f.svc.n_backends; i++)
@@ -851,7 +906,8 @@ int main(void)
 	CU_add_test(s, "freeze lifted is bumpless", test_freeze_lifted_is_bumpless);
 	CU_add_test(s, "pin set, changed, lifted; drain and undrain", test_pin_set_and_lifted);
 	CU_add_test(s, "restart from saved state continues", test_restart_continues);
-	CU_add_test(s, "hold-all keeps a set change pending", test_hold_all_keeps_set_change_pending);
+	CU_add_test(s, "failed queries hold everything", test_failed_queries_hold_everything);
+	CU_add_test(s, "no data anywhere: hold with memory", test_no_data_hold_keeps_memory);
 	CU_add_test(s, "action names", test_action_names);
 	CU_pSuite p = CU_add_suite("policy properties", NULL, NULL);
 	CU_add_test(p, "sum, bounds, pins, finite, never all zero", test_property_invariants);
