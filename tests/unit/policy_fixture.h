@@ -16,7 +16,7 @@
 struct pf_service {
 	struct wd_service_cfg svc;
 	struct wd_backend_cfg b[PF_MAX];
-	char names[PF_MAX][16];
+	char names[PF_MAX][24];
 };
 
 /* SPEC §2 defaults, as the config loader fills them in for a minimal file
