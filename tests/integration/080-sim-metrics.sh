@@ -4,7 +4,7 @@
 # traffic the way Traefik's file provider would (re-read on change, last good
 # weights kept on a parse error, a server left out gets nothing).
 . "$top_srcdir/tests/integration/common.sh"
-SIM="$top_builddir/weightd-sim"
+. "$top_srcdir/tests/integration/sim-common.sh"
 
 # A bad scenario is one clear line and exit 2.
 printf 'load = { rate = 1; };\nbackends = ( { name = "a"; capacity = 1; latency = "1 s"; } );\n' \
@@ -42,12 +42,7 @@ weights() { # W1 W2: writes the file like weightd does (temporary file, rename)
 }
 weights 50 50
 
-SIM_PORT=$(free_port)
-"$SIM" -s "$WORK/sim.scn" -l "127.0.0.1:$SIM_PORT" -f "$WORK/weights.yml" --poll 100ms \
-	-o "$WORK/truth.csv" >"$WORK/sim.out" 2>"$WORK/sim.log" &
-SIM_PID=$!
-track "$SIM_PID"
-wait_for "weightd-sim /metrics" 10 http_ok "http://127.0.0.1:$SIM_PORT/metrics"
+start_sim "$WORK/sim.scn" -f "$WORK/weights.yml"
 curl -fsS "http://127.0.0.1:$SIM_PORT/metrics" >"$WORK/metrics.txt"
 if command -v promtool >/dev/null; then
 	promtool check metrics <"$WORK/metrics.txt" || fail "promtool rejects /metrics"
@@ -86,13 +81,6 @@ ok "histogram_quantile per instance matches the ground truth"
 n=$(prom_query 'sum by (instance) (rate(http_requests_total{code="200"}[15s]))' | jq '.data.result | length')
 [ "$n" -eq 2 ] || fail "http_requests_total: $n instances, want 2"
 
-# share of BACKEND in the last CSV row
-share() {
-	grep ",$1," "$WORK/truth.csv" | tail -n 1 | cut -d, -f6
-}
-share_is() { # BACKEND MIN MAX (in the newest interval)
-	awk -v s="$(share "$1")" -v lo="$2" -v hi="$3" 'BEGIN { exit !(s >= lo && s <= hi) }'
-}
 share_is server1:8080 0.45 0.55 || fail "equal weights: share $(share server1:8080)"
 
 weights 90 10
@@ -104,8 +92,7 @@ ok "a new YAML file moves the traffic"
 printf 'http:\n  services: [\n' >"$WORK/.weights.tmp"
 mv "$WORK/.weights.tmp" "$WORK/weights.yml"
 wait_for "the parse error in the log" 10 grep -q "cannot read weights" "$WORK/sim.log"
-rows=$(wc -l <"$WORK/truth.csv")
-wait_for "two more intervals" 10 sh -c "[ \$(wc -l <'$WORK/truth.csv') -ge $((rows + 4)) ]"
+wait_truth_rows 4 10
 share_is server1:8080 0.88 0.92 || fail "broken file changed the shares: $(share server1:8080)"
 weights 1 3
 wait_for "server2 at 75 %" 10 share_is server2:8080 0.73 0.77
@@ -117,8 +104,6 @@ wait_for "server2 drained" 10 share_is server2:8080 0 0
 share_is server1:8080 1 1 || fail "server1 should take everything"
 ok "a server left out gets nothing"
 
-kill -TERM "$SIM_PID"
-wait "$SIM_PID" || fail "weightd-sim exit status $? on SIGTERM"
-untrack "$SIM_PID"
+stop_sim
 grep -q 'msg="weightd-sim stopped"' "$WORK/sim.log" || fail "no clean stop"
 ok "clean stop on SIGTERM"
