@@ -18,7 +18,7 @@
 #define RUN_BUCKETS 2400 /* 1 % log buckets from 1 us up */
 #define RUN_MIN_S 1e-6
 
-enum ev_kind { EV_ARRIVAL, EV_COMPLETE, EV_FASTDONE, EV_STEP };
+enum ev_kind { EV_ARRIVAL, EV_COMPLETE, EV_FASTDONE, EV_STEP, EV_JOIN };
 
 struct event {
 	double t;
@@ -452,6 +452,8 @@ static void fill_slots(struct fleet *f, struct backend *b)
 		(void)admit(b, q_pop(b));
 }
 
+static void reload(struct fleet *f);
+
 /* ---- events -------------------------------------------------------------- */
 
 static double load_at(const struct fleet *f, double t)
@@ -554,6 +556,10 @@ void fleet_run_until(struct fleet *f, double t_s)
 		}
 		if (e.t > f->now)
 			f->now = e.t;
+		if (e.kind == EV_JOIN) {
+			reload(f); /* the balancer rebuilds with the new server */
+			continue;
+		}
 		switch (e.kind) {
 		case EV_ARRIVAL:
 			on_arrival(f);
@@ -642,8 +648,8 @@ static int check_spec(const struct fleet_spec *spec, char *err, size_t errlen)
 				errlen))
 			return -1;
 		if (!isfinite(bs->weight) || bs->weight < 0 || !isfinite(bs->jitter) ||
-		    bs->jitter < 0 || bs->jitter > 3) {
-			snprintf(err, errlen, "backend \"%s\": weight or jitter out of range", bs->name);
+		    bs->jitter < 0 || bs->jitter > 3 || !isfinite(bs->join_s) || bs->join_s < 0) {
+			snprintf(err, errlen, "backend \"%s\": weight, jitter or join out of range", bs->name);
 			return -1;
 		}
 		if (bs->service[0])
@@ -726,6 +732,8 @@ static int build(struct fleet *f, const struct fleet_spec *spec)
 		}
 		if (push_steps(f, &b->spec.capacity) || push_steps(f, &b->spec.slots) ||
 		    push_steps(f, &b->spec.latency))
+			return -1;
+		if (src->join_s > 0 && ev_push(f, (struct event){ .t = src->join_s, .kind = EV_JOIN }) < 0)
 			return -1;
 	}
 	f->lambda_max = sched_max(&f->spec.load.rate) * (1 + f->spec.load.diurnal_amplitude);
@@ -862,7 +870,9 @@ int fleet_set_weights(struct fleet *f, const double *w)
 
 double fleet_weight(const struct fleet *f, size_t b)
 {
-	return b < f->n ? f->b[b].weight : 0;
+	if (b >= f->n || f->now < f->b[b].spec.join_s)
+		return 0;
+	return f->b[b].weight;
 }
 
 double fleet_group_weight(const struct fleet *f, size_t g)

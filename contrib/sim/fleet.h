@@ -61,6 +61,8 @@ struct fleet_backend_spec {
 					   * successes; else seconds to fail fast */
 	bool batch;                   /* GPU-like: flat latency until saturation */
 	double jitter;                /* sigma of the lognormal service-time factor */
+	double join_s;                /* joins the balancer at this time (0: from the
+				       * start); before it the balancer sees weight 0 */
 };
 
 struct fleet_load_spec {
@@ -120,7 +122,8 @@ double fleet_now(const struct fleet *f);
 double fleet_next_event(const struct fleet *f);
 
 /* Weights, as the balancer sees them. Weight 0 or drained: no traffic.
- * A change resets the scheduler the way a Traefik reload does. */
+ * A change resets the scheduler the way a Traefik reload does; so does a
+ * backend joining (fleet_weight reads 0 before its join time, whatever was set). */
 size_t fleet_n_backends(const struct fleet *f);
 const char *fleet_backend_name(const struct fleet *f, size_t b);
 const char *fleet_backend_url(const struct fleet *f, size_t b);

@@ -165,7 +165,7 @@ static int parse_backend(struct ctx *c, const config_setting_t *g, struct fleet_
 {
 	static const char *const keys[] = { "name", "url", "service", "weight", "capacity",
 					    "slots", "latency", "errors", "error_latency",
-					    "batch", "jitter", NULL };
+					    "batch", "jitter", "join", NULL };
 	if (!config_setting_is_group(g))
 		return perr(c, g, "a backend is a group { name = ...; ... }");
 	if (check_keys(c, g, keys) < 0)
@@ -183,6 +183,8 @@ static int parse_backend(struct ctx *c, const config_setting_t *g, struct fleet_
 	if ((s = config_setting_get_member(g, "weight")) && get_number(c, s, "weight", &b->weight) < 0)
 		return -1;
 	if ((s = config_setting_get_member(g, "jitter")) && get_number(c, s, "jitter", &b->jitter) < 0)
+		return -1;
+	if ((s = config_setting_get_member(g, "join")) && get_seconds(c, s, "join", &b->join_s) < 0)
 		return -1;
 	if ((s = config_setting_get_member(g, "batch"))) {
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL)

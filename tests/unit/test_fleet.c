@@ -215,6 +215,40 @@ static void test_capacity_step(void)
 	fleet_spec_free(&s);
 }
 
+static void test_join(void)
+{
+	/* server2 joins at 30 s: nothing before (under every chooser), its share after */
+	double cap[2] = { 1000, 1000 };
+	struct fleet_spec s;
+	mkspec(&s, 2, cap, 50, 0.01, 200, 8);
+	s.backends[1].join_s = 30;
+	struct fleet_chooser chs[3] = { fleet_chooser_wrr(), fleet_chooser_p2c(),
+					fleet_chooser_leasttime() };
+	for (int k = 0; k < 3; k++) {
+		struct fleet *f = mkfleet(&s);
+		fleet_set_chooser(f, chs[k]);
+		const struct fleet_truth *t;
+		fleet_run_until(f, 29.9);
+		CU_ASSERT_EQUAL(fleet_weight(f, 1), 0);
+		fleet_truth_take(f, &t);
+		CU_ASSERT_EQUAL(t->b[1].routed, 0);
+		CU_ASSERT(t->b[0].routed > 5000);
+		fleet_run_until(f, 60);
+		CU_ASSERT_EQUAL(fleet_weight(f, 1), 1);
+		fleet_truth_take(f, &t);
+		CU_ASSERT(t->b[1].share > 0.4 && t->b[1].share < 0.6);
+		fleet_free(f);
+	}
+	fleet_spec_free(&s);
+	struct scenario sc;
+	char err[300] = "";
+	CU_ASSERT_EQUAL(scenario_parse("load = { rate = 1; };\nbackends = ( { name = \"a\"; capacity = 1;"
+				       " latency = 1; join = \"2m\"; } );", "j.scn", &sc, err,
+				       sizeof err), 0);
+	CU_ASSERT_DOUBLE_EQUAL(sc.spec.backends[0].join_s, 120, 1e-9);
+	scenario_free(&sc);
+}
+
 static void test_groups(void)
 {
 	double cap[3] = { 1000, 1000, 1000 };
@@ -353,6 +387,7 @@ int main(void)
 	CU_add_test(s, "same seed, same run", test_determinism);
 	CU_add_test(s, "capacity schedule", test_capacity_step);
 	CU_add_test(s, "weighted child services", test_groups);
+	CU_add_test(s, "a backend joins later", test_join);
 	CU_add_test(s, "p2c and leasttime hooks", test_choosers);
 	CU_add_test(s, "histogram_quantile", test_hist_quantile);
 	CU_add_test(s, "scenario files", test_scenario);
