@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "autoconf.h"
-
 /* One reusable transfer: an easy handle and the buffers of its request. */
 struct slot {
 	CURL *easy;
@@ -414,7 +412,7 @@ static int slot_init(struct prom *p, struct slot *s)
 	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
 	bad |= curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response_bytes);
 	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
-	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "weightd/" PACKAGE_VERSION);
+	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "weightd");
 	bad |= curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	if (c->username) {
