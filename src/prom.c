@@ -646,6 +646,11 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 			s->active = false;
 			started--;
 			finish(p, s, rc);
+			if (s->cap > (1u << 20)) { /* keep small buffers for the next tick only */
+				free(s->body);
+				s->body = NULL;
+				s->cap = 0;
+			}
 		}
 		if (!running || started == 0)
 			break;
