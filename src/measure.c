@@ -141,8 +141,13 @@ static void apply(struct wd_measurement *mm, const struct wd_service_cfg *svc, e
 			m->has_latency = false;
 			continue;
 		}
-		if (!k->have[b])
-			continue; /* latency: no data; error ratio: 0; rate: unknown */
+		if (!k->have[b]) {
+			/* latency: no data; error ratio: 0; rate: unknown, unless a
+			 * minimum rate is required: no rate series means no requests. */
+			if (kind == Q_RATE && svc->policy.min_rate > 0)
+				m->has_latency = false;
+			continue;
+		}
 		switch (kind) {
 		case Q_LATENCY:
 			if (isfinite(v) && v >= 0) {
@@ -155,8 +160,10 @@ static void apply(struct wd_measurement *mm, const struct wd_service_cfg *svc, e
 				m->has_error = false;
 				m->error_ratio = 0;
 			} else if (isfinite(v) && v >= 0) {
+				/* Above 1 happens when the numerator's and the denominator's
+				 * windows disagree by a scrape: it means "all failing". */
 				m->has_error = true;
-				m->error_ratio = v;
+				m->error_ratio = v > 1 ? 1 : v;
 			} else {
 				m->has_latency = false;
 			}
