@@ -114,6 +114,11 @@ static const struct step_case step_cases[] = {
 	{"gain schedule 1/(1+n)", 2, {50, 50}, {NP, NP}, NULL,
 	 {{0.1, NONE, 10}, {0.2, NONE, 10}}, false, {53, 47}, {A, A}, true, {NULL},
 	 {52.8849, 47.1151}},
+	/* rates 200/s: n = 20 and 40, both above the cap of 8, so g = 1/9 for
+	 * both; d = +-0.138629/9 = +-0.015403: 50.770 : 49.230. */
+	{"gain schedule stops at n = 8", 2, {50, 50}, {NP, NP}, NULL,
+	 {{0.1, NONE, 200}, {0.2, NONE, 200}}, false, {51, 49}, {A, A}, true, {NULL},
+	 {50.7701, 49.2299}},
 	/* marginal: n = 1 and 3, costs .1*2 = .2 and .1*4 = .4, g = 1/3 and 1/7;
 	 * d = 0.046210, -0.019804; ratio e^0.066013: 51.650 : 48.350. */
 	{"marginal objective, 1/(1+2n)", 2, {50, 50}, {NP, NP}, marginal,
