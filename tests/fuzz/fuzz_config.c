@@ -1,0 +1,8 @@
+/* fuzz_config: libFuzzer entry for the config input (see fuzz_targets.c). */
+#include "fuzz_targets.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_config(data, size);
+}
