@@ -5,7 +5,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
+#include <pthread.h>
 
 #include "audit.h"
 #include "testutil.h"
@@ -219,30 +219,47 @@ static void test_file_append_and_rotate(void)
 	rmdir(gone);
 }
 
-/* Four processes append 300 long records each to one file: every line must
+/* Four writers, each with its own open file (as separate processes would
+ * have), append 300 long records each to one file at once: every line must
  * still parse (O_APPEND plus one write per line). */
+struct writer {
+	const char *path;
+	const char *svc;
+	int ok;
+};
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	char err[256];
+	struct audit *a = audit_open(w->path, err, sizeof(err));
+	if (!a)
+		return NULL;
+	struct wd_decision d = {.action = WD_ACT_APPLIED, .cost = 1, .error = 0};
+	memset(d.reason, 'x', sizeof(d.reason) - 1);
+	w->ok = 1;
+	for (int i = 0; i < 300; i++) {
+		struct audit_record r = {1000, (uint64_t)i, w->svc, "b", NULL, &d};
+		if (audit_write(a, &r, err, sizeof(err)) < 0)
+			w->ok = 0;
+	}
+	audit_close(a);
+	return NULL;
+}
+
 static void test_concurrent_writers(void)
 {
 	char *path = tu_write_temp("");
 	CU_ASSERT_FATAL(path != NULL);
-	pid_t pids[4];
-	for (int p = 0; p < 4; p++) {
-		pids[p] = fork();
-		CU_ASSERT_FATAL(pids[p] >= 0);
-		if (pids[p] == 0) {
-			char err[256];
-			struct audit *a = audit_open(path, err, sizeof(err));
-			if (!a)
-				_exit(1);
-			write_n(a, 300, p % 2 ? "odd" : "even");
-			audit_close(a);
-			_exit(0);
-		}
+	pthread_t th[4];
+	struct writer w[4];
+	for (int i = 0; i < 4; i++) {
+		w[i] = (struct writer){path, i % 2 ? "odd" : "even", 0};
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, writer_main, &w[i]) == 0);
 	}
-	for (int p = 0; p < 4; p++) {
-		int st;
-		waitpid(pids[p], &st, 0);
-		CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CU_ASSERT(w[i].ok);
 	}
 	char *text = slurp(path);
 	CU_ASSERT_EQUAL(count_lines(text), 1200);
