@@ -1,2 +1,87 @@
-/* output_dry: the dry run output. (Placeholder.) */
-typedef int output_dry_placeholder;
+/* output_dry: the dry run. It opens nothing and writes nothing: it renders
+ * what the configured output would have written (the YAML document, or the
+ * Redis keys as "key = value" lines) and keeps it for the audit and the
+ * operator (output_preview). The control path is the same as a real run. */
+#include "output_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct output_dry {
+	enum wd_output_type type;
+	char *root_key;
+	char *preview;
+};
+
+void *output_dry_new(const struct wd_config *cfg, char *err, size_t errlen)
+{
+	struct output_dry *d = calloc(1, sizeof(*d));
+	if (d) {
+		d->type = cfg->output.type;
+		d->root_key = strdup(cfg->output.root_key ? cfg->output.root_key : "traefik");
+	}
+	if (!d || !d->root_key) {
+		free(d);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return d;
+}
+
+static int render_kv_lines(const char *root_key, const struct wd_output_service *s, size_t n,
+			   char **out, char *err, size_t errlen)
+{
+	struct wd_kv_list kv;
+	if (output_redis_render(root_key, s, n, &kv, err, errlen) < 0)
+		return -1;
+	size_t len = 1;
+	for (size_t i = 0; i < kv.n; i++)
+		len += strlen(kv.kv[i].key) + strlen(kv.kv[i].value) + 4;
+	char *p = malloc(len);
+	if (!p) {
+		output_kv_free(&kv);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t at = 0;
+	p[0] = '\0';
+	for (size_t i = 0; i < kv.n; i++)
+		at += (size_t)snprintf(p + at, len - at, "%s = %s\n", kv.kv[i].key, kv.kv[i].value);
+	output_kv_free(&kv);
+	*out = p;
+	return 0;
+}
+
+static int dry_write(void *impl, const struct wd_output_service *s, size_t n, char *err,
+		     size_t errlen)
+{
+	struct output_dry *d = impl;
+	char *doc;
+	size_t len;
+	int rc = d->type == WD_OUT_FILE ? output_file_render(s, n, &doc, &len, err, errlen)
+					: render_kv_lines(d->root_key, s, n, &doc, err, errlen);
+	if (rc < 0)
+		return -1;
+	rc = d->preview && strcmp(d->preview, doc) == 0 ? OUTPUT_UNCHANGED : OUTPUT_WRITTEN;
+	free(d->preview);
+	d->preview = doc;
+	return rc;
+}
+
+static const char *dry_preview(const void *impl)
+{
+	return ((const struct output_dry *)impl)->preview;
+}
+
+static void dry_free(void *impl)
+{
+	struct output_dry *d = impl;
+	if (d) {
+		free(d->root_key);
+		free(d->preview);
+	}
+	free(d);
+}
+
+const struct output_ops output_dry_ops = {"dry-run", dry_write, dry_preview, dry_free};
