@@ -421,8 +421,10 @@ static void report_tick(struct daemon *d, const struct measure_tick *mt, struct 
 				x->action = WD_ACT_DRY_RUN;
 			log_backend_change(&d->bflags[i][b], svc->name, svc->backends[b].name, m, x);
 			rec[k] = (struct audit_record){ts, d->tick, svc->name, svc->backends[b].name, m, x};
+			/* The weight the output carries: below the deadband the
+			 * decision's new weight is not written. */
 			mb[k] = (struct metrics_backend){
-				svc->name, svc->backends[b].name, x->new_weight,
+				svc->name, svc->backends[b].name, d->st[i].b[b].out_weight,
 				m && m->has_latency ? m->latency_s : NAN,
 				m && m->has_error ? m->error_ratio : NAN, x->cost, x->error, x->action};
 		}
