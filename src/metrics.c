@@ -267,7 +267,7 @@ static void render_locked(FILE *f, const struct metrics *m)
 	fprintf(f, "weightd_dry_run %d\n", m->dry_run ? 1 : 0);
 
 	family(f, "weightd_backend_weight", "gauge",
-	       "Integer weight weightd decided for the backend (0: drained).");
+	       "Weight of the backend in the output weightd writes (0: drained).");
 	for (size_t i = 0; i < m->nb; i++)
 		sb_series(f, "weightd_backend_weight", &m->b[i], m->b[i].weight);
 	backend_gauge(f, m, "weightd_backend_latency_seconds",
