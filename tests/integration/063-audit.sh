@@ -31,12 +31,16 @@ wait_for "an ejected record for x" 10 audit_has steer x ejected
 wait_for "a frozen record for f1" 10 audit_has still f1 frozen
 ok "applied, held, stale, pinned, ejected and frozen records"
 
-jq -e 'select(.service == "steer" and .backend == "x" and .action == "ejected")
-	| .error_ratio == 0.9 and .latency == 0.1 and .new <= .old' "$WORK/audit.log" >/dev/null ||
-	fail "ejected record lacks its measurements"
-jq -e 'select(.backend == "s" and .action == "stale") | .latency == null' "$WORK/audit.log" >/dev/null ||
-	fail "a backend without data has a latency"
-jq -e 'select(.backend == "p") | .new == 20' "$WORK/audit.log" >/dev/null || fail "pinned p is not 20"
+# all(): every record of that kind, not just the last one.
+audit_all() { # FILTER CONDITION
+	jq -s -e "[.[] | select($1)] | length > 0 and all($2)" "$WORK/audit.log" >/dev/null
+}
+audit_all '.backend == "x" and .action == "ejected"' '.error_ratio == 0.9 and .latency == 0.1 and .new == 1' ||
+	fail "ejected records lack their measurements or are above min_weight"
+audit_all '.backend == "s" and .action == "stale"' '.latency == null and .error_ratio == null' ||
+	fail "a backend without data has measurements"
+audit_all '.backend == "p"' '.action == "pinned" and .new == 20' || fail "pinned p is not always 20"
+audit_all '.service == "still"' '.action == "frozen" and .new == .old' || fail "frozen service moved"
 
 # Recovery: x stops failing, s gets data.
 set_values "steer a 0.1 0" "steer b 0.4 0" "steer p 0.2 0" "steer x 0.1 0" "steer s 0.2 0" \
@@ -71,7 +75,7 @@ n=$(check_audit_lines "$WORK/audit.log.1") || fail "bad audit line in the rotate
 m=$(check_audit_lines "$WORK/audit.log") || fail "bad audit line"
 ok "all $((n + m)) audit lines are JSON with every field"
 for a in applied held pinned frozen ejected stale dry_run; do
-	cat "$WORK/audit.log.1" "$WORK/audit.log" | jq -e --arg a "$a" 'select(.action == $a)' >/dev/null ||
+	cat "$WORK/audit.log.1" "$WORK/audit.log" | jq -s -e --arg a "$a" 'any(.[]; .action == $a)' >/dev/null ||
 		fail "no $a record"
 done
 ok "every action appears"

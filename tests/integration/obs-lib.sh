@@ -74,8 +74,8 @@ healthz_is() {
 # audit_has SERVICE BACKEND ACTION: some audit record matches.
 audit_has() {
 	[ -f "$WORK/audit.log" ] &&
-		jq -e --arg s "$1" --arg b "$2" --arg a "$3" \
-			'select(.service == $s and .backend == $b and .action == $a)' \
+		jq -s -e --arg s "$1" --arg b "$2" --arg a "$3" \
+			'any(.[]; .service == $s and .backend == $b and .action == $a)' \
 			"$WORK/audit.log" >/dev/null
 }
 
