@@ -362,12 +362,12 @@ out:
 
 enum tick_result { TICK_OK = 0, TICK_PARTIAL, TICK_FAILED };
 
-/* Logs a backend's ejection, return, staleness and recovery once per change. */
+/* Logs a backend's ejection, return, staleness and recovery once per change.
+ * Nothing changes in a tick whose queries failed (nothing is known then). */
 static void log_backend_change(unsigned char *flags, const char *svc, const char *backend,
 			       const struct wd_measurement *m, const struct wd_decision *dec)
 {
 	enum wd_action a = dec->action;
-	bool steered = a == WD_ACT_APPLIED || a == WD_ACT_DRY_RUN;
 	char er[32] = "unknown";
 	if (m && m->has_error)
 		snprintf(er, sizeof(er), "%.4g", m->error_ratio);
@@ -375,7 +375,7 @@ static void log_backend_change(unsigned char *flags, const char *svc, const char
 		log_warn("backend ejected: its error ratio is at or above eject_error_ratio", "service",
 			 svc, "backend", backend, "error_ratio", er, "reason", dec->reason);
 		*flags |= BF_EJECTED;
-	} else if ((*flags & BF_EJECTED) && a != WD_ACT_EJECTED && a != WD_ACT_HELD && a != WD_ACT_STALE) {
+	} else if ((*flags & BF_EJECTED) && a != WD_ACT_EJECTED && a != WD_ACT_FROZEN) {
 		log_info("backend returned from ejection", "service", svc, "backend", backend,
 			 "error_ratio", er, "action", policy_action_name(a));
 		*flags &= (unsigned char)~BF_EJECTED;
@@ -384,9 +384,8 @@ static void log_backend_change(unsigned char *flags, const char *svc, const char
 		log_warn("backend stale: no data; moving it toward its initial weight", "service", svc,
 			 "backend", backend, "reason", dec->reason);
 		*flags |= BF_STALE;
-	} else if ((*flags & BF_STALE) && a != WD_ACT_STALE && a != WD_ACT_HELD) {
-		if (steered)
-			log_info("backend recovered: its data is back", "service", svc, "backend", backend);
+	} else if ((*flags & BF_STALE) && m && m->has_latency) {
+		log_info("backend recovered: its data is back", "service", svc, "backend", backend);
 		*flags &= (unsigned char)~BF_STALE;
 	}
 }
@@ -419,7 +418,8 @@ static void report_tick(struct daemon *d, const struct measure_tick *mt, struct 
 			const struct wd_measurement *m = mt->svc && mt->svc[i].m ? &mt->svc[i].m[b] : NULL;
 			if (cfg->dry_run && x->action == WD_ACT_APPLIED)
 				x->action = WD_ACT_DRY_RUN;
-			log_backend_change(&d->bflags[i][b], svc->name, svc->backends[b].name, m, x);
+			if (mt->svc && mt->svc[i].ok)
+				log_backend_change(&d->bflags[i][b], svc->name, svc->backends[b].name, m, x);
 			rec[k] = (struct audit_record){ts, d->tick, svc->name, svc->backends[b].name, m, x};
 			/* The weight the output carries: below the deadband the
 			 * decision's new weight is not written. */
