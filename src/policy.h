@@ -1,5 +1,7 @@
 /* policy: the PID weight policy of SPEC §3, as pure functions over per-service
- * state. No I/O, no clock, no allocation in policy_step. */
+ * state. No I/O, no clock, no allocation in policy_step (its scratch arrays
+ * live on the stack, bounded by WD_MAX_BACKENDS). The integer apportionment
+ * (policy_apportion, policy_fill) lives in apportion.c. */
 #ifndef WD_POLICY_H
 #define WD_POLICY_H
 
@@ -40,39 +42,75 @@ struct wd_decision {
 	int new_weight;
 };
 
-/* Controller memory of one backend. */
+/* Controller memory of one backend. The first six fields are what the state
+ * file saves and restores; their meaning is part of the state file format.
+ *  weight      the continuous weight the controller integrates, in units of
+ *              `total` (after a tick that steers, the weights of the backends
+ *              not drained sum to total). A pinned backend holds its pin; a
+ *              drained one keeps a weight it does not use (its configured one
+ *              when it is drained from the start).
+ *  out_weight  the integer the output carries (the last written decision);
+ *              0 only for a backend drained by pin = 0.
+ *  e1, e2      the PID error e_i of the last tick and the one before.
+ *  n_err       how many of e1, e2 are valid (0..2). Set to 0 by a freeze, a
+ *              pin, an ejection or a stale drift, so the next steered tick has
+ *              no proportional or derivative kick; a hold keeps it.
+ *  stale       consecutive ticks the backend had no data of its own. */
 struct wd_backend_state {
 	char *name;
-	double weight;   /* continuous weight the controller integrates */
-	int out_weight;  /* the integer last decided (what the output carries) */
-	double e1, e2;   /* errors of the last two ticks */
-	int n_err;       /* how many of e1, e2 are valid (0..2) */
-	int stale;       /* consecutive ticks without data */
+	double weight;
+	int out_weight;
+	double e1, e2;
+	int n_err;
+	int stale;
+	int pin;         /* the pin the last step applied (-1 none): notices pins set or lifted */
 };
 
 struct wd_service_state {
 	char *name;
 	struct wd_backend_state *b; /* in the order of the service's config backends */
 	size_t n;
+	bool dirty;      /* backends added, removed or reordered since the last write was due */
 };
 
 /* Creates or reconciles a service's state with its config (at start and on
- * reload): keeps backends by name, adds new ones at their configured weight,
- * drops removed ones. Allocates; not for the hot path. 0 or -1. */
+ * reload): keeps backends by name with all their memory (bumpless), adds new
+ * ones at their configured weight (a pinned one at its pin), drops removed
+ * ones; a renamed backend is a removal plus an addition. st is either zeroed
+ * or a state of the same service. Allocates; not for the hot path. 0, or -1
+ * on allocation failure with st untouched. */
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc);
 void policy_state_free(struct wd_service_state *st);
 
-/* One tick for one service. m and out are indexed like svc->backends.
- * service_data is false when the service's queries failed (hold everything).
- * Returns true when some weight moved by at least the deadband, or the set of
- * written backends changed (a write is due). */
+/* One tick for one service (SPEC §3 steps 2-8). m and out are indexed like
+ * svc->backends; st must have been synced with svc. service_data is false (or
+ * m NULL) when the service's queries failed: then nothing in st changes (not
+ * even pins from a reload: they wait for a tick with data) and it returns false.
+ * Updates the continuous weights and PID memory every tick. Returns true and
+ * sets every out_weight to the new integers (summing to total) when a write is
+ * due: some integer moved by at least the deadband (deadband 0 and 1 both mean
+ * any change), or an override (pin, drain, ejection) or the backend set, total
+ * or bounds changed what must be written. Otherwise leaves out_weight alone
+ * and returns false. out[i] explains each backend's decision; a normal move is
+ * WD_ACT_APPLIED (never WD_ACT_DRY_RUN: that is the caller's relabelling). */
 bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		 const struct wd_measurement *m, bool service_data,
 		 struct wd_decision *out);
 
 /* Integer apportionment by largest remainder: weights w[0..n) (>= 0) scaled to
- * sum exactly to total, each in [lo[i], hi[i]]. Returns 0 or -1 if impossible. */
+ * sum exactly to total, each in [lo[i], hi[i]]: first policy_fill, then each
+ * share rounded down and the units left over given one each to the largest
+ * remainders (ties: the lower index). Returns 0, or -1 if impossible (sum of
+ * lo above total, sum of hi below it, lo > hi, n 0 or above WD_MAX_BACKENDS). */
 int policy_apportion(const double *w, size_t n, int total, const int *lo,
 		     const int *hi, int *out);
+
+/* Continuous counterpart: x[i] = clamp(s * w[i], lo[i], hi[i]) with the one
+ * scale s that makes the x sum to total (water filling). Entries with
+ * lo == hi are fixed. If the positive weights cannot reach total even at
+ * their hi, entries of weight 0 are raised evenly. Returns 0, or -1 if
+ * impossible (as policy_apportion). No allocation. */
+int policy_fill(const double *w, size_t n, double total, const double *lo,
+		const double *hi, double *x);
 
 #endif

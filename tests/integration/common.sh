@@ -128,6 +128,9 @@ global:
 scrape_configs:
   - job_name: test
     scrape_interval: 1s
+    # weightd-sim exports many backends' series from one target, each with
+    # its own instance label: keep those rather than the target's address.
+    honor_labels: true
     static_configs:
       - targets: [$targets]
 EOP

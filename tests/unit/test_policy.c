@@ -1,0 +1,917 @@
+/* test_policy: SPEC §3 rule by rule with hand-computed weights (tables of
+ * apportionments and of single ticks), stateful sequences (stale drift,
+ * deadband, reloads, freeze and pin lifted, restart), and randomized property
+ * tests with a printed, replayable seed (WD_POLICY_SEED=N). */
+#include <math.h>
+#include <stdlib.h>
+
+#include "policy_fixture.h"
+#include "qmodel.h"
+#include "testutil.h"
+
+#define NP (-1) /* not pinned */
+#define NONE (-1.0) /* no series */
+
+/* ---- apportionment ---------------------------------------------------------- */
+
+struct app_case {
+	const char *name;
+	size_t n;
+	double w[6];
+	int total;
+	int lo[6], hi[6];
+	int rc;
+	int expect[6];
+};
+
+static const struct app_case app_cases[] = {
+	/* 33.33 each: floors 99, the unit left goes to the lowest index. */
+	{"thirds", 3, {1, 1, 1}, 100, {1, 1, 1}, {100, 100, 100}, 0, {34, 33, 33}},
+	{"exact", 3, {50, 30, 20}, 100, {1, 1, 1}, {100, 100, 100}, 0, {50, 30, 20}},
+	/* 3.33 and 6.67: the larger remainder gets the unit. */
+	{"largest remainder", 2, {1, 2}, 10, {0, 0}, {10, 10}, 0, {3, 7}},
+	/* 98:1:1 with max 60: 60, and 40 split evenly. */
+	{"max clamp", 3, {98, 1, 1}, 100, {1, 1, 1}, {60, 60, 60}, 0, {60, 20, 20}},
+	/* 1000:1:1 with min 5: the small ones at 5, the big one takes 90. */
+	{"min clamp", 3, {1000, 1, 1}, 100, {5, 5, 5}, {100, 100, 100}, 0, {90, 5, 5}},
+	/* a drain (0..0) and 1:3 for the rest. */
+	{"fixed zero", 3, {0, 1, 3}, 100, {0, 1, 1}, {0, 100, 100}, 0, {0, 25, 75}},
+	/* a pin (30..30): 70 left, split 1:1. */
+	{"fixed pin", 3, {30, 1, 1}, 100, {30, 1, 1}, {30, 100, 100}, 0, {30, 35, 35}},
+	/* all weights 0: even shares 2.5, ties to the lower indices. */
+	{"all zero", 4, {0, 0, 0, 0}, 10, {0, 0, 0, 0}, {10, 10, 10, 10}, 0, {3, 3, 2, 2}},
+	/* 0.5:0.5:99 with min 1: 1, 1, 98. */
+	{"floor at min", 3, {0.5, 0.5, 99}, 100, {1, 1, 1}, {100, 100, 100}, 0, {1, 1, 98}},
+	/* a NaN weight counts as 0. */
+	{"nan weight", 2, {NAN, 1}, 10, {0, 0}, {10, 10}, 0, {0, 10}},
+	/* weight-0 entries are raised only when the others are full. */
+	{"zero raised last", 3, {0, 1, 1}, 100, {0, 0, 0}, {100, 30, 30}, 0, {40, 30, 30}},
+	{"lo above total", 2, {1, 1}, 10, {6, 6}, {10, 10}, -1, {0}},
+	{"hi below total", 2, {1, 1}, 10, {0, 0}, {4, 4}, -1, {0}},
+	{"lo above hi", 2, {1, 1}, 10, {5, 6}, {5, 5}, -1, {0}},
+	{"no entries", 0, {0}, 10, {0}, {0}, -1, {0}},
+};
+
+static void test_apportion_table(void)
+{
+	for (size_t c = 0; c < sizeof(app_cases) / sizeof(app_cases[0]); c++) {
+		const struct app_case *k = &app_cases[c];
+		int out[6] = {0};
+		int rc = policy_apportion(k->w, k->n, k->total, k->lo, k->hi, out);
+		bool ok = rc == k->rc;
+		for (size_t i = 0; ok && rc == 0 && i < k->n; i++)
+			ok = out[i] == k->expect[i];
+		if (!ok)
+			printf("\napportion case \"%s\": rc %d, got %d %d %d %d\n", k->name, rc, out[0],
+			       out[1], out[2], out[3]);
+		CU_ASSERT(ok);
+	}
+}
+
+/* ---- single ticks ----------------------------------------------------------- */
+
+struct bm {
+	double lat, err, rate; /* NONE: no series */
+};
+
+struct step_case {
+	const char *name;
+	size_t n;
+	int weight[4];
+	int pin[4];
+	void (*tweak)(struct wd_service_cfg *svc);
+	struct bm m[4];
+	bool no_service_data;
+	int expect[4];
+	enum wd_action act[4];
+	bool write;
+	const char *reason[4]; /* a substring each reason must contain; NULL: any */
+	double cont[4];        /* expected continuous weights; 0: not checked */
+};
+
+static void max60(struct wd_service_cfg *s) { s->policy.max_weight = 60; }
+static void min10(struct wd_service_cfg *s) { s->policy.min_weight = 10; }
+static void marginal(struct wd_service_cfg *s) { s->policy.objective = WD_OBJ_MARGINAL; }
+static void freeze(struct wd_service_cfg *s) { s->freeze = true; }
+static void min_rate1(struct wd_service_cfg *s) { s->policy.min_rate = 1; }
+
+#define A WD_ACT_APPLIED
+#define H WD_ACT_HELD
+#define P WD_ACT_PINNED
+#define F WD_ACT_FROZEN
+#define E WD_ACT_EJECTED
+
+/* Every case starts from a fresh state (no PID history) whose integers are
+ * taken as already written. Defaults: kp 0.2, ki 0.4, kd 0, max_step 0.5. */
+static const struct step_case step_cases[] = {
+	/* ln cbar = (ln .1 + ln .2)/2, e = +-ln(2)/2 = +-0.34657. No history, so
+	 * d = ki*e = +-0.138629; 50e^d : 50e^-d = 1.31951, i.e. 56.887 : 43.113. */
+	{"pid: faster gains", 2, {50, 50}, {NP, NP}, NULL,
+	 {{0.1, NONE, NONE}, {0.2, NONE, NONE}}, false, {57, 43}, {A, A}, true,
+	 {"cost 0.1s vs pool 0.141s", "cost 0.2s vs pool 0.141s"}, {56.8874, 43.1126}},
+	/* rates 10/s: n = 1 and 2, g = 1/2 and 1/3; d = 0.069315, -0.046210;
+	 * ratio e^0.115525 = 1.12246: 52.885 : 47.115. */
+	{"gain schedule 1/(1+n)", 2, {50, 50}, {NP, NP}, NULL,
+	 {{0.1, NONE, 10}, {0.2, NONE, 10}}, false, {53, 47}, {A, A}, true, {NULL},
+	 {52.8849, 47.1151}},
+	/* marginal: n = 1 and 3, costs .1*2 = .2 and .1*4 = .4, g = 1/3 and 1/7;
+	 * d = 0.046210, -0.019804; ratio e^0.066013: 51.650 : 48.350. */
+	{"marginal objective, 1/(1+2n)", 2, {50, 50}, {NP, NP}, marginal,
+	 {{0.1, NONE, 10}, {0.1, NONE, 30}}, false, {52, 48}, {A, A}, true,
+	 {"cost 0.2s", "cost 0.4s"}, {51.6498, 48.3502}},
+	/* cost = .1*(1 + 10*.1) = .2 equals .2*(1 + 0): no error, no move. */
+	{"error penalty in cost", 2, {50, 50}, {NP, NP}, NULL,
+	 {{0.1, 0.1, NONE}, {0.2, 0.0, NONE}}, false, {50, 50}, {H, H}, false,
+	 {"cost 0.2s vs pool 0.2s", "cost 0.2s vs pool 0.2s"}, {50, 50}},
+	/* e = +-ln(10) = 2.3026, ki*e = 0.921 > ln 1.5: limited; 1.5 : 1/1.5. */
+	{"step limit ln(1+max_step)", 2, {50, 50}, {NP, NP}, NULL,
+	 {{0.01, NONE, NONE}, {1.0, NONE, NONE}}, false, {69, 31}, {A, A}, true, {NULL},
+	 {69.2308, 30.7692}},
+	/* 69.2 : 30.8 clamped at max 60. */
+	{"max_weight clamp", 2, {50, 50}, {NP, NP}, max60,
+	 {{0.01, NONE, NONE}, {1.0, NONE, NONE}}, false, {60, 40}, {A, A}, true, {NULL},
+	 {60, 40}},
+	/* b1, b2 would fall to 6.67 but stop at min 10, so b0 stays at 80. */
+	{"min_weight clamp", 3, {80, 10, 10}, {NP, NP, NP}, min10,
+	 {{0.01, NONE, NONE}, {1.0, NONE, NONE}, {1.0, NONE, NONE}}, false, {80, 10, 10},
+	 {H, H, H}, false, {NULL}, {80, 10, 10}},
+	/* at the threshold: b0 to min 1; b1, b2 equal share 99: 49.5 each. */
+	{"eject at eject_error_ratio", 3, {34, 33, 33}, {NP, NP, NP}, NULL,
+	 {{0.1, 0.5, NONE}, {0.1, NONE, NONE}, {0.1, NONE, NONE}}, false, {1, 50, 49},
+	 {E, A, A}, true, {"error ratio 0.5 >= 0.5", NULL, NULL}, {1, 49.5, 49.5}},
+	/* eject needs no latency. */
+	{"eject without latency", 2, {50, 50}, {NP, NP}, NULL,
+	 {{NONE, 0.9, NONE}, {0.1, NONE, NONE}}, false, {1, 99}, {E, A}, true, {NULL},
+	 {1, 99}},
+	/* the sum of the synced integers (30+33+33) is not total: written. */
+	{"pin", 3, {34, 33, 33}, {30, NP, NP}, NULL,
+	 {{0.1, NONE, NONE}, {0.1, NONE, NONE}, {0.1, NONE, NONE}}, false, {30, 35, 35},
+	 {P, A, A}, true, {"pinned to 30", NULL, NULL}, {30, 35, 35}},
+	{"drain by pin 0", 3, {34, 33, 33}, {0, NP, NP}, NULL,
+	 {{0.1, NONE, NONE}, {0.1, NONE, NONE}, {0.2, NONE, NONE}}, false, {0, 57, 43},
+	 {P, A, A}, true, {"drained", NULL, NULL}, {0, 56.8874, 43.1126}},
+	{"freeze", 2, {70, 30}, {NP, NP}, freeze, {{0.5, NONE, NONE}, {0.1, NONE, NONE}},
+	 false, {70, 30}, {F, F}, false, {"frozen by config", "frozen by config"}, {70, 30}},
+	/* frozen weights hold (33, 33); the integers must still make total. */
+	{"freeze keeps pins", 3, {34, 33, 33}, {20, NP, NP}, freeze,
+	 {{0.5, NONE, NONE}, {0.1, NONE, NONE}, {0.1, NONE, NONE}}, false, {20, 40, 40},
+	 {P, F, F}, true, {NULL}, {20, 33, 33}},
+	{"service queries failed", 2, {70, 30}, {NP, NP}, NULL,
+	 {{0.5, NONE, NONE}, {0.1, NONE, NONE}}, true, {70, 30}, {H, H}, false,
+	 {"service queries failed", "service queries failed"}, {70, 30}},
+	{"no backend has data", 2, {70, 30}, {NP, NP}, NULL,
+	 {{NONE, NONE, NONE}, {NONE, NONE, NONE}}, false, {70, 30}, {H, H}, false,
+	 {"no data for any backend", "no data for any backend"}, {70, 30}},
+	/* b0 held at 34; b1, b2 share 66 as 1.31951 : 1 = 37.546 : 28.454. */
+	{"one backend without data", 3, {34, 33, 33}, {NP, NP, NP}, NULL,
+	 {{NONE, NONE, NONE}, {0.1, NONE, NONE}, {0.2, NONE, NONE}}, false, {34, 38, 28},
+	 {H, A, A}, true, {"no data: no latency series (tick 1 of 4)", NULL, NULL},
+	 {34, 37.5457, 28.4543}},
+	/* b0 held; b1, b2 (n = 0.5, 1: g = 2/3, 1/2) share 66: d = 0.092420,
+	 * -0.069315, ratio e^0.161735 = 1.17555: 35.663 : 30.337. */
+	{"rate below min_rate is no data", 3, {34, 33, 33}, {NP, NP, NP}, min_rate1,
+	 {{0.1, NONE, 0.5}, {0.1, NONE, 5}, {0.2, NONE, 5}}, false, {34, 36, 30},
+	 {H, A, A}, true, {"rate 0.5/s below min_rate 1/s", NULL, NULL}, {34, 35.6628, 30.3372}},
+	{"NaN latency is no data", 2, {50, 50}, {NP, NP}, NULL,
+	 {{NAN, NONE, NONE}, {0.1, NONE, NONE}}, false, {50, 50}, {H, H}, false,
+	 {"not a usable value", NULL}, {50, 50}},
+};
+
+static void fill_measurements(const struct bm *b, size_t n, struct wd_measurement *m)
+{
+	for (size_t i = 0; i < n; i++) {
+		memset(&m[i], 0, sizeof(m[i]));
+		if (!(b[i].lat == NONE)) {
+			m[i].has_latency = true;
+			m[i].latency_s = b[i].lat;
+		}
+		if (b[i].err != NONE) {
+			m[i].has_error = true;
+			m[i].error_ratio = b[i].err;
+		}
+		if (b[i].rate != NONE) {
+			m[i].has_rate = true;
+			m[i].rate = b[i].rate;
+		}
+	}
+}
+
+static void test_step_table(void)
+{
+	for (size_t c = 0; c < sizeof(step_cases) / sizeof(step_cases[0]); c++) {
+		const struct step_case *k = &step_cases[c];
+		struct pf_service f;
+		pf_init(&f, k->n, k->weight);
+		for (size_t i = 0; i < k->n; i++)
+			f.b[i].pin = k->pin[i];
+		if (k->tweak)
+			k->tweak(&f.svc);
+		struct wd_service_state st = {0};
+		CU_ASSERT_FATAL(policy_state_sync(&st, &f.svc) == 0);
+		st.dirty = false; /* as if the synced integers were written */
+		struct wd_measurement m[4];
+		struct wd_decision d[4];
+		fill_measurements(k->m, k->n, m);
+		bool w = policy_step(&f.svc, &st, m, !k->no_service_data, d);
+		bool ok = w == k->write;
+		for (size_t i = 0; i < k->n; i++) {
+			ok = ok && st.b[i].out_weight == k->expect[i] && d[i].new_weight == k->expect[i];
+			ok = ok && d[i].action == k->act[i];
+			ok = ok && (!k->reason[i] || strstr(d[i].reason, k->reason[i]));
+			ok = ok && (k->cont[i] == 0 || fabs(st.b[i].weight - k->cont[i]) < 1e-3);
+		}
+		if (!ok) {
+			printf("\nstep case \"%s\": write %d\n", k->name, w);
+			for (size_t i = 0; i < k->n; i++)
+				printf("  b%zu: %d -> %d (%.4f) %s \"%s\"\n", i, d[i].old_weight,
+				       d[i].new_weight, st.b[i].weight, policy_action_name(d[i].action),
+				       d[i].reason);
+		}
+		CU_ASSERT(ok);
+		policy_state_free(&st);
+	}
+}
+
+/* ---- sequences -------------------------------------------------------------- */
+
+/* A synced state whose integers count as written. */
+static void setup(struct pf_service *f, struct wd_service_state *st, size_t n, const int *w)
+{
+	pf_init(f, n, w);
+	memset(st, 0, sizeof(*st));
+	CU_ASSERT_FATAL(policy_state_sync(st, &f->svc) == 0);
+	st->dirty = false;
+}
+
+/* Sets a backend's learned state (as a restart from the state file would). */
+static void learned(struct wd_service_state *st, size_t i, double w, int out)
+{
+	st->b[i].weight = w;
+	st->b[i].out_weight = out;
+}
+
+static void test_velocity_pid_with_history(void)
+{
+	/* kd 0.1; b0 had e' = 0.2, e'' = 0.1 (b1 the mirror). e = 0.34657:
+	 * d = 0.2*(e - 0.2) + 0.4*e + 0.1*(e - 0.4 + 0.1) = 0.172602;
+	 * ratio e^(2d) = 1.41227: 58.545 : 41.455. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, (int[]){50, 50});
+	f.svc.policy.kd = 0.1;
+	st.b[0].e1 = 0.2, st.b[0].e2 = 0.1, st.b[0].n_err = 2;
+	st.b[1].e1 = -0.2, st.b[1].e2 = -0.1, st.b[1].n_err = 2;
+	struct wd_measurement m[2] = {pf_lat(0.1), pf_lat(0.2)};
+	struct wd_decision d[2];
+	CU_ASSERT(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_DOUBLE_EQUAL(st.b[0].weight, 58.5454, 1e-3);
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 59);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 41);
+	CU_ASSERT_DOUBLE_EQUAL(d[0].error, 0.346574, 1e-6);
+	CU_ASSERT_DOUBLE_EQUAL(st.b[0].e1, 0.346574, 1e-6);
+	CU_ASSERT_DOUBLE_EQUAL(st.b[0].e2, 0.2, 1e-12);
+	CU_ASSERT_EQUAL(st.b[0].n_err, 2);
+	CU_ASSERT_DOUBLE_EQUAL(d[0].cost, 0.1, 1e-12);
+	CU_ASSERT_EQUAL(d[0].old_weight, 50);
+	CU_ASSERT_EQUAL(d[0].new_weight, 59);
+	policy_state_free(&st);
+}
+
+static void test_stale_drifts_toward_initial(void)
+{
+	/* Learned 10 : 90 from an initial 50 : 50. b0 loses its data: held for
+	 * stale_ticks = 4 ticks, then x1.5 a tick toward 50: 15, 22.5, 33.75, 50. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, (int[]){50, 50});
+	learned(&st, 0, 10, 10);
+	learned(&st, 1, 90, 90);
+	struct wd_measurement m[2] = {{0}, pf_lat(0.1)};
+	struct wd_decision d[2];
+	static const int want0[] = {10, 10, 10, 10, 15, 23, 34, 50, 50};
+	static const enum wd_action act0[] = {H, H, H, H, WD_ACT_STALE, WD_ACT_STALE,
+					      WD_ACT_STALE, WD_ACT_STALE, WD_ACT_STALE};
+	for (size_t t = 0; t < sizeof(want0) / sizeof(want0[0]); t++) {
+		bool w = policy_step(&f.svc, &st, m, true, d);
+		CU_ASSERT_EQUAL(st.b[0].out_weight, want0[t]);
+		CU_ASSERT_EQUAL(st.b[1].out_weight, 100 - want0[t]);
+		CU_ASSERT_EQUAL(d[0].action, act0[t]);
+		CU_ASSERT_EQUAL(w, t >= 4 && t <= 7);
+		if (t < 4) {
+			char buf[64];
+			snprintf(buf, sizeof(buf), "tick %zu of 4", t + 1);
+			CU_ASSERT_PTR_NOT_NULL(strstr(d[0].reason, buf));
+		}
+	}
+	CU_ASSERT_DOUBLE_EQUAL(st.b[0].weight, 50, 1e-9);
+	/* Data again: the stale count resets and the backend is steered. */
+	m[0] = pf_lat(0.1);
+	policy_step(&f.svc, &st, m, true, d);
+	CU_ASSERT_EQUAL(st.b[0].stale, 0);
+	CU_ASSERT_EQUAL(d[0].action, H); /* equal costs: no move, nothing to write */
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[0].reason, "cost 0.1s vs pool 0.1s"));
+	policy_state_free(&st);
+}
+
+static void test_deadband(void)
+{
+	/* deadband 5, costs 0.1 vs 0.11: the integers creep 1 a tick at most, so
+	 * nothing is written until the gap reaches 5; the continuous weight
+	 * integrates meanwhile. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, (int[]){50, 50});
+	f.svc.policy.deadband = 5;
+	struct wd_measurement m[2] = {pf_lat(0.1), pf_lat(0.11)};
+	struct wd_decision d[2];
+	int t, first_write = -1;
+	for (t = 0; t < 30 && first_write < 0; t++) {
+		double before = st.b[0].weight;
+		if (policy_step(&f.svc, &st, m, true, d)) {
+			first_write = t;
+			CU_ASSERT(st.b[0].out_weight - d[0].old_weight >= 5);
+			CU_ASSERT_EQUAL(d[0].action, A);
+		} else {
+			CU_ASSERT_EQUAL(st.b[0].out_weight, 50);
+			CU_ASSERT(st.b[0].weight > before);
+			CU_ASSERT_EQUAL(d[0].action, H);
+			if (lround(st.b[0].weight) != 50)
+				CU_ASSERT_PTR_NOT_NULL(strstr(d[0].reason, "below deadband 5"));
+		}
+	}
+	CU_ASSERT(first_write > 1);
+	policy_state_free(&st);
+}
+
+static void test_reload_keeps_backends_by_name(void)
+{
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 3, (int[]){34, 33, 33});
+	learned(&st, 0, 60.5, 60);
+	learned(&st, 1, 25.5, 26);
+	learned(&st, 2, 14, 14);
+	st.b[0].e1 = 0.3, st.b[0].n_err = 1;
+	/* New config: b1 removed, b2 kept (now first), b9 added at weight 20,
+	 * other gains. */
+	struct pf_service g;
+	pf_init(&g, 3, (int[]){33, 20, 33});
+	snprintf(g.names[0], sizeof(g.names[0]), "b2");
+	snprintf(g.names[1], sizeof(g.names[1]), "b9");
+	snprintf(g.names[2], sizeof(g.names[2]), "b0");
+	g.svc.policy.ki = 0.1;
+	CU_ASSERT_FATAL(policy_state_sync(&st, &g.svc) == 0);
+	CU_ASSERT_EQUAL(st.n, 3);
+	CU_ASSERT_STRING_EQUAL(st.b[0].name, "b2");
+	CU_ASSERT_DOUBLE_EQUAL(st.b[0].weight, 14, 1e-12);
+	CU_ASSERT_STRING_EQUAL(st.b[1].name, "b9");
+	CU_ASSERT_DOUBLE_EQUAL(st.b[1].weight, 20, 1e-12);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 20);
+	CU_ASSERT_EQUAL(st.b[1].n_err, 0);
+	CU_ASSERT_STRING_EQUAL(st.b[2].name, "b0");
+	CU_ASSERT_DOUBLE_EQUAL(st.b[2].weight, 60.5, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(st.b[2].e1, 0.3, 1e-12);
+	CU_ASSERT_EQUAL(st.b[2].n_err, 1);
+	CU_ASSERT(st.dirty);
+	/* Equal costs, e = 0. b0 kept its memory e' = 0.3, so its proportional
+	 * term backs out: d = 0.2*(0 - 0.3) = -0.06, 60.5e^-0.06 = 56.977.
+	 * 14 : 20 : 56.977 scaled to 100 is 15.389 : 21.984 : 62.628;
+	 * floors 15, 21, 62 leave 2 units for the largest remainders: 15, 22, 63. */
+	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.1)};
+	struct wd_decision d[3];
+	CU_ASSERT(policy_step(&g.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 15);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 22);
+	CU_ASSERT_EQUAL(st.b[2].out_weight, 63);
+	CU_ASSERT_DOUBLE_EQUAL(st.b[2].weight, 62.6278, 1e-3);
+	CU_ASSERT(!st.dirty);
+	/* The same config again: nothing changed, no write due. */
+	CU_ASSERT_FATAL(policy_state_sync(&st, &g.svc) == 0);
+	CU_ASSERT(!st.dirty);
+	CU_ASSERT(!policy_step(&g.svc, &st, m, true, d));
+	/* A rename is a removal plus an addition: the new name starts afresh. */
+	snprintf(g.names[2], sizeof(g.names[2]), "b0-new");
+	g.b[2].weight = 40;
+	CU_ASSERT_FATAL(policy_state_sync(&st, &g.svc) == 0);
+	CU_ASSERT_DOUBLE_EQUAL(st.b[2].weight, 40, 1e-12);
+	CU_ASSERT(st.dirty);
+	policy_state_free(&st);
+	policy_state_free(&st); /* freeing twice is harmless */
+}
+
+static void test_freeze_lifted_is_bumpless(void)
+{
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, (int[]){50, 50});
+	learned(&st, 0, 70, 70);
+	learned(&st, 1, 30, 30);
+	st.b[0].e1 = 0.9, st.b[0].n_err = 2; /* old memory: would kick if kept */
+	st.b[1].e1 = -0.9, st.b[1].n_err = 2;
+	f.svc.freeze = true;
+	struct wd_measurement m[2] = {pf_lat(0.2), pf_lat(0.1)};
+	struct wd_decision d[2];
+	CU_ASSERT(!policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(st.b[0].n_err, 0);
+	f.svc.freeze = false;
+	/* Lifted: continues from 70 : 30 with only the integral term.
+	 * ln cbar = .7 ln .2 + .3 ln .1: e0 = -0.3 ln 2 = -0.207944, e1 = 0.485203;
+	 * d = 0.4 e: 70e^-0.083178 : 30e^0.194081 = 64.413 : 36.426 -> 63.877 : 36.123. */
+	CU_ASSERT(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_DOUBLE_EQUAL(st.b[0].weight, 63.8772, 1e-3);
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 64);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 36);
+	policy_state_free(&st);
+}
+
+static void test_pin_set_and_lifted(void)
+{
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 3, (int[]){34, 33, 33});
+	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.1)};
+	struct wd_decision d[3];
+	/* Reload pins b0 at 34 (its current integer): nothing moves, but the
+	 * pin set changed, so a write is due. */
+	f.b[0].pin = 34;
+	CU_ASSERT_FATAL(policy_state_sync(&st, &f.svc) == 0);
+	CU_ASSERT(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(d[0].action, P);
+	CU_ASSERT(!policy_step(&f.svc, &st, m, true, d));
+	/* Repinned at 20: the others share 80. */
+	f.b[0].pin = 20;
+	CU_ASSERT(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 20);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 40);
+	CU_ASSERT_EQUAL(st.b[2].out_weight, 40);
+	/* Lifted: continues from 20, not from the configured 34. */
+	f.b[0].pin = NP;
+	CU_ASSERT(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 20);
+	CU_ASSERT_EQUAL(d[0].action, A);
+	CU_ASSERT(!policy_step(&f.svc, &st, m, true, d));
+	/* Drained, then undrained: back at its configured weight 34. */
+	f.b[0].pin = 0;
+	CU_ASSERT(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 0);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 50);
+	f.b[0].pin = NP;
+	m[0] = (struct wd_measurement){0}; /* no traffic while drained: no data */
+	CU_ASSERT(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 34);
+	CU_ASSERT_EQUAL(st.b[1].out_weight + st.b[2].out_weight, 66);
+	CU_ASSERT_EQUAL(d[0].action, H);
+	policy_state_free(&st);
+}
+
+static void test_restart_continues(void)
+{
+	/* What state_load restores (weight, out_weight, e1, e2, n_err, stale)
+	 * is all the policy needs to continue exactly. */
+	struct pf_service f;
+	struct wd_service_state a, b;
+	setup(&f, &a, 2, (int[]){50, 50});
+	setup(&f, &b, 2, (int[]){50, 50});
+	struct wd_measurement m[2] = {pf_lat(0.1), pf_lat(0.15)};
+	struct wd_decision d[2];
+	for (int t = 0; t < 3; t++)
+		policy_step(&f.svc, &a, m, true, d);
+	for (size_t i = 0; i < 2; i++) {
+		b.b[i].weight = a.b[i].weight;
+		b.b[i].out_weight = a.b[i].out_weight;
+		b.b[i].e1 = a.b[i].e1;
+		b.b[i].e2 = a.b[i].e2;
+		b.b[i].n_err = a.b[i].n_err;
+		b.b[i].stale = a.b[i].stale;
+	}
+	m[1] = pf_lat(0.3);
+	policy_step(&f.svc, &a, m, true, d);
+	policy_step(&f.svc, &b, m, true, d);
+	for (size_t i = 0; i < 2; i++) {
+		CU_ASSERT_DOUBLE_EQUAL(a.b[i].weight, b.b[i].weight, 1e-12);
+		CU_ASSERT_EQUAL(a.b[i].out_weight, b.b[i].out_weight);
+	}
+	policy_state_free(&a);
+	policy_state_free(&b);
+}
+
+static void test_failed_queries_hold_everything(void)
+{
+	/* Prometheus down: nothing changes, not the weights, not the memory, not
+	 * even a reload's pins or new backends (they wait for data); the set
+	 * change stays due and is written at the first tick with data. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, (int[]){50, 50});
+	learned(&st, 0, 61.5, 61);
+	learned(&st, 1, 38.4, 39); /* sums to 99.9: held as is all the same */
+	st.b[0].e1 = 0.25, st.b[0].e2 = 0.5, st.b[0].n_err = 2, st.b[0].stale = 3;
+	pf_init(&f, 3, (int[]){40, 40, 20});
+	f.b[0].pin = 30;
+	CU_ASSERT_FATAL(policy_state_sync(&st, &f.svc) == 0);
+	struct wd_backend_state before[3];
+	memcpy(before, st.b, sizeof(before));
+	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.1)};
+	struct wd_decision d[3];
+	CU_ASSERT(!policy_step(&f.svc, &st, NULL, false, d));
+	CU_ASSERT(!policy_step(&f.svc, &st, m, false, d));
+	CU_ASSERT(memcmp(before, st.b, sizeof(before)) == 0);
+	CU_ASSERT(st.dirty);
+	for (size_t i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(d[i].action, H);
+		CU_ASSERT_STRING_EQUAL(d[i].reason, "service queries failed: holding all");
+		CU_ASSERT_EQUAL(d[i].old_weight, before[i].out_weight);
+		CU_ASSERT_EQUAL(d[i].new_weight, before[i].out_weight);
+		CU_ASSERT(isnan(d[i].cost) && isnan(d[i].error));
+	}
+	/* Data again: pin 30, the others share 70 as 38.4 : 20. */
+	CU_ASSERT(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT(!st.dirty);
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 30);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 46);
+	CU_ASSERT_EQUAL(st.b[2].out_weight, 24);
+	CU_ASSERT(!policy_step(&f.svc, &st, m, true, d));
+	policy_state_free(&st);
+}
+
+static void test_no_data_hold_keeps_memory(void)
+{
+	/* No backend has data: weights and PID memory hold; staleness does not
+	 * count (the service's metrics are gone, not one backend). */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, (int[]){50, 50});
+	learned(&st, 0, 60.25, 60);
+	learned(&st, 1, 39.75, 40);
+	st.b[0].e1 = 0.1, st.b[0].n_err = 1;
+	struct wd_measurement m[2] = {{0}, {0}};
+	struct wd_decision d[2];
+	for (int t = 0; t < 10; t++)
+		CU_ASSERT(!policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 60);
+	CU_ASSERT(st.b[0].weight == 60.25);
+	CU_ASSERT(st.b[0].e1 == 0.1);
+	CU_ASSERT_EQUAL(st.b[0].n_err, 1);
+	CU_ASSERT_EQUAL(st.b[0].stale, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[1].reason, "no data for any backend"));
+	policy_state_free(&st);
+}
+
+static void test_action_names(void)
+{
+	CU_ASSERT_STRING_EQUAL(policy_action_name(WD_ACT_APPLIED), "applied");
+	CU_ASSERT_STRING_EQUAL(policy_action_name(WD_ACT_DRY_RUN), "dry_run");
+	CU_ASSERT_STRING_EQUAL(policy_action_name(WD_ACT_HELD), "held");
+	CU_ASSERT_STRING_EQUAL(policy_action_name(WD_ACT_PINNED), "pinned");
+	CU_ASSERT_STRING_EQUAL(policy_action_name(WD_ACT_FROZEN), "frozen");
+	CU_ASSERT_STRING_EQUAL(policy_action_name(WD_ACT_EJECTED), "ejected");
+	CU_ASSERT_STRING_EQUAL(policy_action_name(WD_ACT_STALE), "stale");
+	CU_ASSERT_STRING_EQUAL(policy_action_name((enum wd_action)99), "?");
+}
+
+/* ---- properties --------------------------------------------------------------- */
+
+#define PROP_CASES 5000
+#define PROP_N 8
+
+static uint64_t prop_seed(void)
+{
+	const char *s = getenv("WD_POLICY_SEED");
+	return s && *s ? strtoull(s, NULL, 0) : 0x5eed2026;
+}
+
+static double uni(uint64_t *r, double a, double b)
+{
+	return a + (b - a) * qm_uniform(r);
+}
+
+static int irange(uint64_t *r, int a, int b)
+{
+	return a + (int)(qm_uniform(r) * (b - a + 1));
+}
+
+/* A random valid service (what config validation lets through). */
+static void random_service(uint64_t *r, struct pf_service *f, bool allow_pins)
+{
+	size_t n = (size_t)irange(r, 1, PROP_N);
+	pf_init(f, n, NULL);
+	struct wd_policy_cfg *pc = &f->svc.policy;
+	static const int totals[] = {1, 10, 100, 100, 100, 1000};
+	pc->total = totals[irange(r, 0, 5)];
+	if (pc->total < (int)n)
+		pc->total = (int)n * 10;
+	pc->min_weight = irange(r, 1, pc->total / (int)n > 3 ? 3 : pc->total / (int)n);
+	pc->max_weight = irange(r, (pc->total + (int)n - 1) / (int)n, pc->total);
+	pc->objective = irange(r, 0, 1) ? WD_OBJ_MARGINAL : WD_OBJ_LATENCY;
+	pc->kp = uni(r, 0, 1);
+	pc->ki = uni(r, 0, 1.5);
+	pc->kd = irange(r, 0, 1) ? 0 : uni(r, 0, 0.5);
+	pc->error_penalty = uni(r, 0, 20);
+	pc->eject_error_ratio = uni(r, 0.05, 1);
+	pc->max_step = uni(r, 0.05, 2);
+	pc->deadband = irange(r, 0, 4);
+	pc->stale_ticks = irange(r, 1, 5);
+	pc->min_rate = irange(r, 0, 3) ? 0 : uni(r, 0, 5);
+	/* Pins: each backend maybe, as long as the rest can still be shared. */
+	long left = pc->total;
+	size_t unpinned = n;
+	for (size_t i = 0; allow_pins && i < n; i++) {
+		if (qm_uniform(r) > 0.15 || unpinned == 1)
+			continue;
+		int pin = irange(r, 0, pc->max_weight);
+		long rest = left - pin;
+		if (rest < (long)(unpinned - 1) * pc->min_weight ||
+		    rest > (long)(unpinned - 1) * pc->max_weight)
+			continue;
+		f->b[i].pin = pin;
+		left = rest;
+		unpinned--;
+	}
+	for (size_t i = 0; i < n; i++)
+		f->b[i].weight = irange(r, pc->min_weight, pc->max_weight);
+	f->svc.freeze = qm_uniform(r) < 0.05;
+}
+
+static void random_measurement(uint64_t *r, struct wd_measurement *m)
+{
+	memset(m, 0, sizeof(*m));
+	double u = qm_uniform(r);
+	m->has_latency = u < 0.85;
+	m->latency_s = u < 0.8 ? exp(uni(r, log(1e-4), log(10))) : u < 0.82 ? NAN : u < 0.84 ? -1 : 0;
+	if (qm_uniform(r) < 0.5) {
+		m->has_error = true;
+		m->error_ratio = qm_uniform(r) < 0.9 ? uni(r, 0, 0.3) : uni(r, 0, 1);
+	}
+	if (qm_uniform(r) < 0.6) {
+		m->has_rate = true;
+		m->rate = qm_uniform(r) < 0.95 ? exp(uni(r, log(0.01), log(1000))) : INFINITY;
+	}
+}
+
+/* Random learned state within the bounds (as state_load would leave it). */
+static void random_state(uint64_t *r, const struct pf_service *f, struct wd_service_state *st)
+{
+	const struct wd_policy_cfg *pc = &f->svc.policy;
+	for (size_t i = 0; i < st->n; i++) {
+		struct wd_backend_state *b = &st->b[i];
+		if (f->b[i].pin < 0)
+			b->weight = uni(r, pc->min_weight, pc->max_weight);
+		b->out_weight = f->b[i].pin >= 0 ? f->b[i].pin : irange(r, pc->min_weight, pc->max_weight);
+		b->e1 = uni(r, -2, 2);
+		b->e2 = uni(r, -2, 2);
+		b->n_err = irange(r, 0, 2);
+		b->stale = irange(r, 0, 6);
+	}
+	st->dirty = qm_uniform(r) < 0.5;
+}
+
+/* The invariants every tick must keep. Returns false (and says why). */
+static bool check_invariants(const struct pf_service *f, const struct wd_service_state *st,
+			     const struct wd_decision *d, char *why, size_t len)
+{
+	const struct wd_policy_cfg *pc = &f->svc.policy;
+	long sum = 0;
+	bool positive = false;
+	for (size_t i = 0; i < st->n; i++) {
+		int w = st->b[i].out_weight;
+		double cw = st->b[i].weight;
+		sum += w;
+		positive |= w > 0;
+		if (!isfinite(cw) || cw < 0) {
+			snprintf(why, len, "b%zu: continuous weight %g", i, cw);
+			return false;
+		}
+		if (f->b[i].pin >= 0 ? w != f->b[i].pin : w < pc->min_weight || w > pc->max_weight) {
+			snprintf(why, len, "b%zu: weight %d outside [%d, %d] (pin %d)", i, w,
+				 pc->min_weight, pc->max_weight, f->b[i].pin);
+			return false;
+		}
+		if (d[i].new_weight != w) {
+			snprintf(why, len, "b%zu: decision says %d, state %d", i, d[i].new_weight, w);
+			return false;
+		}
+		if (d[i].reason[0] == '\0' || d[i].action == WD_ACT_DRY_RUN) {
+			snprintf(why, len, "b%zu: action %s without reason", i,
+				 policy_action_name(d[i].action));
+			return false;
+		}
+	}
+	if (sum != pc->total || !positive) {
+		snprintf(why, len, "weights sum to %ld, total %d", sum, pc->total);
+		return false;
+	}
+	return true;
+}
+
+static void print_case(const struct pf_service *f, uint64_t seed, int c)
+{
+	const struct wd_policy_cfg *pc = &f->svc.policy;
+	printf("\nproperty failed: seed %llu case %d (replay: WD_POLICY_SEED=%llu)\n"
+	       "  n %zu total %d min %d max %d kp %g ki %g kd %g max_step %g deadband %d "
+	       "objective %d freeze %d\n",
+	       (unsigned long long)seed, c, (unsigned long long)seed, f->svc.n_backends, pc->total,
+	       pc->min_weight, pc->max_weight, pc->kp, pc->ki, pc->kd, pc->max_step, pc->deadband,
+	       (int)pc->objective, (int)f->svc.freeze);
+}
+
+/* Sum to total, bounds or pin, never NaN / negative / all zero, over runs of
+ * several ticks with random data and data gaps, from the first tick with
+ * data on; a tick whose queries failed changes nothing at all. */
+static void test_property_invariants(void)
+{
+	uint64_t seed = prop_seed(), r = seed;
+	int failures = 0;
+	for (int c = 0; c < PROP_CASES && failures < 3; c++) {
+		struct pf_service f;
+		random_service(&r, &f, true);
+		struct wd_service_state st = {0};
+		CU_ASSERT_FATAL(policy_state_sync(&st, &f.svc) == 0);
+		if (qm_uniform(&r) < 0.7)
+			random_state(&r, &f, &st);
+		bool seen_data = false; /* the invariants hold from the first tick with data */
+		for (int t = 0; t < 4; t++) {
+			struct wd_measurement m[PROP_N];
+			struct wd_decision d[PROP_N];
+			for (size_t i = 0; i < f.svc.n_backends; i++)
+				random_measurement(&r, &m[i]);
+			bool data = qm_uniform(&r) < 0.9;
+			struct wd_backend_state before[PROP_N];
+			memcpy(before, st.b, f.svc.n_backends * sizeof(*before));
+			policy_step(&f.svc, &st, data ? m : NULL, data, d);
+			char why[160];
+			if (!data && memcmp(before, st.b, f.svc.n_backends * sizeof(*before)) != 0) {
+				print_case(&f, seed, c);
+				printf("  tick %d: a failed tick changed the state\n", t);
+				failures++;
+				CU_FAIL("failed queries changed the state");
+				break;
+			}
+			if (data)
+				seen_data = true;
+			if (seen_data && !check_invariants(&f, &st, d, why, sizeof(why))) {
+				print_case(&f, seed, c);
+				printf("  tick %d: %s\n", t, why);
+				for (size_t i = 0; i < f.svc.n_backends; i++)
+					printf("  b%zu: pin %d %d -> %d (%.4g) %s \"%s\"\n", i, f.b[i].pin,
+					       d[i].old_weight, d[i].new_weight, st.b[i].weight,
+					       policy_action_name(d[i].action), d[i].reason);
+				failures++;
+				CU_FAIL("invariant broken");
+				break;
+			}
+		}
+		policy_state_free(&st);
+	}
+	printf("\n%d cases from seed %llu\n", PROP_CASES, (unsigned long long)seed);
+}
+
+/* With no PID history (first tick after start, reload, or a hold), or a
+ * history equal to the current error (a settled measurement), a backend
+ * whose cost is below the pool never loses weight relative to one above it:
+ * its ratio new/old is at least the other's, unless it ended at max_weight or
+ * the other at min_weight. (With other histories the velocity form's
+ * proportional term may reverse a move on purpose: it damps.) */
+static void test_property_faster_never_loses(void)
+{
+	uint64_t seed = prop_seed() ^ 0x1, r = seed;
+	int failures = 0;
+	long pairs = 0;
+	for (int c = 0; c < PROP_CASES && failures < 3; c++) {
+		struct pf_service f;
+		random_service(&r, &f, true);
+		f.svc.freeze = false;
+		struct wd_service_state st = {0};
+		CU_ASSERT_FATAL(policy_state_sync(&st, &f.svc) == 0);
+		random_state(&r, &f, &st);
+		struct wd_measurement m[PROP_N];
+		struct wd_decision d[PROP_N];
+		double before[PROP_N];
+		bool settled = qm_uniform(&r) < 0.5;
+		for (size_t i = 0; i < f.svc.n_backends; i++) {
+			random_measurement(&r, &m[i]);
+			st.b[i].n_err = 0;
+			before[i] = st.b[i].weight;
+		}
+		if (settled) {
+			/* Compute this tick's errors with a first dry step on a copy. */
+			struct wd_backend_state save[PROP_N];
+			memcpy(save, st.b, f.svc.n_backends * sizeof(*save));
+			bool dirty = st.dirty;
+			policy_step(&f.svc, &st, m, true, d);
+			memcpy(st.b, save, f.svc.n_backends * sizeof(*save));
+			st.dirty = dirty;
+			for (size_t i = 0; i < f.svc.n_backends; i++) {
+				if (isfinite(d[i].error)) {
+					st.b[i].e1 = st.b[i].e2 = d[i].error;
+					st.b[i].n_err = 2;
+				}
+			}
+		}
+		policy_step(&f.svc, &st, m, true, d);
+		const struct wd_policy_cfg *pc = &f.svc.policy;
+		for (size_t i = 0; i < f.svc.n_backends; i++) {
+			for (size_t j = 0; j < f.svc.n_backends; j++) {
+				bool steered_i = d[i].action == A || (d[i].action == H && strncmp(d[i].reason, "cost", 4) == 0);
+				bool steered_j = d[j].action == A || (d[j].action == H && strncmp(d[j].reason, "cost", 4) == 0);
+				if (!steered_i || !steered_j || !(d[i].error > 0) || !(d[j].error < 0))
+					continue;
+				double ri = st.b[i].weight / before[i], rj = st.b[j].weight / before[j];
+				pairs++;
+				bool clamped = st.b[i].weight >= pc->max_weight - 1e-9 ||
+					       st.b[j].weight <= pc->min_weight + 1e-9;
+				if (ri < rj * (1 - 1e-9) && !clamped) {
+					print_case(&f, seed, c);
+					printf("  b%zu (error %g) x%g, b%zu (error %g) x%g\n", i, d[i].error,
+					       ri, j, d[j].error, rj);
+					failures++;
+					CU_FAIL("a faster backend lost weight to a slower one");
+				}
+			}
+		}
+		policy_state_free(&st);
+	}
+	printf("\n%ld (faster, slower) pairs checked\n", pairs);
+	CU_ASSERT(pairs > PROP_CASES); /* the generator does produce such pairs */
+}
+
+/* Equal costs, no pins, no freeze, a consistent state (integers are the
+ * apportionment of the continuous weights) and no PID history, or a history
+ * of zero error: nothing moves and no write is due. */
+static void test_property_equal_costs_nothing_moves(void)
+{
+	uint64_t seed = prop_seed() ^ 0x2, r = seed;
+	int failures = 0;
+	for (int c = 0; c < PROP_CASES && failures < 3; c++) {
+		struct pf_service f;
+		random_service(&r, &f, false);
+		f.svc.freeze = false;
+		const struct wd_policy_cfg *pc = &f.svc.policy;
+		size_t n = f.svc.n_backends;
+		struct wd_service_state st = {0};
+		CU_ASSERT_FATAL(policy_state_sync(&st, &f.svc) == 0);
+		double w[PROP_N], lo[PROP_N], hi[PROP_N], x[PROP_N];
+		int ilo[PROP_N], ihi[PROP_N], iw[PROP_N];
+		for (size_t i = 0; i < n; i++) {
+			w[i] = uni(&r, 0.1, 10);
+			lo[i] = ilo[i] = pc->min_weight;
+			hi[i] = ihi[i] = pc->max_weight;
+		}
+		CU_ASSERT_FATAL(policy_fill(w, n, pc->total, lo, hi, x) == 0);
+		CU_ASSERT_FATAL(policy_apportion(x, n, pc->total, ilo, ihi, iw) == 0);
+		bool zero_history = qm_uniform(&r) < 0.5;
+		struct wd_measurement m[PROP_N];
+		double lat = exp(uni(&r, log(1e-3), log(5))), err = uni(&r, 0, 0.9 * pc->eject_error_ratio);
+		for (size_t i = 0; i < n; i++) {
+			st.b[i].weight = x[i];
+			st.b[i].out_weight = iw[i];
+			st.b[i].e1 = st.b[i].e2 = 0;
+			st.b[i].n_err = zero_history ? 2 : 0;
+			st.b[i].stale = irange(&r, 0, pc->stale_ticks);
+			m[i] = pf_lat(lat);
+			m[i].has_error = true;
+			m[i].error_ratio = err;
+		}
+		if (pc->min_rate > 0)
+			f.svc.policy.min_rate = 0;
+		st.dirty = false;
+		struct wd_decision d[PROP_N];
+		bool wrote = policy_step(&f.svc, &st, m, true, d);
+		bool ok = !wrote;
+		for (size_t i = 0; i < n; i++)
+			ok = ok && st.b[i].out_weight == iw[i] &&
+			     st.b[i].weight == x[i] && d[i].error == 0;
+		if (!ok) {
+			print_case(&f, seed, c);
+			for (size_t i = 0; i < n; i++)
+				printf("  b%zu: %d -> %d, %.9g -> %.9g, %s \"%s\"\n", i, iw[i],
+				       st.b[i].out_weight, x[i], st.b[i].weight,
+				       policy_action_name(d[i].action), d[i].reason);
+			failures++;
+			CU_FAIL("equal costs moved a weight");
+		}
+		policy_state_free(&st);
+	}
+}
+
+int main(void)
+{
+	CU_initialize_registry();
+	CU_pSuite s = CU_add_suite("policy", NULL, NULL);
+	CU_add_test(s, "apportionment table", test_apportion_table);
+	CU_add_test(s, "one tick per rule (table)", test_step_table);
+	CU_add_test(s, "velocity PID with history and kd", test_velocity_pid_with_history);
+	CU_add_test(s, "stale backend drifts toward its initial weight", test_stale_drifts_toward_initial);
+	CU_add_test(s, "deadband", test_deadband);
+	CU_add_test(s, "reload keeps backends by name", test_reload_keeps_backends_by_name);
+	CU_add_test(s, "freeze lifted is bumpless", test_freeze_lifted_is_bumpless);
+	CU_add_test(s, "pin set, changed, lifted; drain and undrain", test_pin_set_and_lifted);
+	CU_add_test(s, "restart from saved state continues", test_restart_continues);
+	CU_add_test(s, "failed queries hold everything", test_failed_queries_hold_everything);
+	CU_add_test(s, "no data anywhere: hold with memory", test_no_data_hold_keeps_memory);
+	CU_add_test(s, "action names", test_action_names);
+	CU_pSuite p = CU_add_suite("policy properties", NULL, NULL);
+	CU_add_test(p, "sum, bounds, pins, finite, never all zero", test_property_invariants);
+	CU_add_test(p, "faster than the pool never loses to slower", test_property_faster_never_loses);
+	CU_add_test(p, "equal costs: nothing moves", test_property_equal_costs_nothing_moves);
+	return tu_run();
+}
