@@ -12,6 +12,8 @@ WD_PORT=$(free_port)
 obs_config "$WORK/weightd.conf" '{ name = "web"; label = "backend"; backends = (
   { name = "a"; url = "http://a:80"; }, { name = "b"; url = "http://b:80"; } ); }'
 start_weightd "$WORK/weightd.conf"
+# A fresh daemon is healthy for three intervals anyway: wait for a good tick.
+wait_for "a successful tick" 20 metric_at_least 'weightd_ticks_total{result="ok"}' 1
 wait_for "/healthz 200" 20 healthz_is 200
 grep -qx ok "$WORK/healthz.body" || fail "healthz body: $(cat "$WORK/healthz.body")"
 ok "/healthz 200 while ticks succeed"
@@ -32,3 +34,5 @@ ok "/healthz 200 when Prometheus returns"
 	fail "the outage was logged $(count_log 'msg="Prometheus query failed') times, want once"
 [ "$(count_log 'msg="Prometheus queries recovered"')" -eq 1 ] || fail "the recovery was not logged once"
 ok "outage and recovery logged once each"
+stop_weightd
+[ "$WEIGHTD_RC" -eq 0 ] || fail "weightd exited $WEIGHTD_RC"

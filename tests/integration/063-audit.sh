@@ -65,6 +65,7 @@ wait_for "records in the fresh file" 10 grows
 [ "$(wc -l <"$WORK/audit.log.1")" -eq "$rotated" ] || fail "records still go to the rotated file"
 ok "SIGHUP reopens the audit log after rotation"
 stop_weightd
+[ "$WEIGHTD_RC" -eq 0 ] || fail "weightd exited $WEIGHTD_RC"
 
 # A dry run audits dry_run instead of applied.
 "$WEIGHTD" -c "$WORK/weightd.conf" --once --dry-run >"$WORK/table.txt" 2>>"$WORK/weightd.log" ||
