@@ -1,21 +1,303 @@
-/* measure: a tick's queries and their mapping to backends. (Placeholder.) */
+/* measure: step 1 of SPEC §3. Builds every service's queries of a tick
+ * (latency, and error ratio and rate when configured), runs them through prom
+ * in one concurrent batch, and maps each result's series to the service's
+ * backends by the value of the service's label. Validity rules for the
+ * numbers (NaN, Inf, negative, duplicates, min_rate) live here. */
 #include "measure.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum qkind { Q_LATENCY = 0, Q_ERROR, Q_RATE, Q_KINDS };
+static const char *const kind_name[Q_KINDS] = {"latency_query", "error_query", "rate_query"};
+
+/* ---- logging a data warning once ---------------------------------------- */
+
+/* Warnings about the data recur every tick while their cause lasts: the first
+ * time a message is seen it goes out at warn level, later at debug. The set
+ * of seen messages is a small table of hashes, emptied when full. */
+#define SEEN_MAX 256
+static uint64_t seen[SEEN_MAX];
+static size_t n_seen;
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (h ^ 0xff) * 1099511628211ull;
+}
+
+static void warn_once(const char *msg, const char *service, const char *query,
+		      const char *detail)
+{
+	uint64_t h = hash_str(hash_str(hash_str(hash_str(14695981039346656037ull, msg), service),
+				       query), detail);
+	for (size_t i = 0; i < n_seen; i++) {
+		if (seen[i] == h) {
+			log_debug(msg, "service", service, "query", query, "detail", detail);
+			return;
+		}
+	}
+	if (n_seen == SEEN_MAX)
+		n_seen = 0;
+	seen[n_seen++] = h;
+	log_warn(msg, "service", service, "query", query, "detail", detail);
+}
+
+/* ---- mapping --------------------------------------------------------------- */
+
+void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
+		 void (*set)(void *ctx, size_t backend, double value),
+		 void (*dup)(void *ctx, const char *label), void *ctx)
+{
+	if (!r->ok || svc->n_backends == 0)
+		return;
+	/* count[b]: series naming backend b; value[b]: the last one's value. */
+	unsigned *count = calloc(svc->n_backends, sizeof(*count));
+	double *value = calloc(svc->n_backends, sizeof(*value));
+	if (count && value) {
+		for (size_t i = 0; i < r->n_samples; i++) {
+			int b = config_backend_index(svc, r->samples[i].label);
+			if (b < 0)
+				continue;
+			count[b]++;
+			value[b] = r->samples[i].value;
+		}
+		for (size_t b = 0; b < svc->n_backends; b++) {
+			if (count[b] == 1)
+				set(ctx, b, value[b]);
+			else if (count[b] > 1 && dup)
+				dup(ctx, svc->backends[b].name);
+		}
+	}
+	free(count);
+	free(value);
+}
+
+/* What one query said about each backend of a service. */
+struct kind_values {
+	const struct wd_service_cfg *svc;
+	double *v;      /* value per backend */
+	bool *have;     /* exactly one series named the backend */
+	bool *bad;      /* two or more series named the backend */
+	char dups[256]; /* their names, for the warning (may be cut short) */
+};
+
+static void set_value(void *ctx, size_t b, double value)
+{
+	struct kind_values *k = ctx;
+	k->v[b] = value;
+	k->have[b] = true;
+}
+
+static void set_dup(void *ctx, const char *label)
+{
+	struct kind_values *k = ctx;
+	int b = config_backend_index(k->svc, label);
+	if (b >= 0)
+		k->bad[b] = true;
+	size_t l = strlen(k->dups);
+	snprintf(k->dups + l, sizeof(k->dups) - l, "%s\"%s\"", l ? ", " : "", label);
+}
+
+/* Logs series whose label names no backend (debug), and a warning when a
+ * non-empty result names none of them: usually a label missing from "by". */
+static void report_unmatched(const struct prom_result *r, const struct wd_service_cfg *svc,
+			     const char *query)
+{
+	size_t matched = 0;
+	for (size_t i = 0; i < r->n_samples; i++) {
+		if (config_backend_index(svc, r->samples[i].label) >= 0)
+			matched++;
+		else if (log_get_level() >= WD_LOG_DEBUG)
+			log_debug("series for an unknown backend ignored", "service", svc->name,
+				  "query", query, "label", svc->label, "value", r->samples[i].label);
+	}
+	if (r->n_samples && !matched) {
+		char detail[160];
+		if (r->scalar)
+			snprintf(detail, sizeof(detail),
+				 "a scalar names no backend: return a vector labelled by %s", svc->label);
+		else
+			snprintf(detail, sizeof(detail),
+				 "%zu series, none with a %s label naming a backend", r->n_samples,
+				 svc->label);
+		warn_once("query matches no backend of the service", svc->name, query, detail);
+	}
+}
+
+static void apply(struct wd_measurement *mm, const struct wd_service_cfg *svc, enum qkind kind,
+		  const struct kind_values *k)
+{
+	for (size_t b = 0; b < svc->n_backends; b++) {
+		struct wd_measurement *m = &mm[b];
+		double v = k->v[b];
+		if (k->bad[b]) {
+			m->has_latency = false;
+			continue;
+		}
+		if (!k->have[b]) {
+			/* latency: no data; error ratio: 0; rate: unknown, unless a
+			 * minimum rate is required: no rate series means no requests. */
+			if (kind == Q_RATE && svc->policy.min_rate > 0)
+				m->has_latency = false;
+			continue;
+		}
+		switch (kind) {
+		case Q_LATENCY:
+			if (isfinite(v) && v >= 0) {
+				m->has_latency = true;
+				m->latency_s = v;
+			}
+			break;
+		case Q_ERROR:
+			if (isnan(v)) { /* 0/0: no traffic in the window, no errors either */
+				m->has_error = false;
+				m->error_ratio = 0;
+			} else if (isfinite(v) && v >= 0) {
+				/* Above 1 happens when the numerator's and the denominator's
+				 * windows disagree by a scrape: it means "all failing". */
+				m->has_error = true;
+				m->error_ratio = v > 1 ? 1 : v;
+			} else {
+				m->has_latency = false;
+			}
+			break;
+		case Q_RATE:
+			if (isfinite(v) && v >= 0) {
+				m->has_rate = true;
+				m->rate = v;
+				if (v < svc->policy.min_rate)
+					m->has_latency = false;
+			} else {
+				m->has_latency = false;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
+		  const struct prom_result *err, const struct prom_result *rate,
+		  struct wd_measurement *m)
+{
+	const struct prom_result *res[Q_KINDS] = {lat, err, rate};
+	memset(m, 0, svc->n_backends * sizeof(*m));
+	struct kind_values k = {
+		.svc = svc,
+		.v = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(double)),
+		.have = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(bool)),
+		.bad = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(bool)),
+	};
+	/* Latency first, so a bad error ratio or rate can take its data away. */
+	for (int kind = 0; k.v && k.have && k.bad && kind < Q_KINDS; kind++) {
+		const struct prom_result *r = res[kind];
+		if (!r || !r->ok)
+			continue;
+		memset(k.have, 0, svc->n_backends * sizeof(bool));
+		memset(k.bad, 0, svc->n_backends * sizeof(bool));
+		k.dups[0] = '\0';
+		measure_map(r, svc, set_value, set_dup, &k);
+		report_unmatched(r, svc, kind_name[kind]);
+		if (k.dups[0]) {
+			char detail[sizeof(k.dups) + 96];
+			snprintf(detail, sizeof(detail),
+				 "two or more series for %s %s (missing \"sum by (%s)\"?): no data for them",
+				 svc->label, k.dups, svc->label);
+			warn_once("duplicate series for a backend", svc->name, kind_name[kind], detail);
+		}
+		apply(m, svc, (enum qkind)kind, &k);
+	}
+	free(k.v);
+	free(k.have);
+	free(k.bad);
+}
+
+/* ---- the tick --------------------------------------------------------------- */
 
 size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_tick *t,
 		   volatile sig_atomic_t *stop)
 {
-	(void)p;
-	(void)stop;
-	t->svc = calloc(cfg->n_services, sizeof(*t->svc));
-	t->n_svc = t->svc ? cfg->n_services : 0;
-	for (size_t i = 0; i < t->n_svc; i++) {
-		t->svc[i].m = calloc(cfg->services[i].n_backends, sizeof(struct wd_measurement));
-		snprintf(t->svc[i].err, sizeof(t->svc[i].err), "measurement not implemented");
+	memset(t, 0, sizeof(*t));
+	size_t n_svc = cfg->n_services;
+	t->svc = calloc(n_svc ? n_svc : 1, sizeof(*t->svc));
+	/* Query j of service i is q[i * Q_KINDS + kind]; unconfigured ones are
+	 * left out of the batch by packing the configured ones into batch[]. */
+	struct prom_query *q = calloc(n_svc * Q_KINDS + 1, sizeof(*q));
+	struct prom_query *batch = calloc(n_svc * Q_KINDS + 1, sizeof(*batch));
+	size_t *slot = calloc(n_svc * Q_KINDS + 1, sizeof(*slot));
+	bool oom = !t->svc || !q || !batch || !slot;
+	if (t->svc) {
+		t->n_svc = n_svc;
+		for (size_t i = 0; i < n_svc; i++) {
+			size_t nb = cfg->services[i].n_backends;
+			t->svc[i].m = calloc(nb ? nb : 1, sizeof(struct wd_measurement));
+			oom |= !t->svc[i].m;
+		}
 	}
-	return cfg->n_services;
+	if (oom) {
+		for (size_t i = 0; i < t->n_svc; i++)
+			snprintf(t->svc[i].err, sizeof(t->svc[i].err), "out of memory");
+		free(q);
+		free(batch);
+		free(slot);
+		return n_svc;
+	}
+
+	size_t nq = 0;
+	for (size_t i = 0; i < n_svc; i++) {
+		const struct wd_service_cfg *svc = &cfg->services[i];
+		const char *qs[Q_KINDS] = {svc->policy.latency_query, svc->policy.error_query,
+					   svc->policy.rate_query};
+		for (int kind = 0; kind < Q_KINDS; kind++) {
+			if (!qs[kind] || !qs[kind][0])
+				continue;
+			batch[nq].expr = qs[kind];
+			batch[nq].label = svc->label;
+			slot[nq++] = i * Q_KINDS + (size_t)kind;
+		}
+	}
+	t->queries = nq;
+	t->failed = (size_t)prom_query_batch(p, batch, nq, stop);
+	for (size_t j = 0; j < nq; j++)
+		q[slot[j]] = batch[j]; /* moves the result: batch[] is not cleared */
+
+	size_t failed = 0;
+	for (size_t i = 0; i < n_svc; i++) {
+		const struct wd_service_cfg *svc = &cfg->services[i];
+		struct measure_service *ms = &t->svc[i];
+		struct prom_query *sq = &q[i * Q_KINDS];
+		ms->ok = true;
+		for (int kind = 0; kind < Q_KINDS; kind++) {
+			if (!sq[kind].expr)
+				continue;
+			if (!sq[kind].result.ok && ms->ok) {
+				snprintf(ms->err, sizeof(ms->err), "%s: %s", kind_name[kind],
+					 sq[kind].result.err);
+				ms->ok = false;
+			}
+			if (sq[kind].result.warnings)
+				warn_once("Prometheus returned warnings", svc->name, kind_name[kind],
+					  sq[kind].result.warnings);
+		}
+		failed += !ms->ok;
+		if (ms->ok)
+			measure_fill(svc, &sq[0].result, sq[1].expr ? &sq[1].result : NULL,
+				     sq[2].expr ? &sq[2].result : NULL, ms->m);
+	}
+	for (size_t j = 0; j < n_svc * Q_KINDS; j++)
+		prom_result_clear(&q[j].result);
+	free(q);
+	free(batch);
+	free(slot);
+	return failed;
 }
 
 void measure_tick_free(struct measure_tick *t)
@@ -25,15 +307,4 @@ void measure_tick_free(struct measure_tick *t)
 	free(t->svc);
 	t->svc = NULL;
 	t->n_svc = 0;
-}
-
-void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
-		 void (*set)(void *ctx, size_t backend, double value),
-		 void (*dup)(void *ctx, const char *label), void *ctx)
-{
-	(void)r;
-	(void)svc;
-	(void)set;
-	(void)dup;
-	(void)ctx;
 }

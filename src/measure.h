@@ -41,4 +41,16 @@ void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
 		 void (*set)(void *ctx, size_t backend, double value),
 		 void (*dup)(void *ctx, const char *label), void *ctx);
 
+/* Fills m (svc->n_backends entries) from the results of one service's
+ * queries, by the rules of SPEC §3 step 1: a latency needs exactly one
+ * finite, non-negative series; an error ratio that is missing or NaN (0/0,
+ * no traffic) counts as 0, one that is infinite or negative takes the
+ * backend's data away; a rate that is missing is unknown, one below
+ * policy.min_rate (or invalid) takes the data away; two series for one
+ * backend in any query take its data away (logged as a warning). err and
+ * rate are NULL when not configured. Exposed for tests. */
+void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
+		  const struct prom_result *err, const struct prom_result *rate,
+		  struct wd_measurement *m);
+
 #endif

@@ -112,11 +112,13 @@ stop_redis() {
 }
 
 # start_prometheus TARGET...: a real Prometheus scraping each HOST:PORT target
-# every second. Sets PROM_PORT, PROM_URL, PROM_PID.
+# every second. Sets PROM_PORT, PROM_URL, PROM_PID. Optional: PROM_WEB_CONFIG
+# (a --web.config.file for TLS or basic auth), PROM_SCHEME (https with TLS) and
+# PROM_CURL_OPTS (what curl needs to reach it then, e.g. --cacert, -u).
 start_prometheus() {
 	command -v prometheus >/dev/null || skip "prometheus not installed"
 	PROM_PORT=${PROM_PORT:-$(free_port)}
-	PROM_URL="http://127.0.0.1:$PROM_PORT"
+	PROM_URL="${PROM_SCHEME:-http}://127.0.0.1:$PROM_PORT"
 	targets=""
 	for t in "$@"; do
 		targets="$targets${targets:+, }'$t'"
@@ -137,10 +139,16 @@ EOP
 	mkdir -p "$WORK/prom-data"
 	prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
 		--web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn \
+		${PROM_WEB_CONFIG:+--web.config.file="$PROM_WEB_CONFIG"} \
 		>"$WORK/prometheus.log" 2>&1 &
 	PROM_PID=$!
 	track "$PROM_PID"
-	wait_for "prometheus on port $PROM_PORT" 30 http_ok "$PROM_URL/-/ready"
+	wait_for "prometheus on port $PROM_PORT" 30 prom_ready
+}
+
+prom_ready() {
+	# shellcheck disable=SC2086
+	curl -fsS -o /dev/null --max-time 2 ${PROM_CURL_OPTS:-} "$PROM_URL/-/ready"
 }
 
 stop_prometheus() {
@@ -151,7 +159,8 @@ stop_prometheus() {
 
 # prom_query EXPR: prints the JSON answer of an instant query.
 prom_query() {
-	curl -fsS --max-time 5 "$PROM_URL/api/v1/query" --data-urlencode "query=$1"
+	# shellcheck disable=SC2086
+	curl -fsS --max-time 5 ${PROM_CURL_OPTS:-} "$PROM_URL/api/v1/query" --data-urlencode "query=$1"
 }
 
 # wait_prom_series EXPR MIN TIMEOUT: until EXPR returns at least MIN series.

@@ -1,0 +1,34 @@
+#!/bin/sh
+# 022-prom-timeout: a server that answers after prometheus.timeout fails the
+# query within the timeout plus a small margin, and five such queries in one
+# batch run concurrently: together they take about one timeout, not five.
+# (The issue demands these timing assertions; the margins are generous.)
+. "$top_srcdir/tests/integration/common.sh"
+PROMQ="$top_builddir/tests/tools/promq"
+
+port=$(free_port)
+# Answers every query after 30 s: far beyond the 2 s timeout used here.
+python3 "$top_srcdir/tests/integration/slowprom.py" "$port" 30 "$WORK/requests.log" &
+track $!
+URL="http://127.0.0.1:$port"
+wait_for "slow server" 10 http_ok "$URL/-/ready"
+
+elapsed() { sed -n 's/^elapsed_ms //p' "$1"; }
+
+"$PROMQ" -t 2000 "$URL" up >"$WORK/one.out" && fail "a query past the timeout succeeded"
+cat "$WORK/one.out"
+grep -qF 'err 0 query "up": no answer within prometheus.timeout (2s)' "$WORK/one.out" ||
+	fail "no timeout error naming the query"
+ms=$(elapsed "$WORK/one.out")
+[ "$ms" -ge 1900 ] && [ "$ms" -lt 3000 ] || fail "one slow query took ${ms} ms; want 2000 ms + margin"
+ok "a slow query fails after ${ms} ms (timeout 2000 ms)"
+
+: >"$WORK/requests.log"
+"$PROMQ" -t 2000 "$URL" 'q1' 'q2' 'q3' 'q4' 'q5' >"$WORK/five.out" && fail "slow queries succeeded"
+cat "$WORK/five.out"
+[ "$(grep -c '^err [0-4] query "q[1-5]": no answer within prometheus.timeout (2s)$' "$WORK/five.out")" -eq 5 ] ||
+	fail "not five timeout errors"
+[ "$(wc -l <"$WORK/requests.log")" -eq 5 ] || fail "the server did not receive all five queries"
+ms=$(elapsed "$WORK/five.out")
+[ "$ms" -lt 4000 ] || fail "five slow queries took ${ms} ms: not concurrent (one timeout is 2000 ms)"
+ok "five slow queries of one batch fail together after ${ms} ms"
