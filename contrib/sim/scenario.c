@@ -60,9 +60,8 @@ static int get_seconds(struct ctx *c, const config_setting_t *s, const char *wha
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
 	case CONFIG_TYPE_FLOAT:
-		*out = config_setting_get_float(s);
-		if (config_setting_type(s) != CONFIG_TYPE_FLOAT)
-			*out = (double)config_setting_get_int64(s);
+		*out = config_setting_type(s) == CONFIG_TYPE_FLOAT ? config_setting_get_float(s) :
+			(double)config_setting_get_int64(s);
 		if (!isfinite(*out) || *out < 0)
 			return perr(c, s, "%s must be a non-negative number of seconds", what);
 		return 0;

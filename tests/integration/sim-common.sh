@@ -43,3 +43,82 @@ wait_truth_rows() {
 	want=$(($(truth_rows) + $1))
 	wait_for "$1 more ground-truth rows" "$2" sh -c "[ \$(wc -l <'$WORK/truth.csv') -ge $want ]"
 }
+
+# ---- the whole loop: weightd-sim -> Prometheus -> weightd -> weightd-sim ----
+
+# loop_conf OUTPUT BACKENDS [SERVICE_KEYS] [TOP_KEYS]: writes $WORK/weightd.conf
+# for the service medical-imaging (kind servers, 1 s ticks, 5 s rate windows)
+# reading $PROM_URL. OUTPUT is the output group's body; BACKENDS is a list of
+# NAME=WEIGHT (url http://NAME).
+loop_conf() {
+	bl=""
+	for bw in $2; do
+		bl="$bl${bl:+,
+}      { name = \"${bw%=*}\"; url = \"http://${bw%=*}\"; weight = ${bw#*=}; }"
+	done
+	cat >"$WORK/weightd.conf" <<EOC
+interval   = "1s";
+listen     = "";
+state_file = "";
+audit_log  = "$WORK/audit.jsonl";
+${4:-}
+prometheus = { url = "$PROM_URL"; timeout = "2s"; };
+output     = { $1 };
+services = (
+  {
+    name  = "medical-imaging";
+    kind  = "servers";
+    label = "instance";
+    latency_query = "histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))";
+    error_query   = "sum by (instance) (rate(http_requests_total{code=~\"5..\"}[5s])) / sum by (instance) (rate(http_requests_total[5s]))";
+    rate_query    = "sum by (instance) (rate(http_requests_total[5s]))";
+    ${3:-}
+    backends = (
+$bl
+    );
+  }
+);
+EOC
+}
+
+# start_loop_file SCENARIO BACKENDS [SERVICE_KEYS]: weightd-sim following
+# $WORK/dynamic/weightd.yml, Prometheus scraping it, weightd writing that file.
+start_loop_file() {
+	mkdir -p "$WORK/dynamic"
+	OUT_FILE="$WORK/dynamic/weightd.yml"
+	start_sim "$1" -f "$OUT_FILE"
+	start_prometheus "127.0.0.1:$SIM_PORT"
+	loop_conf "type = \"file\"; path = \"$OUT_FILE\";" "$2" "${3:-}"
+	start_weightd "$WORK/weightd.conf"
+}
+
+# sim_weight BACKEND: the weight the simulated balancer uses now.
+sim_weight() {
+	curl -fsS --max-time 2 "http://127.0.0.1:$SIM_PORT/metrics" |
+		awk -v b="$1" -F'[{}" ]+' '$1 == "sim_backend_weight" && $3 == b { print $4 }'
+}
+
+# fleet_p95_mean FILE FIRST LAST: mean of the fleet p95 over the intervals
+# ending in (FIRST, LAST] seconds of a ground-truth CSV.
+fleet_p95_mean() {
+	awk -F, -v a="$2" -v b="$3" 'NR > 1 && $1 > a && $1 <= b && !($1 in s) { s[$1] = 1; t += $10; n++ }
+		END { if (n) printf "%.6f", t / n; else print "nan" }' "$1"
+}
+
+# out_weight BACKEND_URL: the weight weightd's YAML output gives that server
+# ("" when it is left out).
+out_weight() {
+	python3 - "$OUT_FILE" "$1" <<'EOP'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1])) or {}
+for svc in doc.get("http", {}).get("services", {}).values():
+    for s in svc.get("loadBalancer", {}).get("servers", []):
+        if s.get("url") == sys.argv[2]:
+            print(s.get("weight", 1))
+EOP
+}
+
+# sim_time_at_least SECONDS: the ground truth has reached that simulated time.
+sim_time_at_least() {
+	[ -s "$WORK/truth.csv" ] && awk -F, -v t="$1" 'END { exit !($1 + 0 >= t) }' "$WORK/truth.csv"
+}
