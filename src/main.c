@@ -17,10 +17,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "autoconf.h"
 #include "config.h"
+#include "httpd.h"
 #include "log.h"
 #include "measure.h"
+#include "metrics.h"
 #include "output.h"
 #include "policy.h"
 #include "prom.h"
@@ -66,12 +69,34 @@ struct daemon {
 	bool prom_failing;      /* for logging changes, not every tick */
 	bool output_failing;
 	bool state_failing;
+	struct metrics *metrics;
+	struct httpd *httpd;    /* NULL when listen = "" or --once */
+	struct audit *audit;    /* NULL when audit_log = "" */
+	bool audit_failing;
+	unsigned char **bflags; /* per service and backend: BF_* (logged states) */
 };
+
+/* Backend states whose start and end are logged once each. */
+enum { BF_EJECTED = 1, BF_STALE = 2 };
 
 static int64_t now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -153,13 +178,45 @@ static void log_errors(const char *msg, const struct wd_errors *e, int level)
 		wd_log(level, msg, "error", e->msgs[i], (char *)NULL);
 }
 
+static void free_flags(unsigned char **fl, size_t n)
+{
+	for (size_t i = 0; fl && i < n; i++)
+		free(fl[i]);
+	free(fl);
+}
+
+/* Fills fl (one array per cfg service) with each backend's logged states,
+ * carried over by service and backend name from the running states. */
+static int sync_flags(const struct daemon *d, const struct wd_config *cfg, unsigned char **fl)
+{
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct wd_service_cfg *svc = &cfg->services[i];
+		fl[i] = calloc(svc->n_backends ? svc->n_backends : 1, 1);
+		if (!fl[i])
+			return -1;
+		for (size_t j = 0; d->bflags && j < d->n_st; j++) {
+			if (!d->st[j].name || strcmp(d->st[j].name, svc->name) != 0)
+				continue;
+			for (size_t b = 0; b < svc->n_backends; b++)
+				for (size_t k = 0; k < d->st[j].n; k++)
+					if (strcmp(d->st[j].b[k].name, svc->backends[b].name) == 0)
+						fl[i][b] = d->bflags[j][k];
+		}
+	}
+	return 0;
+}
+
 /* Reconciles the per-service states with cfg: keeps states by service name
  * (so a reload continues where it was), creates new ones, drops removed ones. */
 static int sync_states(struct daemon *d, const struct wd_config *cfg)
 {
 	struct wd_service_state *st = calloc(cfg->n_services, sizeof(*st));
-	if (!st)
+	unsigned char **fl = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*fl));
+	if (!st || !fl || sync_flags(d, cfg, fl) < 0) {
+		free(st);
+		free_flags(fl, cfg->n_services);
 		return -1;
+	}
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		for (size_t j = 0; j < d->n_st; j++) {
 			if (d->st[j].name && strcmp(d->st[j].name, cfg->services[i].name) == 0) {
@@ -172,13 +229,16 @@ static int sync_states(struct daemon *d, const struct wd_config *cfg)
 			for (size_t k = 0; k < cfg->n_services; k++)
 				policy_state_free(&st[k]);
 			free(st);
+			free_flags(fl, cfg->n_services);
 			return -1;
 		}
 	}
+	free_flags(d->bflags, d->n_st);
 	for (size_t j = 0; j < d->n_st; j++)
 		policy_state_free(&d->st[j]);
 	free(d->st);
 	d->st = st;
+	d->bflags = fl;
 	d->n_st = cfg->n_services;
 	return 0;
 }
@@ -205,32 +265,96 @@ static int open_io(struct daemon *d, struct wd_config *cfg)
 	return 0;
 }
 
+/* Serves /metrics and /healthz on listen ("" none), restarting the server
+ * only when the address changed. Never in --once mode: a one-shot audit run
+ * beside the daemon must not fight it for the port. */
+static int switch_listener(struct daemon *d, const char *listen)
+{
+	if (d->opt.once || (!d->httpd && !listen[0]) ||
+	    (d->httpd && strcmp(httpd_listen(d->httpd), listen) == 0))
+		return 0;
+	httpd_stop(d->httpd);
+	d->httpd = NULL;
+	if (!listen[0]) {
+		log_info("stopped serving /metrics and /healthz");
+		return 0;
+	}
+	char err[512], port[16];
+	d->httpd = httpd_start(listen, d->metrics, err, sizeof(err));
+	if (!d->httpd) {
+		log_error("cannot serve /metrics and /healthz", "error", err);
+		return -1;
+	}
+	snprintf(port, sizeof(port), "%d", httpd_port(d->httpd));
+	log_info("serving /metrics and /healthz", "listen", listen, "port", port);
+	return 0;
+}
+
+/* After a reload that keeps the audit log's path, or one that failed: reopen
+ * it, so SIGHUP after log rotation works even with a broken config. */
+static void reopen_audit(struct daemon *d)
+{
+	char err[512];
+	if (d->audit && audit_reopen(d->audit, err, sizeof(err)) < 0)
+		log_error("cannot reopen the audit log; still writing to the old file", "error", err);
+}
+
 static void reload(struct daemon *d)
 {
 	struct wd_errors errs = {0}, warns = {0};
 	struct wd_config *cfg = NULL;
+	struct audit *audit = NULL;
+	char err[512];
 	log_info("reloading config", "config", d->opt.config_path);
 	if (config_load(d->opt.config_path, &cfg, &errs, &warns) < 0) {
 		log_errors("config reload failed; keeping the running config", &errs, WD_LOG_ERROR);
-		goto out;
+		goto failed;
 	}
 	log_errors("config warning", &warns, WD_LOG_WARN);
 	if (d->opt.dry_run)
 		cfg->dry_run = true;
+	bool same_audit = d->audit && strcmp(audit_path(d->audit), cfg->audit_log) == 0;
+	if (cfg->audit_log[0] && !same_audit && !(audit = audit_open(cfg->audit_log, err, sizeof(err)))) {
+		log_error("config reload failed; keeping the running config", "error", err);
+		config_free(cfg);
+		goto failed;
+	}
+	if (switch_listener(d, cfg->listen) < 0) {
+		log_error("config reload failed; keeping the running config", "config", d->opt.config_path);
+		switch_listener(d, d->cfg->listen);
+		audit_close(audit);
+		config_free(cfg);
+		goto failed;
+	}
 	if (open_io(d, cfg) < 0 || sync_states(d, cfg) < 0) {
 		log_error("config reload failed; keeping the running config", "config", d->opt.config_path);
 		config_free(cfg);
 		/* The old outputs may have been replaced: reopen them for the old config. */
 		open_io(d, d->cfg);
-		goto out;
+		switch_listener(d, d->cfg->listen);
+		audit_close(audit);
+		goto failed;
 	}
 	config_free(d->cfg);
 	d->cfg = cfg;
+	if (same_audit) {
+		reopen_audit(d);
+	} else {
+		audit_close(d->audit);
+		d->audit = audit;
+		d->audit_failing = false;
+	}
 	apply_log_level(d);
+	metrics_set_config(d->metrics, cfg->interval_ms, cfg->dry_run);
+	metrics_config_reload(d->metrics, true);
 	d->write_due = true;
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", cfg->n_services);
 	log_info("config reloaded", "config", d->opt.config_path, "services", n);
+	goto out;
+failed:
+	metrics_config_reload(d->metrics, false);
+	reopen_audit(d);
 out:
 	errors_free(&errs);
 	errors_free(&warns);
@@ -238,10 +362,97 @@ out:
 
 enum tick_result { TICK_OK = 0, TICK_PARTIAL, TICK_FAILED };
 
+/* Logs a backend's ejection, return, staleness and recovery once per change.
+ * Nothing changes in a tick whose queries failed (nothing is known then). */
+static void log_backend_change(unsigned char *flags, const char *svc, const char *backend,
+			       const struct wd_measurement *m, const struct wd_decision *dec)
+{
+	enum wd_action a = dec->action;
+	char er[32] = "unknown";
+	if (m && m->has_error)
+		snprintf(er, sizeof(er), "%.4g", m->error_ratio);
+	if (a == WD_ACT_EJECTED && !(*flags & BF_EJECTED)) {
+		log_warn("backend ejected: its error ratio is at or above eject_error_ratio", "service",
+			 svc, "backend", backend, "error_ratio", er, "reason", dec->reason);
+		*flags |= BF_EJECTED;
+	} else if ((*flags & BF_EJECTED) && a != WD_ACT_EJECTED && a != WD_ACT_FROZEN) {
+		log_info("backend returned from ejection", "service", svc, "backend", backend,
+			 "error_ratio", er, "action", policy_action_name(a));
+		*flags &= (unsigned char)~BF_EJECTED;
+	}
+	if (a == WD_ACT_STALE && !(*flags & BF_STALE)) {
+		log_warn("backend stale: no data; moving it toward its initial weight", "service", svc,
+			 "backend", backend, "reason", dec->reason);
+		*flags |= BF_STALE;
+	} else if ((*flags & BF_STALE) && m && m->has_latency) {
+		log_info("backend recovered: its data is back", "service", svc, "backend", backend);
+		*flags &= (unsigned char)~BF_STALE;
+	}
+}
+
+/* Tells the outside what the tick decided: the log lines for backend state
+ * changes, the audit records, the metrics series and, for --once --dry-run,
+ * the table on stdout. In dry run, "applied" becomes "dry_run". */
+static void report_tick(struct daemon *d, const struct measure_tick *mt, struct wd_decision **dec)
+{
+	const struct wd_config *cfg = d->cfg;
+	size_t n = 0;
+	for (size_t i = 0; dec && i < cfg->n_services; i++)
+		n += dec[i] ? cfg->services[i].n_backends : 0;
+	struct audit_record *rec = calloc(n ? n : 1, sizeof(*rec));
+	struct metrics_backend *mb = calloc(n ? n : 1, sizeof(*mb));
+	struct metrics_service *ms = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*ms));
+	if (!dec || !rec || !mb || !ms) {
+		free(rec);
+		free(mb);
+		free(ms);
+		return;
+	}
+	int64_t ts = wall_ms();
+	size_t k = 0;
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct wd_service_cfg *svc = &cfg->services[i];
+		ms[i] = (struct metrics_service){svc->name, svc->freeze};
+		for (size_t b = 0; dec[i] && b < svc->n_backends; b++, k++) {
+			struct wd_decision *x = &dec[i][b];
+			const struct wd_measurement *m = mt->svc && mt->svc[i].m ? &mt->svc[i].m[b] : NULL;
+			if (cfg->dry_run && x->action == WD_ACT_APPLIED)
+				x->action = WD_ACT_DRY_RUN;
+			if (mt->svc && mt->svc[i].ok)
+				log_backend_change(&d->bflags[i][b], svc->name, svc->backends[b].name, m, x);
+			rec[k] = (struct audit_record){ts, d->tick, svc->name, svc->backends[b].name, m, x};
+			/* The weight the output carries: below the deadband the
+			 * decision's new weight is not written. */
+			mb[k] = (struct metrics_backend){
+				svc->name, svc->backends[b].name, d->st[i].b[b].out_weight,
+				m && m->has_latency ? m->latency_s : NAN,
+				m && m->has_error ? m->error_ratio : NAN, x->cost, x->error, x->action};
+		}
+	}
+	char err[512];
+	int arc = 0;
+	for (size_t r = 0; d->audit && r < n && arc == 0; r++)
+		arc = audit_write(d->audit, &rec[r], err, sizeof(err));
+	if (d->audit && arc < 0 && !d->audit_failing)
+		log_error("cannot write the audit log; records are lost until it recovers", "error", err);
+	else if (d->audit && arc == 0 && d->audit_failing)
+		log_info("audit log writes recovered", "audit_log", audit_path(d->audit));
+	d->audit_failing = d->audit && arc < 0;
+	metrics_set_backends(d->metrics, mb, n, ms, cfg->n_services);
+	if (d->opt.once && cfg->dry_run) {
+		audit_print_table(stdout, rec, n);
+		fflush(stdout);
+	}
+	free(rec);
+	free(mb);
+	free(ms);
+}
+
 static enum tick_result run_tick(struct daemon *d)
 {
 	const struct wd_config *cfg = d->cfg;
-	char err[512];
+	char err[512], reason[700] = "";
+	double start_s = mono_s();
 	d->tick++;
 	struct measure_tick mt = {0};
 	size_t failed = measure_run(d->prom, cfg, &mt, &stop_requested);
@@ -249,7 +460,12 @@ static enum tick_result run_tick(struct daemon *d)
 		measure_tick_free(&mt);
 		return TICK_FAILED;
 	}
+	metrics_queries(d->metrics, mt.queries - mt.failed, mt.failed);
 	bool all_failed = failed == cfg->n_services;
+	for (size_t i = 0; failed && i < cfg->n_services; i++)
+		if (!mt.svc[i].ok && !reason[0])
+			snprintf(reason, sizeof(reason), "Prometheus query failed: service %s: %s",
+				 cfg->services[i].name, mt.svc[i].err);
 	if (failed && !d->prom_failing) {
 		for (size_t i = 0; i < cfg->n_services; i++)
 			if (!mt.svc[i].ok)
@@ -261,19 +477,17 @@ static enum tick_result run_tick(struct daemon *d)
 	d->prom_failing = failed > 0;
 
 	bool write = d->write_due;
-	size_t max_b = 0;
-	for (size_t i = 0; i < cfg->n_services; i++)
-		if (cfg->services[i].n_backends > max_b)
-			max_b = cfg->services[i].n_backends;
-	struct wd_decision *dec = calloc(max_b ? max_b : 1, sizeof(*dec));
+	/* Every service's decisions are kept for the audit and the metrics. */
+	struct wd_decision **dec = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*dec));
 	for (size_t i = 0; dec && i < cfg->n_services; i++) {
-		if (policy_step(&cfg->services[i], &d->st[i], mt.svc[i].m, mt.svc[i].ok, dec))
+		size_t nb = cfg->services[i].n_backends;
+		dec[i] = calloc(nb ? nb : 1, sizeof(**dec));
+		if (dec[i] && policy_step(&cfg->services[i], &d->st[i], mt.svc[i].m, mt.svc[i].ok, dec[i]))
 			write = true;
 	}
-	free(dec);
-	measure_tick_free(&mt);
 
 	enum tick_result res = failed ? (all_failed ? TICK_FAILED : TICK_PARTIAL) : TICK_OK;
+	enum metrics_write_result wres = METRICS_WRITE_SKIPPED;
 	if (write && !all_failed) {
 		struct wd_output_service *os = calloc(cfg->n_services, sizeof(*os));
 		int **weights = calloc(cfg->n_services, sizeof(*weights));
@@ -304,6 +518,8 @@ static enum tick_result run_tick(struct daemon *d)
 			d->output_failing = true;
 			d->write_due = true;
 			res = TICK_FAILED;
+			wres = METRICS_WRITE_FAILED;
+			snprintf(reason, sizeof(reason), "output %s write failed: %s", output_kind(d->out), err);
 		} else {
 			if (d->output_failing)
 				log_info("output write recovered", "output", output_kind(d->out));
@@ -311,8 +527,16 @@ static enum tick_result run_tick(struct daemon *d)
 			d->write_due = false;
 			if (rc == OUTPUT_WRITTEN)
 				log_debug("output written", "output", output_kind(d->out));
+			if (rc == OUTPUT_WRITTEN && !cfg->dry_run)
+				wres = METRICS_WRITE_OK;
 		}
 	}
+	metrics_output_write(d->metrics, wres, wall_ms() / 1000.0);
+	report_tick(d, &mt, dec);
+	for (size_t i = 0; dec && i < cfg->n_services; i++)
+		free(dec[i]);
+	free(dec);
+	measure_tick_free(&mt);
 	if (cfg->state_file[0] && !cfg->dry_run) {
 		if (state_save(cfg->state_file, d->st, d->n_st, err, sizeof(err)) < 0) {
 			if (!d->state_failing)
@@ -323,6 +547,10 @@ static enum tick_result run_tick(struct daemon *d)
 			d->state_failing = false;
 		}
 	}
+	static const enum metrics_tick_result mres[] = {
+		[TICK_OK] = METRICS_TICK_OK, [TICK_PARTIAL] = METRICS_TICK_PARTIAL,
+		[TICK_FAILED] = METRICS_TICK_FAILED};
+	metrics_tick(d->metrics, mres[res], mono_s() - start_s, now_ms(), wall_ms() / 1000.0, reason);
 	return res;
 }
 
@@ -359,6 +587,10 @@ static int check_config(const struct options *o)
 
 static void daemon_free(struct daemon *d)
 {
+	httpd_stop(d->httpd); /* first: its thread reads the metrics */
+	metrics_free(d->metrics);
+	audit_close(d->audit);
+	free_flags(d->bflags, d->n_st);
 	for (size_t i = 0; i < d->n_st; i++)
 		policy_state_free(&d->st[i]);
 	free(d->st);
@@ -408,7 +640,16 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (open_io(&d, d.cfg) < 0 || sync_states(&d, d.cfg) < 0) {
+	/* The HTTP thread starts with the signals blocked, so it never takes them. */
+	d.metrics = metrics_new(PACKAGE_VERSION, now_ms());
+	char err[512];
+	if (!d.metrics || open_io(&d, d.cfg) < 0 || sync_states(&d, d.cfg) < 0) {
+		daemon_free(&d);
+		return 1;
+	}
+	metrics_set_config(d.metrics, d.cfg->interval_ms, d.cfg->dry_run);
+	if (d.cfg->audit_log[0] && !(d.audit = audit_open(d.cfg->audit_log, err, sizeof(err)))) {
+		log_error("cannot open the audit log", "error", err);
 		daemon_free(&d);
 		return 1;
 	}
@@ -427,6 +668,10 @@ int main(int argc, char **argv)
 	log_info("weightd starting", "version", PACKAGE_VERSION, "config", d.opt.config_path,
 		 "output", output_kind(d.out), "dry_run", d.cfg->dry_run ? "true" : "false",
 		 "interval", interval);
+	if (switch_listener(&d, d.cfg->listen) < 0) {
+		daemon_free(&d);
+		return 1;
+	}
 	d.write_due = true;
 
 	int status = 0;

@@ -1,0 +1,394 @@
+/* metrics: the registry behind GET /metrics and GET /healthz. Fixed metric
+ * families (weightd knows every one it exports), one mutex, and a renderer for
+ * the Prometheus text exposition format 0.0.4. */
+#include "metrics.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Upper bounds of the tick duration histogram, in seconds: a tick is a few
+ * milliseconds on a healthy stack and up to the query timeout (5 s default). */
+static const double tick_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+				      0.5,   1,    2.5,   5,    10,  30};
+#define N_BUCKETS (sizeof(tick_buckets) / sizeof(tick_buckets[0]))
+#define N_ACTIONS (WD_ACT_STALE + 1)
+
+struct mbackend {
+	char *service, *backend;
+	int weight;
+	double latency_s, error_ratio, cost, pid_error;
+	enum wd_action action;
+};
+
+struct mservice {
+	char *name;
+	bool frozen;
+};
+
+struct metrics {
+	pthread_mutex_t mu;
+	char *version;
+	bool dry_run;
+	int64_t interval_ms;
+	int64_t start_mono_ms;
+
+	uint64_t ticks[3];          /* by enum metrics_tick_result */
+	uint64_t tick_bucket[N_BUCKETS];
+	uint64_t tick_count;
+	double tick_sum_s;
+	uint64_t queries_ok, queries_failed;
+	uint64_t writes[3];         /* by enum metrics_write_result */
+	uint64_t reloads_ok, reloads_failed;
+	double last_write_wall_s;   /* 0: never */
+	double last_ok_wall_s;      /* 0: never */
+	int64_t last_ok_mono_ms;
+	bool any_ok;                /* last_ok_* are set */
+	bool ticked;
+	char last_reason[512];      /* of the last tick that was not ok */
+
+	struct mbackend *b;
+	size_t nb;
+	struct mservice *s;
+	size_t ns;
+};
+
+struct metrics *metrics_new(const char *version, int64_t start_mono_ms)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	m->version = strdup(version);
+	if (!m->version) {
+		free(m);
+		return NULL;
+	}
+	pthread_mutex_init(&m->mu, NULL);
+	m->start_mono_ms = start_mono_ms;
+	m->interval_ms = 15000;
+	return m;
+}
+
+static void free_series(struct mbackend *b, size_t nb, struct mservice *s, size_t ns)
+{
+	for (size_t i = 0; i < nb; i++) {
+		free(b[i].service);
+		free(b[i].backend);
+	}
+	free(b);
+	for (size_t i = 0; i < ns; i++)
+		free(s[i].name);
+	free(s);
+}
+
+void metrics_free(struct metrics *m)
+{
+	if (!m)
+		return;
+	free_series(m->b, m->nb, m->s, m->ns);
+	pthread_mutex_destroy(&m->mu);
+	free(m->version);
+	free(m);
+}
+
+void metrics_set_config(struct metrics *m, int64_t interval_ms, bool dry_run)
+{
+	pthread_mutex_lock(&m->mu);
+	m->interval_ms = interval_ms;
+	m->dry_run = dry_run;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_tick(struct metrics *m, enum metrics_tick_result r, double duration_s,
+		  int64_t now_mono_ms, double now_wall_s, const char *reason)
+{
+	pthread_mutex_lock(&m->mu);
+	if ((unsigned)r < 3)
+		m->ticks[r]++;
+	for (size_t i = 0; i < N_BUCKETS; i++)
+		if (duration_s <= tick_buckets[i])
+			m->tick_bucket[i]++;
+	m->tick_count++;
+	m->tick_sum_s += duration_s;
+	m->ticked = true;
+	if (r == METRICS_TICK_OK) {
+		m->last_ok_mono_ms = now_mono_ms;
+		m->any_ok = true;
+		m->last_ok_wall_s = now_wall_s;
+		m->last_reason[0] = '\0';
+	} else {
+		snprintf(m->last_reason, sizeof(m->last_reason), "%s",
+			 reason && *reason ? reason : "unknown failure");
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_queries(struct metrics *m, uint64_t ok, uint64_t failed)
+{
+	pthread_mutex_lock(&m->mu);
+	m->queries_ok += ok;
+	m->queries_failed += failed;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_output_write(struct metrics *m, enum metrics_write_result r, double now_wall_s)
+{
+	pthread_mutex_lock(&m->mu);
+	if ((unsigned)r < 3)
+		m->writes[r]++;
+	if (r == METRICS_WRITE_OK)
+		m->last_write_wall_s = now_wall_s;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_config_reload(struct metrics *m, bool ok)
+{
+	pthread_mutex_lock(&m->mu);
+	if (ok)
+		m->reloads_ok++;
+	else
+		m->reloads_failed++;
+	pthread_mutex_unlock(&m->mu);
+}
+
+int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, size_t nb,
+			 const struct metrics_service *s, size_t ns)
+{
+	/* Copy outside the lock; swap inside it. */
+	struct mbackend *nbk = calloc(nb ? nb : 1, sizeof(*nbk));
+	struct mservice *nsv = calloc(ns ? ns : 1, sizeof(*nsv));
+	bool oom = !nbk || !nsv;
+	for (size_t i = 0; !oom && i < nb; i++) {
+		nbk[i] = (struct mbackend){
+			.service = strdup(b[i].service), .backend = strdup(b[i].backend),
+			.weight = b[i].weight, .latency_s = b[i].latency_s,
+			.error_ratio = b[i].error_ratio, .cost = b[i].cost,
+			.pid_error = b[i].pid_error, .action = b[i].action,
+		};
+		oom = !nbk[i].service || !nbk[i].backend;
+	}
+	for (size_t i = 0; !oom && i < ns; i++) {
+		nsv[i].name = strdup(s[i].name);
+		nsv[i].frozen = s[i].frozen;
+		oom = !nsv[i].name;
+	}
+	if (oom) {
+		free_series(nbk, nbk ? nb : 0, nsv, nsv ? ns : 0);
+		return -1;
+	}
+	pthread_mutex_lock(&m->mu);
+	struct mbackend *ob = m->b;
+	struct mservice *os = m->s;
+	size_t onb = m->nb, ons = m->ns;
+	m->b = nbk;
+	m->nb = nb;
+	m->s = nsv;
+	m->ns = ns;
+	pthread_mutex_unlock(&m->mu);
+	free_series(ob, onb, os, ons);
+	return 0;
+}
+
+/* --- rendering ------------------------------------------------------------ */
+
+/* Label values escape backslash, double quote and newline. */
+static void put_label_value(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			fputs("\\\\", f);
+		else if (*v == '"')
+			fputs("\\\"", f);
+		else if (*v == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*v, f);
+	}
+}
+
+static void put_double(FILE *f, double v)
+{
+	if (isnan(v))
+		fputs("NaN", f);
+	else if (isinf(v))
+		fputs(v > 0 ? "+Inf" : "-Inf", f);
+	else
+		fprintf(f, "%.15g", v);
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	/* Help texts are constants without backslashes or newlines. */
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void sb_series(FILE *f, const char *name, const struct mbackend *b, double v)
+{
+	fprintf(f, "%s{service=\"", name);
+	put_label_value(f, b->service);
+	fputs("\",backend=\"", f);
+	put_label_value(f, b->backend);
+	fputs("\"} ", f);
+	put_double(f, v);
+	fputc('\n', f);
+}
+
+/* One gauge family over the backends, leaving out unknown (NaN) values. */
+static void backend_gauge(FILE *f, const struct metrics *m, const char *name, const char *help,
+			  size_t off)
+{
+	family(f, name, "gauge", help);
+	for (size_t i = 0; i < m->nb; i++) {
+		double v = *(const double *)((const char *)&m->b[i] + off);
+		if (!isnan(v))
+			sb_series(f, name, &m->b[i], v);
+	}
+}
+
+static void counter3(FILE *f, const char *name, const char *help, const char *const *labels,
+		     const uint64_t *v, size_t n)
+{
+	family(f, name, "counter", help);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s{result=\"%s\"} %" PRIu64 "\n", name, labels[i], v[i]);
+}
+
+static void render_locked(FILE *f, const struct metrics *m)
+{
+	family(f, "weightd_build_info", "gauge", "weightd's version, as a label; always 1.");
+	fputs("weightd_build_info{version=\"", f);
+	put_label_value(f, m->version);
+	fputs("\"} 1\n", f);
+
+	family(f, "weightd_dry_run", "gauge", "1 when weightd decides but never writes the output.");
+	fprintf(f, "weightd_dry_run %d\n", m->dry_run ? 1 : 0);
+
+	family(f, "weightd_backend_weight", "gauge",
+	       "Weight of the backend in the output weightd writes (0: drained).");
+	for (size_t i = 0; i < m->nb; i++)
+		sb_series(f, "weightd_backend_weight", &m->b[i], m->b[i].weight);
+	backend_gauge(f, m, "weightd_backend_latency_seconds",
+		      "Backend latency measured in the last tick (absent without data).",
+		      offsetof(struct mbackend, latency_s));
+	backend_gauge(f, m, "weightd_backend_error_ratio",
+		      "Backend error ratio measured in the last tick (absent without data).",
+		      offsetof(struct mbackend, error_ratio));
+	backend_gauge(f, m, "weightd_backend_cost",
+		      "Backend cost the controller equalises: latency * (1 + error_penalty * error_ratio).",
+		      offsetof(struct mbackend, cost));
+	backend_gauge(f, m, "weightd_pid_error",
+		      "Controller error ln(mean cost / backend cost); positive gains weight.",
+		      offsetof(struct mbackend, pid_error));
+
+	family(f, "weightd_backend_action", "gauge",
+	       "1 for the action weightd took for the backend in the last tick, 0 for the others.");
+	for (size_t i = 0; i < m->nb; i++) {
+		for (int a = 0; a < (int)N_ACTIONS; a++) {
+			fputs("weightd_backend_action{service=\"", f);
+			put_label_value(f, m->b[i].service);
+			fputs("\",backend=\"", f);
+			put_label_value(f, m->b[i].backend);
+			fprintf(f, "\",action=\"%s\"} %d\n", policy_action_name((enum wd_action)a),
+				m->b[i].action == (enum wd_action)a ? 1 : 0);
+		}
+	}
+
+	family(f, "weightd_service_frozen", "gauge",
+	       "1 while the service is frozen by its config (weights held).");
+	for (size_t i = 0; i < m->ns; i++) {
+		fputs("weightd_service_frozen{service=\"", f);
+		put_label_value(f, m->s[i].name);
+		fprintf(f, "\"} %d\n", m->s[i].frozen ? 1 : 0);
+	}
+
+	static const char *const tick_labels[] = {"ok", "partial", "failed"};
+	counter3(f, "weightd_ticks_total",
+		 "Ticks by result: ok, partial (some services' queries failed), failed.",
+		 tick_labels, m->ticks, 3);
+
+	family(f, "weightd_tick_duration_seconds", "histogram", "Duration of a whole tick.");
+	for (size_t i = 0; i < N_BUCKETS; i++)
+		fprintf(f, "weightd_tick_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+			tick_buckets[i], m->tick_bucket[i]);
+	fprintf(f, "weightd_tick_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", m->tick_count);
+	fputs("weightd_tick_duration_seconds_sum ", f);
+	put_double(f, m->tick_sum_s);
+	fprintf(f, "\nweightd_tick_duration_seconds_count %" PRIu64 "\n", m->tick_count);
+
+	static const char *const q_labels[] = {"ok", "failed"};
+	uint64_t q[2] = {m->queries_ok, m->queries_failed};
+	counter3(f, "weightd_prometheus_queries_total", "Prometheus queries by result.", q_labels, q, 2);
+
+	static const char *const w_labels[] = {"ok", "failed", "skipped"};
+	counter3(f, "weightd_output_writes_total",
+		 "Output updates by result: ok (written), failed, skipped (nothing changed, or dry run).",
+		 w_labels, m->writes, 3);
+
+	static const char *const r_labels[] = {"ok", "failed"};
+	uint64_t r[2] = {m->reloads_ok, m->reloads_failed};
+	counter3(f, "weightd_config_reloads_total", "Config reloads (SIGHUP) by result.", r_labels, r, 2);
+
+	family(f, "weightd_last_write_timestamp_seconds", "gauge",
+	       "Unix time of the last output write (0: none since start).");
+	fputs("weightd_last_write_timestamp_seconds ", f);
+	put_double(f, m->last_write_wall_s);
+	fputc('\n', f);
+
+	family(f, "weightd_last_success_timestamp_seconds", "gauge",
+	       "Unix time of the last tick whose result was ok (0: none since start).");
+	fputs("weightd_last_success_timestamp_seconds ", f);
+	put_double(f, m->last_ok_wall_s);
+	fputc('\n', f);
+}
+
+int metrics_render(struct metrics *m, char **out, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&buf, &n);
+	if (!f)
+		return -1;
+	pthread_mutex_lock(&m->mu);
+	render_locked(f, m);
+	pthread_mutex_unlock(&m->mu);
+	if (ferror(f)) {
+		fclose(f);
+		free(buf);
+		return -1;
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+bool metrics_healthy(struct metrics *m, int64_t now_mono_ms, char *reason, size_t reasonlen)
+{
+	pthread_mutex_lock(&m->mu);
+	int64_t limit = 3 * m->interval_ms;
+	bool any_ok = m->any_ok;
+	int64_t since = any_ok ? m->last_ok_mono_ms : m->start_mono_ms;
+	int64_t age = now_mono_ms - since;
+	bool ok = age < limit;
+	if (!ok) {
+		const char *last = !m->ticked	     ? "none has finished yet"
+				   : *m->last_reason ? m->last_reason
+						     : "ok, and none has finished since";
+		if (any_ok)
+			snprintf(reason, reasonlen,
+				 "last successful tick %.1fs ago, more than three intervals (%.1fs); last tick: %s",
+				 age / 1000.0, limit / 1000.0, last);
+		else
+			snprintf(reason, reasonlen,
+				 "no successful tick in the %.1fs since start, more than three intervals (%.1fs); last tick: %s",
+				 age / 1000.0, limit / 1000.0, last);
+	}
+	pthread_mutex_unlock(&m->mu);
+	return ok;
+}
