@@ -11,6 +11,12 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 contrib/install-deps.sh || exit 1
 ./autogen.sh >/dev/null || exit 1
+# The builds below are out of tree, which configure refuses while the source
+# tree itself is configured.
+if [ -f config.status ]; then
+	echo "check.sh: cleaning the in-tree build (make distclean) for the out-of-tree builds"
+	make distclean >/dev/null 2>&1 || rm -f config.status
+fi
 rc=0
 mkdir -p _build/asan _build/plain
 (cd _build/asan && "$top/configure" --enable-werror --enable-sanitizers -q && make -j2 && make -j2 check) || rc=1
