@@ -448,6 +448,36 @@ static void report_tick(struct daemon *d, const struct measure_tick *mt, struct 
 	free(ms);
 }
 
+/* Hands every service's current integer weights to the output in one
+ * update. Returns what output_write returns. */
+static int write_output(struct daemon *d, char *err, size_t errlen)
+{
+	const struct wd_config *cfg = d->cfg;
+	struct wd_output_service *os = calloc(cfg->n_services, sizeof(*os));
+	int **weights = calloc(cfg->n_services, sizeof(*weights));
+	int rc = -1;
+	snprintf(err, errlen, "out of memory");
+	if (os && weights) {
+		size_t i;
+		for (i = 0; i < cfg->n_services; i++) {
+			weights[i] = calloc(cfg->services[i].n_backends, sizeof(int));
+			if (!weights[i])
+				break;
+			for (size_t b = 0; b < cfg->services[i].n_backends; b++)
+				weights[i][b] = d->st[i].b[b].out_weight;
+			os[i].cfg = &cfg->services[i];
+			os[i].weights = weights[i];
+		}
+		if (i == cfg->n_services)
+			rc = output_write(d->out, os, cfg->n_services, err, errlen);
+		for (i = 0; i < cfg->n_services; i++)
+			free(weights[i]);
+	}
+	free(weights);
+	free(os);
+	return rc;
+}
+
 static enum tick_result run_tick(struct daemon *d)
 {
 	const struct wd_config *cfg = d->cfg;
@@ -489,28 +519,7 @@ static enum tick_result run_tick(struct daemon *d)
 	enum tick_result res = failed ? (all_failed ? TICK_FAILED : TICK_PARTIAL) : TICK_OK;
 	enum metrics_write_result wres = METRICS_WRITE_SKIPPED;
 	if (write && !all_failed) {
-		struct wd_output_service *os = calloc(cfg->n_services, sizeof(*os));
-		int **weights = calloc(cfg->n_services, sizeof(*weights));
-		int rc = -1;
-		snprintf(err, sizeof(err), "out of memory");
-		if (os && weights) {
-			size_t i;
-			for (i = 0; i < cfg->n_services; i++) {
-				weights[i] = calloc(cfg->services[i].n_backends, sizeof(int));
-				if (!weights[i])
-					break;
-				for (size_t b = 0; b < cfg->services[i].n_backends; b++)
-					weights[i][b] = d->st[i].b[b].out_weight;
-				os[i].cfg = &cfg->services[i];
-				os[i].weights = weights[i];
-			}
-			if (i == cfg->n_services)
-				rc = output_write(d->out, os, cfg->n_services, err, sizeof(err));
-			for (i = 0; i < cfg->n_services; i++)
-				free(weights[i]);
-		}
-		free(weights);
-		free(os);
+		int rc = write_output(d, err, sizeof(err));
 		if (rc < 0) {
 			if (!d->output_failing)
 				log_error("output write failed; the last good output stays; retrying next tick",
