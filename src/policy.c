@@ -25,6 +25,43 @@ const char *policy_action_name(enum wd_action a)
 
 /* ---- state ----------------------------------------------------------------- */
 
+/* When backends were added, removed or renamed, the weights to carry until
+ * the first tick with data must already be a valid output: pins at their pin,
+ * the others within [min_weight, max_weight], integers summing to total. A
+ * set that already is one is left untouched (bumpless). */
+static void normalise_start(const struct wd_service_cfg *svc, struct wd_backend_state *b, size_t n)
+{
+	const struct wd_policy_cfg *pc = &svc->policy;
+	long sum = 0;
+	bool valid = true;
+	for (size_t i = 0; i < n; i++) {
+		int pin = svc->backends[i].pin, w = b[i].out_weight;
+		sum += w;
+		if (pin >= 0 ? w != pin : (w < pc->min_weight || w > pc->max_weight))
+			valid = false;
+	}
+	if ((valid && sum == pc->total) || n > WD_MAX_BACKENDS)
+		return;
+	double w[WD_MAX_BACKENDS], lo[WD_MAX_BACKENDS], hi[WD_MAX_BACKENDS], x[WD_MAX_BACKENDS];
+	int ilo[WD_MAX_BACKENDS], ihi[WD_MAX_BACKENDS], out[WD_MAX_BACKENDS];
+	for (size_t i = 0; i < n; i++) {
+		int pin = svc->backends[i].pin;
+		ilo[i] = pin >= 0 ? pin : pc->min_weight;
+		ihi[i] = pin >= 0 ? pin : pc->max_weight;
+		lo[i] = ilo[i];
+		hi[i] = ihi[i];
+		w[i] = pin >= 0 ? pin : b[i].weight > 0 ? b[i].weight : b[i].out_weight;
+	}
+	if (policy_fill(w, n, pc->total, lo, hi, x) < 0 ||
+	    policy_apportion(x, n, pc->total, ilo, ihi, out) < 0)
+		return; /* config validation makes this unreachable */
+	for (size_t i = 0; i < n; i++) {
+		b[i].out_weight = out[i];
+		if (svc->backends[i].pin < 0)
+			b[i].weight = x[i];
+	}
+}
+
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc)
 {
 	size_t n = svc->n_backends;
@@ -59,6 +96,8 @@ int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *
 			goto fail;
 		}
 	}
+	if (changed)
+		normalise_start(svc, b, n);
 	bool dirty = st->dirty || changed;
 	policy_state_free(st);
 	st->name = name;

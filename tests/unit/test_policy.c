@@ -148,19 +148,20 @@ static const struct step_case step_cases[] = {
 	{"eject without latency", 2, {50, 50}, {NP, NP}, NULL,
 	 {{NONE, 0.9, NONE}, {0.1, NONE, NONE}}, false, {1, 99}, {E, A}, true, {NULL},
 	 {1, 99}},
-	/* the sum of the synced integers (30+33+33) is not total: written. */
+	/* the sync already made the start a valid output (30 + 33 : 33 filled to
+	 * 100 = 30, 35, 35); equal costs move nothing: no write. */
 	{"pin", 3, {34, 33, 33}, {30, NP, NP}, NULL,
 	 {{0.1, NONE, NONE}, {0.1, NONE, NONE}, {0.1, NONE, NONE}}, false, {30, 35, 35},
-	 {P, A, A}, true, {"pinned to 30", NULL, NULL}, {30, 35, 35}},
+	 {P, H, H}, false, {"pinned to 30", NULL, NULL}, {30, 35, 35}},
 	{"drain by pin 0", 3, {34, 33, 33}, {0, NP, NP}, NULL,
 	 {{0.1, NONE, NONE}, {0.1, NONE, NONE}, {0.2, NONE, NONE}}, false, {0, 57, 43},
 	 {P, A, A}, true, {"drained", NULL, NULL}, {0, 56.8874, 43.1126}},
 	{"freeze", 2, {70, 30}, {NP, NP}, freeze, {{0.5, NONE, NONE}, {0.1, NONE, NONE}},
 	 false, {70, 30}, {F, F}, false, {"frozen by config", "frozen by config"}, {70, 30}},
-	/* frozen weights hold (33, 33); the integers must still make total. */
+	/* the sync filled the start to total (20, 40, 40); frozen, it holds. */
 	{"freeze keeps pins", 3, {34, 33, 33}, {20, NP, NP}, freeze,
 	 {{0.5, NONE, NONE}, {0.1, NONE, NONE}, {0.1, NONE, NONE}}, false, {20, 40, 40},
-	 {P, F, F}, true, {NULL}, {20, 33, 33}},
+	 {P, F, F}, false, {NULL}, {20, 40, 40}},
 	{"service queries failed", 2, {70, 30}, {NP, NP}, NULL,
 	 {{0.5, NONE, NONE}, {0.1, NONE, NONE}}, true, {70, 30}, {H, H}, false,
 	 {"service queries failed", "service queries failed"}, {70, 30}},
@@ -367,20 +368,26 @@ static void test_reload_keeps_backends_by_name(void)
 	g.svc.policy.ki = 0.1;
 	CU_ASSERT_FATAL(policy_state_sync(&st, &g.svc) == 0);
 	CU_ASSERT_EQUAL(st.n, 3);
+	/* The carried set 14 + 20 + 60 no longer makes total, so the sync fills
+	 * the continuous weights 14 : 20 : 60.5 to 100 (14.815 : 21.164 : 64.021,
+	 * integers 15, 21, 64): what is written before the first tick with data
+	 * is already a valid output. */
 	CU_ASSERT_STRING_EQUAL(st.b[0].name, "b2");
-	CU_ASSERT_DOUBLE_EQUAL(st.b[0].weight, 14, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(st.b[0].weight, 14.8148, 1e-3);
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 15);
 	CU_ASSERT_STRING_EQUAL(st.b[1].name, "b9");
-	CU_ASSERT_DOUBLE_EQUAL(st.b[1].weight, 20, 1e-12);
-	CU_ASSERT_EQUAL(st.b[1].out_weight, 20);
+	CU_ASSERT_DOUBLE_EQUAL(st.b[1].weight, 21.1640, 1e-3);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 21);
 	CU_ASSERT_EQUAL(st.b[1].n_err, 0);
 	CU_ASSERT_STRING_EQUAL(st.b[2].name, "b0");
-	CU_ASSERT_DOUBLE_EQUAL(st.b[2].weight, 60.5, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(st.b[2].weight, 64.0212, 1e-3);
+	CU_ASSERT_EQUAL(st.b[2].out_weight, 64);
 	CU_ASSERT_DOUBLE_EQUAL(st.b[2].e1, 0.3, 1e-12);
 	CU_ASSERT_EQUAL(st.b[2].n_err, 1);
 	CU_ASSERT(st.dirty);
 	/* Equal costs, e = 0. b0 kept its memory e' = 0.3, so its proportional
-	 * term backs out: d = 0.2*(0 - 0.3) = -0.06, 60.5e^-0.06 = 56.977.
-	 * 14 : 20 : 56.977 scaled to 100 is 15.389 : 21.984 : 62.628;
+	 * term backs out: d = 0.2*(0 - 0.3) = -0.06, 64.021e^-0.06 = 60.293.
+	 * 14.815 : 21.164 : 60.293 scaled to 100 is 15.389 : 21.984 : 62.628;
 	 * floors 15, 21, 62 leave 2 units for the largest remainders: 15, 22, 63. */
 	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.1)};
 	struct wd_decision d[3];
@@ -398,7 +405,10 @@ static void test_reload_keeps_backends_by_name(void)
 	snprintf(g.names[2], sizeof(g.names[2]), "b0-new");
 	g.b[2].weight = 40;
 	CU_ASSERT_FATAL(policy_state_sync(&st, &g.svc) == 0);
-	CU_ASSERT_DOUBLE_EQUAL(st.b[2].weight, 40, 1e-12);
+	/* 15.389 : 21.984 : 40 filled to 100. */
+	CU_ASSERT_DOUBLE_EQUAL(st.b[2].weight, 51.6982, 1e-3);
+	CU_ASSERT_EQUAL(st.b[0].out_weight + st.b[1].out_weight + st.b[2].out_weight, 100);
+	CU_ASSERT_EQUAL(st.b[2].n_err, 0);
 	CU_ASSERT(st.dirty);
 	policy_state_free(&st);
 	policy_state_free(&st); /* freeing twice is harmless */

@@ -91,7 +91,7 @@ static void test_missing_and_broken(void)
 		CU_ASSERT_EQUAL(load(path, &w), -1);
 		CU_ASSERT(has_warning(&w, why[i]));
 		CU_ASSERT(has_warning(&w, "starting from the configured weights"));
-		CU_ASSERT_EQUAL(st[0].b[0].out_weight, 50); /* untouched */
+		CU_ASSERT_EQUAL(st[0].b[0].out_weight, 63); /* untouched: 50 : 30 filled to 100 beside the drained s3 */
 		errors_free(&w);
 		unlink(path);
 		free(path);
@@ -117,7 +117,7 @@ static void test_bad_entries_skipped(void)
 	CU_ASSERT(has_warning(&w, "backend \"s1\": weight is not a non-negative number"));
 	CU_ASSERT(has_warning(&w, "backend \"v1@file\": n_err must be 0, 1 or 2"));
 	CU_ASSERT_EQUAL(w.n, 5);
-	CU_ASSERT_EQUAL(st[0].b[0].out_weight, 50); /* skipped: configured weight */
+	CU_ASSERT_EQUAL(st[0].b[0].out_weight, 63); /* skipped: the configured start */
 	CU_ASSERT_EQUAL(st[0].b[1].out_weight, 40);
 	CU_ASSERT(st[0].b[1].e2 == 0.25);
 	CU_ASSERT_EQUAL(st[1].b[0].out_weight, 90);
