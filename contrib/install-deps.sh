@@ -7,7 +7,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config
 libcurl4-openssl-dev libcjson-dev libhiredis-dev libconfig-dev libyaml-dev
 libmicrohttpd-dev libcunit1-dev
 prometheus redis-server curl jq gnuplot-nox python3 python3-jsonschema python3-yaml
-valgrind groff-base man-db"
+valgrind groff-base man-db faketime"
 
 missing=""
 for p in $PACKAGES; do

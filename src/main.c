@@ -648,6 +648,9 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_hup;
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit (RLIMIT_FSIZE) must fail the write with EFBIG, which
+	 * the output reports and retries, not kill the daemon. */
+	signal(SIGXFSZ, SIG_IGN);
 
 	/* The HTTP thread starts with the signals blocked, so it never takes them. */
 	d.metrics = metrics_new(PACKAGE_VERSION, now_ms());
