@@ -1,0 +1,75 @@
+#!/bin/sh
+# 123-sighup-clock: a storm of SIGHUPs while ticking (no crash, no memory
+# growth, the loop goes on with the right config), and the wall clock jumping
+# a year forward and back under libfaketime (ticks run on CLOCK_MONOTONIC, so
+# they go on at their pace; the audit's wall-clock timestamps show the jump).
+. "$top_srcdir/tests/integration/common.sh"
+. "$top_srcdir/tests/integration/fault-common.sh"
+
+start_faultprom
+mkdir -p "$WORK/out"
+write_fault_config
+start_weightd "$WORK/weightd.conf"
+wait_for "the first write" 20 test -s "$WORK/out/weightd.yml"
+wait_ticks 2
+
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$WEIGHTD_PID/status"; }
+storm() {
+	i=0
+	while [ "$i" -lt 300 ]; do
+		kill -HUP "$WEIGHTD_PID" || fail "weightd died during the SIGHUP storm"
+		i=$((i + 1))
+	done
+}
+storm
+wait_ticks 3
+rss1=$(rss)
+reloads1=$(count_log 'msg="config reloaded"')
+storm
+wait_ticks 3
+storm
+wait_ticks 3
+rss2=$(rss)
+reloads2=$(count_log 'msg="config reloaded"')
+kill -0 "$WEIGHTD_PID" || fail "weightd died after the SIGHUP storms"
+[ "$reloads1" -ge 1 ] && [ "$reloads2" -gt "$reloads1" ] || fail "reloads: $reloads1 then $reloads2"
+log_has 'config reload failed' && fail "a reload of an unchanged config failed"
+# 600 more SIGHUPs (each at most one reload) must not grow the heap: allow 1 MiB.
+[ $((rss2 - rss1)) -lt 1024 ] || fail "RSS grew from ${rss1} kB to ${rss2} kB over two storms"
+yaml_ok "$WORK/out/weightd.yml" || fail "output invalid after the storms"
+ok "900 SIGHUPs: $reloads2 reloads, RSS ${rss1} -> ${rss2} kB, ticking on"
+stop_weightd
+[ "$WEIGHTD_RC" -eq 0 ] || fail "exit status $WEIGHTD_RC after the storms"
+
+# The clock: libfaketime moves the wall clock, not CLOCK_MONOTONIC.
+lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1)
+[ -n "$lib" ] || skip "libfaketime is not installed (apt-get install faketime)"
+echo "+0" >"$WORK/faketime"
+: >"$WORK/audit.jsonl"
+LD_PRELOAD=$lib FAKETIME_TIMESTAMP_FILE="$WORK/faketime" FAKETIME_NO_CACHE=1 \
+	FAKETIME_DONT_FAKE_MONOTONIC=1 ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}verify_asan_link_order=0" \
+	start_weightd "$WORK/weightd.conf"
+wait_ticks 3
+year() { tail -n 1 "$WORK/audit.jsonl" | jq -r '.ts[0:4]'; }
+y0=$(year)
+
+echo "+365d" >"$WORK/faketime"
+wait_ticks 2
+t=$(last_tick)
+wait_ticks 5
+y1=$(year)
+[ "$y1" -eq $((y0 + 1)) ] || fail "the wall clock did not jump forward (audit year $y0 -> $y1)"
+jq -s '[.[].tick] | unique | . as $t | [range(1; length)] | all($t[.] == $t[. - 1] + 1)' \
+	"$WORK/audit.jsonl" | grep -q true || fail "tick numbers skipped after the forward jump"
+ok "wall clock a year ahead: ticks go on ($t -> $(last_tick)), numbered without gaps"
+
+echo "-365d" >"$WORK/faketime"
+wait_ticks 2
+y2=$(year)
+[ "$y2" -eq $((y0 - 1)) ] || fail "the wall clock did not jump back (audit year $y2)"
+t=$(last_tick)
+wait_ticks 5
+ok "wall clock a year behind: ticks go on ($t -> $(last_tick))"
+yaml_ok "$WORK/out/weightd.yml" || fail "output invalid after the clock jumps"
+stop_weightd
+[ "$WEIGHTD_RC" -eq 0 ] || fail "exit status $WEIGHTD_RC after the clock jumps"
