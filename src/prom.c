@@ -35,6 +35,7 @@ struct prom {
 	size_t n_slots;
 	struct curl_slist *headers;
 	char *url;
+	char *basic_b64; /* base64 of "username:password", masked like the password */
 };
 
 /* curl_global_init/cleanup follow the number of live clients (a reload
@@ -108,6 +109,43 @@ static void mask(char *s, size_t cap, const char *secret)
 		at[rl + tail] = '\0';
 		at += rl;
 	}
+}
+
+/* Standard base64 of s (caller frees), as HTTP basic auth sends it. */
+static char *base64(const char *s)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(s), o = 0;
+	char *out = malloc(4 * ((n + 2) / 3) + 1);
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)s[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned char)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)s[i + 2];
+		out[o++] = tab[(v >> 18) & 63];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tab[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static bool contains(const char *hay, const char *secret)
+{
+	return hay && secret && strlen(secret) >= 4 && strstr(hay, secret);
+}
+
+/* True when an error body quotes one of the credentials weightd sent (some
+ * gateways echo the Authorization header): such a body is never shown, not
+ * even cut short, where masking could miss a truncated secret. */
+static bool echoes_secret(const struct prom *p, const char *body)
+{
+	return contains(body, p->cfg->bearer_token) || contains(body, p->cfg->password) ||
+	       contains(body, p->basic_b64);
 }
 
 /* ---- parsing ------------------------------------------------------------- */
@@ -451,6 +489,10 @@ void prom_free(struct prom *p)
 		curl_multi_cleanup(p->multi);
 	curl_slist_free_all(p->headers);
 	free(p->url);
+	if (p->basic_b64) {
+		memset(p->basic_b64, 0, strlen(p->basic_b64));
+		free(p->basic_b64);
+	}
 	free(p);
 	if (--curl_users == 0)
 		curl_global_cleanup();
@@ -489,6 +531,17 @@ struct prom *prom_new(const struct wd_prom_cfg *cfg, char *err, size_t errlen)
 	if (p->url) {
 		memcpy(p->url, cfg->url, ul);
 		strcpy(p->url + ul, "/api/v1/query");
+	}
+	if (cfg->username && cfg->password) {
+		size_t n = strlen(cfg->username) + strlen(cfg->password) + 2;
+		char *up = malloc(n);
+		if (up) {
+			snprintf(up, n, "%s:%s", cfg->username, cfg->password);
+			p->basic_b64 = base64(up);
+			memset(up, 0, n);
+			free(up);
+		}
+		bad |= !p->basic_b64;
 	}
 	/* "Expect:" stops curl from waiting for a 100-continue on long queries. */
 	bad |= add_header(&p->headers, "Accept: application/json") < 0;
@@ -563,7 +616,10 @@ static void finish(struct prom *p, struct slot *s, CURLcode rc)
 			snprintf(cause, sizeof(cause), "%s", r->err);
 		} else {
 			char snip[SNIPPET + 4];
-			one_line(snip, sizeof(snip), s->body ? s->body : "", s->len, SNIPPET);
+			if (echoes_secret(p, s->body))
+				snprintf(snip, sizeof(snip), "(body not shown: it echoes a credential)");
+			else
+				one_line(snip, sizeof(snip), s->body ? s->body : "", s->len, SNIPPET);
 			snprintf(cause, sizeof(cause), "HTTP %ld from Prometheus%s%s%s", code,
 				 code / 100 == 3 ? " (redirects are not followed: check prometheus.url)" : "",
 				 snip[0] ? ": " : " (empty body)", snip);
@@ -586,6 +642,7 @@ static void finish(struct prom *p, struct slot *s, CURLcode rc)
 	fmt_err(r, "query \"%s\": %s", expr, cause);
 	mask(r->err, sizeof(r->err), p->cfg->bearer_token);
 	mask(r->err, sizeof(r->err), p->cfg->password);
+	mask(r->err, sizeof(r->err), p->basic_b64);
 }
 
 static void fail_query(struct prom_query *q, const char *cause)
