@@ -675,7 +675,8 @@ static const char *const top_keys[] = {"interval", "dry_run", "log_level", "list
 				       "policy", "services", NULL};
 static const char *const prom_keys[] = {"url", "timeout", "bearer_token_file", "username",
 					"password_file", "headers", "ca_file",
-					"insecure_skip_verify", "max_response_bytes", NULL};
+					"insecure_skip_verify", "max_response_bytes",
+					"max_concurrency", NULL};
 static const char *const output_keys[] = {"type", "path", "take_over", "address", "db",
 					  "username", "password_file", "root_key", "timeout", NULL};
 
@@ -683,6 +684,7 @@ static void parse_prometheus(struct parser *p, const config_setting_t *root, str
 {
 	pc->timeout_ms = 5000;
 	pc->max_response_bytes = 16 << 20;
+	pc->max_concurrency = 32;
 	config_setting_t *g = config_setting_get_member(root, "prometheus");
 	if (!g) {
 		perr(p, root, "prometheus = { url = ...; } is required");
@@ -738,6 +740,10 @@ static void parse_prometheus(struct parser *p, const config_setting_t *root, str
 	}
 	get_bool(p, g, "insecure_skip_verify", &pc->insecure_skip_verify);
 	int maxb = 0;
+	if (get_int(p, g, "max_concurrency", &pc->max_concurrency) > 0 &&
+	    (pc->max_concurrency < 1 || pc->max_concurrency > 1024))
+		perr(p, config_setting_get_member(g, "max_concurrency"),
+		     "prometheus.max_concurrency %d not within 1..1024", pc->max_concurrency);
 	if (get_int(p, g, "max_response_bytes", &maxb) > 0) {
 		if (maxb < 1024)
 			perr(p, config_setting_get_member(g, "max_response_bytes"),

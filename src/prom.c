@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* One reusable transfer: an easy handle and the buffers of its request. */
 struct slot {
@@ -589,6 +590,7 @@ static int ensure_slots(struct prom *p, size_t n)
 	}
 	/* Keep one idle connection per concurrent query for the next tick. */
 	curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)(n < 8 ? 8 : n));
+	curl_multi_setopt(p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
 	return 0;
 }
 
@@ -652,41 +654,62 @@ static void fail_query(struct prom_query *q, const char *cause)
 	fmt_err(&q->result, "query \"%s\": %s", expr, cause);
 }
 
+/* Puts query q on slot s and starts it; false (q failed) if it cannot. */
+static bool start_query(struct prom *p, struct slot *s, struct prom_query *q)
+{
+	char *enc = curl_easy_escape(s->easy, q->expr, 0);
+	free(s->post);
+	s->post = NULL;
+	if (enc && (s->post = malloc(strlen(enc) + sizeof("query="))))
+		sprintf(s->post, "query=%s", enc);
+	curl_free(enc);
+	s->q = q;
+	s->len = 0;
+	s->too_big = false;
+	s->errbuf[0] = '\0';
+	if (!s->post || curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(s->post)) != CURLE_OK ||
+	    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->post) != CURLE_OK ||
+	    curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
+		fail_query(q, "cannot start the request (out of memory)");
+		return false;
+	}
+	s->active = true;
+	return true;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile sig_atomic_t *stop)
 {
 	for (size_t i = 0; i < n; i++) {
 		prom_result_clear(&q[i].result);
 		memset(&q[i].result, 0, sizeof(q[i].result));
 	}
-	if (ensure_slots(p, n) < 0) {
+	/* At most max_concurrency transfers at once, each slot taking the next
+	 * query as its last one ends: memory stays bounded by the cap, not by the
+	 * number of queries. Queries not started within prometheus.timeout of the
+	 * batch's start fail at once, so a dead Prometheus costs a tick about one
+	 * timeout (two at most), whatever the number of queries. */
+	size_t cap = p->cfg->max_concurrency > 0 ? (size_t)p->cfg->max_concurrency : 32;
+	size_t width = n < cap ? n : cap;
+	if (ensure_slots(p, width) < 0) {
 		for (size_t i = 0; i < n; i++)
 			fail_query(&q[i], "out of memory");
 		return (int)n;
 	}
-	size_t started = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct slot *s = &p->slots[i];
-		char *enc = curl_easy_escape(s->easy, q[i].expr, 0);
-		free(s->post);
-		s->post = NULL;
-		if (enc && (s->post = malloc(strlen(enc) + sizeof("query="))))
-			sprintf(s->post, "query=%s", enc);
-		curl_free(enc);
-		s->q = &q[i];
-		s->len = 0;
-		s->too_big = false;
-		s->errbuf[0] = '\0';
-		if (!s->post ||
-		    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(s->post)) != CURLE_OK ||
-		    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->post) != CURLE_OK ||
-		    curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
-			fail_query(&q[i], "cannot start the request (out of memory)");
-			continue;
-		}
-		s->active = true;
-		started++;
-	}
-	while (started > 0 && !(stop && *stop)) {
+	int64_t deadline = mono_ms() + p->cfg->timeout_ms;
+	size_t next = 0, active = 0;
+	for (size_t i = 0; i < width; i++)
+		while (next < n && !start_query(p, &p->slots[i], &q[next++]))
+			;
+	for (size_t i = 0; i < width; i++)
+		active += p->slots[i].active;
+	while (active > 0 && !(stop && *stop)) {
 		int running = 0;
 		if (curl_multi_perform(p->multi, &running) != CURLM_OK)
 			break;
@@ -701,30 +724,39 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 			CURLcode rc = m->data.result;
 			curl_multi_remove_handle(p->multi, s->easy);
 			s->active = false;
-			started--;
+			active--;
 			finish(p, s, rc);
 			if (s->cap > (1u << 20)) { /* keep small buffers for the next tick only */
 				free(s->body);
 				s->body = NULL;
 				s->cap = 0;
 			}
+			if (next < n && mono_ms() < deadline && !(stop && *stop)) {
+				while (next < n && !start_query(p, s, &q[next++]))
+					;
+				active += s->active;
+			}
 		}
-		if (!running || started == 0)
+		if (active == 0)
 			break;
 		/* Wakes on socket activity or after 100 ms to look at *stop. */
 		curl_multi_poll(p->multi, NULL, 0, 100, NULL);
 	}
-	int failed = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < width; i++) {
 		struct slot *s = &p->slots[i];
 		if (s->active) {
 			curl_multi_remove_handle(p->multi, s->easy);
 			s->active = false;
-			fail_query(&q[i], stop && *stop ? "aborted: weightd is stopping"
-							: "transfer ended without a result");
+			fail_query(s->q, stop && *stop ? "aborted: weightd is stopping"
+						     : "transfer ended without a result");
 		}
+	}
+	for (; next < n; next++)
+		fail_query(&q[next], stop && *stop ? "aborted: weightd is stopping"
+						   : "not started: the tick's queries ran past prometheus.timeout");
+	int failed = 0;
+	for (size_t i = 0; i < n; i++)
 		if (!q[i].result.ok)
 			failed++;
-	}
 	return failed;
 }

@@ -48,9 +48,9 @@ python3 -c 'import sys; open(sys.argv[1], encoding="utf-8").read()' "$WORK/weigh
 
 # "1e309" is +Inf: not a failed query but no data for every backend; the
 # weights hold and the audit says why.
-cp "$WORK/out/weightd.yml" "$WORK/held.yml"
 set_mode e309
 wait_ticks 2
+cp "$WORK/out/weightd.yml" "$WORK/held.yml"
 t0=$(last_tick)
 wait_ticks 3
 cmp -s "$WORK/out/weightd.yml" "$WORK/held.yml" || fail "e309: the output changed"

@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 	char *headers[32];
 	int repeat = 1, c;
 	cfg.headers = headers;
-	while ((c = getopt(argc, argv, "l:t:m:H:b:u:p:c:kr:")) != -1) {
+	while ((c = getopt(argc, argv, "l:t:m:H:b:u:p:c:kr:n:")) != -1) {
 		switch (c) {
 		case 'l': label = optarg; break;
 		case 't': cfg.timeout_ms = atoll(optarg); break;
@@ -69,9 +69,10 @@ int main(int argc, char **argv)
 		case 'c': cfg.ca_file = optarg; break;
 		case 'k': cfg.insecure_skip_verify = true; break;
 		case 'r': repeat = atoi(optarg); break;
+		case 'n': cfg.max_concurrency = atoi(optarg); break;
 		default:
 			fprintf(stderr, "usage: promq [-l LABEL] [-t MS] [-m BYTES] [-H HDR] [-b FILE] "
-					"[-u USER -p FILE] [-c CA] [-k] [-r N] URL EXPR...\n");
+					"[-u USER -p FILE] [-c CA] [-k] [-r N] [-n MAX_CONCURRENCY] URL EXPR...\n");
 			return 2;
 		}
 	}

@@ -106,6 +106,8 @@ static const struct bad_case bad_cases[] = {
 	{{.prom = "bearer_token_file = \"/nonexistent/token\";"}, 3, "cannot read \"/nonexistent/token\""},
 	{{.prom = "password_file = \"/etc/hostname\";"}, 3, "password_file needs a username"},
 	{{.prom = "insecure = true;"}, 3, "unknown key \"insecure\" in prometheus"},
+	{{.prom = "max_concurrency = 0;"}, 3, "prometheus.max_concurrency 0 not within 1..1024"},
+	{{.prom = "max_concurrency = 5000;"}, 3, "prometheus.max_concurrency 5000 not within 1..1024"},
 	/* output */
 	{{.out = "type = \"s3\";"}, 4, "output.type \"s3\""},
 	{{.out = "type = \"file\";"}, 4, "output.path is required"},
@@ -309,6 +311,7 @@ static void test_valid_defaults_and_templates(void)
 	CU_ASSERT_STRING_EQUAL(cfg->listen, "127.0.0.1:9477");
 	CU_ASSERT_EQUAL(cfg->prom.timeout_ms, 5000);
 	CU_ASSERT_EQUAL(cfg->prom.max_response_bytes, 16 << 20);
+	CU_ASSERT_EQUAL(cfg->prom.max_concurrency, 32);
 	CU_ASSERT_EQUAL(cfg->n_services, 1);
 	const struct wd_service_cfg *svc = &cfg->services[0];
 	CU_ASSERT_STRING_EQUAL(svc->label, "instance");
