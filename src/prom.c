@@ -721,9 +721,10 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 	}
 	/* At most max_concurrency transfers at once, each slot taking the next
 	 * query as its last one ends: memory stays bounded by the cap, not by the
-	 * number of queries. Queries not started within prometheus.timeout of the
-	 * batch's start fail at once, so a dead Prometheus costs a tick about one
-	 * timeout (two at most), whatever the number of queries. */
+	 * number of queries. Queries not started once one has timed out, or
+	 * within prometheus.timeout of the batch's start, fail at once, so a dead
+	 * Prometheus costs a tick about one timeout (two at most), whatever the
+	 * number of queries. */
 	size_t cap = p->cfg->max_concurrency > 0 ? (size_t)p->cfg->max_concurrency : 32;
 	size_t width = n < cap ? n : cap;
 	if (ensure_slots(p, width) < 0) {
@@ -732,8 +733,8 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 		return (int)n;
 	}
 	int64_t deadline = mono_ms() + p->cfg->timeout_ms;
+	bool timed_out = false; /* once one query timed out, the rest would too */
 	size_t next = 0, active = 0;
-	bool late = false;
 	for (size_t i = 0; i < width; i++)
 		while (next < n && !start_query(p, &p->slots[i], &q[next++]))
 			;
@@ -756,15 +757,13 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 			s->active = false;
 			active--;
 			finish(p, s, rc);
+			timed_out |= rc == CURLE_OPERATION_TIMEDOUT;
 			if (s->cap > (1u << 20)) { /* keep small buffers for the next tick only */
 				free(s->body);
 				s->body = NULL;
 				s->cap = 0;
 			}
-			/* A timed-out query began after the batch did: the deadline
-			 * has passed even if the clocks' rounding says otherwise. */
-			late |= rc == CURLE_OPERATION_TIMEDOUT;
-			if (next < n && !late && mono_ms() < deadline && !(stop && *stop)) {
+			if (next < n && !timed_out && mono_ms() < deadline && !(stop && *stop)) {
 				while (next < n && !start_query(p, s, &q[next++]))
 					;
 				active += s->active;
@@ -786,7 +785,8 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 	}
 	for (; next < n; next++)
 		fail_query(&q[next], stop && *stop ? "aborted: weightd is stopping"
-						   : "not started: the tick's queries ran past prometheus.timeout");
+				     : timed_out ? "not started: an earlier query of this tick timed out"
+						 : "not started: the tick's queries ran past prometheus.timeout");
 	int failed = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!q[i].result.ok)
