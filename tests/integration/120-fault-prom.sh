@@ -17,8 +17,9 @@ wait_ticks 3
 fault() {
 	mode=$1
 	pattern=$2
+	n=$(count_log "$pattern")
 	set_mode "$mode"
-	wait_new_log "$pattern"
+	wait_new_log "$pattern" "$n"
 	cp "$WORK/out/weightd.yml" "$WORK/held.yml"
 	wait_ticks 4
 	kill -0 "$WEIGHTD_PID" || fail "$mode: weightd died"
@@ -27,8 +28,9 @@ fault() {
 	# Alternate the good answers so recovery shows up as a new write.
 	if [ "$(cat "$WORK/last_good" 2>/dev/null)" = swap ]; then good=good; else good=swap; fi
 	echo "$good" >"$WORK/last_good"
+	n=$(count_log 'msg="Prometheus queries recovered"')
 	set_mode "$good"
-	wait_new_log 'msg="Prometheus queries recovered"'
+	wait_new_log 'msg="Prometheus queries recovered"' "$n"
 	wait_for "$mode: a new write after recovery" 30 sh -c "! cmp -s '$WORK/out/weightd.yml' '$WORK/held.yml'"
 	yaml_ok "$WORK/out/weightd.yml" || fail "$mode: the output after recovery does not parse"
 	ok "$mode"

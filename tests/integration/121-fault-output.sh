@@ -26,10 +26,11 @@ flip() {
 	if [ "$(cat "$WORK/mode")" = good ]; then set_mode swap; else set_mode good; fi
 }
 
-# check_fault NAME PATTERN: the fault is on; the write fails with PATTERN,
-# the file stays as it was for several ticks with moving weights.
+# check_fault NAME PATTERN BEFORE: the fault is on; the write fails with
+# PATTERN (more than BEFORE such lines), the file stays as it was for several
+# ticks with moving weights.
 check_fault() {
-	wait_new_log "output write failed.*$2"
+	wait_new_log "output write failed.*$2" "$3"
 	cp "$WORK/out/weightd.yml" "$WORK/held.yml"
 	for i in 1 2 3; do
 		flip
@@ -42,24 +43,27 @@ check_fault() {
 }
 
 recovered() {
+	n=$(count_log 'msg="output write recovered"')
 	flip
-	wait_new_log 'msg="output write recovered"'
+	wait_new_log 'msg="output write recovered"' "$n"
 	wait_for "$1: a new write" 20 sh -c "! cmp -s '$WORK/out/weightd.yml' '$WORK/held.yml'"
 	yaml_ok "$WORK/out/weightd.yml" || fail "$1: the output after recovery does not parse"
 	ok "$1"
 }
 
 # Read-only directory.
+n=$(count_log 'output write failed.*Read-only file system')
 mount -o remount,ro "$WORK/out"
 flip
-check_fault read-only 'Read-only file system'
+check_fault read-only 'Read-only file system' "$n"
 mount -o remount,rw "$WORK/out"
 recovered "read-only directory"
 
 # Full disk.
+n=$(count_log 'output write failed.*No space left on device')
 dd if=/dev/zero of="$WORK/out/filler" bs=4k 2>/dev/null || true
 flip
-check_fault full-disk 'No space left on device'
+check_fault full-disk 'No space left on device' "$n"
 rm -f "$WORK/out/filler"
 recovered "full disk"
 

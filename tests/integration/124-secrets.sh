@@ -22,7 +22,7 @@ FAULT_LISTEN="127.0.0.1:$mport"
 
 # Everything weightd wrote, checked for every form of every secret.
 assert_clean() {
-	for f in "$WORK/weightd.log" "$WORK/weightd.out" "$WORK/audit.jsonl" "$WORK/state.json" \
+	for f in "$WORK/weightd.log" "$WORK/weightd.all.log" "$WORK/weightd.out" "$WORK/audit.jsonl" "$WORK/state.json" \
 		"$WORK/metrics.txt" "$WORK/out/weightd.yml"; do
 		[ -f "$f" ] || continue
 		for s in "$TOKEN" "$BASIC" "$BASIC_B64" "$RPASS"; do
@@ -34,6 +34,8 @@ assert_clean() {
 
 run_until_echo() { # $1: name; the server echoes the Authorization header
 	set_mode echo401
+	cat "$WORK/weightd.log" >>"$WORK/weightd.all.log" 2>/dev/null || true
+	: >"$WORK/weightd.log" # this run's lines only, for the waits below
 	start_weightd "$WORK/weightd.conf"
 	wait_log 'Prometheus query failed.*HTTP 401' 20
 	log_has 'body not shown: it echoes a credential' || fail "$1: the echoed credential was not withheld"
@@ -59,6 +61,8 @@ assert_clean "basic auth"
 
 # Redis: a wrong password fails clearly, the right one writes.
 write_fault_config "" "type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\"; password_file = \"$WORK/redis.wrong\";"
+cat "$WORK/weightd.log" >>"$WORK/weightd.all.log"
+: >"$WORK/weightd.log"
 start_weightd "$WORK/weightd.conf"
 wait_log 'output write failed.*AUTH' 20
 stop_weightd

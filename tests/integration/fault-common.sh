@@ -50,10 +50,11 @@ wait_ticks() {
 
 log_count_above() { [ "$(count_log "$1")" -gt "$2" ]; }
 
-# wait_new_log PATTERN: until one more line than now matches PATTERN.
+# wait_new_log PATTERN BEFORE: until more than BEFORE lines match PATTERN.
+# Take BEFORE with count_log *before* causing the event, or a line logged
+# between the cause and the count would be missed.
 wait_new_log() {
-	before=$(count_log "$1")
-	wait_for "a new log line /$1/" "${2:-30}" log_count_above "$1" "$before"
+	wait_for "a new log line /$1/" 30 log_count_above "$1" "$2"
 }
 
 # yaml_ok FILE: parses as YAML with integer weights summing to 100.
