@@ -97,6 +97,10 @@ beyond=$(echo "$cpu $c_best" | awk '{ printf "%.0f", $1 - $2 }')
 	echo "| \`weightd --once --dry-run\` (start, config, one tick, exit) | $(echo "$d_wall" | awk '{ printf "%.0f", $1 * 1000 }') ms | $(echo "$d_user $d_sys" | awk '{ printf "%.0f", ($1 + $2) * 1000 }') ms | $((d_rss / 1024)) MiB |"
 	echo "| plain \`curl --parallel\`, the same $nq queries (best of 3) | $c_best_wall ms | $c_best ms | $((c_rss / 1024)) MiB |"
 	echo
-	echo "CPU beyond the HTTP transfer (weightd's tick minus curl's): about $beyond ms a tick."
+	if [ "$beyond" -gt 0 ] 2>/dev/null; then
+		echo "CPU beyond the HTTP transfer (weightd's tick minus curl's): about $beyond ms a tick."
+	else
+		echo "weightd's whole tick (HTTP, parsing, policy) used $(( -beyond )) ms less CPU than curl fetching the same queries."
+	fi
 } >"$out/agent-cost.md"
 cat "$out/agent-cost.md" >&2

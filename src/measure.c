@@ -51,22 +51,70 @@ static void warn_once(const char *msg, const char *service, const char *query,
 
 /* ---- mapping --------------------------------------------------------------- */
 
-void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
-		 void (*set)(void *ctx, size_t backend, double value),
-		 void (*dup)(void *ctx, const char *label), void *ctx)
+/* Backends sorted by name, for services too large to search linearly. */
+#define LINEAR_MAX 16
+
+struct named {
+	const char *name;
+	size_t idx;
+};
+
+static int cmp_named(const void *a, const void *b)
 {
+	return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
+}
+
+/* The index of the backend named label, or -1: a binary search over byname
+ * (n entries sorted by name) when given, else config's linear search. */
+static int backend_index(const struct wd_service_cfg *svc, const struct named *byname, size_t n,
+			 const char *label)
+{
+	if (!byname)
+		return config_backend_index(svc, label);
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(label, byname[mid].name);
+		if (c == 0)
+			return (int)byname[mid].idx;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/* measure_map, also counting the series that name a backend (*matched). */
+static void map_result(const struct prom_result *r, const struct wd_service_cfg *svc,
+		       void (*set)(void *ctx, size_t backend, double value),
+		       void (*dup)(void *ctx, const char *label), void *ctx, size_t *matched)
+{
+	*matched = 0;
 	if (!r->ok || svc->n_backends == 0)
 		return;
-	/* count[b]: series naming backend b; value[b]: the last one's value. */
+	/* count[b]: series naming backend b; value[b]: the last one's value.
+	 * Many backends: labels are looked up by binary search, not linearly
+	 * (which would be backends x series per query). */
 	unsigned *count = calloc(svc->n_backends, sizeof(*count));
 	double *value = calloc(svc->n_backends, sizeof(*value));
+	struct named *byname = NULL;
+	size_t n_named = 0;
+	if (count && value && svc->n_backends > LINEAR_MAX && r->n_samples > 1 &&
+	    (byname = malloc(svc->n_backends * sizeof(*byname))) != NULL) {
+		for (size_t b = 0; b < svc->n_backends; b++)
+			if (svc->backends[b].name)
+				byname[n_named++] = (struct named){svc->backends[b].name, b};
+		qsort(byname, n_named, sizeof(*byname), cmp_named);
+	}
 	if (count && value) {
 		for (size_t i = 0; i < r->n_samples; i++) {
-			int b = config_backend_index(svc, r->samples[i].label);
+			int b = backend_index(svc, byname, n_named, r->samples[i].label);
 			if (b < 0)
 				continue;
 			count[b]++;
 			value[b] = r->samples[i].value;
+			(*matched)++;
 		}
 		for (size_t b = 0; b < svc->n_backends; b++) {
 			if (count[b] == 1)
@@ -75,8 +123,17 @@ void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
 				dup(ctx, svc->backends[b].name);
 		}
 	}
+	free(byname);
 	free(count);
 	free(value);
+}
+
+void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
+		 void (*set)(void *ctx, size_t backend, double value),
+		 void (*dup)(void *ctx, const char *label), void *ctx)
+{
+	size_t matched;
+	map_result(r, svc, set, dup, ctx, &matched);
 }
 
 /* What one query said about each backend of a service. */
@@ -108,16 +165,14 @@ static void set_dup(void *ctx, const char *label)
 /* Logs series whose label names no backend (debug), and a warning when a
  * non-empty result names none of them: usually a label missing from "by". */
 static void report_unmatched(const struct prom_result *r, const struct wd_service_cfg *svc,
-			     const char *query)
+			     const char *query, size_t matched)
 {
-	size_t matched = 0;
-	for (size_t i = 0; i < r->n_samples; i++) {
-		if (config_backend_index(svc, r->samples[i].label) >= 0)
-			matched++;
-		else if (log_get_level() >= WD_LOG_DEBUG)
-			log_debug("series for an unknown backend ignored", "service", svc->name,
-				  "query", query, "label", svc->label, "value", r->samples[i].label);
-	}
+	if (matched < r->n_samples && log_get_level() >= WD_LOG_DEBUG)
+		for (size_t i = 0; i < r->n_samples; i++)
+			if (config_backend_index(svc, r->samples[i].label) < 0)
+				log_debug("series for an unknown backend ignored", "service", svc->name,
+					  "query", query, "label", svc->label, "value",
+					  r->samples[i].label);
 	if (r->n_samples && !matched) {
 		char detail[160];
 		if (r->scalar)
@@ -204,8 +259,9 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 		memset(k.have, 0, svc->n_backends * sizeof(bool));
 		memset(k.bad, 0, svc->n_backends * sizeof(bool));
 		k.dups[0] = '\0';
-		measure_map(r, svc, set_value, set_dup, &k);
-		report_unmatched(r, svc, kind_name[kind]);
+		size_t matched;
+		map_result(r, svc, set_value, set_dup, &k, &matched);
+		report_unmatched(r, svc, kind_name[kind], matched);
 		if (k.dups[0]) {
 			char detail[sizeof(k.dups) + 96];
 			snprintf(detail, sizeof(detail),
@@ -228,12 +284,12 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 	memset(t, 0, sizeof(*t));
 	size_t n_svc = cfg->n_services;
 	t->svc = calloc(n_svc ? n_svc : 1, sizeof(*t->svc));
-	/* Query j of service i is q[i * Q_KINDS + kind]; unconfigured ones are
-	 * left out of the batch by packing the configured ones into batch[]. */
+	/* The configured queries, packed; at[i * Q_KINDS + kind] is the index
+	 * in q of service i's query of that kind, or NONE when unconfigured. */
+	enum { NONE = -1 };
 	struct prom_query *q = calloc(n_svc * Q_KINDS + 1, sizeof(*q));
-	struct prom_query *batch = calloc(n_svc * Q_KINDS + 1, sizeof(*batch));
-	size_t *slot = calloc(n_svc * Q_KINDS + 1, sizeof(*slot));
-	bool oom = !t->svc || !q || !batch || !slot;
+	int *at = calloc(n_svc * Q_KINDS + 1, sizeof(*at));
+	bool oom = !t->svc || !q || !at;
 	if (t->svc) {
 		t->n_svc = n_svc;
 		for (size_t i = 0; i < n_svc; i++) {
@@ -246,8 +302,7 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 		for (size_t i = 0; i < t->n_svc; i++)
 			snprintf(t->svc[i].err, sizeof(t->svc[i].err), "out of memory");
 		free(q);
-		free(batch);
-		free(slot);
+		free(at);
 		return n_svc;
 	}
 
@@ -257,46 +312,46 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 		const char *qs[Q_KINDS] = {svc->policy.latency_query, svc->policy.error_query,
 					   svc->policy.rate_query};
 		for (int kind = 0; kind < Q_KINDS; kind++) {
+			at[i * Q_KINDS + (size_t)kind] = NONE;
 			if (!qs[kind] || !qs[kind][0])
 				continue;
-			batch[nq].expr = qs[kind];
-			batch[nq].label = svc->label;
-			slot[nq++] = i * Q_KINDS + (size_t)kind;
+			q[nq].expr = qs[kind];
+			q[nq].label = svc->label;
+			at[i * Q_KINDS + (size_t)kind] = (int)nq++;
 		}
 	}
 	t->queries = nq;
-	t->failed = (size_t)prom_query_batch(p, batch, nq, stop);
-	for (size_t j = 0; j < nq; j++)
-		q[slot[j]] = batch[j]; /* moves the result: batch[] is not cleared */
+	t->failed = (size_t)prom_query_batch(p, q, nq, stop);
 
 	size_t failed = 0;
 	for (size_t i = 0; i < n_svc; i++) {
 		const struct wd_service_cfg *svc = &cfg->services[i];
 		struct measure_service *ms = &t->svc[i];
-		struct prom_query *sq = &q[i * Q_KINDS];
+		const struct prom_result *res[Q_KINDS];
 		ms->ok = true;
 		for (int kind = 0; kind < Q_KINDS; kind++) {
-			if (!sq[kind].expr)
+			int j = at[i * Q_KINDS + (size_t)kind];
+			res[kind] = j == NONE ? NULL : &q[j].result;
+			if (!res[kind])
 				continue;
-			if (!sq[kind].result.ok && ms->ok) {
-				snprintf(ms->err, sizeof(ms->err), "%s: %s", kind_name[kind],
-					 sq[kind].result.err);
+			if (!res[kind]->ok && ms->ok) {
+				/* "kind: cause", the cause cut short if need be */
+				int l = snprintf(ms->err, sizeof(ms->err), "%s: ", kind_name[kind]);
+				snprintf(ms->err + l, sizeof(ms->err) - (size_t)l, "%s", res[kind]->err);
 				ms->ok = false;
 			}
-			if (sq[kind].result.warnings)
+			if (res[kind]->warnings)
 				warn_once("Prometheus returned warnings", svc->name, kind_name[kind],
-					  sq[kind].result.warnings);
+					  res[kind]->warnings);
 		}
 		failed += !ms->ok;
 		if (ms->ok)
-			measure_fill(svc, &sq[0].result, sq[1].expr ? &sq[1].result : NULL,
-				     sq[2].expr ? &sq[2].result : NULL, ms->m);
+			measure_fill(svc, res[0], res[1], res[2], ms->m);
 	}
-	for (size_t j = 0; j < n_svc * Q_KINDS; j++)
+	for (size_t j = 0; j < nq; j++)
 		prom_result_clear(&q[j].result);
 	free(q);
-	free(batch);
-	free(slot);
+	free(at);
 	return failed;
 }
 

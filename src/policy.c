@@ -509,13 +509,17 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	if (integers(svc, st, role, mem, x, newi, &forced) < 0)
 		return hold_unchanged(svc, st, out, "weights cannot be apportioned: holding all");
 
-	int max_move = 0;
-	for (size_t i = 0; i < n; i++) {
-		int mv = abs(newi[i] - st->b[i].out_weight);
-		max_move = mv > max_move ? mv : max_move;
-	}
-	/* SPEC §3.8: deadband 0 and 1 both mean "any change". */
-	bool write = forced || (max_move > 0 && max_move >= pc->deadband);
+	/* SPEC §3.8: deadband 0 and 1 both mean "any change". A move counts
+	 * when the integer moved by the deadband and the continuous weight moved
+	 * as far from the written one: noise that only carries a weight across a
+	 * rounding boundary (27.4 -> 27.6 flips 27 to 28) is no reason for
+	 * Traefik to rebuild its balancers. */
+	int db = pc->deadband > 1 ? pc->deadband : 1;
+	bool moved = false;
+	for (size_t i = 0; i < n; i++)
+		if (abs(newi[i] - st->b[i].out_weight) >= db && fabs(x[i] - st->b[i].out_weight) >= db)
+			moved = true;
+	bool write = forced || moved;
 
 	for (size_t i = 0; i < n; i++) {
 		struct wd_backend_state *bs = &st->b[i];

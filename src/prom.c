@@ -21,7 +21,8 @@ struct slot {
 	CURL *easy;
 	struct prom *p;
 	struct prom_query *q; /* the query it carries this batch */
-	char *post;           /* "query=..." form body */
+	char *post;           /* "query=..." form body, grown on demand */
+	size_t post_len, post_cap;
 	char *body;           /* response body, NUL-terminated */
 	size_t len, cap;
 	bool too_big;
@@ -588,9 +589,11 @@ static int ensure_slots(struct prom *p, size_t n)
 			return -1;
 		}
 	}
-	/* Keep one idle connection per concurrent query for the next tick. */
+	/* One connection per slot, kept idle for the next tick: never more
+	 * connections to Prometheus than queries in flight. */
 	curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS, (long)(n < 8 ? 8 : n));
 	curl_multi_setopt(p->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
+	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n);
 	return 0;
 }
 
@@ -654,20 +657,46 @@ static void fail_query(struct prom_query *q, const char *cause)
 	fmt_err(&q->result, "query \"%s\": %s", expr, cause);
 }
 
+/* Writes "query=" and expr form-encoded as curl_easy_escape would (all but
+ * A-Z a-z 0-9 - . _ ~ as %XX) into the slot's reusable buffer: no
+ * allocation per query once the buffer fits the longest query. */
+static bool encode_post(struct slot *s, const char *expr)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t need = sizeof("query=") + 3 * strlen(expr);
+	if (need > s->post_cap) {
+		char *b = realloc(s->post, need);
+		if (!b)
+			return false;
+		s->post = b;
+		s->post_cap = need;
+	}
+	char *o = s->post + sizeof("query=") - 1;
+	memcpy(s->post, "query=", sizeof("query=") - 1);
+	for (const unsigned char *c = (const unsigned char *)expr; *c; c++) {
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		    *c == '-' || *c == '.' || *c == '_' || *c == '~') {
+			*o++ = (char)*c;
+		} else {
+			*o++ = '%';
+			*o++ = hex[*c >> 4];
+			*o++ = hex[*c & 15];
+		}
+	}
+	*o = '\0';
+	s->post_len = (size_t)(o - s->post);
+	return true;
+}
+
 /* Puts query q on slot s and starts it; false (q failed) if it cannot. */
 static bool start_query(struct prom *p, struct slot *s, struct prom_query *q)
 {
-	char *enc = curl_easy_escape(s->easy, q->expr, 0);
-	free(s->post);
-	s->post = NULL;
-	if (enc && (s->post = malloc(strlen(enc) + sizeof("query="))))
-		sprintf(s->post, "query=%s", enc);
-	curl_free(enc);
 	s->q = q;
 	s->len = 0;
 	s->too_big = false;
 	s->errbuf[0] = '\0';
-	if (!s->post || curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(s->post)) != CURLE_OK ||
+	if (!encode_post(s, q->expr) ||
+	    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE, (long)s->post_len) != CURLE_OK ||
 	    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->post) != CURLE_OK ||
 	    curl_multi_add_handle(p->multi, s->easy) != CURLM_OK) {
 		fail_query(q, "cannot start the request (out of memory)");
@@ -692,9 +721,10 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 	}
 	/* At most max_concurrency transfers at once, each slot taking the next
 	 * query as its last one ends: memory stays bounded by the cap, not by the
-	 * number of queries. Queries not started within prometheus.timeout of the
-	 * batch's start fail at once, so a dead Prometheus costs a tick about one
-	 * timeout (two at most), whatever the number of queries. */
+	 * number of queries. Queries not started once one has timed out, or
+	 * within prometheus.timeout of the batch's start, fail at once, so a dead
+	 * Prometheus costs a tick about one timeout (two at most), whatever the
+	 * number of queries. */
 	size_t cap = p->cfg->max_concurrency > 0 ? (size_t)p->cfg->max_concurrency : 32;
 	size_t width = n < cap ? n : cap;
 	if (ensure_slots(p, width) < 0) {
@@ -703,6 +733,7 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 		return (int)n;
 	}
 	int64_t deadline = mono_ms() + p->cfg->timeout_ms;
+	bool timed_out = false; /* once one query timed out, the rest would too */
 	size_t next = 0, active = 0;
 	for (size_t i = 0; i < width; i++)
 		while (next < n && !start_query(p, &p->slots[i], &q[next++]))
@@ -726,12 +757,13 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 			s->active = false;
 			active--;
 			finish(p, s, rc);
+			timed_out |= rc == CURLE_OPERATION_TIMEDOUT;
 			if (s->cap > (1u << 20)) { /* keep small buffers for the next tick only */
 				free(s->body);
 				s->body = NULL;
 				s->cap = 0;
 			}
-			if (next < n && mono_ms() < deadline && !(stop && *stop)) {
+			if (next < n && !timed_out && mono_ms() < deadline && !(stop && *stop)) {
 				while (next < n && !start_query(p, s, &q[next++]))
 					;
 				active += s->active;
@@ -753,7 +785,8 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 	}
 	for (; next < n; next++)
 		fail_query(&q[next], stop && *stop ? "aborted: weightd is stopping"
-						   : "not started: the tick's queries ran past prometheus.timeout");
+				     : timed_out ? "not started: an earlier query of this tick timed out"
+						 : "not started: the tick's queries ran past prometheus.timeout");
 	int failed = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!q[i].result.ok)

@@ -1,7 +1,8 @@
 /* test_measure: mapping query results to backends by label (measure_map)
  * and the validity rules of SPEC §3 step 1 (measure_fill): NaN, Inf and
  * negative values, duplicate series, missing series, NaN error ratios,
- * min_rate; and that a duplicate is warned about once, naming the labels. */
+ * min_rate; that a duplicate is warned about once, naming the labels; and
+ * that a large service (labels looked up by binary search) maps the same. */
 #include <math.h>
 
 #include "log.h"
@@ -81,6 +82,59 @@ static void test_map(void)
 	CU_ASSERT_EQUAL(c.n_set[0] + c.n_set[1], 0);
 	CU_ASSERT_EQUAL(c.n_set[2], 1);
 	prom_result_clear(&e);
+}
+
+/* 1,000 backends (the sorted lookup, not the linear one), series in reverse
+ * order, one unknown label, one duplicate: the same mapping as a small one. */
+struct big_calls {
+	int n_set[1000];
+	double v[1000];
+	int n_dup;
+	char dup[32];
+};
+static void on_big_set(void *ctx, size_t b, double v)
+{
+	struct big_calls *c = ctx;
+	c->n_set[b]++;
+	c->v[b] = v;
+}
+static void on_big_dup(void *ctx, const char *label)
+{
+	struct big_calls *c = ctx;
+	c->n_dup++;
+	snprintf(c->dup, sizeof(c->dup), "%s", label);
+}
+
+static void test_map_large(void)
+{
+	enum { NB = 1000 };
+	static struct wd_backend_cfg bb[NB];
+	static char names[NB][16];
+	for (int b = 0; b < NB; b++) {
+		snprintf(names[b], sizeof(names[b]), "b%d:80", (b * 7919) % NB); /* unsorted */
+		bb[b].name = names[b];
+	}
+	struct wd_service_cfg big = {.name = "big", .label = "instance", .backends = bb, .n_backends = NB};
+	struct prom_result r = {.ok = 1, .n_samples = NB + 2};
+	r.samples = calloc(NB + 2, sizeof(*r.samples));
+	for (int i = 0; i < NB; i++) {
+		r.samples[i].label = strdup(names[NB - 1 - i]);
+		r.samples[i].value = NB - 1 - i;
+	}
+	r.samples[NB].label = strdup("b1000:80"); /* names no backend */
+	r.samples[NB + 1].label = strdup(names[17]); /* a second series for backend 17 */
+	r.samples[NB + 1].value = -1;
+	struct big_calls *c = calloc(1, sizeof(*c));
+	measure_map(&r, &big, on_big_set, on_big_dup, c);
+	int wrong = 0;
+	for (int b = 0; b < NB; b++)
+		if (b == 17 ? c->n_set[b] != 0 : c->n_set[b] != 1 || c->v[b] != b)
+			wrong++;
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT_EQUAL(c->n_dup, 1);
+	CU_ASSERT_STRING_EQUAL(c->dup, names[17]);
+	free(c);
+	prom_result_clear(&r);
 }
 
 static void test_latency_validity(void)
@@ -244,6 +298,7 @@ int main(void)
 		return 1;
 	CU_pSuite s = CU_add_suite("measure", NULL, NULL);
 	CU_add_test(s, "map by label", test_map);
+	CU_add_test(s, "map a large service", test_map_large);
 	CU_add_test(s, "latency validity", test_latency_validity);
 	CU_add_test(s, "error ratio", test_error_ratio);
 	CU_add_test(s, "rate and min_rate", test_rate);

@@ -115,10 +115,12 @@ static const struct step_case step_cases[] = {
 	 {{0.1, NONE, 10}, {0.2, NONE, 10}}, false, {53, 47}, {A, A}, true, {NULL},
 	 {52.8849, 47.1151}},
 	/* rates 200/s: n = 20 and 40, both above the cap of 8, so g = 1/9 for
-	 * both; d = +-0.138629/9 = +-0.015403: 50.770 : 49.230. */
+	 * both; d = +-0.138629/9 = +-0.015403: 50.770 : 49.230. The integers
+	 * would round to 51 : 49, but the continuous weights moved less than the
+	 * deadband of 1 from the written 50 : 50: no write yet. */
 	{"gain schedule stops at n = 8", 2, {50, 50}, {NP, NP}, NULL,
-	 {{0.1, NONE, 200}, {0.2, NONE, 200}}, false, {51, 49}, {A, A}, true, {NULL},
-	 {50.7701, 49.2299}},
+	 {{0.1, NONE, 200}, {0.2, NONE, 200}}, false, {50, 50}, {H, H}, false,
+	 {"move +1 below deadband 1", "move -1 below deadband 1"}, {50.7701, 49.2299}},
 	/* marginal: n = 1 and 3, costs .1*2 = .2 and .1*4 = .4, g = 1/3 and 1/7;
 	 * d = 0.046210, -0.019804; ratio e^0.066013: 51.650 : 48.350. */
 	{"marginal objective, 1/(1+2n)", 2, {50, 50}, {NP, NP}, marginal,
@@ -346,6 +348,33 @@ static void test_deadband(void)
 		}
 	}
 	CU_ASSERT(first_write > 1);
+	policy_state_free(&st);
+}
+
+static void test_rounding_noise_is_not_a_move(void)
+{
+	/* deadband 1: a continuous weight that crosses a rounding boundary
+	 * (50 -> 50.77, rounding to 51) is not written; one that has moved a
+	 * whole unit from the written weight (-> 51.54) is. The weights written
+	 * then are the rounded continuous ones, 52 : 48. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, (int[]){50, 50});
+	struct wd_measurement m[2] = {pf_lat(0.1), pf_lat(0.2)};
+	m[0].has_rate = m[1].has_rate = true;
+	m[0].rate = m[1].rate = 200; /* g = 1/9: small steps */
+	struct wd_decision d[2];
+	CU_ASSERT_FALSE(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 50);
+	CU_ASSERT_DOUBLE_EQUAL(st.b[0].weight, 50.7701, 1e-3);
+	CU_ASSERT_EQUAL(d[0].action, H);
+	CU_ASSERT_TRUE(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT(st.b[0].weight > 51 && st.b[0].weight < 52);
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 52);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 48);
+	CU_ASSERT_EQUAL(d[0].action, A);
+	CU_ASSERT_EQUAL(d[0].old_weight, 50);
+	CU_ASSERT_EQUAL(d[0].new_weight, 52);
 	policy_state_free(&st);
 }
 
@@ -917,6 +946,7 @@ int main(void)
 	CU_add_test(s, "velocity PID with history and kd", test_velocity_pid_with_history);
 	CU_add_test(s, "stale backend drifts toward its initial weight", test_stale_drifts_toward_initial);
 	CU_add_test(s, "deadband", test_deadband);
+	CU_add_test(s, "rounding noise is not a move", test_rounding_noise_is_not_a_move);
 	CU_add_test(s, "reload keeps backends by name", test_reload_keeps_backends_by_name);
 	CU_add_test(s, "freeze lifted is bumpless", test_freeze_lifted_is_bumpless);
 	CU_add_test(s, "pin set, changed, lifted; drain and undrain", test_pin_set_and_lifted);
