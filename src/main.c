@@ -65,7 +65,6 @@ struct daemon {
 	struct wd_service_state *st; /* one per cfg service, same order */
 	size_t n_st;
 	uint64_t tick;
-	bool write_due;         /* force a write on the next tick (start, reload, failure) */
 	bool prom_failing;      /* for logging changes, not every tick */
 	bool output_failing;
 	bool state_failing;
@@ -347,7 +346,6 @@ static void reload(struct daemon *d)
 	apply_log_level(d);
 	metrics_set_config(d->metrics, cfg->interval_ms, cfg->dry_run);
 	metrics_config_reload(d->metrics, true);
-	d->write_due = true;
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", cfg->n_services);
 	log_info("config reloaded", "config", d->opt.config_path, "services", n);
@@ -506,34 +504,37 @@ static enum tick_result run_tick(struct daemon *d)
 	}
 	d->prom_failing = failed > 0;
 
-	bool write = d->write_due;
 	/* Every service's decisions are kept for the audit and the metrics. */
 	struct wd_decision **dec = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*dec));
 	for (size_t i = 0; dec && i < cfg->n_services; i++) {
 		size_t nb = cfg->services[i].n_backends;
 		dec[i] = calloc(nb ? nb : 1, sizeof(**dec));
-		if (dec[i] && policy_step(&cfg->services[i], &d->st[i], mt.svc[i].m, mt.svc[i].ok, dec[i]))
-			write = true;
+		if (dec[i])
+			policy_step(&cfg->services[i], &d->st[i], mt.svc[i].m, mt.svc[i].ok, dec[i]);
 	}
 
 	enum tick_result res = failed ? (all_failed ? TICK_FAILED : TICK_PARTIAL) : TICK_OK;
 	enum metrics_write_result wres = METRICS_WRITE_SKIPPED;
-	if (write && !all_failed) {
+	/* The output gets the weights every tick, changed or not: it compares
+	 * them with what its target holds and writes only a difference, so an
+	 * output file deleted or edited, or a Redis flushed or restarted empty,
+	 * is put back while the weights hold. */
+	if (!all_failed) {
 		int rc = write_output(d, err, sizeof(err));
 		if (rc < 0) {
 			if (!d->output_failing)
 				log_error("output write failed; the last good output stays; retrying next tick",
 					  "output", output_kind(d->out), "error", err);
 			d->output_failing = true;
-			d->write_due = true;
 			res = TICK_FAILED;
 			wres = METRICS_WRITE_FAILED;
 			snprintf(reason, sizeof(reason), "output %s write failed: %s", output_kind(d->out), err);
-		} else {
+		} else if (rc == OUTPUT_WRITTEN || !d->output_failing) {
+			/* Recovered means a write went through: weights that came back
+			 * to what the target holds prove nothing about the fault. */
 			if (d->output_failing)
 				log_info("output write recovered", "output", output_kind(d->out));
 			d->output_failing = false;
-			d->write_due = false;
 			if (rc == OUTPUT_WRITTEN)
 				log_debug("output written", "output", output_kind(d->out));
 			if (rc == OUTPUT_WRITTEN && !cfg->dry_run)
@@ -684,7 +685,6 @@ int main(int argc, char **argv)
 		daemon_free(&d);
 		return 1;
 	}
-	d.write_due = true;
 
 	int status = 0;
 	int64_t next = now_ms();

@@ -2,10 +2,14 @@
  * libyaml (never printf), after a header comment that marks the file as
  * weightd's, and replaces the target atomically (fileio_replace). Content
  * identical to what is on disk is not rewritten: every write makes Traefik
- * rebuild its load balancers. */
+ * rebuild its load balancers. The tick hands the weights over every time, so a
+ * file removed or edited outside weightd is put back (with a warning) even
+ * while the weights hold. */
 #include "fileio.h"
+#include "log.h"
 #include "output_impl.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,7 +239,18 @@ int output_file_render(const struct wd_output_service *s, size_t n, char **out, 
 
 struct output_file {
 	char *path;
+	uint64_t last_hash; /* of the document last written or found in place */
+	int last_valid;
 };
+
+/* FNV-1a: enough to tell "the same document as last time" apart. */
+static uint64_t doc_hash(const char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+	return h;
+}
 
 void *output_file_new(const struct wd_config *cfg, char *err, size_t errlen)
 {
@@ -283,10 +298,20 @@ static int file_write(void *impl, const struct wd_output_service *s, size_t n, c
 	int r = fileio_read(f->path, MAX_FILE_BYTES, &cur, &cur_len, rerr, sizeof(rerr));
 	int same = r == 0 && cur_len == len && memcmp(cur, doc, len) == 0;
 	free(cur);
+	uint64_t h = doc_hash(doc, len);
+	if (!same && f->last_valid && h == f->last_hash) {
+		log_warn("the output file was removed or changed outside weightd; writing it again",
+			 "path", f->path);
+		f->last_valid = 0; /* once, even if this write fails */
+	}
 	int rc = OUTPUT_UNCHANGED;
 	if (!same)
 		rc = fileio_replace(f->path, doc, len, 0644, err, errlen) < 0 ? -1 : OUTPUT_WRITTEN;
 	free(doc);
+	if (rc >= 0) {
+		f->last_hash = h;
+		f->last_valid = 1;
+	}
 	return rc;
 }
 

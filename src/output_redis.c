@@ -11,7 +11,10 @@
  * At connect: AUTH, SELECT, a check of notify-keyspace-events (Traefik sees
  * nothing without it), a note when Redis restarted (traefik#6832), and a SCAN
  * of every managed service's keys so stale ones are deleted. Any error drops
- * the connection; the next write connects afresh. */
+ * the connection; the next write connects afresh. A write whose keys are
+ * unchanged still checks (EXISTS on the marker set) that Redis holds them, so
+ * a Redis restarted empty or flushed while the weights hold is written again
+ * on the next tick. */
 #include "log.h"
 #include "output_impl.h"
 
@@ -503,6 +506,23 @@ static int transact(struct output_redis *r, const struct wd_kv_list *kv, const s
 	return rc;
 }
 
+/* Before skipping an unchanged write: does Redis still hold what weightd
+ * wrote? A restart closed the connection (seen here, not only at the next
+ * change); a restart that came back before the next tick, a FLUSHALL or a
+ * failover to an empty replica lost the marker set written with every
+ * transaction. 1: still there; 0: gone; -1: the connection failed. */
+static int still_written(struct output_redis *r)
+{
+	const char *argv[] = {"EXISTS", r->marker};
+	char err[256];
+	redisReply *rep = cmd(r, "EXISTS", err, sizeof(err), 2, argv);
+	if (!rep)
+		return -1;
+	int rc = rep->type == REDIS_REPLY_INTEGER ? rep->integer > 0 : -1;
+	freeReplyObject(rep);
+	return rc;
+}
+
 static int redis_write(void *impl, const struct wd_output_service *s, size_t n, char *err,
 		       size_t errlen)
 {
@@ -511,8 +531,17 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 	if (output_redis_render(r->root_key, s, n, &kv, err, errlen) < 0)
 		return -1;
 	if (r->c && r->last_valid && same_kv(&kv, &r->last)) {
-		output_kv_free(&kv);
-		return OUTPUT_UNCHANGED;
+		int there = still_written(r);
+		if (there > 0) {
+			output_kv_free(&kv);
+			return OUTPUT_UNCHANGED;
+		}
+		/* Write the same weights again, on a fresh connection: the scan at
+		 * connect finds what is left, and a restart is noted there. */
+		if (there == 0)
+			log_warn("weightd's keys are gone from Redis (flushed, or restarted empty); "
+				 "writing them again", "address", r->address, "marker", r->marker);
+		disconnect(r);
 	}
 	int rc = -1;
 	struct strv keys = {0}, stale = {0};

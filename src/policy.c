@@ -25,8 +25,8 @@ const char *policy_action_name(enum wd_action a)
 
 /* ---- state ----------------------------------------------------------------- */
 
-/* When backends were added, removed or renamed, the weights to carry until
- * the first tick with data must already be a valid output: pins at their pin,
+/* At start and on every reload, the weights to carry until the first tick
+ * with data must already be a valid output for the config: pins at their pin,
  * the others within [min_weight, max_weight], integers summing to total. A
  * set that already is one is left untouched (bumpless). */
 static void normalise_start(const struct wd_service_cfg *svc, struct wd_backend_state *b, size_t n)
@@ -96,8 +96,10 @@ int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *
 			goto fail;
 		}
 	}
-	if (changed)
-		normalise_start(svc, b, n);
+	/* Not only for a new set: a reload that changes total, the bounds or
+	 * the pins must not leave weights behind that break them (written as
+	 * they are if the next tick has no data for this service). */
+	normalise_start(svc, b, n);
 	bool dirty = st->dirty || changed;
 	policy_state_free(st);
 	st->name = name;

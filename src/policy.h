@@ -76,7 +76,10 @@ struct wd_service_state {
 /* Creates or reconciles a service's state with its config (at start and on
  * reload): keeps backends by name with all their memory (bumpless), adds new
  * ones at their configured weight (a pinned one at its pin), drops removed
- * ones; a renamed backend is a removal plus an addition. st is either zeroed
+ * ones; a renamed backend is a removal plus an addition. The integers carried
+ * until the next tick with data are then made valid for the config (pins at
+ * their pin, the rest within the bounds, summing to total), untouched when
+ * they already are. st is either zeroed
  * or a state of the same service. Allocates; not for the hot path. 0, or -1
  * on allocation failure with st untouched. */
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc);

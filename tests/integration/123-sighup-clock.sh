@@ -45,6 +45,46 @@ else
 fi
 yaml_ok "$WORK/out/weightd.yml" || fail "output invalid after the storms"
 ok "900 SIGHUPs: $reloads2 reloads, RSS ${rss1} -> ${rss2} kB, ticking on"
+
+# The config stays right through a storm: a changed config swapped in halfway
+# through one is the config running after it; a broken one is rejected whole
+# and the good one runs on.
+storm_swap() { # storm_swap FILE: 300 SIGHUPs, FILE becomes the config after 150
+	i=0
+	while [ "$i" -lt 300 ]; do
+		kill -HUP "$WEIGHTD_PID" || fail "weightd died during the SIGHUP storm"
+		[ "$i" -eq 150 ] && cp "$1" "$WORK/weightd.conf.new" && mv "$WORK/weightd.conf.new" "$WORK/weightd.conf"
+		i=$((i + 1))
+	done
+}
+out_weights() {
+	python3 -c 'import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+print(" ".join(str(s["weight"]) for s in d["http"]["services"]["svc"]["loadBalancer"]["servers"]))' \
+		"$WORK/out/weightd.yml"
+}
+b_weight_is() { [ "$(out_weights | cut -d' ' -f2)" = "$1" ]; }
+b_weight_moved_from() { ! b_weight_is "$1"; }
+cp "$WORK/weightd.conf" "$WORK/good.conf"
+sed 's|{ name = "b:1"; url = "http://b:1"; }|{ name = "b:1"; url = "http://b:1"; pin = 30; }|' \
+	"$WORK/good.conf" >"$WORK/pinned.conf"
+grep -q 'pin = 30' "$WORK/pinned.conf" || fail "could not make the pinned config"
+storm_swap "$WORK/pinned.conf"
+wait_for "the pin after the storm" 20 b_weight_is 30
+wait_ticks 3
+[ "$(out_weights)" = "70 30" ] || fail "after a storm with a new config: $(out_weights)"
+ok "a config changed mid-storm is the one running after it ($(out_weights))"
+
+head -n 5 "$WORK/pinned.conf" >"$WORK/broken.conf"
+failed0=$(count_log 'msg="config reload failed')
+storm_swap "$WORK/broken.conf"
+wait_for "the broken config rejected" 20 log_count_above 'msg="config reload failed' "$failed0"
+wait_ticks 3
+[ "$(out_weights)" = "70 30" ] || fail "after a storm with a broken config: $(out_weights)"
+kill -0 "$WEIGHTD_PID" || fail "weightd died on a broken config in a storm"
+storm_swap "$WORK/good.conf"
+wait_for "the pin lifted" 20 b_weight_moved_from 30
+ok "a broken config mid-storm is rejected, the good one runs on; the next storm lifts the pin"
 stop_weightd
 [ "$WEIGHTD_RC" -eq 0 ] || fail "exit status $WEIGHTD_RC after the storms"
 

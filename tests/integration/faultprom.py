@@ -13,6 +13,8 @@ Every request to /api/v1/query reads MODEFILE (one word) and answers:
   huge     200 with a 100 MB body         drip     a chunked body that never ends
   500      HTTP 500 with a text body      reset    the connection reset (RST)
   echo401  HTTP 401 whose body echoes the Authorization header
+  partial  as good, but HTTP 500 for queries containing "down" (one
+           service's queries failing while the others answer)
 GET /-/ready always answers 200 (readiness). With REQLOG, each request's
 headers are appended to it as one JSON line (to check what weightd sends)."""
 import http.server
@@ -67,6 +69,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 mode = f.read().strip() or "good"
         except OSError:
             mode = "good"
+        if mode == "partial":
+            mode = "500" if "down" in body else "good"
         if mode in ("good", "swap"):
             return self.answer(200, json.dumps(vector(body, mode == "swap")).encode())
         if mode == "garbage":
