@@ -12,7 +12,7 @@ taking LATENCY_S, a fraction ERROR_FRACTION of them answered with code 500:
 
 Prometheus adds the backend's instance label (127.0.0.1:PORT) when it scrapes,
 so rate() and histogram_quantile() "by (instance)" name each backend."""
-import http.server
+from metrics_server import serve_metrics
 import sys
 import time
 
@@ -42,20 +42,4 @@ def body():
     return ("\n".join(lines) + "\n").encode()
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path != "/metrics":
-            self.send_error(404)
-            return
-        b = body()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(b)))
-        self.end_headers()
-        self.wfile.write(b)
-
-    def log_message(self, fmt, *args):
-        pass
-
-
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+serve_metrics(port, body)

@@ -14,7 +14,7 @@ and exports them as gauges labelled by service and backend:
 
 A backend left out of the file has no series (Prometheus marks it stale at the
 next scrape), which is how a test takes a backend's data away."""
-import http.server
+from metrics_server import serve_metrics
 import sys
 
 port, values = int(sys.argv[1]), sys.argv[2]
@@ -34,20 +34,4 @@ def body():
     return ("\n".join(lat + err) + "\n").encode()
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path != "/metrics":
-            self.send_error(404)
-            return
-        b = body()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(b)))
-        self.end_headers()
-        self.wfile.write(b)
-
-    def log_message(self, fmt, *args):
-        pass
-
-
-http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+serve_metrics(port, body)
