@@ -17,9 +17,7 @@ fi
 mkdir -p "$WORK/out"
 mount -t tmpfs -o size=256k tmpfs "$WORK/out" || skip "cannot mount a tmpfs"
 start_faultprom
-write_fault_config
-start_weightd "$WORK/weightd.conf"
-wait_for "the first write" 20 test -s "$WORK/out/weightd.yml"
+start_file_weightd
 
 # Keep the weights moving so every tick wants to write.
 flip() {

@@ -7,10 +7,7 @@
 . "$top_srcdir/tests/integration/fault-common.sh"
 
 start_faultprom
-mkdir -p "$WORK/out"
-write_fault_config
-start_weightd "$WORK/weightd.conf"
-wait_for "the first write" 20 test -s "$WORK/out/weightd.yml"
+start_file_weightd
 wait_ticks 2
 
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$WEIGHTD_PID/status"; }

@@ -68,3 +68,12 @@ assert all(type(x) is int for x in w), w
 assert sum(w) == 100, w
 EOP
 }
+
+# start_file_weightd: weightd with the file output in $WORK/out, started on
+# write_fault_config's config, once its first write is there.
+start_file_weightd() {
+	mkdir -p "$WORK/out"
+	write_fault_config
+	start_weightd "$WORK/weightd.conf"
+	wait_for "the first write" 20 test -s "$WORK/out/weightd.yml"
+}
