@@ -1,13 +1,14 @@
 /* main: the command line, signals, the tick loop and config reload.
  *
- * One tick: measure (prom) -> decide (policy) -> apply (output) -> remember
- * (state). The loop runs on the monotonic clock with next += interval, and
+ * A tick (tick.c) runs over a runtime (runtime.c): the config and what it
+ * opened. A reload builds a new runtime aside and swaps it in whole. The
+ * daemon itself keeps only what outlives a config: the metrics, the HTTP
+ * listener and the audit log. The loop runs on the monotonic clock with next += interval, and
  * skips ahead after an overrun instead of bursting. Signal handlers only set
  * flags; signals stay blocked except while the loop sleeps in ppoll() or runs
  * a tick, so no wake-up is lost. */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -22,12 +23,11 @@
 #include "config.h"
 #include "httpd.h"
 #include "log.h"
-#include "measure.h"
 #include "metrics.h"
-#include "output.h"
-#include "policy.h"
-#include "prom.h"
+#include "runtime.h"
 #include "state.h"
+#include "tick.h"
+#include "util.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -59,45 +59,12 @@ struct options {
 
 struct daemon {
 	struct options opt;
-	struct wd_config *cfg;
-	struct prom *prom;
-	struct output *out;
-	struct wd_service_state *st; /* one per cfg service, same order */
-	size_t n_st;
-	uint64_t tick;
-	bool prom_failing;      /* for logging changes, not every tick */
-	bool output_failing;
-	bool state_failing;
+	struct runtime *rt;     /* swapped whole on reload */
+	struct tick tick;       /* what the ticks remember, across reloads */
 	struct metrics *metrics;
 	struct httpd *httpd;    /* NULL when listen = "" or --once */
 	struct audit *audit;    /* NULL when audit_log = "" */
-	bool audit_failing;
-	unsigned char **bflags; /* per service and backend: BF_* (logged states) */
 };
-
-/* Backend states whose start and end are logged once each. */
-enum { BF_EJECTED = 1, BF_STALE = 2 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void usage(FILE *f)
 {
@@ -165,10 +132,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return -1;
 }
 
-static void apply_log_level(const struct daemon *d)
+static void apply_log_level(const struct daemon *d, const struct wd_config *cfg)
 {
-	int lvl = d->cfg->log_level + d->opt.verbosity;
-	log_set_level(lvl < WD_LOG_ERROR ? WD_LOG_ERROR : lvl > WD_LOG_DEBUG ? WD_LOG_DEBUG : lvl);
+	log_set_level(util_clamp_int(cfg->log_level + d->opt.verbosity, WD_LOG_ERROR, WD_LOG_DEBUG));
 }
 
 static void log_errors(const char *msg, const struct wd_errors *e, int level)
@@ -177,91 +143,32 @@ static void log_errors(const char *msg, const struct wd_errors *e, int level)
 		wd_log(level, msg, "error", e->msgs[i], (char *)NULL);
 }
 
-static void free_flags(unsigned char **fl, size_t n)
+/* Loads the config file, logging its warnings, or its errors under failed.
+ * NULL on failure. */
+static struct wd_config *load_config(const struct daemon *d, const char *failed)
 {
-	for (size_t i = 0; fl && i < n; i++)
-		free(fl[i]);
-	free(fl);
+	struct wd_errors errs = {0}, warns = {0};
+	struct wd_config *cfg = NULL;
+	if (config_load(d->opt.config_path, &cfg, &errs, &warns) < 0)
+		log_errors(failed, &errs, WD_LOG_ERROR);
+	else
+		log_errors("config warning", &warns, WD_LOG_WARN);
+	errors_free(&errs);
+	errors_free(&warns);
+	if (cfg && d->opt.dry_run)
+		cfg->dry_run = true;
+	return cfg;
 }
 
-/* Fills fl (one array per cfg service) with each backend's logged states,
- * carried over by service and backend name from the running states. */
-static int sync_flags(const struct daemon *d, const struct wd_config *cfg, unsigned char **fl)
-{
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct wd_service_cfg *svc = &cfg->services[i];
-		fl[i] = calloc(svc->n_backends ? svc->n_backends : 1, 1);
-		if (!fl[i])
-			return -1;
-		for (size_t j = 0; d->bflags && j < d->n_st; j++) {
-			if (!d->st[j].name || strcmp(d->st[j].name, svc->name) != 0)
-				continue;
-			for (size_t b = 0; b < svc->n_backends; b++)
-				for (size_t k = 0; k < d->st[j].n; k++)
-					if (strcmp(d->st[j].b[k].name, svc->backends[b].name) == 0)
-						fl[i][b] = d->bflags[j][k];
-		}
-	}
-	return 0;
-}
-
-/* Reconciles the per-service states with cfg: keeps states by service name
- * (so a reload continues where it was), creates new ones, drops removed ones. */
-static int sync_states(struct daemon *d, const struct wd_config *cfg)
-{
-	struct wd_service_state *st = calloc(cfg->n_services, sizeof(*st));
-	unsigned char **fl = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*fl));
-	if (!st || !fl || sync_flags(d, cfg, fl) < 0) {
-		free(st);
-		free_flags(fl, cfg->n_services);
-		return -1;
-	}
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		for (size_t j = 0; j < d->n_st; j++) {
-			if (d->st[j].name && strcmp(d->st[j].name, cfg->services[i].name) == 0) {
-				st[i] = d->st[j];
-				memset(&d->st[j], 0, sizeof(d->st[j]));
-				break;
-			}
-		}
-		if (policy_state_sync(&st[i], &cfg->services[i]) < 0) {
-			for (size_t k = 0; k < cfg->n_services; k++)
-				policy_state_free(&st[k]);
-			free(st);
-			free_flags(fl, cfg->n_services);
-			return -1;
-		}
-	}
-	free_flags(d->bflags, d->n_st);
-	for (size_t j = 0; j < d->n_st; j++)
-		policy_state_free(&d->st[j]);
-	free(d->st);
-	d->st = st;
-	d->bflags = fl;
-	d->n_st = cfg->n_services;
-	return 0;
-}
-
-/* Opens prom and the output for cfg; on success swaps them in. */
-static int open_io(struct daemon *d, struct wd_config *cfg)
+/* The runtime for cfg, carrying the running one's state; logs a failure. */
+static struct runtime *build_runtime(const struct daemon *d, struct wd_config *cfg)
 {
 	char err[512];
-	struct prom *p = prom_new(&cfg->prom, err, sizeof(err));
-	if (!p) {
-		log_error("cannot create the Prometheus client", "error", err);
-		return -1;
-	}
-	struct output *o = output_new(cfg, err, sizeof(err));
-	if (!o) {
-		log_error("cannot open the output", "error", err);
-		prom_free(p);
-		return -1;
-	}
-	prom_free(d->prom);
-	output_free(d->out);
-	d->prom = p;
-	d->out = o;
-	return 0;
+	const char *what = NULL;
+	struct runtime *rt = runtime_new(cfg, d->rt, &what, err, sizeof(err));
+	if (!rt)
+		log_error(what, "error", err);
+	return rt;
 }
 
 /* Serves /metrics and /healthz on listen ("" none), restarting the server
@@ -298,270 +205,53 @@ static void reopen_audit(struct daemon *d)
 		log_error("cannot reopen the audit log; still writing to the old file", "error", err);
 }
 
+/* Builds everything the new config needs aside (runtime, audit log,
+ * listener), then swaps it in; on any failure the running config stays. */
 static void reload(struct daemon *d)
 {
-	struct wd_errors errs = {0}, warns = {0};
-	struct wd_config *cfg = NULL;
-	struct audit *audit = NULL;
+	static const char failed[] = "config reload failed; keeping the running config";
+	const char *path = d->opt.config_path;
 	char err[512];
-	log_info("reloading config", "config", d->opt.config_path);
-	if (config_load(d->opt.config_path, &cfg, &errs, &warns) < 0) {
-		log_errors("config reload failed; keeping the running config", &errs, WD_LOG_ERROR);
+	log_info("reloading config", "config", path);
+	struct wd_config *cfg = load_config(d, failed);
+	if (!cfg)
 		goto failed;
-	}
-	log_errors("config warning", &warns, WD_LOG_WARN);
-	if (d->opt.dry_run)
-		cfg->dry_run = true;
 	bool same_audit = d->audit && strcmp(audit_path(d->audit), cfg->audit_log) == 0;
+	struct audit *audit = NULL;
 	if (cfg->audit_log[0] && !same_audit && !(audit = audit_open(cfg->audit_log, err, sizeof(err)))) {
-		log_error("config reload failed; keeping the running config", "error", err);
+		log_error(failed, "error", err);
 		config_free(cfg);
 		goto failed;
 	}
-	if (switch_listener(d, cfg->listen) < 0) {
-		log_error("config reload failed; keeping the running config", "config", d->opt.config_path);
-		switch_listener(d, d->cfg->listen);
-		audit_close(audit);
-		config_free(cfg);
-		goto failed;
-	}
-	if (open_io(d, cfg) < 0 || sync_states(d, cfg) < 0) {
-		log_error("config reload failed; keeping the running config", "config", d->opt.config_path);
-		config_free(cfg);
-		/* The old outputs may have been replaced: reopen them for the old config. */
-		open_io(d, d->cfg);
-		switch_listener(d, d->cfg->listen);
+	struct runtime *rt = build_runtime(d, cfg);
+	if (!rt || switch_listener(d, rt->cfg->listen) < 0) {
+		log_error(failed, "config", path);
+		if (rt)
+			switch_listener(d, d->rt->cfg->listen);
+		runtime_free(rt);
 		audit_close(audit);
 		goto failed;
 	}
-	config_free(d->cfg);
-	d->cfg = cfg;
+	runtime_free(d->rt);
+	d->rt = rt;
 	if (same_audit) {
 		reopen_audit(d);
 	} else {
 		audit_close(d->audit);
 		d->audit = audit;
-		d->audit_failing = false;
+		d->tick.report.audit = audit;
+		d->tick.report.audit_failing = false;
 	}
-	apply_log_level(d);
-	metrics_set_config(d->metrics, cfg->interval_ms, cfg->dry_run);
+	apply_log_level(d, rt->cfg);
+	metrics_set_config(d->metrics, rt->cfg->interval_ms, rt->cfg->dry_run);
 	metrics_config_reload(d->metrics, true);
 	char n[24];
-	snprintf(n, sizeof(n), "%zu", cfg->n_services);
-	log_info("config reloaded", "config", d->opt.config_path, "services", n);
-	goto out;
+	snprintf(n, sizeof(n), "%zu", rt->cfg->n_services);
+	log_info("config reloaded", "config", path, "services", n);
+	return;
 failed:
 	metrics_config_reload(d->metrics, false);
 	reopen_audit(d);
-out:
-	errors_free(&errs);
-	errors_free(&warns);
-}
-
-enum tick_result { TICK_OK = 0, TICK_PARTIAL, TICK_FAILED };
-
-/* Logs a backend's ejection, return, staleness and recovery once per change.
- * Nothing changes in a tick whose queries failed (nothing is known then). */
-static void log_backend_change(unsigned char *flags, const char *svc, const char *backend,
-			       const struct wd_measurement *m, const struct wd_decision *dec)
-{
-	enum wd_action a = dec->action;
-	char er[32] = "unknown";
-	if (m && m->has_error)
-		snprintf(er, sizeof(er), "%.4g", m->error_ratio);
-	if (a == WD_ACT_EJECTED && !(*flags & BF_EJECTED)) {
-		log_warn("backend ejected: its error ratio is at or above eject_error_ratio", "service",
-			 svc, "backend", backend, "error_ratio", er, "reason", dec->reason);
-		*flags |= BF_EJECTED;
-	} else if ((*flags & BF_EJECTED) && a != WD_ACT_EJECTED && a != WD_ACT_FROZEN) {
-		log_info("backend returned from ejection", "service", svc, "backend", backend,
-			 "error_ratio", er, "action", policy_action_name(a));
-		*flags &= (unsigned char)~BF_EJECTED;
-	}
-	if (a == WD_ACT_STALE && !(*flags & BF_STALE)) {
-		log_warn("backend stale: no data; moving it toward its initial weight", "service", svc,
-			 "backend", backend, "reason", dec->reason);
-		*flags |= BF_STALE;
-	} else if ((*flags & BF_STALE) && m && m->has_latency) {
-		log_info("backend recovered: its data is back", "service", svc, "backend", backend);
-		*flags &= (unsigned char)~BF_STALE;
-	}
-}
-
-/* Tells the outside what the tick decided: the log lines for backend state
- * changes, the audit records, the metrics series and, for --once --dry-run,
- * the table on stdout. In dry run, "applied" becomes "dry_run". */
-static void report_tick(struct daemon *d, const struct measure_tick *mt, struct wd_decision **dec)
-{
-	const struct wd_config *cfg = d->cfg;
-	size_t n = 0;
-	for (size_t i = 0; dec && i < cfg->n_services; i++)
-		n += dec[i] ? cfg->services[i].n_backends : 0;
-	struct audit_record *rec = calloc(n ? n : 1, sizeof(*rec));
-	struct metrics_backend *mb = calloc(n ? n : 1, sizeof(*mb));
-	struct metrics_service *ms = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*ms));
-	if (!dec || !rec || !mb || !ms) {
-		free(rec);
-		free(mb);
-		free(ms);
-		return;
-	}
-	int64_t ts = wall_ms();
-	size_t k = 0;
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct wd_service_cfg *svc = &cfg->services[i];
-		ms[i] = (struct metrics_service){svc->name, svc->freeze};
-		for (size_t b = 0; dec[i] && b < svc->n_backends; b++, k++) {
-			struct wd_decision *x = &dec[i][b];
-			const struct wd_measurement *m = mt->svc && mt->svc[i].m ? &mt->svc[i].m[b] : NULL;
-			if (cfg->dry_run && x->action == WD_ACT_APPLIED)
-				x->action = WD_ACT_DRY_RUN;
-			if (mt->svc && mt->svc[i].ok)
-				log_backend_change(&d->bflags[i][b], svc->name, svc->backends[b].name, m, x);
-			rec[k] = (struct audit_record){ts, d->tick, svc->name, svc->backends[b].name, m, x};
-			/* The weight the output carries: below the deadband the
-			 * decision's new weight is not written. */
-			mb[k] = (struct metrics_backend){
-				svc->name, svc->backends[b].name, d->st[i].b[b].out_weight,
-				m && m->has_latency ? m->latency_s : NAN,
-				m && m->has_error ? m->error_ratio : NAN, x->cost, x->error, x->action};
-		}
-	}
-	char err[512];
-	int arc = 0;
-	for (size_t r = 0; d->audit && r < n && arc == 0; r++)
-		arc = audit_write(d->audit, &rec[r], err, sizeof(err));
-	if (d->audit && arc < 0 && !d->audit_failing)
-		log_error("cannot write the audit log; records are lost until it recovers", "error", err);
-	else if (d->audit && arc == 0 && d->audit_failing)
-		log_info("audit log writes recovered", "audit_log", audit_path(d->audit));
-	d->audit_failing = d->audit && arc < 0;
-	metrics_set_backends(d->metrics, mb, n, ms, cfg->n_services);
-	if (d->opt.once && cfg->dry_run) {
-		audit_print_table(stdout, rec, n);
-		fflush(stdout);
-	}
-	free(rec);
-	free(mb);
-	free(ms);
-}
-
-/* Hands every service's current integer weights to the output in one
- * update. Returns what output_write returns. */
-static int write_output(struct daemon *d, char *err, size_t errlen)
-{
-	const struct wd_config *cfg = d->cfg;
-	struct wd_output_service *os = calloc(cfg->n_services, sizeof(*os));
-	int **weights = calloc(cfg->n_services, sizeof(*weights));
-	int rc = -1;
-	snprintf(err, errlen, "out of memory");
-	if (os && weights) {
-		size_t i;
-		for (i = 0; i < cfg->n_services; i++) {
-			weights[i] = calloc(cfg->services[i].n_backends, sizeof(int));
-			if (!weights[i])
-				break;
-			for (size_t b = 0; b < cfg->services[i].n_backends; b++)
-				weights[i][b] = d->st[i].b[b].out_weight;
-			os[i].cfg = &cfg->services[i];
-			os[i].weights = weights[i];
-		}
-		if (i == cfg->n_services)
-			rc = output_write(d->out, os, cfg->n_services, err, errlen);
-		for (i = 0; i < cfg->n_services; i++)
-			free(weights[i]);
-	}
-	free(weights);
-	free(os);
-	return rc;
-}
-
-static enum tick_result run_tick(struct daemon *d)
-{
-	const struct wd_config *cfg = d->cfg;
-	char err[512], reason[700] = "";
-	double start_s = mono_s();
-	d->tick++;
-	struct measure_tick mt = {0};
-	size_t failed = measure_run(d->prom, cfg, &mt, &stop_requested);
-	if (stop_requested) {
-		measure_tick_free(&mt);
-		return TICK_FAILED;
-	}
-	metrics_queries(d->metrics, mt.queries - mt.failed, mt.failed);
-	bool all_failed = failed == cfg->n_services;
-	for (size_t i = 0; failed && i < cfg->n_services; i++)
-		if (!mt.svc[i].ok && !reason[0])
-			snprintf(reason, sizeof(reason), "Prometheus query failed: service %s: %s",
-				 cfg->services[i].name, mt.svc[i].err);
-	if (failed && !d->prom_failing) {
-		for (size_t i = 0; i < cfg->n_services; i++)
-			if (!mt.svc[i].ok)
-				log_error("Prometheus query failed; holding the service's weights",
-					  "service", cfg->services[i].name, "error", mt.svc[i].err);
-	} else if (!failed && d->prom_failing) {
-		log_info("Prometheus queries recovered");
-	}
-	d->prom_failing = failed > 0;
-
-	/* Every service's decisions are kept for the audit and the metrics. */
-	struct wd_decision **dec = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*dec));
-	for (size_t i = 0; dec && i < cfg->n_services; i++) {
-		size_t nb = cfg->services[i].n_backends;
-		dec[i] = calloc(nb ? nb : 1, sizeof(**dec));
-		if (dec[i])
-			policy_step(&cfg->services[i], &d->st[i], mt.svc[i].m, mt.svc[i].ok, dec[i]);
-	}
-
-	enum tick_result res = failed ? (all_failed ? TICK_FAILED : TICK_PARTIAL) : TICK_OK;
-	enum metrics_write_result wres = METRICS_WRITE_SKIPPED;
-	/* The output gets the weights every tick, changed or not: it compares
-	 * them with what its target holds and writes only a difference, so an
-	 * output file deleted or edited, or a Redis flushed or restarted empty,
-	 * is put back while the weights hold. */
-	if (!all_failed) {
-		int rc = write_output(d, err, sizeof(err));
-		if (rc < 0) {
-			if (!d->output_failing)
-				log_error("output write failed; the last good output stays; retrying next tick",
-					  "output", output_kind(d->out), "error", err);
-			d->output_failing = true;
-			res = TICK_FAILED;
-			wres = METRICS_WRITE_FAILED;
-			snprintf(reason, sizeof(reason), "output %s write failed: %s", output_kind(d->out), err);
-		} else if (rc == OUTPUT_WRITTEN || !d->output_failing) {
-			/* Recovered means a write went through: weights that came back
-			 * to what the target holds prove nothing about the fault. */
-			if (d->output_failing)
-				log_info("output write recovered", "output", output_kind(d->out));
-			d->output_failing = false;
-			if (rc == OUTPUT_WRITTEN)
-				log_debug("output written", "output", output_kind(d->out));
-			if (rc == OUTPUT_WRITTEN && !cfg->dry_run)
-				wres = METRICS_WRITE_OK;
-		}
-	}
-	metrics_output_write(d->metrics, wres, wall_ms() / 1000.0);
-	report_tick(d, &mt, dec);
-	for (size_t i = 0; dec && i < cfg->n_services; i++)
-		free(dec[i]);
-	free(dec);
-	measure_tick_free(&mt);
-	if (cfg->state_file[0] && !cfg->dry_run) {
-		if (state_save(cfg->state_file, d->st, d->n_st, err, sizeof(err)) < 0) {
-			if (!d->state_failing)
-				log_warn("cannot save the controller state", "state_file", cfg->state_file,
-					 "error", err);
-			d->state_failing = true;
-		} else {
-			d->state_failing = false;
-		}
-	}
-	static const enum metrics_tick_result mres[] = {
-		[TICK_OK] = METRICS_TICK_OK, [TICK_PARTIAL] = METRICS_TICK_PARTIAL,
-		[TICK_FAILED] = METRICS_TICK_FAILED};
-	metrics_tick(d->metrics, mres[res], mono_s() - start_s, now_ms(), wall_ms() / 1000.0, reason);
-	return res;
 }
 
 /* Sleeps until deadline_ms (monotonic) or a signal, with signals unblocked
@@ -569,7 +259,7 @@ static enum tick_result run_tick(struct daemon *d)
 static void sleep_until(int64_t deadline_ms, const sigset_t *waitmask)
 {
 	while (!stop_requested && !reload_requested) {
-		int64_t left = deadline_ms - now_ms();
+		int64_t left = deadline_ms - util_mono_ms();
 		if (left <= 0)
 			return;
 		struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
@@ -600,47 +290,39 @@ static void daemon_free(struct daemon *d)
 	httpd_stop(d->httpd); /* first: its thread reads the metrics */
 	metrics_free(d->metrics);
 	audit_close(d->audit);
-	free_flags(d->bflags, d->n_st);
-	for (size_t i = 0; i < d->n_st; i++)
-		policy_state_free(&d->st[i]);
-	free(d->st);
-	prom_free(d->prom);
-	output_free(d->out);
-	config_free(d->cfg);
+	runtime_free(d->rt);
 }
 
-int main(int argc, char **argv)
+/* Restores the controller state saved by an earlier run, if any. */
+static void restore_state(struct runtime *rt)
 {
-	struct daemon d = {0};
-	int rc = parse_args(argc, argv, &d.opt);
-	if (rc >= 0)
-		return rc;
-	log_setup(WD_LOG_INFO, d.opt.log_format);
-	if (d.opt.check_only)
-		return check_config(&d.opt);
-
-	struct wd_errors errs = {0}, warns = {0};
-	if (config_load(d.opt.config_path, &d.cfg, &errs, &warns) < 0) {
-		log_errors("invalid config", &errs, WD_LOG_ERROR);
-		errors_free(&errs);
-		errors_free(&warns);
-		return 2;
-	}
-	if (d.opt.dry_run)
-		d.cfg->dry_run = true;
-	apply_log_level(&d);
-	log_errors("config warning", &warns, WD_LOG_WARN);
+	const struct wd_config *cfg = rt->cfg;
+	struct wd_errors warns = {0};
+	if (!cfg->state_file[0])
+		return;
+	int restored = state_load(cfg->state_file, cfg, rt->st, rt->n_st, &warns);
+	log_errors("state file ignored in part", &warns, WD_LOG_WARN);
 	errors_free(&warns);
+	if (restored > 0) {
+		char n[24];
+		snprintf(n, sizeof(n), "%d", restored);
+		log_info("controller state restored", "state_file", cfg->state_file, "backends", n);
+	}
+}
 
-	sigset_t block, waitmask;
-	sigemptyset(&block);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGHUP);
-	sigdelset(&waitmask, SIGTERM);
-	sigdelset(&waitmask, SIGINT);
+/* Blocks the signals weightd handles (they are let in only while the loop
+ * sleeps in ppoll or runs a tick) and installs their handlers. waitmask
+ * gets the mask to let them in. */
+static void setup_signals(sigset_t *block, sigset_t *waitmask)
+{
+	sigemptyset(block);
+	sigaddset(block, SIGHUP);
+	sigaddset(block, SIGTERM);
+	sigaddset(block, SIGINT);
+	sigprocmask(SIG_BLOCK, block, waitmask);
+	sigdelset(waitmask, SIGHUP);
+	sigdelset(waitmask, SIGTERM);
+	sigdelset(waitmask, SIGINT);
 	struct sigaction sa = {0};
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop;
@@ -652,57 +334,71 @@ int main(int argc, char **argv)
 	/* A file-size limit (RLIMIT_FSIZE) must fail the write with EFBIG, which
 	 * the output reports and retries, not kill the daemon. */
 	signal(SIGXFSZ, SIG_IGN);
+}
 
-	/* The HTTP thread starts with the signals blocked, so it never takes them. */
-	d.metrics = metrics_new(PACKAGE_VERSION, now_ms());
+/* Everything the first config needs; logs what failed. 0, or -1. */
+static int start(struct daemon *d, struct wd_config *cfg)
+{
 	char err[512];
-	if (!d.metrics || open_io(&d, d.cfg) < 0 || sync_states(&d, d.cfg) < 0) {
-		daemon_free(&d);
-		return 1;
-	}
-	metrics_set_config(d.metrics, d.cfg->interval_ms, d.cfg->dry_run);
-	if (d.cfg->audit_log[0] && !(d.audit = audit_open(d.cfg->audit_log, err, sizeof(err)))) {
+	/* The HTTP thread starts with the signals blocked, so it never takes them. */
+	d->metrics = metrics_new(PACKAGE_VERSION, util_mono_ms());
+	if (!(d->rt = build_runtime(d, cfg)))
+		return -1;
+	metrics_set_config(d->metrics, cfg->interval_ms, cfg->dry_run);
+	if (cfg->audit_log[0] && !(d->audit = audit_open(cfg->audit_log, err, sizeof(err)))) {
 		log_error("cannot open the audit log", "error", err);
-		daemon_free(&d);
-		return 1;
+		return -1;
 	}
-	if (d.cfg->state_file[0]) {
-		int restored = state_load(d.cfg->state_file, d.cfg, d.st, d.n_st, &warns);
-		log_errors("state file ignored in part", &warns, WD_LOG_WARN);
-		errors_free(&warns);
-		if (restored > 0) {
-			char n[24];
-			snprintf(n, sizeof(n), "%d", restored);
-			log_info("controller state restored", "state_file", d.cfg->state_file, "backends", n);
-		}
-	}
+	d->tick.stop = &stop_requested;
+	d->tick.report = (struct report_sink){
+		.audit = d->audit, .metrics = d->metrics,
+		.table = d->opt.once && cfg->dry_run ? stdout : NULL};
+	restore_state(d->rt);
 	char interval[32];
-	snprintf(interval, sizeof(interval), "%.3gs", d.cfg->interval_ms / 1000.0);
-	log_info("weightd starting", "version", PACKAGE_VERSION, "config", d.opt.config_path,
-		 "output", output_kind(d.out), "dry_run", d.cfg->dry_run ? "true" : "false",
+	snprintf(interval, sizeof(interval), "%.3gs", cfg->interval_ms / 1000.0);
+	log_info("weightd starting", "version", PACKAGE_VERSION, "config", d->opt.config_path,
+		 "output", output_kind(d->rt->out), "dry_run", cfg->dry_run ? "true" : "false",
 		 "interval", interval);
-	if (switch_listener(&d, d.cfg->listen) < 0) {
+	return switch_listener(d, cfg->listen);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {0};
+	int rc = parse_args(argc, argv, &d.opt);
+	if (rc >= 0)
+		return rc;
+	log_setup(WD_LOG_INFO, d.opt.log_format);
+	if (d.opt.check_only)
+		return check_config(&d.opt);
+	struct wd_config *cfg = load_config(&d, "invalid config");
+	if (!cfg)
+		return 2;
+	apply_log_level(&d, cfg);
+
+	sigset_t block, waitmask;
+	setup_signals(&block, &waitmask);
+	if (start(&d, cfg) < 0) {
 		daemon_free(&d);
 		return 1;
 	}
-
 	int status = 0;
-	int64_t next = now_ms();
+	int64_t next = util_mono_ms();
 	while (!stop_requested) {
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(&d);
 		}
 		sigprocmask(SIG_SETMASK, &waitmask, NULL); /* signals may interrupt the tick */
-		enum tick_result r = run_tick(&d);
+		enum tick_result r = tick_run(&d.tick, d.rt);
 		sigprocmask(SIG_BLOCK, &block, NULL);
 		if (d.opt.once) {
 			status = r == TICK_OK ? 0 : 1;
 			break;
 		}
-		int64_t interval_ms = d.cfg->interval_ms;
+		int64_t interval_ms = d.rt->cfg->interval_ms;
 		next += interval_ms;
-		int64_t now = now_ms();
+		int64_t now = util_mono_ms();
 		if (next <= now) /* overrun: skip the missed ticks instead of bursting */
 			next += ((now - next) / interval_ms + 1) * interval_ms;
 		sleep_until(next, &waitmask);

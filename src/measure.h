@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "event.h"
 #include "policy.h"
 #include "prom.h"
 
@@ -23,12 +24,14 @@ struct measure_tick {
 	struct measure_service *svc; /* cfg->n_services entries */
 	size_t n_svc;
 	size_t queries, failed;      /* counts for metrics */
+	struct wd_events events;     /* warnings about the data, for the tick to log */
 };
 
 /* Runs every service's queries of one tick concurrently. Allocates t's arrays
  * (measure_tick_free releases them). Returns the number of services whose
  * queries failed. Warnings about the data (duplicate series, Prometheus
- * warnings) are logged at warn/debug level. */
+ * warnings) go into t->events, marked once (they recur while their cause
+ * lasts). */
 size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_tick *t,
 		   volatile sig_atomic_t *stop);
 void measure_tick_free(struct measure_tick *t);
@@ -47,10 +50,10 @@ void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
  * no traffic) counts as 0, one that is infinite or negative takes the
  * backend's data away; a rate that is missing is unknown, one below
  * policy.min_rate (or invalid) takes the data away; two series for one
- * backend in any query take its data away (logged as a warning). err and
- * rate are NULL when not configured. Exposed for tests. */
+ * backend in any query take its data away (a warning in ev, which may be
+ * NULL). err and rate are NULL when not configured. Exposed for tests. */
 void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
 		  const struct prom_result *err, const struct prom_result *rate,
-		  struct wd_measurement *m);
+		  struct wd_measurement *m, struct wd_events *ev);
 
 #endif

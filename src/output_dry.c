@@ -84,4 +84,4 @@ static void dry_free(void *impl)
 	free(d);
 }
 
-const struct output_ops output_dry_ops = {"dry-run", dry_write, dry_preview, dry_free};
+const struct output_ops output_dry_ops = {"dry-run", dry_write, dry_preview, dry_free, NULL};

@@ -17,6 +17,7 @@
  * on the next tick. */
 #include "log.h"
 #include "output_impl.h"
+#include "util.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -201,6 +202,7 @@ struct output_redis {
 	int last_valid;
 	char run_id[64];
 	struct strv names;       /* managed service names */
+	struct wd_events events; /* for the tick to log */
 };
 
 void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
@@ -290,18 +292,20 @@ static void check_notify(struct output_redis *r)
 	redisReply *rep = cmd(r, "CONFIG GET", err, sizeof(err), 3, argv);
 	if (!rep) {
 		if (!r->c->err)
-			log_warn("could not check Redis notify-keyspace-events; Traefik sees weightd's "
-				 "changes only if it includes K and A (or K, $ and g), e.g. KEA",
-				 "error", err);
+			event_add(&r->events, WD_LOG_WARN,
+				  "could not check Redis notify-keyspace-events; Traefik sees weightd's "
+				  "changes only if it includes K and A (or K, $ and g), e.g. KEA",
+				  "error", err, (char *)NULL);
 		return;
 	}
 	const char *v = "";
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_STRING)
 		v = rep->element[1]->str;
 	if (!has(v, 'K') || !(has(v, 'A') || (has(v, '$') && has(v, 'g'))))
-		log_warn("Redis notify-keyspace-events lacks K and A (or $ and g): Traefik will not see "
-			 "weightd's changes unless it can set them itself; set notify-keyspace-events KEA",
-			 "address", r->address, "notify_keyspace_events", v);
+		event_add(&r->events, WD_LOG_WARN,
+			  "Redis notify-keyspace-events lacks K and A (or $ and g): Traefik will not see "
+			  "weightd's changes unless it can set them itself; set notify-keyspace-events KEA",
+			  "address", r->address, "notify_keyspace_events", v, (char *)NULL);
 	freeReplyObject(rep);
 }
 
@@ -319,9 +323,10 @@ static void check_restart(struct output_redis *r)
 		size_t n = strcspn(p + 7, "\r\n");
 		snprintf(id, sizeof(id), "%.*s", (int)(n < 63 ? n : 63), p + 7);
 		if (r->run_id[0] && strcmp(r->run_id, id) != 0)
-			log_warn("Redis restarted since weightd last wrote; Traefik has been seen to stop "
-				 "following Redis after a restart (traefik#6832): check that it picks up "
-				 "the new weights", "address", r->address);
+			event_add(&r->events, WD_LOG_WARN,
+				  "Redis restarted since weightd last wrote; Traefik has been seen to stop "
+				  "following Redis after a restart (traefik#6832): check that it picks up "
+				  "the new weights", "address", r->address, (char *)NULL);
 		snprintf(r->run_id, sizeof(r->run_id), "%s", id);
 	}
 	freeReplyObject(rep);
@@ -423,7 +428,8 @@ static int do_connect(struct output_redis *r, char *err, size_t errlen)
 	if (rc)
 		return -1;
 	strv_sort_unique(&r->known);
-	log_info("connected to Redis", "address", r->address, "root_key", r->root_key);
+	event_add(&r->events, WD_LOG_INFO, "connected to Redis", "address", r->address, "root_key",
+		  r->root_key, (char *)NULL);
 	return 0;
 }
 
@@ -539,8 +545,10 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 		/* Write the same weights again, on a fresh connection: the scan at
 		 * connect finds what is left, and a restart is noted there. */
 		if (there == 0)
-			log_warn("weightd's keys are gone from Redis (flushed, or restarted empty); "
-				 "writing them again", "address", r->address, "marker", r->marker);
+			event_add(&r->events, WD_LOG_WARN,
+				  "weightd's keys are gone from Redis (flushed, or restarted empty); "
+				  "writing them again", "address", r->address, "marker", r->marker,
+				  (char *)NULL);
 		disconnect(r);
 	}
 	int rc = -1;
@@ -587,13 +595,13 @@ static void redis_free(void *impl)
 	free(r->address);
 	free(r->host);
 	free(r->username);
-	if (r->password) {
-		memset(r->password, 0, strlen(r->password));
-		free(r->password);
-	}
+	util_free_secret(r->password);
 	free(r->root_key);
 	free(r->marker);
+	event_clear(&r->events);
 	free(r);
 }
 
-const struct output_ops output_redis_ops = {"redis", redis_write, NULL, redis_free};
+static struct wd_events *redis_events(void *impl) { return &((struct output_redis *)impl)->events; }
+
+const struct output_ops output_redis_ops = {"redis", redis_write, NULL, redis_free, redis_events};

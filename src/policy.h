@@ -64,6 +64,8 @@ struct wd_backend_state {
 	int n_err;
 	int stale;
 	int pin;         /* the pin the last step applied (-1 none): notices pins set or lifted */
+	unsigned reported; /* not the policy's: which states (ejected, stale) the report
+			    * logged as begun, so their end is logged once too */
 };
 
 struct wd_service_state {
@@ -80,9 +82,12 @@ struct wd_service_state {
  * until the next tick with data are then made valid for the config (pins at
  * their pin, the rest within the bounds, summing to total), untouched when
  * they already are. st is either zeroed
- * or a state of the same service. Allocates; not for the hot path. 0, or -1
- * on allocation failure with st untouched. */
+ * or a state of the same service. Allocates (running out aborts); not for
+ * the hot path. Returns 0. */
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc);
+/* A deep copy of src into dst (which holds nothing), so a reload can build
+ * its states aside from the running ones. */
+void policy_state_copy(struct wd_service_state *dst, const struct wd_service_state *src);
 void policy_state_free(struct wd_service_state *st);
 
 /* One tick for one service (SPEC §3 steps 2-8). m and out are indexed like
