@@ -1,12 +1,13 @@
-/* main: the command line, signals, the tick loop and config reload.
+/* main: the command line, signals, the loop and config reload.
  *
- * A tick (tick.c) runs over a runtime (runtime.c): the config and what it
- * opened. A reload builds a new runtime aside and swaps it in whole. The
- * daemon itself keeps only what outlives a config: the metrics, the HTTP
- * listener and the audit log. The loop runs on the monotonic clock with next += interval, and
- * skips ahead after an overrun instead of bursting. Signal handlers only set
- * flags; signals stay blocked except while the loop sleeps in ppoll() or runs
- * a tick, so no wake-up is lost. */
+ * Each pass of the loop runs one tick (tick.c) over the runtime (runtime.c):
+ * the config and what it opened. A reload builds a new runtime aside and
+ * swaps it in whole. The daemon keeps only what outlives a config: the
+ * metrics, the HTTP listener and the audit log. The loop runs on the
+ * monotonic clock with next += interval, and skips ahead after an overrun
+ * instead of bursting. Signal handlers only set flags; signals stay blocked
+ * except while the loop sleeps in ppoll() or runs a tick, so no wake-up is
+ * lost. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -60,10 +61,9 @@ struct options {
 struct daemon {
 	struct options opt;
 	struct runtime *rt;     /* swapped whole on reload */
-	struct tick tick;       /* what the ticks remember, across reloads */
-	struct metrics *metrics;
+	struct tick tick;       /* what the ticks remember; its report sink holds
+				 * the metrics and the audit log (NULL: none) */
 	struct httpd *httpd;    /* NULL when listen = "" or --once */
-	struct audit *audit;    /* NULL when audit_log = "" */
 };
 
 static void usage(FILE *f)
@@ -186,7 +186,7 @@ static int switch_listener(struct daemon *d, const char *listen)
 		return 0;
 	}
 	char err[512], port[16];
-	d->httpd = httpd_start(listen, d->metrics, err, sizeof(err));
+	d->httpd = httpd_start(listen, d->tick.report.metrics, err, sizeof(err));
 	if (!d->httpd) {
 		log_error("cannot serve /metrics and /healthz", "error", err);
 		return -1;
@@ -201,7 +201,8 @@ static int switch_listener(struct daemon *d, const char *listen)
 static void reopen_audit(struct daemon *d)
 {
 	char err[512];
-	if (d->audit && audit_reopen(d->audit, err, sizeof(err)) < 0)
+	struct audit *a = d->tick.report.audit;
+	if (a && audit_reopen(a, err, sizeof(err)) < 0)
 		log_error("cannot reopen the audit log; still writing to the old file", "error", err);
 }
 
@@ -211,12 +212,13 @@ static void reload(struct daemon *d)
 {
 	static const char failed[] = "config reload failed; keeping the running config";
 	const char *path = d->opt.config_path;
+	struct report_sink *rep = &d->tick.report;
 	char err[512];
 	log_info("reloading config", "config", path);
 	struct wd_config *cfg = load_config(d, failed);
 	if (!cfg)
 		goto failed;
-	bool same_audit = d->audit && strcmp(audit_path(d->audit), cfg->audit_log) == 0;
+	bool same_audit = rep->audit && strcmp(audit_path(rep->audit), cfg->audit_log) == 0;
 	struct audit *audit = NULL;
 	if (cfg->audit_log[0] && !same_audit && !(audit = audit_open(cfg->audit_log, err, sizeof(err)))) {
 		log_error(failed, "error", err);
@@ -237,20 +239,19 @@ static void reload(struct daemon *d)
 	if (same_audit) {
 		reopen_audit(d);
 	} else {
-		audit_close(d->audit);
-		d->audit = audit;
-		d->tick.report.audit = audit;
-		d->tick.report.audit_failing = false;
+		audit_close(rep->audit);
+		rep->audit = audit;
+		rep->audit_failing = false;
 	}
 	apply_log_level(d, rt->cfg);
-	metrics_set_config(d->metrics, rt->cfg->interval_ms, rt->cfg->dry_run);
-	metrics_config_reload(d->metrics, true);
+	metrics_set_config(rep->metrics, rt->cfg->interval_ms, rt->cfg->dry_run);
+	metrics_config_reload(rep->metrics, true);
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", rt->cfg->n_services);
 	log_info("config reloaded", "config", path, "services", n);
 	return;
 failed:
-	metrics_config_reload(d->metrics, false);
+	metrics_config_reload(rep->metrics, false);
 	reopen_audit(d);
 }
 
@@ -288,8 +289,8 @@ static int check_config(const struct options *o)
 static void daemon_free(struct daemon *d)
 {
 	httpd_stop(d->httpd); /* first: its thread reads the metrics */
-	metrics_free(d->metrics);
-	audit_close(d->audit);
+	metrics_free(d->tick.report.metrics);
+	audit_close(d->tick.report.audit);
 	runtime_free(d->rt);
 }
 
@@ -340,25 +341,24 @@ static void setup_signals(sigset_t *block, sigset_t *waitmask)
 static int start(struct daemon *d, struct wd_config *cfg)
 {
 	char err[512];
-	/* The HTTP thread starts with the signals blocked, so it never takes them. */
-	d->metrics = metrics_new(PACKAGE_VERSION, util_mono_ms());
+	struct report_sink *rep = &d->tick.report;
+	d->tick.stop = &stop_requested;
+	rep->table = d->opt.once && cfg->dry_run ? stdout : NULL;
+	rep->metrics = metrics_new(PACKAGE_VERSION, util_mono_ms());
 	if (!(d->rt = build_runtime(d, cfg)))
 		return -1;
-	metrics_set_config(d->metrics, cfg->interval_ms, cfg->dry_run);
-	if (cfg->audit_log[0] && !(d->audit = audit_open(cfg->audit_log, err, sizeof(err)))) {
+	metrics_set_config(rep->metrics, cfg->interval_ms, cfg->dry_run);
+	if (cfg->audit_log[0] && !(rep->audit = audit_open(cfg->audit_log, err, sizeof(err)))) {
 		log_error("cannot open the audit log", "error", err);
 		return -1;
 	}
-	d->tick.stop = &stop_requested;
-	d->tick.report = (struct report_sink){
-		.audit = d->audit, .metrics = d->metrics,
-		.table = d->opt.once && cfg->dry_run ? stdout : NULL};
 	restore_state(d->rt);
 	char interval[32];
 	snprintf(interval, sizeof(interval), "%.3gs", cfg->interval_ms / 1000.0);
 	log_info("weightd starting", "version", PACKAGE_VERSION, "config", d->opt.config_path,
 		 "output", output_kind(d->rt->out), "dry_run", cfg->dry_run ? "true" : "false",
 		 "interval", interval);
+	/* The HTTP thread starts with the signals blocked, so it never takes them. */
 	return switch_listener(d, cfg->listen);
 }
 

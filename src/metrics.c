@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* Upper bounds of the tick duration histogram, in seconds: a tick is a few
  * milliseconds on a healthy stack and up to the query timeout (5 s default). */
 static const double tick_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
@@ -58,14 +60,8 @@ struct metrics {
 
 struct metrics *metrics_new(const char *version, int64_t start_mono_ms)
 {
-	struct metrics *m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	m->version = strdup(version);
-	if (!m->version) {
-		free(m);
-		return NULL;
-	}
+	struct metrics *m = xcalloc(1, sizeof(*m));
+	m->version = xstrdup(version);
 	pthread_mutex_init(&m->mu, NULL);
 	m->start_mono_ms = start_mono_ms;
 	m->interval_ms = 15000;
@@ -158,26 +154,19 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 			 const struct metrics_service *s, size_t ns)
 {
 	/* Copy outside the lock; swap inside it. */
-	struct mbackend *nbk = calloc(nb ? nb : 1, sizeof(*nbk));
-	struct mservice *nsv = calloc(ns ? ns : 1, sizeof(*nsv));
-	bool oom = !nbk || !nsv;
-	for (size_t i = 0; !oom && i < nb; i++) {
+	struct mbackend *nbk = xcalloc(nb, sizeof(*nbk));
+	struct mservice *nsv = xcalloc(ns, sizeof(*nsv));
+	for (size_t i = 0; i < nb; i++) {
 		nbk[i] = (struct mbackend){
-			.service = strdup(b[i].service), .backend = strdup(b[i].backend),
+			.service = xstrdup(b[i].service), .backend = xstrdup(b[i].backend),
 			.weight = b[i].weight, .latency_s = b[i].latency_s,
 			.error_ratio = b[i].error_ratio, .cost = b[i].cost,
 			.pid_error = b[i].pid_error, .action = b[i].action,
 		};
-		oom = !nbk[i].service || !nbk[i].backend;
 	}
-	for (size_t i = 0; !oom && i < ns; i++) {
-		nsv[i].name = strdup(s[i].name);
+	for (size_t i = 0; i < ns; i++) {
+		nsv[i].name = xstrdup(s[i].name);
 		nsv[i].frozen = s[i].frozen;
-		oom = !nsv[i].name;
-	}
-	if (oom) {
-		free_series(nbk, nbk ? nb : 0, nsv, nsv ? ns : 0);
-		return -1;
 	}
 	pthread_mutex_lock(&m->mu);
 	struct mbackend *ob = m->b;

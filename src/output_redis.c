@@ -26,26 +26,12 @@
 
 /* ---- rendering ---------------------------------------------------------- */
 
-static int kv_add(struct wd_kv_list *l, const char *key, const char *value)
+static void kv_add(struct wd_kv_list *l, const char *key, const char *value)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct wd_kv *nk = realloc(l->kv, cap * sizeof(*nk));
-		if (!nk)
-			return -1;
-		l->kv = nk;
-		l->cap = cap;
-	}
-	char *k = strdup(key), *v = strdup(value);
-	if (!k || !v) {
-		free(k);
-		free(v);
-		return -1;
-	}
-	l->kv[l->n].key = k;
-	l->kv[l->n].value = v;
+	l->kv = util_grow(l->kv, &l->cap, l->n + 1, sizeof(*l->kv), 32);
+	l->kv[l->n].key = xstrdup(key);
+	l->kv[l->n].value = xstrdup(value);
 	l->n++;
-	return 0;
 }
 
 void output_kv_free(struct wd_kv_list *l)
@@ -64,7 +50,8 @@ static int kvf(struct wd_kv_list *l, const char *prefix, const char *suffix, con
 	char key[2048];
 	if ((size_t)snprintf(key, sizeof(key), "%s/%s", prefix, suffix) >= sizeof(key))
 		return -1;
-	return kv_add(l, key, value);
+	kv_add(l, key, value);
+	return 0;
 }
 
 static int render_health(struct wd_kv_list *l, const char *p, const struct wd_health_cfg *h)
@@ -127,7 +114,7 @@ int output_redis_render(const char *root_key, const struct wd_output_service *s,
 	}
 	if (rc) {
 		output_kv_free(out);
-		snprintf(err, errlen, "out of memory, or a key longer than 2 KiB");
+		snprintf(err, errlen, "a key longer than 2 KiB");
 		return -1;
 	}
 	return 0;
@@ -140,20 +127,10 @@ struct strv {
 	size_t n, cap;
 };
 
-static int strv_add(struct strv *s, const char *str, size_t len)
+static void strv_add(struct strv *s, const char *str, size_t len)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		char **nv = realloc(s->v, cap * sizeof(*nv));
-		if (!nv)
-			return -1;
-		s->v = nv;
-		s->cap = cap;
-	}
-	if (!(s->v[s->n] = strndup(str, len)))
-		return -1;
-	s->n++;
-	return 0;
+	s->v = util_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v), 64);
+	s->v[s->n++] = xstrndup(str, len);
 }
 
 static void strv_free(struct strv *s)
@@ -208,27 +185,20 @@ struct output_redis {
 void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 {
 	const struct wd_output_cfg *oc = &cfg->output;
-	struct output_redis *r = calloc(1, sizeof(*r));
-	if (!r)
-		goto oom;
+	struct output_redis *r = xcalloc(1, sizeof(*r));
 	r->db = oc->db;
 	int64_t t = oc->timeout_ms > 0 ? oc->timeout_ms : 2000;
 	r->tv.tv_sec = t / 1000;
 	r->tv.tv_usec = (t % 1000) * 1000;
-	r->address = strdup(oc->address);
-	r->root_key = strdup(oc->root_key);
-	r->username = oc->username ? strdup(oc->username) : NULL;
-	r->password = oc->password ? strdup(oc->password) : NULL;
-	if (!r->address || !r->root_key || (oc->username && !r->username) ||
-	    (oc->password && !r->password))
-		goto oom;
+	r->address = xstrdup(oc->address);
+	r->root_key = xstrdup(oc->root_key);
+	r->username = oc->username ? xstrdup(oc->username) : NULL;
+	r->password = oc->password ? xstrdup(oc->password) : NULL;
 	size_t ml = strlen(r->root_key) + 32;
-	if (!(r->marker = malloc(ml)))
-		goto oom;
+	r->marker = xmalloc(ml);
 	snprintf(r->marker, ml, "weightd:%s:services", r->root_key);
 	for (size_t i = 0; i < cfg->n_services; i++)
-		if (strv_add(&r->names, cfg->services[i].name, strlen(cfg->services[i].name)) < 0)
-			goto oom;
+		strv_add(&r->names, cfg->services[i].name, strlen(cfg->services[i].name));
 	if (r->address[0] != '/') {
 		/* HOST:PORT, or [IPv6]:PORT */
 		const char *colon = strrchr(r->address, ':');
@@ -238,10 +208,8 @@ void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 			h++;
 			hl -= 2;
 		}
-		r->host = strndup(h, hl);
+		r->host = xstrndup(h, hl);
 		r->port = atoi(colon + 1);
-		if (!r->host)
-			goto oom;
 		if (r->port <= 0 || r->port > 65535) {
 			snprintf(err, errlen, "output.address \"%s\": bad port", r->address);
 			output_redis_ops.free(r);
@@ -249,10 +217,6 @@ void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 		}
 	}
 	return r;
-oom:
-	snprintf(err, errlen, "out of memory");
-	output_redis_ops.free(r);
-	return NULL;
 }
 
 static void disconnect(struct output_redis *r)
@@ -360,11 +324,7 @@ static int scan_service(struct output_redis *r, const char *name, char *err, siz
 		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
 		redisReply *keys = rep->element[1];
 		for (size_t i = 0; i < keys->elements; i++)
-			if (strv_add(&r->known, keys->element[i]->str, keys->element[i]->len) < 0) {
-				freeReplyObject(rep);
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
+			strv_add(&r->known, keys->element[i]->str, keys->element[i]->len);
 		freeReplyObject(rep);
 	} while (strcmp(cursor, "0") != 0);
 	return 0;
@@ -409,18 +369,16 @@ static int do_connect(struct output_redis *r, char *err, size_t errlen)
 	 * those the last writer recorded (removed from the config since). */
 	struct strv svcs = {0};
 	int rc = 0;
-	for (size_t i = 0; i < r->names.n && rc == 0; i++)
-		rc = strv_add(&svcs, r->names.v[i], strlen(r->names.v[i]));
+	for (size_t i = 0; i < r->names.n; i++)
+		strv_add(&svcs, r->names.v[i], strlen(r->names.v[i]));
 	const char *argv[] = {"SMEMBERS", r->marker};
-	rep = NULL;
-	if (rc == 0 && !(rep = cmd(r, "SMEMBERS", err, errlen, 2, argv))) {
+	if (!(rep = cmd(r, "SMEMBERS", err, errlen, 2, argv))) {
 		strv_free(&svcs);
 		return -1;
 	}
-	for (size_t i = 0; rc == 0 && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
-		rc = strv_add(&svcs, rep->element[i]->str, rep->element[i]->len);
-	if (rep)
-		freeReplyObject(rep);
+	for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
+		strv_add(&svcs, rep->element[i]->str, rep->element[i]->len);
+	freeReplyObject(rep);
 	strv_sort_unique(&svcs);
 	for (size_t i = 0; i < svcs.n && rc == 0; i++)
 		rc = scan_service(r, svcs.v[i], err, errlen);
@@ -449,11 +407,7 @@ static int transact(struct output_redis *r, const struct wd_kv_list *kv, const s
 {
 	size_t argc = 1 + 2 * kv->n;
 	size_t extra = stale->n + r->names.n + 2;
-	const char **argv = malloc((argc > extra ? argc : extra) * sizeof(*argv));
-	if (!argv) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	const char **argv = xmalloc((argc > extra ? argc : extra) * sizeof(*argv));
 	int queued = 0;
 	redisAppendCommand(r->c, "MULTI");
 	argv[0] = "MSET";
@@ -556,12 +510,11 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 	if (!r->c && do_connect(r, err, errlen) < 0)
 		goto out;
 	for (size_t i = 0; i < kv.n; i++)
-		if (strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key)) < 0)
-			goto oom;
+		strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key));
 	strv_sort_unique(&keys);
 	for (size_t i = 0; i < r->known.n; i++)
-		if (!strv_has(&keys, r->known.v[i]) && strv_add(&stale, r->known.v[i], strlen(r->known.v[i])) < 0)
-			goto oom;
+		if (!strv_has(&keys, r->known.v[i]))
+			strv_add(&stale, r->known.v[i], strlen(r->known.v[i]));
 	if (transact(r, &kv, &stale, err, errlen) < 0)
 		goto out;
 	strv_free(&r->known);
@@ -572,9 +525,6 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 	memset(&kv, 0, sizeof(kv));
 	r->last_valid = 1;
 	rc = OUTPUT_WRITTEN;
-	goto out;
-oom:
-	snprintf(err, errlen, "out of memory");
 out:
 	if (rc < 0)
 		disconnect(r);

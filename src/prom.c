@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util.h"
+
 /* One reusable transfer: an easy handle and the buffers of its request. */
 struct slot {
 	CURL *easy;
@@ -118,9 +120,7 @@ static char *base64(const char *s)
 {
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t n = strlen(s), o = 0;
-	char *out = malloc(4 * ((n + 2) / 3) + 1);
-	if (!out)
-		return NULL;
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
 	for (size_t i = 0; i < n; i += 3) {
 		unsigned v = (unsigned char)s[i] << 16;
 		if (i + 1 < n)
@@ -222,9 +222,7 @@ static char *join_warnings(const cJSON *w)
 			len += strlen(e->valuestring) + 2;
 	if (!len)
 		return NULL;
-	char *s = malloc(len + 1), *o = s;
-	if (!s)
-		return NULL;
+	char *s = xmalloc(len + 1), *o = s;
 	cJSON_ArrayForEach(e, w) {
 		if (!cJSON_IsString(e))
 			continue;
@@ -247,11 +245,7 @@ static int parse_vector(const cJSON *res, const char *label, struct prom_result 
 		return -1;
 	}
 	size_t n = (size_t)cJSON_GetArraySize(res);
-	out->samples = calloc(n ? n : 1, sizeof(*out->samples));
-	if (!out->samples) {
-		fmt_err(out, "out of memory");
-		return -1;
-	}
+	out->samples = xcalloc(n, sizeof(*out->samples));
 	const cJSON *e;
 	size_t i = 0;
 	cJSON_ArrayForEach(e, res) {
@@ -274,11 +268,7 @@ static int parse_vector(const cJSON *res, const char *label, struct prom_result 
 			return -1;
 		}
 		const cJSON *lv = label ? cJSON_GetObjectItemCaseSensitive(metric, label) : NULL;
-		out->samples[i].label = strdup(cJSON_IsString(lv) ? lv->valuestring : "");
-		if (!out->samples[i].label) {
-			fmt_err(out, "out of memory");
-			return -1;
-		}
+		out->samples[i].label = xstrdup(cJSON_IsString(lv) ? lv->valuestring : "");
 		out->n_samples = ++i;
 	}
 	return 0;
@@ -292,11 +282,8 @@ static int parse_scalar(const cJSON *res, struct prom_result *out)
 		fmt_err(out, "scalar result %s", why);
 		return -1;
 	}
-	out->samples = calloc(1, sizeof(*out->samples));
-	if (!out->samples || !(out->samples[0].label = strdup(""))) {
-		fmt_err(out, "out of memory");
-		return -1;
-	}
+	out->samples = xcalloc(1, sizeof(*out->samples));
+	out->samples[0].label = xstrdup("");
 	out->samples[0].value = v;
 	out->n_samples = 1;
 	out->scalar = 1;
@@ -417,16 +404,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *ud)
 		s->too_big = true;
 		return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
 	}
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 16384;
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		char *b = realloc(s->body, cap);
-		if (!b)
-			return 0;
-		s->body = b;
-		s->cap = cap;
-	}
+	s->body = util_grow(s->body, &s->cap, s->len + n + 1, 1, 16384);
 	memcpy(s->body + s->len, data, n);
 	s->len += n;
 	s->body[s->len] = '\0';
@@ -491,10 +469,7 @@ void prom_free(struct prom *p)
 		curl_multi_cleanup(p->multi);
 	curl_slist_free_all(p->headers);
 	free(p->url);
-	if (p->basic_b64) {
-		memset(p->basic_b64, 0, strlen(p->basic_b64));
-		free(p->basic_b64);
-	}
+	util_free_secret(p->basic_b64);
 	free(p);
 	if (--curl_users == 0)
 		curl_global_cleanup();
@@ -516,34 +491,22 @@ struct prom *prom_new(const struct wd_prom_cfg *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "prometheus: cannot initialise libcurl");
 		return NULL;
 	}
-	struct prom *p = calloc(1, sizeof(*p));
-	if (!p) {
-		if (--curl_users == 0)
-			curl_global_cleanup();
-		snprintf(err, errlen, "prometheus: out of memory");
-		return NULL;
-	}
+	struct prom *p = xcalloc(1, sizeof(*p));
 	p->cfg = cfg;
 	size_t ul = strlen(cfg->url);
 	while (ul > 0 && cfg->url[ul - 1] == '/')
 		ul--;
-	p->url = malloc(ul + sizeof("/api/v1/query"));
+	p->url = xmalloc(ul + sizeof("/api/v1/query"));
+	memcpy(p->url, cfg->url, ul);
+	strcpy(p->url + ul, "/api/v1/query");
 	p->multi = curl_multi_init();
-	int bad = !p->url || !p->multi;
-	if (p->url) {
-		memcpy(p->url, cfg->url, ul);
-		strcpy(p->url + ul, "/api/v1/query");
-	}
+	int bad = !p->multi;
 	if (cfg->username && cfg->password) {
 		size_t n = strlen(cfg->username) + strlen(cfg->password) + 2;
-		char *up = malloc(n);
-		if (up) {
-			snprintf(up, n, "%s:%s", cfg->username, cfg->password);
-			p->basic_b64 = base64(up);
-			memset(up, 0, n);
-			free(up);
-		}
-		bad |= !p->basic_b64;
+		char *up = xmalloc(n);
+		snprintf(up, n, "%s:%s", cfg->username, cfg->password);
+		p->basic_b64 = base64(up);
+		util_free_secret(up);
 	}
 	/* "Expect:" stops curl from waiting for a 100-continue on long queries. */
 	bad |= add_header(&p->headers, "Accept: application/json") < 0;
@@ -552,17 +515,13 @@ struct prom *prom_new(const struct wd_prom_cfg *cfg, char *err, size_t errlen)
 		bad |= add_header(&p->headers, cfg->headers[i]) < 0;
 	if (cfg->bearer_token) {
 		size_t n = strlen(cfg->bearer_token) + sizeof("Authorization: Bearer ");
-		char *h = malloc(n);
-		if (h) {
-			snprintf(h, n, "Authorization: Bearer %s", cfg->bearer_token);
-			bad |= add_header(&p->headers, h) < 0;
-			memset(h, 0, n);
-			free(h);
-		} else
-			bad = 1;
+		char *h = xmalloc(n);
+		snprintf(h, n, "Authorization: Bearer %s", cfg->bearer_token);
+		bad |= add_header(&p->headers, h) < 0;
+		util_free_secret(h);
 	}
 	if (bad) {
-		snprintf(err, errlen, "prometheus: out of memory");
+		snprintf(err, errlen, "prometheus: out of memory in libcurl");
 		prom_free(p);
 		return NULL;
 	}
@@ -573,9 +532,7 @@ static int ensure_slots(struct prom *p, size_t n)
 {
 	if (n <= p->n_slots)
 		return 0;
-	struct slot *s = realloc(p->slots, n * sizeof(*s));
-	if (!s)
-		return -1;
+	struct slot *s = xrealloc(p->slots, n * sizeof(*s));
 	p->slots = s;
 	for (size_t i = 0; i < p->n_slots; i++) { /* the handles point at their slot */
 		curl_easy_setopt(s[i].easy, CURLOPT_PRIVATE, &s[i]);
@@ -665,10 +622,7 @@ static bool encode_post(struct slot *s, const char *expr)
 	static const char hex[] = "0123456789ABCDEF";
 	size_t need = sizeof("query=") + 3 * strlen(expr);
 	if (need > s->post_cap) {
-		char *b = realloc(s->post, need);
-		if (!b)
-			return false;
-		s->post = b;
+		s->post = xrealloc(s->post, need);
 		s->post_cap = need;
 	}
 	char *o = s->post + sizeof("query=") - 1;
@@ -706,13 +660,6 @@ static bool start_query(struct prom *p, struct slot *s, struct prom_query *q)
 	return true;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile sig_atomic_t *stop)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -732,7 +679,7 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 			fail_query(&q[i], "out of memory");
 		return (int)n;
 	}
-	int64_t deadline = mono_ms() + p->cfg->timeout_ms;
+	int64_t deadline = util_mono_ms() + p->cfg->timeout_ms;
 	bool timed_out = false; /* once one query timed out, the rest would too */
 	size_t next = 0, active = 0;
 	for (size_t i = 0; i < width; i++)
@@ -763,7 +710,7 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 				s->body = NULL;
 				s->cap = 0;
 			}
-			if (next < n && !timed_out && mono_ms() < deadline && !(stop && *stop)) {
+			if (next < n && !timed_out && util_mono_ms() < deadline && !(stop && *stop)) {
 				while (next < n && !start_query(p, s, &q[next++]))
 					;
 				active += s->active;
