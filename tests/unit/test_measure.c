@@ -237,19 +237,6 @@ static void test_rate(void)
 	prom_result_clear(&lat);
 }
 
-static char *read_stream(FILE *f)
-{
-	fflush(f);
-	long n = ftell(f);
-	rewind(f);
-	char *b = calloc(1, (size_t)n + 1);
-	if (fread(b, 1, (size_t)n, f) != (size_t)n)
-		b[0] = '\0';
-	rewind(f);
-	if (ftruncate(fileno(f), 0) != 0)
-		b[0] = '\0';
-	return b;
-}
 
 static void test_duplicates_warned_once(void)
 {
@@ -267,7 +254,7 @@ static void test_duplicates_warned_once(void)
 	CU_ASSERT_TRUE(m[1].has_latency);
 	CU_ASSERT_FALSE(m[2].has_latency); /* duplicate error-ratio series */
 	event_log(&ev, &seen); /* as the tick logs measure's findings */
-	char *out = read_stream(logf);
+	char *out = tu_drain(logf);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "level=warn msg=\"duplicate series for a backend\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "query=latency_query"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "query=error_query"));
@@ -278,7 +265,7 @@ static void test_duplicates_warned_once(void)
 	/* The same cause on the next tick is not warned about again. */
 	measure_fill(&svc, &lat, &err, NULL, m, &ev);
 	event_log(&ev, &seen);
-	out = read_stream(logf);
+	out = tu_drain(logf);
 	CU_ASSERT_PTR_NULL(strstr(out, "duplicate series"));
 	free(out);
 	prom_result_clear(&lat);
@@ -289,7 +276,7 @@ static void test_duplicates_warned_once(void)
 	measure_fill(&svc, &lat, NULL, NULL, m, &ev);
 	CU_ASSERT_FALSE(m[0].has_latency || m[1].has_latency || m[2].has_latency);
 	event_log(&ev, &seen);
-	out = read_stream(logf);
+	out = tu_drain(logf);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "query matches no backend of the service"));
 	free(out);
 	prom_result_clear(&lat);

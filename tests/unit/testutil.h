@@ -29,6 +29,21 @@ static inline char *tu_write_temp(const char *text)
 	return path;
 }
 
+/* Everything written to f's descriptor since the last call (the log writes
+ * there with write(2), past stdio), as a string the caller frees; then
+ * empties the file and rewinds the descriptor for the next lines. */
+static inline char *tu_drain(FILE *f)
+{
+	int fd = fileno(f);
+	off_t n = lseek(fd, 0, SEEK_END);
+	char *b = calloc(1, n > 0 ? (size_t)n + 1 : 1);
+	if (n > 0 && pread(fd, b, (size_t)n, 0) != (ssize_t)n)
+		b[0] = '\0';
+	if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+		b[0] = '\0';
+	return b;
+}
+
 /* Runs the registered suites; the exit status says whether all passed. */
 static inline int tu_run(void)
 {
