@@ -106,13 +106,6 @@ static void test_failure_keeps_running(void)
 }
 
 
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-		n++;
-	return n;
-}
 
 static void test_backend_changes_once(void)
 {
@@ -130,8 +123,8 @@ static void test_backend_changes_once(void)
 	report_backend_change(&bs, "app", &m, &ok);
 	report_backend_change(&bs, "app", &m, &ok);
 	char *out = tu_drain(f);
-	CU_ASSERT_EQUAL(count(out, "msg=\"backend ejected"), 1);
-	CU_ASSERT_EQUAL(count(out, "msg=\"backend returned from ejection\""), 1);
+	CU_ASSERT_EQUAL(tu_count(out, "msg=\"backend ejected"), 1);
+	CU_ASSERT_EQUAL(tu_count(out, "msg=\"backend returned from ejection\""), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "error_ratio=0.6"));
 	free(out);
 	log_set_stream(NULL);
@@ -169,8 +162,8 @@ static void test_tick_logs_failure_once(void)
 	CU_ASSERT_EQUAL(t.n, 2);
 	CU_ASSERT_TRUE(t.prom_failing);
 	char *out = tu_drain(f);
-	CU_ASSERT_EQUAL(count(out, "msg=\"Prometheus query failed; holding the service's weights\""), 1);
-	CU_ASSERT_EQUAL(count(out, "output write"), 0); /* nothing to write without data */
+	CU_ASSERT_EQUAL(tu_count(out, "msg=\"Prometheus query failed; holding the service's weights\""), 1);
+	CU_ASSERT_EQUAL(tu_count(out, "output write"), 0); /* nothing to write without data */
 	free(out);
 	metrics_free(t.report.metrics);
 	runtime_free(rt);
@@ -180,16 +173,16 @@ static void test_tick_logs_failure_once(void)
 
 int main(void)
 {
+	static const struct tu_test tests[] = {
+		{"built aside, state carried by name", test_built_aside},
+		{"a failed build keeps the running one", test_failure_keeps_running},
+		{"backend changes logged once", test_backend_changes_once},
+		{"a tick logs a failure once", test_tick_logs_failure_once},
+		{NULL, NULL},
+	};
 	if (!mkdtemp(dir))
 		return 1;
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("runtime", NULL, NULL);
-	CU_add_test(s, "built aside, state carried by name", test_built_aside);
-	CU_add_test(s, "a failed build keeps the running one", test_failure_keeps_running);
-	CU_add_test(s, "backend changes logged once", test_backend_changes_once);
-	CU_add_test(s, "a tick logs a failure once", test_tick_logs_failure_once);
-	int rc = tu_run();
+	int rc = tu_main("runtime", tests);
 	rmdir(dir);
 	return rc;
 }

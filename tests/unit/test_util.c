@@ -71,13 +71,6 @@ static void test_hash_clamp_wipe(void)
 	CU_ASSERT(util_mono_ms() > 0 && util_wall_ms() > 0 && util_mono_s() > 0);
 }
 
-static int count(const char *hay, const char *needle)
-{
-	int n = 0;
-	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-		n++;
-	return n;
-}
 
 static void test_events(void)
 {
@@ -115,9 +108,9 @@ static void test_events(void)
 	event_add(&ev, WD_LOG_INFO, "connected to Redis", "address", "127.0.0.1:6379", (char *)NULL);
 	event_log(&ev, &seen);
 	out = tu_drain(f);
-	CU_ASSERT_EQUAL(count(out, "detail=a"), 0);
-	CU_ASSERT_EQUAL(count(out, "level=warn msg=\"duplicate series\" service=s detail=b"), 1);
-	CU_ASSERT_EQUAL(count(out, "connected to Redis"), 1);
+	CU_ASSERT_EQUAL(tu_count(out, "detail=a"), 0);
+	CU_ASSERT_EQUAL(tu_count(out, "level=warn msg=\"duplicate series\" service=s detail=b"), 1);
+	CU_ASSERT_EQUAL(tu_count(out, "connected to Redis"), 1);
 	free(out);
 
 	/* Without a table of seen warnings, every one is given at its level. */
@@ -125,7 +118,7 @@ static void test_events(void)
 		       (char *)NULL);
 	event_log(&ev, NULL);
 	out = tu_drain(f);
-	CU_ASSERT_EQUAL(count(out, "detail=a"), 1);
+	CU_ASSERT_EQUAL(tu_count(out, "detail=a"), 1);
 	free(out);
 
 	wd_logf(WD_LOG_ERROR, "out of memory (%zu bytes); aborting", (size_t)42);
@@ -142,12 +135,12 @@ static void test_events(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("util", NULL, NULL);
-	CU_add_test(s, "checked allocation", test_alloc);
-	CU_add_test(s, "growable arrays and buffers", test_grow_and_buf);
-	CU_add_test(s, "hash, clamps, wipe, clocks", test_hash_clamp_wipe);
-	CU_add_test(s, "events logged by the tick", test_events);
-	return tu_run();
+	static const struct tu_test tests[] = {
+		{"checked allocation", test_alloc},
+		{"growable arrays and buffers", test_grow_and_buf},
+		{"hash, clamps, wipe, clocks", test_hash_clamp_wipe},
+		{"events logged by the tick", test_events},
+		{NULL, NULL},
+	};
+	return tu_main("util", tests);
 }

@@ -44,6 +44,15 @@ static inline char *tu_drain(FILE *f)
 	return b;
 }
 
+/* How many times needle occurs in hay. */
+static inline int tu_count(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
 /* Runs the registered suites; the exit status says whether all passed. */
 static inline int tu_run(void)
 {
@@ -52,6 +61,23 @@ static inline int tu_run(void)
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
 	CU_cleanup_registry();
 	return failed ? 1 : 0;
+}
+
+/* One suite's tests, ended by {NULL, NULL}. */
+struct tu_test {
+	const char *name;
+	CU_TestFunc fn;
+};
+
+/* The whole main of a one-suite test program. */
+static inline int tu_main(const char *suite, const struct tu_test *tests)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	CU_pSuite s = CU_add_suite(suite, NULL, NULL);
+	for (; tests->name; tests++)
+		CU_add_test(s, tests->name, tests->fn);
+	return tu_run();
 }
 
 #endif
