@@ -51,11 +51,12 @@ static void test_state(void) { CU_ASSERT(replay("state", fuzz_state) >= 1); }
 
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("fuzz corpora", NULL, NULL);
-	CU_add_test(s, "prometheus responses", test_prom);
-	CU_add_test(s, "config files", test_config);
-	CU_add_test(s, "durations", test_duration);
-	CU_add_test(s, "state files", test_state);
-	return tu_run();
+	static const struct tu_test tests[] = {
+		{"prometheus responses", test_prom},
+		{"config files", test_config},
+		{"durations", test_duration},
+		{"state files", test_state},
+		{NULL, NULL},
+	};
+	return tu_main("fuzz corpora", tests);
 }

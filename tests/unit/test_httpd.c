@@ -173,14 +173,14 @@ static void test_slow_clients(void)
 
 int main(void)
 {
+	static const struct tu_test tests[] = {
+		{"metrics, healthz, 404, 405, HEAD, port in use", test_endpoints},
+		{"bad listen addresses", test_bad_listen},
+		{"slow clients do not stall others", test_slow_clients},
+		{NULL, NULL},
+	};
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("httpd", NULL, NULL);
-	CU_add_test(s, "metrics, healthz, 404, 405, HEAD, port in use", test_endpoints);
-	CU_add_test(s, "bad listen addresses", test_bad_listen);
-	CU_add_test(s, "slow clients do not stall others", test_slow_clients);
-	int rc = tu_run();
+	int rc = tu_main("httpd", tests);
 	curl_global_cleanup();
 	return rc;
 }
