@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -326,6 +327,7 @@ static char *read_secret(struct parser *p, const config_setting_t *g, const char
 	int toolong = !feof(f) && fgetc(f) != EOF;
 	fclose(f);
 	if (toolong) {
+		util_wipe(buf, sizeof(buf));
 		perr(p, s, "%s: \"%s\" is larger than %zu bytes", key, path, sizeof(buf) - 1);
 		return NULL;
 	}
@@ -336,19 +338,9 @@ static char *read_secret(struct parser *p, const config_setting_t *g, const char
 		perr(p, s, "%s: \"%s\" is empty", key, path);
 		return NULL;
 	}
-	char *v = strdup(buf);
-	memset(buf, 0, sizeof(buf));
+	char *v = xstrdup(buf);
+	util_wipe(buf, sizeof(buf));
 	return v;
-}
-
-static void free_secret(char *s)
-{
-	if (s) {
-		volatile char *v = s;
-		while (*v)
-			*v++ = 0;
-		free(s);
-	}
 }
 
 /* ---- policy ------------------------------------------------------------- */
@@ -940,10 +932,10 @@ void config_free(struct wd_config *cfg)
 	free(cfg->audit_log);
 	struct wd_prom_cfg *pc = &cfg->prom;
 	free(pc->url);
-	free_secret(pc->bearer_token);
+	util_free_secret(pc->bearer_token);
 	free(pc->bearer_token_file);
 	free(pc->username);
-	free_secret(pc->password);
+	util_free_secret(pc->password);
 	free(pc->password_file);
 	for (size_t i = 0; i < pc->n_headers; i++)
 		free(pc->headers[i]);
@@ -953,7 +945,7 @@ void config_free(struct wd_config *cfg)
 	free(oc->path);
 	free(oc->address);
 	free(oc->username);
-	free_secret(oc->password);
+	util_free_secret(oc->password);
 	free(oc->password_file);
 	free(oc->root_key);
 	policy_cfg_free(&cfg->policy);
