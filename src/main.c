@@ -1,4 +1,4 @@
-/* main: the command line, signals, the loop and config reload.
+/* main: signals, the loop and config reload (the command line is cli.c).
  *
  * Each pass of the loop runs one tick (tick.c) over the runtime (runtime.c):
  * the config and what it opened. A reload builds a new runtime aside and
@@ -9,7 +9,6 @@
  * except while the loop sleeps in ppoll() or runs a tick, so no wake-up is
  * lost. */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -21,6 +20,7 @@
 
 #include "audit.h"
 #include "autoconf.h"
+#include "cli.h"
 #include "config.h"
 #include "httpd.h"
 #include "log.h"
@@ -29,10 +29,6 @@
 #include "state.h"
 #include "tick.h"
 #include "util.h"
-
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -49,88 +45,13 @@ static void on_hup(int sig)
 	reload_requested = 1;
 }
 
-struct options {
-	const char *config_path;
-	bool dry_run;
-	bool once;
-	bool check_only;
-	int verbosity; /* +1 per -v, -1 per -q */
-	enum wd_log_format log_format;
-};
-
 struct daemon {
-	struct options opt;
+	struct cli_options opt;
 	struct runtime *rt;     /* swapped whole on reload */
 	struct tick tick;       /* what the ticks remember; its report sink holds
 				 * the metrics and the audit log (NULL: none) */
 	struct httpd *httpd;    /* NULL when listen = "" or --once */
 };
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: weightd [-c FILE] [-n] [-1] [-t] [-v|-q] [--log-format=logfmt|json]\n"
-		"       weightd --help | --version\n"
-		"Keeps Traefik backend weights matched to how the backends perform.\n\n"
-		"  -c, --config FILE      config file (default %s/weightd/weightd.conf)\n"
-		"  -n, --dry-run          decide, log and audit, but never write the output\n"
-		"  -1, --once             run one tick and exit (0 all handled, 1 any failure)\n"
-		"  -t, --check-config     validate the config, print FILE: ok or its errors\n"
-		"  -v, --verbose          more logging than log_level (repeatable)\n"
-		"  -q, --quiet            less logging than log_level (repeatable)\n"
-		"      --log-format=FMT   logfmt (default) or json\n"
-		"  -h, --help             this help\n"
-		"  -V, --version          print the version\n",
-		SYSCONFDIR);
-}
-
-/* Returns -1 to continue, or an exit status. */
-static int parse_args(int argc, char **argv, struct options *o)
-{
-	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"once", no_argument, NULL, '1'},
-		{"check-config", no_argument, NULL, 't'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"log-format", required_argument, NULL, 'L'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
-	o->config_path = SYSCONFDIR "/weightd/weightd.conf";
-	int c;
-	while ((c = getopt_long(argc, argv, "c:n1tvqhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': o->config_path = optarg; break;
-		case 'n': o->dry_run = true; break;
-		case '1': o->once = true; break;
-		case 't': o->check_only = true; break;
-		case 'v': o->verbosity++; break;
-		case 'q': o->verbosity--; break;
-		case 'L':
-			if (strcmp(optarg, "logfmt") == 0)
-				o->log_format = WD_LOG_LOGFMT;
-			else if (strcmp(optarg, "json") == 0)
-				o->log_format = WD_LOG_JSON;
-			else {
-				fprintf(stderr, "weightd: --log-format must be logfmt or json, not \"%s\"\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("weightd %s\n", PACKAGE_VERSION); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "weightd: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-	return -1;
-}
 
 static void apply_log_level(const struct daemon *d, const struct wd_config *cfg)
 {
@@ -269,23 +190,6 @@ static void sleep_until(int64_t deadline_ms, const sigset_t *waitmask)
 	}
 }
 
-static int check_config(const struct options *o)
-{
-	struct wd_errors errs = {0}, warns = {0};
-	struct wd_config *cfg = NULL;
-	int rc = config_load(o->config_path, &cfg, &errs, &warns);
-	for (size_t i = 0; i < warns.n; i++)
-		fprintf(stderr, "%s (warning)\n", warns.msgs[i]);
-	for (size_t i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.msgs[i]);
-	if (rc == 0)
-		printf("%s: ok\n", o->config_path);
-	errors_free(&errs);
-	errors_free(&warns);
-	config_free(cfg);
-	return rc == 0 ? 0 : 2;
-}
-
 static void daemon_free(struct daemon *d)
 {
 	httpd_stop(d->httpd); /* first: its thread reads the metrics */
@@ -365,12 +269,12 @@ static int start(struct daemon *d, struct wd_config *cfg)
 int main(int argc, char **argv)
 {
 	struct daemon d = {0};
-	int rc = parse_args(argc, argv, &d.opt);
+	int rc = cli_parse(argc, argv, &d.opt);
 	if (rc >= 0)
 		return rc;
 	log_setup(WD_LOG_INFO, d.opt.log_format);
 	if (d.opt.check_only)
-		return check_config(&d.opt);
+		return cli_check_config(&d.opt);
 	struct wd_config *cfg = load_config(&d, "invalid config");
 	if (!cfg)
 		return 2;
