@@ -75,4 +75,5 @@ static void dry_free(void *impl)
 	free(d);
 }
 
-const struct output_ops output_dry_ops = {"dry-run", dry_write, dry_preview, dry_free, NULL};
+const struct output_ops output_dry_ops = {
+	.kind = "dry-run", .write = dry_write, .preview = dry_preview, .free = dry_free};

@@ -295,4 +295,5 @@ static void file_free(void *impl)
 
 static struct wd_events *file_events(void *impl) { return &((struct output_file *)impl)->events; }
 
-const struct output_ops output_file_ops = {"file", file_write, NULL, file_free, file_events};
+const struct output_ops output_file_ops = {
+	.kind = "file", .write = file_write, .free = file_free, .events = file_events};

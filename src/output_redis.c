@@ -554,4 +554,5 @@ static void redis_free(void *impl)
 
 static struct wd_events *redis_events(void *impl) { return &((struct output_redis *)impl)->events; }
 
-const struct output_ops output_redis_ops = {"redis", redis_write, NULL, redis_free, redis_events};
+const struct output_ops output_redis_ops = {
+	.kind = "redis", .write = redis_write, .free = redis_free, .events = redis_events};
