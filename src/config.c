@@ -546,13 +546,22 @@ static const char *const backend_keys[] = {"name", "url", "weight", "pin", NULL}
 static const char *const health_keys[] = {"path", "interval", "timeout", "scheme",
 					  "hostname", "port", NULL};
 
+/* Has s a space or control character (none belongs in a path, a host name
+ * or a backend's label value)? */
+static int has_space_or_control(const char *s, int space_ok)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c < ' ' || *c == 0x7f || (*c == ' ' && !space_ok))
+			return 1;
+	return 0;
+}
+
 /* http:// or https://, a host, and no space or control character (which
  * neither Traefik nor curl take in a URL). */
 static int is_http_url(const char *u)
 {
-	for (const unsigned char *c = (const unsigned char *)u; *c; c++)
-		if (*c <= ' ' || *c == 0x7f)
-			return 0;
+	if (has_space_or_control(u, 0))
+		return 0;
 	return (strncmp(u, "http://", 7) == 0 && u[7]) || (strncmp(u, "https://", 8) == 0 && u[8]);
 }
 
@@ -570,6 +579,15 @@ static int valid_service_name(const char *s, int provider_ok)
 	if (n == 0 || strspn(s, NAME_CHARS) != n)
 		return 0;
 	return !at || (at[1] && strspn(at + 1, NAME_CHARS) == strlen(at + 1));
+}
+
+/* Traefik's rootKey: names joined by single "/" (a stray "/" or "*" would put
+ * the keys where Traefik does not look, or into a pattern). */
+static int valid_root_key(const char *s)
+{
+	size_t n = strlen(s);
+	return n && strspn(s, NAME_CHARS "/") == n && s[0] != '/' && s[n - 1] != '/' &&
+	       !strstr(s, "//");
 }
 
 /* A Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*. */
@@ -591,11 +609,16 @@ static void parse_health(struct parser *p, const config_setting_t *g, struct wd_
 	}
 	check_keys(p, g, "health_check", health_keys);
 	h->set = true;
-	if (get_string(p, g, "path", &h->path) <= 0 || h->path[0] != '/')
-		perr(p, g, "health_check.path must be set and start with \"/\"");
+	if (get_string(p, g, "path", &h->path) <= 0 || h->path[0] != '/' ||
+	    has_space_or_control(h->path, 0))
+		perr(p, g, "health_check.path must be set, start with \"/\" and hold no space or "
+			   "control character");
 	get_duration(p, g, "interval", &h->interval_ms);
 	get_duration(p, g, "timeout", &h->timeout_ms);
-	get_string(p, g, "hostname", &h->hostname);
+	if (get_string(p, g, "hostname", &h->hostname) > 0 &&
+	    (!h->hostname[0] || has_space_or_control(h->hostname, 0)))
+		perr(p, config_setting_get_member(g, "hostname"),
+		     "health_check.hostname must be a host name, without spaces or control characters");
 	if (get_string(p, g, "scheme", &h->scheme) > 0 && strcmp(h->scheme, "http") != 0 &&
 	    strcmp(h->scheme, "https") != 0)
 		perr(p, config_setting_get_member(g, "scheme"),
@@ -617,6 +640,9 @@ static void parse_backend(struct parser *p, const config_setting_t *g,
 	check_keys(p, g, "backend", backend_keys);
 	if (get_string(p, g, "name", &b->name) <= 0 || !b->name[0])
 		perr(p, g, "service \"%s\": backend without a name", svc->name);
+	else if (has_space_or_control(b->name, 1))
+		perr(p, config_setting_get_member(g, "name"),
+		     "service \"%s\": backend name holds a control character", svc->name);
 	else if (svc->kind == WD_KIND_WEIGHTED && !valid_service_name(b->name, 1))
 		perr(p, config_setting_get_member(g, "name"),
 		     "service \"%s\": backend \"%s\" names a Traefik service, so it " NAME_RULE
@@ -929,10 +955,10 @@ static void parse_output(struct parser *p, const config_setting_t *root, struct 
 			perr(p, config_setting_get_member(g, "username"),
 			     "output.username needs a password_file (Redis ACL users authenticate with "
 			     "both)");
-		if (get_string(p, g, "root_key", &oc->root_key) > 0 &&
-		    (!oc->root_key[0] || strchr(oc->root_key, '*')))
+		if (get_string(p, g, "root_key", &oc->root_key) > 0 && !valid_root_key(oc->root_key))
 			perr(p, config_setting_get_member(g, "root_key"),
-			     "output.root_key must be a non-empty key prefix");
+			     "output.root_key \"%s\" must be a key prefix of letters, digits, \".\", "
+			     "\"_\", \"-\" and inner \"/\"", oc->root_key);
 		get_duration(p, g, "timeout", &oc->timeout_ms);
 		for (const char *k = "path"; k; k = strcmp(k, "path") == 0 ? "take_over" : NULL)
 			if (config_setting_get_member(g, k))

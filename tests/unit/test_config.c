@@ -173,6 +173,13 @@ static const struct bad_case bad_cases[] = {
 	{{.svc = "label = \"1x\";"}, 7, "label \"1x\" is not a Prometheus label name"},
 	{{.out = "type = \"redis\"; username = \"weightd\";"}, 4,
 	 "output.username needs a password_file"},
+	{{.out = "type = \"redis\"; root_key = \"traefik/\";"}, 4,
+	 "output.root_key \"traefik/\" must be a key prefix"},
+	{{.out = "type = \"redis\"; root_key = \"a b\";"}, 4, "output.root_key \"a b\" must be a key prefix"},
+	{{.out = "type = \"redis\"; root_key = \"t*\";"}, 4, "output.root_key \"t*\" must be a key prefix"},
+	{{.svc = "health_check = { path = \"/he alth\"; };"}, 7, "health_check.path must be set, start with"},
+	{{.svc = "health_check = { path = \"/h\"; hostname = \"a\\nb\"; };"}, 7,
+	 "health_check.hostname must be a host name"},
 	/* strings that are not UTF-8 (libconfig's \x escapes make the bytes) */
 	{{.ba = "url = \"http://caf\\xe9:1\";"}, 9, "url is not valid UTF-8 (byte 11 of the string)"},
 	{{.policy = "error_query = \"err{x=\\\"\\xc3\\x28\\\"}\";"}, 5,
@@ -284,6 +291,12 @@ static const struct whole_case name_cases[] = {
 	{NAMED("app", "@file"), 4, "backend \"@file\" names a Traefik service"},
 	{NAMED("app", "x`y"), 4, "backend \"x`y\" names a Traefik service"},
 	{NAMED("app\\xff", "x"), 4, "name is not valid UTF-8 (byte 4 of the string)"},
+	{"prometheus = { url = \"http://p:9090\"; };\noutput = { type = \"file\"; path = \"/tmp/x\"; };\n"
+	 "services = (\n"
+	 "  { name = \"s\"; latency_query = \"q\"; backends = (\n"
+	 "    { name = \"a\\tb\"; url = \"http://a\"; } ); }\n"
+	 ");\n",
+	 5, "service \"s\": backend name holds a control character"},
 };
 
 static void check_whole_cases(const struct whole_case *cases, size_t n)
