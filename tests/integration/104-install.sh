@@ -56,7 +56,23 @@ for f in "$docdir"/examples/*.conf; do
 done
 ok "installed examples pass -t"
 
+# The config is the operator's: a second install keeps an edited one, and
+# uninstall removes it only while it is still the shipped one.
+conf="$dest$sysconfdir/weightd/weightd.conf"
+printf '# edited by the operator\n' >>"$conf"
+cp "$conf" "$WORK/edited.conf"
+run_make install
+cmp -s "$conf" "$WORK/edited.conf" || fail "a second make install overwrote the edited config"
+ok "a second make install keeps the edited config"
+run_make uninstall
+cmp -s "$conf" "$WORK/edited.conf" || fail "make uninstall removed or changed the edited config"
+rm -f "$conf"
+left=$(find "$dest" -type f | head -n 5)
+[ -z "$left" ] || fail "make uninstall left: $left"
+ok "make uninstall removes everything but the edited config"
+
+run_make install
 run_make uninstall
 left=$(find "$dest" -type f | head -n 5)
 [ -z "$left" ] || fail "make uninstall left: $left"
-ok "make uninstall removes everything"
+ok "make uninstall removes everything, the unedited config included"
