@@ -36,7 +36,7 @@ for f in "$dest$sbindir/weightd" \
 	"$root/lib/systemd/system/weightd.service" "$root/lib/sysusers.d/weightd.conf" \
 	"$root/lib/tmpfiles.d/weightd.conf" \
 	"$pkgdatadir/prometheus/weightd-rules.yml" "$pkgdatadir/prometheus/weightd-rules.test.yml" \
-	"$pkgdatadir/kubernetes/weightd-redis.yaml" "$pkgdatadir/kubernetes/weightd-file-sidecar.yaml" \
+	"$pkgdatadir/kubernetes/redis/weightd-redis.yaml" "$pkgdatadir/kubernetes/file-sidecar/weightd-file-sidecar.yaml" \
 	"$pkgdatadir/docker/Dockerfile"; do
 	[ -s "$f" ] || fail "not installed: ${f#"$dest"}"
 done
