@@ -37,7 +37,7 @@ for f in "$dest$sbindir/weightd" \
 	"$root/lib/tmpfiles.d/weightd.conf" \
 	"$pkgdatadir/prometheus/weightd-rules.yml" "$pkgdatadir/prometheus/weightd-rules.test.yml" \
 	"$pkgdatadir/kubernetes/redis/weightd-redis.yaml" "$pkgdatadir/kubernetes/file-sidecar/weightd-file-sidecar.yaml" \
-	"$pkgdatadir/docker/Dockerfile"; do
+	"$pkgdatadir/docker/Dockerfile" "$pkgdatadir/grafana/weightd.json"; do
 	[ -s "$f" ] || fail "not installed: ${f#"$dest"}"
 done
 ok "every file installed"
