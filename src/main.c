@@ -345,13 +345,13 @@ static void reload(struct daemon *d)
 	}
 	apply_log_level(d);
 	metrics_set_config(d->metrics, cfg->interval_ms, cfg->dry_run);
-	metrics_config_reload(d->metrics, true);
+	metrics_config_reload(d->metrics, true, wall_ms() / 1000.0);
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", cfg->n_services);
 	log_info("config reloaded", "config", d->opt.config_path, "services", n);
 	goto out;
 failed:
-	metrics_config_reload(d->metrics, false);
+	metrics_config_reload(d->metrics, false, wall_ms() / 1000.0);
 	reopen_audit(d);
 out:
 	errors_free(&errs);
@@ -661,6 +661,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	metrics_set_config(d.metrics, d.cfg->interval_ms, d.cfg->dry_run);
+	metrics_config_loaded(d.metrics, wall_ms() / 1000.0);
 	if (d.cfg->audit_log[0] && !(d.audit = audit_open(d.cfg->audit_log, err, sizeof(err)))) {
 		log_error("cannot open the audit log", "error", err);
 		daemon_free(&d);
