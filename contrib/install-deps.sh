@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libcurl4-openssl-dev libcjson-dev libhiredis-dev libconfig-dev libyaml-dev
-libmicrohttpd-dev libcunit1-dev
+libmicrohttpd-dev libcunit1-dev libsystemd-dev
 prometheus redis-server curl jq gnuplot-nox python3 python3-jsonschema python3-yaml
 valgrind groff-base man-db faketime haproxy"
 

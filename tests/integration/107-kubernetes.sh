@@ -4,7 +4,8 @@
 # weightd (no readiness probe on the weightd container, no probe of /healthz,
 # which answers 503 while Prometheus is down); no manifest hard-codes a
 # namespace (each Kustomize base sets it); every base lists files that exist;
-# the ServiceMonitor keeps weightd's own labels (honorLabels).
+# the ServiceMonitor keeps weightd's own labels (honorLabels); weightd
+# follows ConfigMap edits by itself (--watch-config).
 . "$top_srcdir/tests/integration/common.sh"
 command -v python3 >/dev/null || skip "python3 not installed"
 python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml not installed"
@@ -45,6 +46,10 @@ for path, docs in docs_by_file.items():
                     bad.append(f"{name}: ServiceMonitor endpoint {e.get('port')} lacks honorLabels: true")
         for spec in pods(d):
             names = [c["name"] for c in spec.get("containers", [])]
+            for c in spec.get("containers", []):
+                # A ConfigMap edit must reach weightd without kubectl exec.
+                if c["name"] == "weightd" and "--watch-config" not in c.get("args", []):
+                    bad.append(f"{name}: weightd runs without --watch-config: ConfigMap edits need kubectl exec")
             if "weightd" in names and len(names) > 1:
                 # weightd shares a pod with the load balancer: nothing of
                 # weightd's may decide that pod's readiness.
