@@ -134,396 +134,845 @@ char *config_expand_template(const char *tmpl, const char *name)
 	return out;
 }
 
-/* ---- parsing helpers ---------------------------------------------------- */
+/* ---- the keys ------------------------------------------------------------ */
+
+struct parser;
+struct key;
+
+/* Where a key may stand: one bit per group of the file. A key's field lives
+ * in the struct of the first place named in its where (its home): a policy
+ * key is a field of struct wd_policy_cfg wherever it is written. */
+enum place {
+	P_TOP = 1 << 0,            /* struct wd_config */
+	P_PROM = 1 << 1,           /* prometheus = { }: struct wd_prom_cfg */
+	P_OUTPUT = 1 << 2,         /* output = { }: struct wd_output_cfg */
+	P_POLICY = 1 << 3,         /* policy = { } at the top: struct wd_policy_cfg */
+	P_SERVICE_POLICY = 1 << 4, /* a service's policy = { }: its own override */
+	P_SERVICE = 1 << 5,        /* services = ( { } ): struct wd_service_cfg */
+	P_BACKEND = 1 << 6,        /* backends = ( { } ): struct wd_backend_cfg */
+	P_HEALTH = 1 << 7,         /* health_check = { }: struct wd_health_cfg */
+};
+
+enum key_type {
+	K_BOOL,     /* bool */
+	K_INT,      /* int */
+	K_INT64,    /* int64_t */
+	K_DOUBLE,   /* double, always finite */
+	K_DURATION, /* int64_t milliseconds, from "15s" or a number of seconds */
+	K_ENUM,     /* int-sized enum: the index of the string in names */
+	K_STRING,   /* char *, owned; restricted to names when names is set */
+	K_SECRET,   /* char * path at off, char * content read from it at secret_off */
+	K_GROUP,    /* { ... }: read by parse */
+	K_LIST,     /* ( ... ) or [ ... ]: read by parse */
+};
+
+/* What bounds a number has (lo and hi in the key's row). */
+enum { B_LO = 1, B_HI = 2, B_LO_OPEN = 4 };
+
+/* Flags of a key. */
+enum {
+	KF_REQUIRED = 1,      /* absent is an error */
+	KF_EMPTY_IS_NULL = 2, /* "" means unset: the field stays NULL */
+	KF_NOT_EMPTY = 4,     /* "" is an error */
+};
+
+typedef void check_fn(struct parser *p, const config_setting_t *s, const char *qname,
+		      const void *field);
+typedef void parse_fn(struct parser *p, const config_setting_t *s, void *base);
+
+struct key {
+	const char *name;
+	enum key_type type;
+	unsigned where;      /* the places it may stand in (enum place bits) */
+	unsigned flags;      /* KF_* */
+	unsigned only;       /* output types it is for (1 << enum wd_output_type); 0: all */
+	size_t off, size;    /* the field in its home struct */
+	size_t secret_off;   /* K_SECRET: the field the file's content goes to */
+	double def;          /* default of a number, bool, duration (ms) or enum (index) */
+	const char *def_str; /* default of a string (NULL: unset) */
+	unsigned bounds;     /* B_*, with lo and hi */
+	double lo, hi;
+	const char *const *names; /* K_ENUM: the values; K_STRING: the allowed values */
+	const char *hint;    /* appended to a bounds error; for groups and lists, the
+			      * shape shown when it is missing or of the wrong type */
+	check_fn *check;     /* a rule of its own, after the value is stored */
+	parse_fn *parse;     /* K_GROUP, K_LIST: reads the member */
+};
 
 struct parser {
 	const char *file;
 	struct wd_errors *errs;
 	struct wd_errors *warns;
+	const struct wd_service_cfg *svc; /* the service being read, for messages */
+	const struct wd_backend_cfg *backend;
 };
+
+static check_fn check_interval, check_listen, check_http_url, check_redis_address,
+	check_root_key, check_abs_path;
+static parse_fn parse_prometheus, parse_headers, parse_output, parse_top_policy,
+	parse_services, parse_service_policy, parse_health, parse_backends;
+
+static const char *const objective_names[] = {"latency", "marginal", NULL};
+static const char *const kind_names[] = {"servers", "weighted", NULL};
+static const char *const output_type_names[] = {"file", "redis", NULL};
+static const char *const scheme_names[] = {"http", "https", NULL};
+
+#define FIELD(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
+#define TOP(f) FIELD(struct wd_config, f)
+#define PROM(f) FIELD(struct wd_prom_cfg, f)
+#define OUT(f) FIELD(struct wd_output_cfg, f)
+#define POL(f) FIELD(struct wd_policy_cfg, f)
+#define SVC(f) FIELD(struct wd_service_cfg, f)
+#define BACK(f) FIELD(struct wd_backend_cfg, f)
+#define HEALTH(f) FIELD(struct wd_health_cfg, f)
+#define AT_LEAST(x) .bounds = B_LO, .lo = (x)
+#define ABOVE(x) .bounds = B_LO | B_LO_OPEN, .lo = (x)
+#define WITHIN(a, b) .bounds = B_LO | B_HI, .lo = (a), .hi = (b)
+#define ABOVE_UPTO(a, b) .bounds = B_LO | B_LO_OPEN | B_HI, .lo = (a), .hi = (b)
+#define FILE_ONLY .only = 1u << WD_OUT_FILE
+#define REDIS_ONLY .only = 1u << WD_OUT_REDIS
+#define POLICY_KEY (P_POLICY | P_SERVICE_POLICY)
+
+/* Every key of weightd.conf, one row each: its name, type, where it may
+ * stand, its field, default and bounds. The loader, the defaults, the
+ * unknown-key check, the "only for type" check and config_free all read this
+ * table; nothing else states a default or a bound.
+ *
+ * To add a key: add its field to the struct in config.h and one row here in
+ * the block of its group (within a group, keys are read in the order of the
+ * rows). A number gets its bounds with AT_LEAST/ABOVE/WITHIN; a rule the
+ * bounds cannot say goes in a check function (check_fn) named in the row. A
+ * policy key (where POLICY_KEY) may be overridden in a service's policy group
+ * at once; leave out P_SERVICE_POLICY to keep it global. A rule between keys
+ * goes into the group's parse function (e.g. check_policy_relations). */
+static const struct key keys[] = {
+	/* the top level */
+	{"interval", K_DURATION, P_TOP, TOP(interval_ms), .def = 15000, AT_LEAST(100),
+	 .check = check_interval},
+	{"dry_run", K_BOOL, P_TOP, TOP(dry_run)},
+	{"log_level", K_ENUM, P_TOP, TOP(log_level), .def = WD_LOG_INFO, .names = log_level_names},
+	{"listen", K_STRING, P_TOP, TOP(listen), .def_str = "127.0.0.1:9477", .check = check_listen},
+	{"state_file", K_STRING, P_TOP, TOP(state_file), .def_str = ""},
+	{"audit_log", K_STRING, P_TOP, TOP(audit_log), .def_str = ""},
+	{"prometheus", K_GROUP, P_TOP, .flags = KF_REQUIRED, .hint = "prometheus = { url = ...; }",
+	 .parse = parse_prometheus},
+	{"output", K_GROUP, P_TOP, .flags = KF_REQUIRED,
+	 .hint = "output = { type = \"file\"; path = ...; }", .parse = parse_output},
+	{"policy", K_GROUP, P_TOP, .parse = parse_top_policy},
+	{"services", K_LIST, P_TOP, .flags = KF_REQUIRED, .hint = "services = ( { ... } )",
+	 .parse = parse_services},
+
+	/* prometheus = { } */
+	{"url", K_STRING, P_PROM, PROM(url), .flags = KF_REQUIRED, .check = check_http_url},
+	{"timeout", K_DURATION, P_PROM, PROM(timeout_ms), .def = 5000},
+	{"bearer_token_file", K_SECRET, P_PROM, PROM(bearer_token_file),
+	 .secret_off = offsetof(struct wd_prom_cfg, bearer_token)},
+	{"username", K_STRING, P_PROM, PROM(username), .flags = KF_EMPTY_IS_NULL},
+	{"password_file", K_SECRET, P_PROM, PROM(password_file),
+	 .secret_off = offsetof(struct wd_prom_cfg, password)},
+	{"headers", K_LIST, P_PROM, .hint = "of \"Name: value\" strings", .parse = parse_headers},
+	{"ca_file", K_STRING, P_PROM, PROM(ca_file), .flags = KF_EMPTY_IS_NULL},
+	{"insecure_skip_verify", K_BOOL, P_PROM, PROM(insecure_skip_verify)},
+	{"max_response_bytes", K_INT64, P_PROM, PROM(max_response_bytes), .def = 16 << 20,
+	 AT_LEAST(1024)},
+	{"max_concurrency", K_INT, P_PROM, PROM(max_concurrency), .def = 32, WITHIN(1, 1024)},
+
+	/* output = { }: the type first, since the other keys depend on it */
+	{"type", K_ENUM, P_OUTPUT, OUT(type), .flags = KF_REQUIRED, .names = output_type_names},
+	{"path", K_STRING, P_OUTPUT, OUT(path), .flags = KF_REQUIRED | KF_NOT_EMPTY, FILE_ONLY},
+	{"take_over", K_BOOL, P_OUTPUT, OUT(take_over), FILE_ONLY},
+	{"address", K_STRING, P_OUTPUT, OUT(address), .def_str = "127.0.0.1:6379", REDIS_ONLY,
+	 .check = check_redis_address},
+	{"db", K_INT, P_OUTPUT, OUT(db), WITHIN(0, 1000), REDIS_ONLY},
+	{"username", K_STRING, P_OUTPUT, OUT(username), .flags = KF_EMPTY_IS_NULL, REDIS_ONLY},
+	{"password_file", K_SECRET, P_OUTPUT, OUT(password_file),
+	 .secret_off = offsetof(struct wd_output_cfg, password), REDIS_ONLY},
+	{"root_key", K_STRING, P_OUTPUT, OUT(root_key), .def_str = "traefik", REDIS_ONLY,
+	 .check = check_root_key},
+	{"timeout", K_DURATION, P_OUTPUT, OUT(timeout_ms), .def = 2000, REDIS_ONLY},
+
+	/* services = ( { } ), up to its policy group: the query keys below may
+	 * also stand on the service itself, and win over its policy group */
+	{"name", K_STRING, P_SERVICE, SVC(name)},
+	{"kind", K_ENUM, P_SERVICE, SVC(kind), .names = kind_names},
+	{"label", K_STRING, P_SERVICE, SVC(label), .flags = KF_NOT_EMPTY},
+	{"freeze", K_BOOL, P_SERVICE, SVC(freeze)},
+	{"policy", K_GROUP, P_SERVICE, .parse = parse_service_policy},
+
+	/* policy = { }, at the top (the defaults) and in a service (its override) */
+	{"objective", K_ENUM, POLICY_KEY, POL(objective), .names = objective_names},
+	{"kp", K_DOUBLE, POLICY_KEY, POL(kp), .def = 0.2, AT_LEAST(0)},
+	{"ki", K_DOUBLE, POLICY_KEY, POL(ki), .def = 0.4, AT_LEAST(0)},
+	{"kd", K_DOUBLE, POLICY_KEY, POL(kd), .def = 0.0, AT_LEAST(0)},
+	{"error_penalty", K_DOUBLE, POLICY_KEY, POL(error_penalty), .def = 10.0, AT_LEAST(0)},
+	{"eject_error_ratio", K_DOUBLE, POLICY_KEY, POL(eject_error_ratio), .def = 0.5,
+	 ABOVE_UPTO(0, 1)},
+	{"total", K_INT, POLICY_KEY, POL(total), .def = 100, AT_LEAST(1)},
+	{"min_weight", K_INT, POLICY_KEY, POL(min_weight), .def = 1, AT_LEAST(1),
+	 .hint = " (drain a backend with pin = 0)"},
+	{"max_weight", K_INT, POLICY_KEY, POL(max_weight), .def = 100},
+	{"max_step", K_DOUBLE, POLICY_KEY, POL(max_step), .def = 0.5, ABOVE(0)},
+	{"deadband", K_INT, POLICY_KEY, POL(deadband), .def = 1, AT_LEAST(0)},
+	{"stale_ticks", K_INT, POLICY_KEY, POL(stale_ticks), .def = 4, AT_LEAST(1)},
+	{"min_rate", K_DOUBLE, POLICY_KEY, POL(min_rate), .def = 0.0, AT_LEAST(0)},
+	/* Templates: ${service} is replaced in a service's effective policy. */
+	{"latency_query", K_STRING, POLICY_KEY | P_SERVICE, POL(latency_query), .def_str = ""},
+	{"error_query", K_STRING, POLICY_KEY | P_SERVICE, POL(error_query), .def_str = ""},
+	{"rate_query", K_STRING, POLICY_KEY | P_SERVICE, POL(rate_query), .def_str = ""},
+
+	/* services = ( { } ), the rest */
+	{"health_check", K_GROUP, P_SERVICE, .parse = parse_health},
+	{"backends", K_LIST, P_SERVICE, .flags = KF_REQUIRED, .parse = parse_backends},
+
+	/* backends = ( { } ); weight -1 is an equal share, pin -1 not pinned */
+	{"name", K_STRING, P_BACKEND, BACK(name)},
+	{"url", K_STRING, P_BACKEND, BACK(url)},
+	{"weight", K_INT, P_BACKEND, BACK(weight), .def = -1},
+	{"pin", K_INT, P_BACKEND, BACK(pin), .def = -1},
+
+	/* health_check = { }: what Traefik probes; 0 and NULL are unset */
+	{"path", K_STRING, P_HEALTH, HEALTH(path), .flags = KF_REQUIRED, .check = check_abs_path},
+	{"interval", K_DURATION, P_HEALTH, HEALTH(interval_ms)},
+	{"timeout", K_DURATION, P_HEALTH, HEALTH(timeout_ms)},
+	{"scheme", K_STRING, P_HEALTH, HEALTH(scheme), .names = scheme_names},
+	{"hostname", K_STRING, P_HEALTH, HEALTH(hostname)},
+	{"port", K_INT, P_HEALTH, HEALTH(port), WITHIN(1, 65535)},
+};
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* A place's name in messages, and the prefix of its keys' names. */
+static const struct {
+	unsigned place;
+	const char *where, *prefix;
+} places[] = {
+	{P_TOP, "the top level", ""},        {P_PROM, "prometheus", "prometheus."},
+	{P_OUTPUT, "output", "output."},     {P_POLICY, "policy", "policy."},
+	{P_SERVICE_POLICY, "service policy", "policy."},
+	{P_SERVICE, "service", ""},          {P_BACKEND, "backend", ""},
+	{P_HEALTH, "health_check", "health_check."},
+};
+
+static const char *place_where(unsigned place)
+{
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
+		if (places[i].place == place)
+			return places[i].where;
+	return "?";
+}
+
+static const char *place_prefix(unsigned place)
+{
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
+		if (places[i].place == place)
+			return places[i].prefix;
+	return "";
+}
+
+/* The place whose struct holds the key's field. */
+static unsigned home_of(const struct key *k)
+{
+	return k->where & -k->where;
+}
+
+/* The struct holding k's field when k is read in place from a group whose
+ * struct is base: a query key on a service goes to the service's policy. */
+static char *field_base(const struct key *k, unsigned place, void *base)
+{
+	if (place == P_SERVICE && home_of(k) == P_POLICY)
+		return (char *)&((struct wd_service_cfg *)base)->policy;
+	return base;
+}
+
+static size_t type_size(enum key_type t)
+{
+	switch (t) {
+	case K_BOOL: return sizeof(bool);
+	case K_INT: case K_ENUM: return sizeof(int);
+	case K_INT64: case K_DURATION: return sizeof(int64_t);
+	case K_DOUBLE: return sizeof(double);
+	case K_STRING: case K_SECRET: return sizeof(char *);
+	default: return 0;
+	}
+}
+
+/* ---- messages ----------------------------------------------------------- */
 
 static int line_of(const config_setting_t *s)
 {
 	return s ? (int)config_setting_source_line(s) : 0;
 }
 
-static void perr(struct parser *p, const config_setting_t *s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void perr(struct parser *p, const config_setting_t *s, const char *fmt, ...)
+static void vreport(struct parser *p, struct wd_errors *to, const config_setting_t *s,
+		    bool ctx, const char *fmt, va_list ap)
 {
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
+	char msg[1024], pre[600] = "";
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	errors_add(p->errs, "%s:%d: %s", p->file, line_of(s), msg);
+	if (ctx && p->svc)
+		snprintf(pre, sizeof(pre), "service \"%s\": ", p->svc->name ? p->svc->name : "?");
+	if (ctx && p->backend)
+		snprintf(pre + strlen(pre), sizeof(pre) - strlen(pre), "backend \"%s\": ",
+			 p->backend->name ? p->backend->name : "?");
+	errors_add(to, "%s:%d: %s%s", p->file, line_of(s), pre, msg);
 }
 
-static void pwarn(struct parser *p, const config_setting_t *s, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void pwarn(struct parser *p, const config_setting_t *s, const char *fmt, ...)
+/* An error at s, as is. */
+static void __attribute__((format(printf, 3, 4)))
+perr(struct parser *p, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(p, p->errs, s, false, fmt, ap);
+	va_end(ap);
+}
+
+/* An error at s, prefixed with the service and backend being read. */
+static void __attribute__((format(printf, 3, 4)))
+kerr(struct parser *p, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(p, p->errs, s, true, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+pwarn(struct parser *p, const config_setting_t *s, const char *fmt, ...)
 {
 	if (!p->warns)
 		return;
-	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vreport(p, p->warns, s, true, fmt, ap);
 	va_end(ap);
-	errors_add(p->warns, "%s:%d: %s", p->file, line_of(s), msg);
 }
 
-/* Rejects every member of group g whose name is not in the NULL-ended list. */
-static void check_keys(struct parser *p, const config_setting_t *g, const char *where,
-		       const char *const *allowed)
+/* "a", "b" or "c" */
+static void choices(const char *const *names, char *buf, size_t len)
 {
-	int n = config_setting_length(g);
-	for (int i = 0; i < n; i++) {
-		config_setting_t *c = config_setting_get_elem(g, (unsigned)i);
-		const char *name = config_setting_name(c);
-		if (!name)
-			continue;
-		int ok = 0;
-		for (const char *const *a = allowed; *a; a++)
-			if (strcmp(*a, name) == 0)
-				ok = 1;
-		if (!ok)
-			perr(p, c, "unknown key \"%s\" in %s", name, where);
-	}
+	size_t n = 0, at = 0;
+	while (names[n])
+		n++;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s\"%s\"",
+				       i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
 }
 
-static int get_string(struct parser *p, const config_setting_t *g, const char *key,
-		      char **out)
+static int name_index(const char *const *names, const char *v)
 {
-	config_setting_t *s = config_setting_get_member(g, key);
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		perr(p, s, "%s must be a string", key);
-		return -1;
-	}
-	char *v = strdup(config_setting_get_string(s));
-	if (!v)
-		return -1;
-	free(*out);
-	*out = v;
-	return 1;
+	for (int i = 0; names[i]; i++)
+		if (strcmp(names[i], v) == 0)
+			return i;
+	return -1;
 }
 
-static int get_bool(struct parser *p, const config_setting_t *g, const char *key, bool *out)
+/* ---- reading one value -------------------------------------------------- */
+
+static bool within_bounds(struct parser *p, const config_setting_t *s, const struct key *k,
+			  const char *qn, double v)
 {
-	config_setting_t *s = config_setting_get_member(g, key);
-	if (!s)
-		return 0;
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		perr(p, s, "%s must be true or false", key);
-		return -1;
-	}
-	*out = config_setting_get_bool(s) != 0;
-	return 1;
+	bool open = k->bounds & B_LO_OPEN;
+	bool lo_ok = !(k->bounds & B_LO) || (open ? v > k->lo : v >= k->lo);
+	bool hi_ok = !(k->bounds & B_HI) || v <= k->hi;
+	if (lo_ok && hi_ok)
+		return true;
+	const char *h = k->hint ? k->hint : "";
+	if (k->type == K_DURATION)
+		kerr(p, s, "%s must be at least %.15gms%s", qn, k->lo, h);
+	else if ((k->bounds & B_HI) && open)
+		kerr(p, s, "%s %.15g must be in (%.15g, %.15g]%s", qn, v, k->lo, k->hi, h);
+	else if (k->bounds & B_HI)
+		kerr(p, s, "%s %.15g not within %.15g..%.15g%s", qn, v, k->lo, k->hi, h);
+	else if (k->lo == 0)
+		kerr(p, s, "%s must %s%s", qn, open ? "be above 0" : "not be negative", h);
+	else
+		kerr(p, s, "%s %.15g must be %s %.15g%s", qn, v, open ? "above" : "at least", k->lo, h);
+	return false;
 }
 
-static int get_int(struct parser *p, const config_setting_t *g, const char *key, int *out)
+static bool setting_number(const config_setting_t *s, double *v, bool int_only)
 {
-	config_setting_t *s = config_setting_get_member(g, key);
-	if (!s)
-		return 0;
-	int t = config_setting_type(s);
-	long long v;
-	if (t == CONFIG_TYPE_INT)
-		v = config_setting_get_int(s);
-	else if (t == CONFIG_TYPE_INT64)
-		v = config_setting_get_int64(s);
-	else {
-		perr(p, s, "%s must be an integer", key);
-		return -1;
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT: *v = config_setting_get_int(s); return true;
+	case CONFIG_TYPE_INT64: *v = (double)config_setting_get_int64(s); return true;
+	case CONFIG_TYPE_FLOAT:
+		if (int_only)
+			return false;
+		*v = config_setting_get_float(s);
+		return true;
+	default: return false;
 	}
-	if (v < -1000000000LL || v > 1000000000LL) {
-		perr(p, s, "%s = %lld is out of range", key, v);
-		return -1;
-	}
-	*out = (int)v;
-	return 1;
-}
-
-static int get_double(struct parser *p, const config_setting_t *g, const char *key, double *out)
-{
-	config_setting_t *s = config_setting_get_member(g, key);
-	if (!s)
-		return 0;
-	int t = config_setting_type(s);
-	double v;
-	if (t == CONFIG_TYPE_FLOAT)
-		v = config_setting_get_float(s);
-	else if (t == CONFIG_TYPE_INT)
-		v = config_setting_get_int(s);
-	else if (t == CONFIG_TYPE_INT64)
-		v = (double)config_setting_get_int64(s);
-	else {
-		perr(p, s, "%s must be a number", key);
-		return -1;
-	}
-	if (!isfinite(v)) {
-		perr(p, s, "%s must be finite", key);
-		return -1;
-	}
-	*out = v;
-	return 1;
 }
 
 /* A duration is a string with a unit, or a number of seconds. */
-static int get_duration(struct parser *p, const config_setting_t *g, const char *key,
-			int64_t *out_ms)
+static bool read_duration(struct parser *p, const config_setting_t *s, const char *qn,
+			  int64_t *ms)
 {
-	config_setting_t *s = config_setting_get_member(g, key);
-	if (!s)
-		return 0;
-	int t = config_setting_type(s);
 	char err[256];
-	if (t == CONFIG_TYPE_STRING) {
-		if (config_parse_duration(config_setting_get_string(s), out_ms, err, sizeof(err)) < 0) {
-			perr(p, s, "%s: %s", key, err);
-			return -1;
-		}
-		return 1;
-	}
 	double secs;
-	if (t == CONFIG_TYPE_INT)
-		secs = config_setting_get_int(s);
-	else if (t == CONFIG_TYPE_INT64)
-		secs = (double)config_setting_get_int64(s);
-	else if (t == CONFIG_TYPE_FLOAT)
-		secs = config_setting_get_float(s);
-	else {
-		perr(p, s, "%s must be a duration such as \"15s\"", key);
-		return -1;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (config_parse_duration(config_setting_get_string(s), ms, err, sizeof(err)) < 0) {
+			kerr(p, s, "%s: %s", qn, err);
+			return false;
+		}
+		return true;
+	}
+	if (!setting_number(s, &secs, false)) {
+		kerr(p, s, "%s must be a duration such as \"15s\"", qn);
+		return false;
 	}
 	if (!isfinite(secs) || secs * 1000 < 1) {
-		perr(p, s, "%s must be a positive duration", key);
-		return -1;
+		kerr(p, s, "%s must be a positive duration", qn);
+		return false;
 	}
 	if (secs > 1e9) {
-		perr(p, s, "%s is too large", key);
-		return -1;
+		kerr(p, s, "%s is too large", qn);
+		return false;
 	}
-	*out_ms = (int64_t)llround(secs * 1000);
-	return 1;
+	*ms = (int64_t)llround(secs * 1000);
+	return true;
 }
 
 /* Reads a secret from the file a *_file key names; trailing newlines dropped.
  * The message names the file, never the content. */
-static char *read_secret(struct parser *p, const config_setting_t *g, const char *key,
+static char *read_secret(struct parser *p, const config_setting_t *s, const char *qn,
 			 const char *path)
 {
-	config_setting_t *s = config_setting_get_member(g, key);
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		perr(p, s, "%s: cannot read \"%s\": %s", key, path, strerror(errno));
+		kerr(p, s, "%s: cannot read \"%s\": %s", qn, path, strerror(errno));
 		return NULL;
 	}
 	char buf[8192];
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	int toolong = !feof(f) && fgetc(f) != EOF;
+	bool toolong = !feof(f) && fgetc(f) != EOF;
 	fclose(f);
-	if (toolong) {
-		perr(p, s, "%s: \"%s\" is larger than %zu bytes", key, path, sizeof(buf) - 1);
-		return NULL;
-	}
+	char *v = NULL;
 	buf[n] = '\0';
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
-	if (n == 0) {
-		perr(p, s, "%s: \"%s\" is empty", key, path);
-		return NULL;
-	}
-	char *v = strdup(buf);
-	memset(buf, 0, sizeof(buf));
+	if (toolong)
+		kerr(p, s, "%s: \"%s\" is larger than %zu bytes", qn, path, sizeof(buf) - 1);
+	else if (n == 0)
+		kerr(p, s, "%s: \"%s\" is empty", qn, path);
+	else if (!(v = strdup(buf)))
+		kerr(p, s, "%s: out of memory", qn);
+	explicit_bzero(buf, sizeof(buf));
 	return v;
 }
 
 static void free_secret(char *s)
 {
 	if (s) {
-		volatile char *v = s;
-		while (*v)
-			*v++ = 0;
+		explicit_bzero(s, strlen(s));
 		free(s);
 	}
 }
 
-/* ---- policy ------------------------------------------------------------- */
-
-static const char *const policy_keys[] = {
-	"objective", "kp", "ki", "kd", "error_penalty", "eject_error_ratio", "total",
-	"min_weight", "max_weight", "max_step", "deadband", "stale_ticks", "min_rate",
-	"latency_query", "error_query", "rate_query", NULL};
-
-static void policy_defaults(struct wd_policy_cfg *pc)
+/* Replaces the string at field with a copy of v. */
+static bool set_string(struct parser *p, const config_setting_t *s, char **field, const char *v)
 {
-	memset(pc, 0, sizeof(*pc));
-	pc->objective = WD_OBJ_LATENCY;
-	pc->kp = 0.2;
-	pc->ki = 0.4;
-	pc->kd = 0.0;
-	pc->error_penalty = 10.0;
-	pc->eject_error_ratio = 0.5;
-	pc->total = 100;
-	pc->min_weight = 1;
-	pc->max_weight = 100;
-	pc->max_step = 0.5;
-	pc->deadband = 1;
-	pc->stale_ticks = 4;
-	pc->min_rate = 0.0;
-}
-
-static int policy_copy(struct wd_policy_cfg *dst, const struct wd_policy_cfg *src)
-{
-	*dst = *src;
-	dst->latency_query = strdup(src->latency_query ? src->latency_query : "");
-	dst->error_query = strdup(src->error_query ? src->error_query : "");
-	dst->rate_query = strdup(src->rate_query ? src->rate_query : "");
-	return dst->latency_query && dst->error_query && dst->rate_query ? 0 : -1;
-}
-
-static void policy_cfg_free(struct wd_policy_cfg *pc)
-{
-	free(pc->latency_query);
-	free(pc->error_query);
-	free(pc->rate_query);
-	pc->latency_query = pc->error_query = pc->rate_query = NULL;
-}
-
-/* Overrides pc with the keys present in group g. */
-static void parse_policy(struct parser *p, const config_setting_t *g, struct wd_policy_cfg *pc,
-			 const char *where)
-{
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		perr(p, g, "%s must be a group { ... }", where);
-		return;
+	char *c = v ? strdup(v) : NULL;
+	if (v && !c) {
+		perr(p, s, "out of memory");
+		return false;
 	}
-	check_keys(p, g, where, policy_keys);
-	char *obj = NULL;
-	if (get_string(p, g, "objective", &obj) > 0) {
-		if (strcmp(obj, "latency") == 0)
-			pc->objective = WD_OBJ_LATENCY;
-		else if (strcmp(obj, "marginal") == 0)
-			pc->objective = WD_OBJ_MARGINAL;
+	free(*field);
+	*field = c;
+	return true;
+}
+
+/* Reads setting s into field, by the rules of key k (qn: its name in
+ * messages). Returns false when s was not valid; the field is then unchanged. */
+static bool read_value(struct parser *p, const config_setting_t *s, const struct key *k,
+		       const char *qn, char *field)
+{
+	double v;
+	int64_t ms;
+	const char *str = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s)
+								       : NULL;
+	char alts[256];
+	switch (k->type) {
+	case K_BOOL:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+			kerr(p, s, "%s must be true or false", qn);
+			return false;
+		}
+		*(bool *)field = config_setting_get_bool(s) != 0;
+		return true;
+	case K_INT:
+	case K_INT64:
+		if (!setting_number(s, &v, true)) {
+			kerr(p, s, "%s must be an integer", qn);
+			return false;
+		}
+		if (v < -1e9 || v > 1e9) {
+			kerr(p, s, "%s = %.0f is out of range", qn, v);
+			return false;
+		}
+		if (!within_bounds(p, s, k, qn, v))
+			return false;
+		if (k->type == K_INT)
+			*(int *)field = (int)v;
 		else
-			perr(p, config_setting_get_member(g, "objective"),
-			     "objective \"%s\" is not \"latency\" or \"marginal\"", obj);
+			*(int64_t *)field = (int64_t)v;
+		return true;
+	case K_DOUBLE:
+		if (!setting_number(s, &v, false)) {
+			kerr(p, s, "%s must be a number", qn);
+			return false;
+		}
+		if (!isfinite(v)) {
+			kerr(p, s, "%s must be finite", qn);
+			return false;
+		}
+		if (!within_bounds(p, s, k, qn, v))
+			return false;
+		*(double *)field = v;
+		return true;
+	case K_DURATION:
+		if (!read_duration(p, s, qn, &ms) || !within_bounds(p, s, k, qn, (double)ms))
+			return false;
+		*(int64_t *)field = ms;
+		return true;
+	case K_ENUM:
+		if (!str) {
+			kerr(p, s, "%s must be a string", qn);
+			return false;
+		}
+		if (name_index(k->names, str) < 0) {
+			choices(k->names, alts, sizeof(alts));
+			kerr(p, s, "%s \"%s\" is not %s", qn, str, alts);
+			return false;
+		}
+		*(int *)field = name_index(k->names, str);
+		return true;
+	case K_STRING:
+	case K_SECRET:
+		if (!str) {
+			kerr(p, s, "%s must be a string", qn);
+			return false;
+		}
+		if (k->names && name_index(k->names, str) < 0) {
+			choices(k->names, alts, sizeof(alts));
+			kerr(p, s, "%s \"%s\" is not %s", qn, str, alts);
+			return false;
+		}
+		if (!str[0] && (k->flags & KF_NOT_EMPTY)) {
+			kerr(p, s, "%s is empty", qn);
+			return false;
+		}
+		if (!set_string(p, s, (char **)field, !str[0] && (k->flags & KF_EMPTY_IS_NULL) ? NULL : str))
+			return false;
+		if (k->type == K_SECRET && str[0]) {
+			char **secret = (char **)(field - k->off + k->secret_off);
+			free_secret(*secret);
+			*secret = read_secret(p, s, qn, str);
+		}
+		return true;
+	default:
+		return false;
 	}
-	free(obj);
-	struct {
-		const char *key;
-		double *v;
-	} dbl[] = {{"kp", &pc->kp}, {"ki", &pc->ki}, {"kd", &pc->kd},
-		   {"error_penalty", &pc->error_penalty}, {"eject_error_ratio", &pc->eject_error_ratio},
-		   {"max_step", &pc->max_step}, {"min_rate", &pc->min_rate}};
-	for (size_t i = 0; i < sizeof(dbl) / sizeof(dbl[0]); i++)
-		if (get_double(p, g, dbl[i].key, dbl[i].v) > 0 && *dbl[i].v < 0)
-			perr(p, config_setting_get_member(g, dbl[i].key), "%s must not be negative",
-			     dbl[i].key);
-	struct {
-		const char *key;
-		int *v;
-	} ints[] = {{"total", &pc->total}, {"min_weight", &pc->min_weight},
-		    {"max_weight", &pc->max_weight}, {"deadband", &pc->deadband},
-		    {"stale_ticks", &pc->stale_ticks}};
-	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
-		get_int(p, g, ints[i].key, ints[i].v);
-	get_string(p, g, "latency_query", &pc->latency_query);
-	get_string(p, g, "error_query", &pc->error_query);
-	get_string(p, g, "rate_query", &pc->rate_query);
 }
 
-/* Checks the numeric rules of an effective policy; s is where to point. */
-static void validate_policy(struct parser *p, const config_setting_t *s,
-			    const struct wd_policy_cfg *pc, const char *who)
+/* ---- reading a group ---------------------------------------------------- */
+
+static const struct key *find_key(unsigned place, const char *name)
 {
-	if (pc->eject_error_ratio <= 0 || pc->eject_error_ratio > 1)
-		perr(p, s, "%seject_error_ratio %g must be in (0, 1]", who, pc->eject_error_ratio);
-	if (pc->max_step <= 0)
-		perr(p, s, "%smax_step must be above 0", who);
-	if (pc->total < 1)
-		perr(p, s, "%stotal %d must be at least 1", who, pc->total);
-	if (pc->min_weight < 1)
-		perr(p, s, "%smin_weight %d must be at least 1 (drain a backend with pin = 0)", who,
-		     pc->min_weight);
-	if (pc->max_weight < pc->min_weight)
-		perr(p, s, "%smax_weight %d below min_weight %d", who, pc->max_weight, pc->min_weight);
-	if (pc->max_weight > pc->total)
-		perr(p, s, "%smax_weight %d above total %d", who, pc->max_weight, pc->total);
-	if (pc->deadband < 0)
-		perr(p, s, "%sdeadband must not be negative", who);
-	if (pc->stale_ticks < 1)
-		perr(p, s, "%sstale_ticks must be at least 1", who);
+	for (size_t i = 0; i < N_KEYS; i++)
+		if ((keys[i].where & place) && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
 }
 
-/* ---- services ----------------------------------------------------------- */
+/* Checks the shape of a group or list member. */
+static bool is_shape(struct parser *p, const config_setting_t *s, const struct key *k,
+		     const char *qn)
+{
+	if (k->type == K_GROUP && config_setting_type(s) != CONFIG_TYPE_GROUP) {
+		kerr(p, s, "%s must be a group { ... }", qn);
+		return false;
+	}
+	if (k->type == K_LIST && !config_setting_is_list(s) && !config_setting_is_array(s)) {
+		kerr(p, s, "%s must be a list %s", qn, k->hint ? k->hint : "( { ... }, ... )");
+		return false;
+	}
+	return true;
+}
 
-static const char *const service_keys[] = {
-	"name", "kind", "label", "latency_query", "error_query", "rate_query", "backends",
-	"health_check", "freeze", "policy", NULL};
-static const char *const backend_keys[] = {"name", "url", "weight", "pin", NULL};
-static const char *const health_keys[] = {"path", "interval", "timeout", "scheme",
-					  "hostname", "port", NULL};
+static void report_missing(struct parser *p, const config_setting_t *g, const struct key *k,
+			   const char *qn)
+{
+	char alts[256] = "";
+	if (k->type == K_ENUM)
+		choices(k->names, alts, sizeof(alts));
+	if (k->only)
+		kerr(p, g, "%s is required for type \"%s\"", qn,
+		     output_type_names[__builtin_ctz(k->only)]);
+	else if (alts[0])
+		kerr(p, g, "%s is required (%s)", qn, alts);
+	else if (k->hint && (k->type == K_GROUP || k->type == K_LIST))
+		kerr(p, g, "%s is required", k->hint);
+	else
+		kerr(p, g, "%s is required", qn);
+}
 
-static int is_http_url(const char *u)
+/* Reads the keys of place from group g into base (the place's struct).
+ * Output keys depend on the type: a first call with variant 0 rejects the
+ * unknown keys and reads the keys for every type; a second call with the
+ * type's bit reads the keys for that type and rejects those of others. */
+static void read_place(struct parser *p, const config_setting_t *g, unsigned place, void *base,
+		       unsigned variant)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		if (!(k->where & place) || (variant == 0) != (k->only == 0))
+			continue;
+		char qn[128];
+		snprintf(qn, sizeof(qn), "%s%s", place_prefix(place), k->name);
+		config_setting_t *s = config_setting_get_member(g, k->name);
+		if (variant && !(k->only & variant)) {
+			if (s)
+				kerr(p, s, "%s is only for type \"%s\"", qn,
+				     output_type_names[__builtin_ctz(k->only)]);
+			continue;
+		}
+		if (!s) {
+			if (k->flags & KF_REQUIRED)
+				report_missing(p, g, k, qn);
+			continue;
+		}
+		char *fb = field_base(k, place, base);
+		if (k->parse) {
+			if (is_shape(p, s, k, qn))
+				k->parse(p, s, fb);
+		} else if (read_value(p, s, k, qn, fb + k->off) && k->check) {
+			k->check(p, s, qn, fb + k->off);
+		}
+	}
+	/* After the known keys, so that messages can name the service or backend. */
+	int n = config_setting_length(g);
+	for (int i = 0; variant == 0 && i < n; i++) {
+		config_setting_t *c = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(c);
+		if (name && !find_key(place, name))
+			kerr(p, c, "unknown key \"%s\" in %s", name, place_where(place));
+	}
+}
+
+/* Sets the fields whose home is place to their defaults (base: zeroed, or
+ * holding strings this frees). */
+static bool set_defaults(unsigned place, void *base)
+{
+	bool ok = true;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		if (home_of(k) != place || k->type == K_GROUP || k->type == K_LIST)
+			continue;
+		if (k->size != type_size(k->type))
+			abort(); /* a row names a field of another type: a bug in the table */
+		char *f = (char *)base + k->off;
+		switch (k->type) {
+		case K_BOOL: *(bool *)f = k->def != 0; break;
+		case K_INT: case K_ENUM: *(int *)f = (int)k->def; break;
+		case K_INT64: case K_DURATION: *(int64_t *)f = (int64_t)k->def; break;
+		case K_DOUBLE: *(double *)f = k->def; break;
+		case K_STRING:
+		case K_SECRET:
+			free(*(char **)f);
+			*(char **)f = k->def_str ? strdup(k->def_str) : NULL;
+			ok = ok && (!k->def_str || *(char **)f);
+			break;
+		default: break;
+		}
+	}
+	return ok;
+}
+
+/* Frees the strings of the fields whose home is place (secrets wiped). */
+static void free_place(unsigned place, void *base)
+{
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		if (home_of(k) != place || (k->type != K_STRING && k->type != K_SECRET))
+			continue;
+		char **f = (char **)((char *)base + k->off);
+		free(*f);
+		*f = NULL;
+		if (k->type == K_SECRET) {
+			char **secret = (char **)((char *)base + k->secret_off);
+			free_secret(*secret);
+			*secret = NULL;
+		}
+	}
+}
+
+/* ---- rules of single keys ------------------------------------------------ */
+
+static void check_interval(struct parser *p, const config_setting_t *s, const char *qn,
+			   const void *field)
+{
+	if (*(const int64_t *)field < 2000)
+		pwarn(p, s, "%s below 2s: Traefik applies at most one change per 2s", qn);
+}
+
+static void check_listen(struct parser *p, const config_setting_t *s, const char *qn,
+			 const void *field)
+{
+	const char *v = *(char *const *)field;
+	const char *colon = strrchr(v, ':');
+	char *end = NULL;
+	long port = colon ? strtol(colon + 1, &end, 10) : -1;
+	if (v[0] && (!colon || colon == v || !colon[1] || *end || port < 0 || port > 65535))
+		kerr(p, s, "%s \"%s\" must be HOST:PORT (or \"\" to turn it off)", qn, v);
+}
+
+static bool is_http_url(const char *u)
 {
 	return (strncmp(u, "http://", 7) == 0 && u[7]) || (strncmp(u, "https://", 8) == 0 && u[8]);
 }
 
-static void parse_health(struct parser *p, const config_setting_t *g, struct wd_health_cfg *h)
+static void check_http_url(struct parser *p, const config_setting_t *s, const char *qn,
+			   const void *field)
 {
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		perr(p, g, "health_check must be a group { ... }");
-		return;
-	}
-	check_keys(p, g, "health_check", health_keys);
-	h->set = true;
-	if (get_string(p, g, "path", &h->path) <= 0 || h->path[0] != '/')
-		perr(p, g, "health_check.path must be set and start with \"/\"");
-	get_duration(p, g, "interval", &h->interval_ms);
-	get_duration(p, g, "timeout", &h->timeout_ms);
-	get_string(p, g, "hostname", &h->hostname);
-	if (get_string(p, g, "scheme", &h->scheme) > 0 && strcmp(h->scheme, "http") != 0 &&
-	    strcmp(h->scheme, "https") != 0)
-		perr(p, config_setting_get_member(g, "scheme"),
-		     "health_check.scheme must be \"http\" or \"https\"");
-	if (get_int(p, g, "port", &h->port) > 0 && (h->port < 1 || h->port > 65535))
-		perr(p, config_setting_get_member(g, "port"), "health_check.port must be 1..65535");
+	const char *v = *(char *const *)field;
+	if (!is_http_url(v))
+		kerr(p, s, "%s \"%s\" is not an http:// or https:// URL", qn, v);
 }
 
-static void parse_backend(struct parser *p, const config_setting_t *g,
-			  const struct wd_service_cfg *svc, struct wd_backend_cfg *b)
+static void check_redis_address(struct parser *p, const config_setting_t *s, const char *qn,
+				const void *field)
 {
-	b->line = line_of(g);
-	b->pin = -1;
-	b->weight = -1;
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		perr(p, g, "service \"%s\": each backend must be a group { name = ...; }", svc->name);
+	const char *v = *(char *const *)field;
+	if (!v[0] || (v[0] != '/' && !strrchr(v, ':')))
+		kerr(p, s, "%s \"%s\" must be HOST:PORT or a unix socket path", qn, v);
+}
+
+static void check_root_key(struct parser *p, const config_setting_t *s, const char *qn,
+			   const void *field)
+{
+	const char *v = *(char *const *)field;
+	if (!v[0] || strchr(v, '*'))
+		kerr(p, s, "%s must be a non-empty key prefix", qn);
+}
+
+static void check_abs_path(struct parser *p, const config_setting_t *s, const char *qn,
+			   const void *field)
+{
+	const char *v = *(char *const *)field;
+	if (v[0] != '/')
+		kerr(p, s, "%s \"%s\" must start with \"/\"", qn, v);
+}
+
+/* ---- groups --------------------------------------------------------------- */
+
+static void parse_prometheus(struct parser *p, const config_setting_t *g, void *base)
+{
+	struct wd_prom_cfg *pc = &((struct wd_config *)base)->prom;
+	read_place(p, g, P_PROM, pc, 0);
+	if (pc->password && !pc->username)
+		perr(p, config_setting_get_member(g, "password_file"),
+		     "prometheus.password_file needs a username");
+	if (pc->bearer_token && pc->username)
+		perr(p, g, "prometheus: use either bearer_token_file or username/password_file, not both");
+}
+
+static void parse_headers(struct parser *p, const config_setting_t *h, void *base)
+{
+	struct wd_prom_cfg *pc = base;
+	int n = config_setting_length(h);
+	pc->headers = calloc((size_t)n + 1, sizeof(char *));
+	if (!pc->headers) {
+		perr(p, h, "out of memory");
 		return;
 	}
-	check_keys(p, g, "backend", backend_keys);
-	if (get_string(p, g, "name", &b->name) <= 0 || !b->name[0])
-		perr(p, g, "service \"%s\": backend without a name", svc->name);
-	const char *bn = b->name ? b->name : "?";
-	int has_url = get_string(p, g, "url", &b->url) > 0;
-	if (svc->kind == WD_KIND_SERVERS) {
-		if (!has_url)
-			perr(p, g, "backend \"%s\": url is required for kind \"servers\"", bn);
-		else if (!is_http_url(b->url))
-			perr(p, config_setting_get_member(g, "url"),
-			     "backend \"%s\": url \"%s\" is not an http:// or https:// URL", bn, b->url);
-	} else if (has_url) {
-		perr(p, config_setting_get_member(g, "url"),
-		     "backend \"%s\": url is only for kind \"servers\" (a weighted child is a service name)",
-		     bn);
+	for (int i = 0; i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(h, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+		const char *colon = v ? strchr(v, ':') : NULL;
+		if (!v || !colon || colon == v || strpbrk(v, "\r\n"))
+			perr(p, e, "prometheus.headers[%d] must be \"Name: value\"", i);
+		else if (!(pc->headers[pc->n_headers++] = strdup(v)))
+			perr(p, e, "out of memory");
 	}
-	get_int(p, g, "weight", &b->weight);
-	if (get_int(p, g, "pin", &b->pin) > 0 && (b->pin < 0 || b->pin > svc->policy.total))
-		perr(p, config_setting_get_member(g, "pin"), "backend \"%s\": pin %d not within 0..%d",
-		     bn, b->pin, svc->policy.total);
+}
+
+static void parse_output(struct parser *p, const config_setting_t *g, void *base)
+{
+	struct wd_output_cfg *oc = &((struct wd_config *)base)->output;
+	read_place(p, g, P_OUTPUT, oc, 0);
+	const config_setting_t *t = config_setting_get_member(g, "type");
+	const char *type = t ? config_setting_get_string(t) : NULL;
+	int i = type ? name_index(output_type_names, type) : -1;
+	if (i >= 0) /* else the type's error is all there is to say */
+		read_place(p, g, P_OUTPUT, oc, 1u << i);
+}
+
+/* The rules between a policy's keys; prefix: who to name. */
+static void check_policy_relations(struct parser *p, const config_setting_t *s,
+				   const struct wd_policy_cfg *pc)
+{
+	if (pc->max_weight < pc->min_weight)
+		kerr(p, s, "policy.max_weight %d below min_weight %d", pc->max_weight, pc->min_weight);
+	if (pc->max_weight > pc->total)
+		kerr(p, s, "policy.max_weight %d above total %d", pc->max_weight, pc->total);
+}
+
+static void parse_top_policy(struct parser *p, const config_setting_t *g, void *base)
+{
+	struct wd_policy_cfg *pc = &((struct wd_config *)base)->policy;
+	read_place(p, g, P_POLICY, pc, 0);
+	check_policy_relations(p, g, pc);
+}
+
+static void parse_service_policy(struct parser *p, const config_setting_t *g, void *base)
+{
+	struct wd_service_cfg *svc = base;
+	read_place(p, g, P_SERVICE_POLICY, &svc->policy, 0);
+	check_policy_relations(p, g, &svc->policy);
+}
+
+static void parse_health(struct parser *p, const config_setting_t *g, void *base)
+{
+	struct wd_service_cfg *svc = base;
+	if (svc->kind != WD_KIND_SERVERS)
+		kerr(p, g, "health_check is only for kind \"servers\"");
+	svc->health.set = true;
+	read_place(p, g, P_HEALTH, &svc->health, 0);
+}
+
+static void parse_backend(struct parser *p, const config_setting_t *g, struct wd_service_cfg *svc,
+			  struct wd_backend_cfg *b)
+{
+	b->line = line_of(g);
+	if (!set_defaults(P_BACKEND, b))
+		perr(p, g, "out of memory");
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		kerr(p, g, "each backend must be a group { name = ...; }");
+		return;
+	}
+	p->backend = b;
+	read_place(p, g, P_BACKEND, b, 0);
+	if (!b->name || !b->name[0]) {
+		p->backend = NULL;
+		kerr(p, g, "backend without a name");
+		p->backend = b;
+	}
+	const config_setting_t *url = config_setting_get_member(g, "url");
+	if (svc->kind == WD_KIND_SERVERS) {
+		if (!b->url)
+			kerr(p, g, "url is required for kind \"servers\"");
+		else
+			check_http_url(p, url, "url", &b->url);
+	} else if (b->url) {
+		kerr(p, url, "url is only for kind \"servers\" (a weighted child is a service name)");
+	}
+	const config_setting_t *pin = config_setting_get_member(g, "pin");
+	if (pin && (b->pin < 0 || b->pin > svc->policy.total)) {
+		kerr(p, pin, "pin %d not within 0..%d", b->pin, svc->policy.total);
+		b->pin = -1; /* one error, not one more for the sum of the pins */
+	}
+	p->backend = NULL;
 }
 
 static void validate_service_weights(struct parser *p, const config_setting_t *g,
@@ -553,108 +1002,37 @@ static void validate_service_weights(struct parser *p, const config_setting_t *g
 		}
 	}
 	if (pinsum > pc->total)
-		perr(p, g, "service \"%s\": pins sum to %ld, above total %d", svc->name, pinsum, pc->total);
+		kerr(p, g, "pins sum to %ld, above total %d", pinsum, pc->total);
 	else if (!positive)
-		perr(p, g, "service \"%s\": every backend is pinned to 0; at least one must keep traffic",
-		     svc->name);
+		kerr(p, g, "every backend is pinned to 0; at least one must keep traffic");
 	else if (unpinned == 0 && pinsum != pc->total)
-		perr(p, g, "service \"%s\": every backend is pinned, so the pins must sum to total %d (they sum to %ld)",
-		     svc->name, pc->total, pinsum);
+		kerr(p, g, "every backend is pinned, so the pins must sum to total %d (they sum to %ld)",
+		     pc->total, pinsum);
 	else if (unpinned > 0 && (long)unpinned * pc->min_weight > pc->total - pinsum)
-		perr(p, g, "service \"%s\": %zu unpinned backends at min_weight %d need more than the %ld left by the pins",
-		     svc->name, unpinned, pc->min_weight, pc->total - pinsum);
+		kerr(p, g, "%zu unpinned backends at min_weight %d need more than the %ld left by the pins",
+		     unpinned, pc->min_weight, pc->total - pinsum);
 	else if (unpinned > 0 && (long)unpinned * pc->max_weight < pc->total - pinsum)
-		perr(p, g, "service \"%s\": %zu unpinned backends at max_weight %d cannot reach total %d",
-		     svc->name, unpinned, pc->max_weight, pc->total);
+		kerr(p, g, "%zu unpinned backends at max_weight %d cannot reach total %d", unpinned,
+		     pc->max_weight, pc->total);
 }
 
-static void parse_service(struct parser *p, const config_setting_t *g,
-			  const struct wd_policy_cfg *defaults, struct wd_service_cfg *svc)
+static void parse_backends(struct parser *p, const config_setting_t *bl, void *base)
 {
-	svc->line = line_of(g);
-	if (policy_copy(&svc->policy, defaults) < 0)
-		return;
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		perr(p, g, "each service must be a group { name = ...; }");
-		return;
-	}
-	check_keys(p, g, "service", service_keys);
-	if (get_string(p, g, "name", &svc->name) <= 0 || !svc->name[0]) {
-		perr(p, g, "service without a name");
-		free(svc->name);
-		svc->name = strdup("?");
-	}
-	char *kind = NULL;
-	if (get_string(p, g, "kind", &kind) > 0) {
-		if (strcmp(kind, "servers") == 0)
-			svc->kind = WD_KIND_SERVERS;
-		else if (strcmp(kind, "weighted") == 0)
-			svc->kind = WD_KIND_WEIGHTED;
-		else
-			perr(p, config_setting_get_member(g, "kind"),
-			     "service \"%s\": kind \"%s\" is not \"servers\" or \"weighted\"", svc->name, kind);
-	}
-	free(kind);
-	if (get_string(p, g, "label", &svc->label) <= 0)
-		svc->label = strdup(svc->kind == WD_KIND_SERVERS ? "instance" : "service");
-	else if (!svc->label[0])
-		perr(p, config_setting_get_member(g, "label"), "service \"%s\": label is empty", svc->name);
-	get_bool(p, g, "freeze", &svc->freeze);
-
-	config_setting_t *pol = config_setting_get_member(g, "policy");
-	if (pol)
-		parse_policy(p, pol, &svc->policy, "service policy");
-	/* Queries set directly on the service win over its policy group. */
-	get_string(p, g, "latency_query", &svc->policy.latency_query);
-	get_string(p, g, "error_query", &svc->policy.error_query);
-	get_string(p, g, "rate_query", &svc->policy.rate_query);
-	char **q[] = {&svc->policy.latency_query, &svc->policy.error_query, &svc->policy.rate_query};
-	for (size_t i = 0; i < 3; i++) {
-		char *x = config_expand_template(*q[i], svc->name);
-		free(*q[i]);
-		*q[i] = x;
-	}
-	if (pol) { /* without a policy group the defaults were validated already */
-		char who[300];
-		snprintf(who, sizeof(who), "service \"%s\": ", svc->name);
-		validate_policy(p, pol, &svc->policy, who);
-	}
-	if (!svc->policy.latency_query || !svc->policy.latency_query[0])
-		perr(p, g, "service \"%s\": no latency_query (set it on the service or in policy)",
-		     svc->name);
-	if (svc->policy.objective == WD_OBJ_MARGINAL &&
-	    (!svc->policy.rate_query || !svc->policy.rate_query[0]))
-		perr(p, pol ? pol : g, "service \"%s\": objective \"marginal\" needs a rate_query",
-		     svc->name);
-
-	config_setting_t *hc = config_setting_get_member(g, "health_check");
-	if (hc) {
-		if (svc->kind != WD_KIND_SERVERS)
-			perr(p, hc, "service \"%s\": health_check is only for kind \"servers\"", svc->name);
-		parse_health(p, hc, &svc->health);
-	}
-
-	config_setting_t *bl = config_setting_get_member(g, "backends");
-	if (!bl) {
-		perr(p, g, "service \"%s\": backends is required", svc->name);
-		return;
-	}
-	if (!config_setting_is_list(bl) && !config_setting_is_array(bl)) {
-		perr(p, bl, "service \"%s\": backends must be a list ( { ... }, ... )", svc->name);
-		return;
-	}
+	struct wd_service_cfg *svc = base;
 	int n = config_setting_length(bl);
 	if (n == 0) {
-		perr(p, bl, "service \"%s\": needs at least one backend", svc->name);
+		kerr(p, bl, "needs at least one backend");
 		return;
 	}
 	if (n > WD_MAX_BACKENDS) {
-		perr(p, bl, "service \"%s\": %d backends, more than %d", svc->name, n, WD_MAX_BACKENDS);
+		kerr(p, bl, "%d backends, more than %d", n, WD_MAX_BACKENDS);
 		return;
 	}
 	svc->backends = calloc((size_t)n, sizeof(*svc->backends));
-	if (!svc->backends)
+	if (!svc->backends) {
+		perr(p, bl, "out of memory");
 		return;
+	}
 	svc->n_backends = (size_t)n;
 	for (int i = 0; i < n; i++) {
 		config_setting_t *bg = config_setting_get_elem(bl, (unsigned)i);
@@ -662,225 +1040,93 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 		for (int j = 0; j < i; j++)
 			if (svc->backends[i].name && svc->backends[j].name &&
 			    strcmp(svc->backends[i].name, svc->backends[j].name) == 0)
-				perr(p, bg, "service \"%s\": backend \"%s\" defined twice (first at line %d)",
-				     svc->name, svc->backends[i].name, svc->backends[j].line);
+				kerr(p, bg, "backend \"%s\" defined twice (first at line %d)",
+				     svc->backends[i].name, svc->backends[j].line);
 	}
 	validate_service_weights(p, bl, svc);
 }
 
-/* ---- top level ---------------------------------------------------------- */
-
-static const char *const top_keys[] = {"interval", "dry_run", "log_level", "listen",
-				       "state_file", "audit_log", "prometheus", "output",
-				       "policy", "services", NULL};
-static const char *const prom_keys[] = {"url", "timeout", "bearer_token_file", "username",
-					"password_file", "headers", "ca_file",
-					"insecure_skip_verify", "max_response_bytes",
-					"max_concurrency", NULL};
-static const char *const output_keys[] = {"type", "path", "take_over", "address", "db",
-					  "username", "password_file", "root_key", "timeout", NULL};
-
-static void parse_prometheus(struct parser *p, const config_setting_t *root, struct wd_prom_cfg *pc)
+/* A copy of src, its strings duplicated; false when out of memory. */
+static bool policy_copy(struct wd_policy_cfg *dst, const struct wd_policy_cfg *src)
 {
-	pc->timeout_ms = 5000;
-	pc->max_response_bytes = 16 << 20;
-	pc->max_concurrency = 32;
-	config_setting_t *g = config_setting_get_member(root, "prometheus");
-	if (!g) {
-		perr(p, root, "prometheus = { url = ...; } is required");
+	*dst = *src;
+	bool ok = true;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		if (home_of(k) != P_POLICY || k->type != K_STRING)
+			continue;
+		char **f = (char **)((char *)dst + k->off);
+		*f = *f ? strdup(*f) : NULL;
+		ok = ok && *f;
+	}
+	return ok;
+}
+
+/* Replaces ${service} in the policy's strings (the query templates). */
+static bool policy_expand(struct wd_policy_cfg *pc, const char *name)
+{
+	bool ok = true;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+		if (home_of(k) != P_POLICY || k->type != K_STRING)
+			continue;
+		char **f = (char **)((char *)pc + k->off);
+		char *x = *f ? config_expand_template(*f, name) : NULL;
+		ok = ok && (!*f || x);
+		free(*f);
+		*f = x;
+	}
+	return ok;
+}
+
+static void parse_service(struct parser *p, const config_setting_t *g,
+			  const struct wd_policy_cfg *defaults, struct wd_service_cfg *svc)
+{
+	svc->line = line_of(g);
+	if (!policy_copy(&svc->policy, defaults) || !set_defaults(P_SERVICE, svc)) {
+		perr(p, g, "out of memory");
 		return;
 	}
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		perr(p, g, "prometheus must be a group { ... }");
+		perr(p, g, "each service must be a group { name = ...; }");
 		return;
 	}
-	check_keys(p, g, "prometheus", prom_keys);
-	if (get_string(p, g, "url", &pc->url) <= 0)
-		perr(p, g, "prometheus.url is required");
-	else if (!is_http_url(pc->url))
-		perr(p, config_setting_get_member(g, "url"),
-		     "prometheus.url \"%s\" is not an http:// or https:// URL", pc->url);
-	get_duration(p, g, "timeout", &pc->timeout_ms);
-	if (get_string(p, g, "bearer_token_file", &pc->bearer_token_file) > 0 && pc->bearer_token_file[0])
-		pc->bearer_token = read_secret(p, g, "bearer_token_file", pc->bearer_token_file);
-	if (get_string(p, g, "username", &pc->username) > 0 && !pc->username[0]) {
-		free(pc->username);
-		pc->username = NULL;
+	p->svc = svc;
+	read_place(p, g, P_SERVICE, svc, 0);
+	p->svc = NULL;
+	if (!svc->name || !svc->name[0]) {
+		perr(p, g, "service without a name");
+		if (!set_string(p, g, &svc->name, "?"))
+			return;
 	}
-	if (get_string(p, g, "password_file", &pc->password_file) > 0 && pc->password_file[0]) {
-		pc->password = read_secret(p, g, "password_file", pc->password_file);
-		if (!pc->username)
-			perr(p, config_setting_get_member(g, "password_file"),
-			     "prometheus.password_file needs a username");
-	}
-	if (pc->bearer_token && pc->username)
-		perr(p, g, "prometheus: use either bearer_token_file or username/password_file, not both");
-	config_setting_t *h = config_setting_get_member(g, "headers");
-	if (h) {
-		if (!config_setting_is_array(h) && !config_setting_is_list(h)) {
-			perr(p, h, "prometheus.headers must be a list of \"Name: value\" strings");
-		} else {
-			int n = config_setting_length(h);
-			pc->headers = calloc((size_t)n + 1, sizeof(char *));
-			for (int i = 0; pc->headers && i < n; i++) {
-				config_setting_t *e = config_setting_get_elem(h, (unsigned)i);
-				const char *v = config_setting_get_string(e);
-				const char *colon = v ? strchr(v, ':') : NULL;
-				if (!v || !colon || colon == v || strpbrk(v, "\r\n")) {
-					perr(p, e, "prometheus.headers[%d] must be \"Name: value\"", i);
-					continue;
-				}
-				pc->headers[pc->n_headers++] = strdup(v);
-			}
-		}
-	}
-	if (get_string(p, g, "ca_file", &pc->ca_file) > 0 && !pc->ca_file[0]) {
-		free(pc->ca_file);
-		pc->ca_file = NULL;
-	}
-	get_bool(p, g, "insecure_skip_verify", &pc->insecure_skip_verify);
-	int maxb = 0;
-	if (get_int(p, g, "max_concurrency", &pc->max_concurrency) > 0 &&
-	    (pc->max_concurrency < 1 || pc->max_concurrency > 1024))
-		perr(p, config_setting_get_member(g, "max_concurrency"),
-		     "prometheus.max_concurrency %d not within 1..1024", pc->max_concurrency);
-	if (get_int(p, g, "max_response_bytes", &maxb) > 0) {
-		if (maxb < 1024)
-			perr(p, config_setting_get_member(g, "max_response_bytes"),
-			     "prometheus.max_response_bytes must be at least 1024");
-		else
-			pc->max_response_bytes = maxb;
-	}
+	p->svc = svc;
+	if (!svc->label && !set_string(p, g, &svc->label, svc->kind == WD_KIND_SERVERS ? "instance" : "service"))
+		goto out;
+	if (!policy_expand(&svc->policy, svc->name))
+		perr(p, g, "out of memory");
+	if (!svc->policy.latency_query || !svc->policy.latency_query[0])
+		kerr(p, g, "no latency_query (set it on the service or in policy)");
+	const config_setting_t *pol = config_setting_get_member(g, "policy");
+	if (svc->policy.objective == WD_OBJ_MARGINAL &&
+	    (!svc->policy.rate_query || !svc->policy.rate_query[0]))
+		kerr(p, pol ? pol : g, "objective \"marginal\" needs a rate_query");
+out:
+	p->svc = NULL;
 }
 
-static void parse_output(struct parser *p, const config_setting_t *root, struct wd_output_cfg *oc)
+static void parse_services(struct parser *p, const config_setting_t *sl, void *base)
 {
-	oc->timeout_ms = 2000;
-	oc->root_key = strdup("traefik");
-	config_setting_t *g = config_setting_get_member(root, "output");
-	if (!g) {
-		perr(p, root, "output = { type = \"file\"; path = ...; } is required");
-		return;
-	}
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		perr(p, g, "output must be a group { ... }");
-		return;
-	}
-	check_keys(p, g, "output", output_keys);
-	char *type = NULL;
-	if (get_string(p, g, "type", &type) <= 0) {
-		perr(p, g, "output.type is required (\"file\" or \"redis\")");
-	} else if (strcmp(type, "file") == 0) {
-		oc->type = WD_OUT_FILE;
-		if (get_string(p, g, "path", &oc->path) <= 0 || !oc->path[0])
-			perr(p, g, "output.path is required for type \"file\"");
-		get_bool(p, g, "take_over", &oc->take_over);
-		static const char *const redis_only[] = {"address", "db", "username", "password_file",
-							 "root_key", "timeout", NULL};
-		for (const char *const *k = redis_only; *k; k++)
-			if (config_setting_get_member(g, *k))
-				perr(p, config_setting_get_member(g, *k),
-				     "output.%s is only for type \"redis\"", *k);
-	} else if (strcmp(type, "redis") == 0) {
-		oc->type = WD_OUT_REDIS;
-		if (get_string(p, g, "address", &oc->address) <= 0)
-			oc->address = strdup("127.0.0.1:6379");
-		else if (!oc->address[0] ||
-			 (oc->address[0] != '/' && !strrchr(oc->address, ':')))
-			perr(p, config_setting_get_member(g, "address"),
-			     "output.address \"%s\" must be HOST:PORT or a unix socket path", oc->address);
-		if (get_int(p, g, "db", &oc->db) > 0 && (oc->db < 0 || oc->db > 1000))
-			perr(p, config_setting_get_member(g, "db"), "output.db must be 0..1000");
-		if (get_string(p, g, "username", &oc->username) > 0 && !oc->username[0]) {
-			free(oc->username);
-			oc->username = NULL;
-		}
-		if (get_string(p, g, "password_file", &oc->password_file) > 0 && oc->password_file[0])
-			oc->password = read_secret(p, g, "password_file", oc->password_file);
-		if (get_string(p, g, "root_key", &oc->root_key) > 0 &&
-		    (!oc->root_key[0] || strchr(oc->root_key, '*')))
-			perr(p, config_setting_get_member(g, "root_key"),
-			     "output.root_key must be a non-empty key prefix");
-		get_duration(p, g, "timeout", &oc->timeout_ms);
-		for (const char *k = "path"; k; k = strcmp(k, "path") == 0 ? "take_over" : NULL)
-			if (config_setting_get_member(g, k))
-				perr(p, config_setting_get_member(g, k), "output.%s is only for type \"file\"", k);
-	} else {
-		perr(p, config_setting_get_member(g, "type"),
-		     "output.type \"%s\" is not \"file\" or \"redis\"", type);
-	}
-	free(type);
-}
-
-static int valid_listen(const char *s)
-{
-	const char *colon = strrchr(s, ':');
-	if (!colon || colon == s)
-		return 0;
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	return *end == '\0' && colon[1] && port >= 0 && port <= 65535;
-}
-
-static void parse_top(struct parser *p, config_setting_t *root, struct wd_config *cfg)
-{
-	check_keys(p, root, "the top level", top_keys);
-	cfg->interval_ms = 15000;
-	cfg->log_level = WD_LOG_INFO;
-	cfg->listen = strdup("127.0.0.1:9477");
-	cfg->state_file = strdup("");
-	cfg->audit_log = strdup("");
-	if (get_duration(p, root, "interval", &cfg->interval_ms) > 0) {
-		config_setting_t *s = config_setting_get_member(root, "interval");
-		if (cfg->interval_ms < 100)
-			perr(p, s, "interval must be at least 100ms");
-		else if (cfg->interval_ms < 2000)
-			pwarn(p, s, "interval below 2s: Traefik applies at most one change per 2s");
-	}
-	get_bool(p, root, "dry_run", &cfg->dry_run);
-	char *lvl = NULL;
-	if (get_string(p, root, "log_level", &lvl) > 0) {
-		cfg->log_level = log_level_from_name(lvl);
-		if (cfg->log_level < 0) {
-			perr(p, config_setting_get_member(root, "log_level"),
-			     "log_level \"%s\" is not error, warn, info or debug", lvl);
-			cfg->log_level = WD_LOG_INFO;
-		}
-	}
-	free(lvl);
-	if (get_string(p, root, "listen", &cfg->listen) > 0 && cfg->listen[0] &&
-	    !valid_listen(cfg->listen))
-		perr(p, config_setting_get_member(root, "listen"),
-		     "listen \"%s\" must be HOST:PORT (or \"\" to turn it off)", cfg->listen);
-	get_string(p, root, "state_file", &cfg->state_file);
-	get_string(p, root, "audit_log", &cfg->audit_log);
-
-	parse_prometheus(p, root, &cfg->prom);
-	parse_output(p, root, &cfg->output);
-
-	policy_defaults(&cfg->policy);
-	config_setting_t *pol = config_setting_get_member(root, "policy");
-	if (pol)
-		parse_policy(p, pol, &cfg->policy, "policy");
-	validate_policy(p, pol ? pol : root, &cfg->policy, "policy: ");
-
-	config_setting_t *sl = config_setting_get_member(root, "services");
-	if (!sl) {
-		perr(p, root, "services = ( { ... } ) is required");
-		return;
-	}
-	if (!config_setting_is_list(sl) && !config_setting_is_array(sl)) {
-		perr(p, sl, "services must be a list ( { ... }, ... )");
-		return;
-	}
+	struct wd_config *cfg = base;
 	int n = config_setting_length(sl);
 	if (n == 0) {
 		perr(p, sl, "services needs at least one service");
 		return;
 	}
 	cfg->services = calloc((size_t)n, sizeof(*cfg->services));
-	if (!cfg->services)
+	if (!cfg->services) {
+		perr(p, sl, "out of memory");
 		return;
+	}
 	cfg->n_services = (size_t)n;
 	for (int i = 0; i < n; i++) {
 		config_setting_t *sg = config_setting_get_elem(sl, (unsigned)i);
@@ -891,6 +1137,17 @@ static void parse_top(struct parser *p, config_setting_t *root, struct wd_config
 				perr(p, sg, "service \"%s\" defined twice (first at line %d)",
 				     cfg->services[i].name, cfg->services[j].line);
 	}
+}
+
+/* ---- the file ------------------------------------------------------------ */
+
+int config_defaults(struct wd_config *cfg)
+{
+	bool ok = set_defaults(P_TOP, cfg);
+	ok = set_defaults(P_PROM, &cfg->prom) && ok;
+	ok = set_defaults(P_OUTPUT, &cfg->output) && ok;
+	ok = set_defaults(P_POLICY, &cfg->policy) && ok;
+	return ok ? 0 : -1;
 }
 
 int config_load(const char *path, struct wd_config **out, struct wd_errors *errs,
@@ -913,14 +1170,14 @@ int config_load(const char *path, struct wd_config **out, struct wd_errors *errs
 	}
 	fclose(f);
 	struct wd_config *cfg = calloc(1, sizeof(*cfg));
-	if (!cfg) {
+	if (!cfg || !(cfg->path = strdup(path)) || config_defaults(cfg) < 0) {
 		config_destroy(&lc);
+		config_free(cfg);
 		errors_add(errs, "%s: out of memory", path);
 		return -1;
 	}
-	cfg->path = strdup(path);
 	struct parser p = {.file = path, .errs = errs, .warns = warns};
-	parse_top(&p, config_root_setting(&lc), cfg);
+	read_place(&p, config_root_setting(&lc), P_TOP, cfg, 0);
 	config_destroy(&lc);
 	if (errs->n > errs_before) {
 		config_free(cfg);
@@ -935,41 +1192,21 @@ void config_free(struct wd_config *cfg)
 	if (!cfg)
 		return;
 	free(cfg->path);
-	free(cfg->listen);
-	free(cfg->state_file);
-	free(cfg->audit_log);
-	struct wd_prom_cfg *pc = &cfg->prom;
-	free(pc->url);
-	free_secret(pc->bearer_token);
-	free(pc->bearer_token_file);
-	free(pc->username);
-	free_secret(pc->password);
-	free(pc->password_file);
-	for (size_t i = 0; i < pc->n_headers; i++)
-		free(pc->headers[i]);
-	free(pc->headers);
-	free(pc->ca_file);
-	struct wd_output_cfg *oc = &cfg->output;
-	free(oc->path);
-	free(oc->address);
-	free(oc->username);
-	free_secret(oc->password);
-	free(oc->password_file);
-	free(oc->root_key);
-	policy_cfg_free(&cfg->policy);
+	free_place(P_TOP, cfg);
+	free_place(P_PROM, &cfg->prom);
+	for (size_t i = 0; i < cfg->prom.n_headers; i++)
+		free(cfg->prom.headers[i]);
+	free(cfg->prom.headers);
+	free_place(P_OUTPUT, &cfg->output);
+	free_place(P_POLICY, &cfg->policy);
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		struct wd_service_cfg *s = &cfg->services[i];
-		free(s->name);
-		free(s->label);
-		policy_cfg_free(&s->policy);
-		for (size_t j = 0; j < s->n_backends; j++) {
-			free(s->backends[j].name);
-			free(s->backends[j].url);
-		}
+		free_place(P_SERVICE, s);
+		free_place(P_POLICY, &s->policy);
+		free_place(P_HEALTH, &s->health);
+		for (size_t j = 0; j < s->n_backends; j++)
+			free_place(P_BACKEND, &s->backends[j]);
 		free(s->backends);
-		free(s->health.path);
-		free(s->health.scheme);
-		free(s->health.hostname);
 	}
 	free(cfg->services);
 	free(cfg);

@@ -36,7 +36,7 @@ EOC
 rc=0; "$WEIGHTD" -t -c "$WORK/bad.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
 [ "$rc" -eq 2 ] || fail "-t on a bad config: exit $rc, want 2"
 grep -q "^$WORK/bad.conf:1: interval: duration \"10\" has no unit" "$WORK/err" || fail "line 1 error missing: $(cat "$WORK/err")"
-grep -q "^$WORK/bad.conf:4: kp must not be negative" "$WORK/err" || fail "line 4 error missing"
+grep -q "^$WORK/bad.conf:4: policy.kp must not be negative" "$WORK/err" || fail "line 4 error missing"
 grep -q "^$WORK/bad.conf:6: backend \"a\": weight 500" "$WORK/err" || fail "line 6 error missing"
 [ "$(wc -l <"$WORK/err")" -eq 3 ] || fail "want exactly 3 errors: $(cat "$WORK/err")"
 [ ! -s "$WORK/out" ] || fail "-t printed ok for a bad config"
