@@ -210,9 +210,8 @@ void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 	if (!r)
 		goto oom;
 	r->db = oc->db;
-	int64_t t = oc->timeout_ms > 0 ? oc->timeout_ms : 2000;
-	r->tv.tv_sec = t / 1000;
-	r->tv.tv_usec = (t % 1000) * 1000;
+	r->tv.tv_sec = oc->timeout_ms / 1000;
+	r->tv.tv_usec = (oc->timeout_ms % 1000) * 1000;
 	r->address = strdup(oc->address);
 	r->root_key = strdup(oc->root_key);
 	r->username = oc->username ? strdup(oc->username) : NULL;

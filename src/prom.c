@@ -725,7 +725,7 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 	 * within prometheus.timeout of the batch's start, fail at once, so a dead
 	 * Prometheus costs a tick about one timeout (two at most), whatever the
 	 * number of queries. */
-	size_t cap = p->cfg->max_concurrency > 0 ? (size_t)p->cfg->max_concurrency : 32;
+	size_t cap = (size_t)p->cfg->max_concurrency;
 	size_t width = n < cap ? n : cap;
 	if (ensure_slots(p, width) < 0) {
 		for (size_t i = 0; i < n; i++)
