@@ -112,8 +112,8 @@ static void meter_take(struct meter *m, const struct bench *b, struct fleet *f, 
 		m->snap[k % (BENCH_WINDOW_TICKS + 1)][e] = *entity_counters(b, f, e);
 }
 
-/* Entity e over the window ending with tick k, as the queries of SPEC §2's
- * example return it: p95 latency, 5xx ratio, request rate. */
+/* Entity e over the window ending with tick k, as the queries of the
+ * README's example return it: p95 latency, 5xx ratio, request rate. */
 static struct wd_measurement meter_read(struct meter *m, const struct bench *b, struct fleet *f,
 					size_t k, size_t e)
 {

@@ -1,4 +1,4 @@
-/* measure: step 1 of SPEC §3. Builds every service's queries of a tick
+/* measure: the first stage of a tick. Builds every service's queries of a tick
  * (latency, and error ratio and rate when configured), runs them through prom
  * in one concurrent batch, and maps each result's series to the service's
  * backends by the value of the service's label. Validity rules for the

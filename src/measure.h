@@ -1,4 +1,4 @@
-/* measure: step 1 of SPEC §3. Builds a tick's queries from the config, runs
+/* measure: the first stage of a tick. Builds a tick's queries from the config, runs
  * them through prom in one batch, and maps each result's series to the
  * service's backends by the service's label. */
 #ifndef WD_MEASURE_H
@@ -42,7 +42,7 @@ void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
 		 void (*dup)(void *ctx, const char *label), void *ctx);
 
 /* Fills m (svc->n_backends entries) from the results of one service's
- * queries, by the rules of SPEC §3 step 1: a latency needs exactly one
+ * queries, by the data rules: a latency needs exactly one
  * finite, non-negative series; an error ratio that is missing or NaN (0/0,
  * no traffic) counts as 0, one that is infinite or negative takes the
  * backend's data away; a rate that is missing is unknown, one below

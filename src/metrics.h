@@ -1,5 +1,5 @@
 /* metrics: weightd's own counters, gauges and tick-duration histogram, kept in
- * memory and rendered in the Prometheus text exposition format (SPEC §5), plus
+ * memory and rendered in the Prometheus text exposition format (README.md "Observability"), plus
  * the health state /healthz reports.
  *
  * The tick loop updates a struct metrics; the HTTP thread renders it. Every

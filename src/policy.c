@@ -1,4 +1,4 @@
-/* policy: the PID weight policy of SPEC §3 (eject, cost, error against the
+/* policy: the PID weight policy (eject, cost, error against the
  * pool, velocity-form PID with a gain schedule, step limit, pins and drains,
  * freeze, hold rules, clamping, apportionment, deadband), as pure functions
  * over struct wd_service_state. README.md "How weightd decides" is the
@@ -186,7 +186,7 @@ static void no_data_why(const struct wd_policy_cfg *pc, const struct wd_measurem
 		snprintf(buf, len, "latency %g is not a usable value", m->latency_s);
 }
 
-/* SPEC §3.3: cost, and the in-flight estimate n (NaN when the rate is unknown). */
+/* Cost (README "How weightd decides"): cost, and the in-flight estimate n (NaN when the rate is unknown). */
 static double cost_of(const struct wd_policy_cfg *pc, const struct wd_measurement *m,
 		      double *inflight)
 {
@@ -224,7 +224,7 @@ static bool hold_unchanged(const struct wd_service_cfg *svc, const struct wd_ser
 	return false;
 }
 
-/* SPEC §3.6: the continuous weights x of this tick, summing to total. Fixed
+/* Shape: the continuous weights x of this tick, summing to total. Fixed
  * entries (pins, drains) keep their value. Tried with the held, stale,
  * frozen and ejected weights fixed too, so only steered backends share the
  * rest; if that is infeasible (few steered backends, or total or bounds
@@ -285,7 +285,7 @@ struct memory {
 	int n_err, stale;
 };
 
-/* SPEC §3.2 and §3.7: what each backend is this tick; fills the costs (§3.3).
+/* Eject and hold rules: what each backend is this tick; fills the costs.
  * Returns whether any backend is steered. */
 static bool classify(const struct wd_service_cfg *svc, const struct wd_service_state *st,
 		     const struct wd_measurement *m, enum role *role, double *lnc,
@@ -319,7 +319,7 @@ static bool classify(const struct wd_service_cfg *svc, const struct wd_service_s
 	return any_steered;
 }
 
-/* SPEC §3.4: ln cbar, the mean of ln c over the steered backends weighted by
+/* Error: ln cbar, the mean of ln c over the steered backends weighted by
  * their current continuous weights (pins and ejections are not steered, so
  * not pooled). NaN when none is steered. */
 static double pool_log_cost(const struct wd_service_cfg *svc, const struct wd_service_state *st,
@@ -394,7 +394,7 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
 	case R_PID:
 		break;
 	}
-	/* SPEC §3.5: velocity-form PID in log-weight. Missing history counts as
+	/* Controller: velocity-form PID in log-weight. Missing history counts as
 	 * "no change", so a fresh start (or the first tick after a freeze, pin,
 	 * ejection or stale drift) has no proportional or derivative kick. A
 	 * short hold keeps the history: the change is measured across the gap. */
@@ -421,7 +421,7 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
 	return w * exp(clampd(dd, -step_max, step_max));
 }
 
-/* SPEC §3.6, integers: apportions x into newi. Held and frozen backends
+/* Shape, in integers: apportions x into newi. Held and frozen backends
  * first try to keep their exact integer, ejected ones min_weight; when the
  * others cannot absorb that (e.g. every backend ejected), only pins stay
  * fixed. Sets *forced when the current integers cannot stand: the sum is not
@@ -477,7 +477,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		return hold_unchanged(svc, st, out, "too many backends: holding all");
 	if (st->n != n)
 		return hold_unchanged(svc, st, out, "state not synced with config: holding all");
-	/* SPEC §3.7: Prometheus unreachable: hold everything, write nothing.
+	/* Hold rules: Prometheus unreachable: hold everything, write nothing.
 	 * Nothing changes, not even the controller's memory; overrides from a
 	 * reload wait for the first tick with data (st->dirty stays set). */
 	if (!service_data || !m)
@@ -509,7 +509,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	if (integers(svc, st, role, mem, x, newi, &forced) < 0)
 		return hold_unchanged(svc, st, out, "weights cannot be apportioned: holding all");
 
-	/* SPEC §3.8: deadband 0 and 1 both mean "any change". A move counts
+	/* Write: deadband 0 and 1 both mean "any change". A move counts
 	 * when the integer moved by the deadband and the continuous weight moved
 	 * as far from the written one: noise that only carries a weight across a
 	 * rounding boundary (27.4 -> 27.6 flips 27 to 28) is no reason for

@@ -1,4 +1,4 @@
-/* policy: the PID weight policy of SPEC §3, as pure functions over per-service
+/* policy: the PID weight policy (README.md "How weightd decides"), as pure functions over per-service
  * state. No I/O, no clock, no allocation in policy_step (its scratch arrays
  * live on the stack, bounded by WD_MAX_BACKENDS). The integer apportionment
  * (policy_apportion, policy_fill) lives in apportion.c. */
@@ -85,7 +85,7 @@ struct wd_service_state {
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc);
 void policy_state_free(struct wd_service_state *st);
 
-/* One tick for one service (SPEC §3 steps 2-8). m and out are indexed like
+/* One tick for one service (every rule but the data rules, which measure applies). m and out are indexed like
  * svc->backends; st must have been synced with svc. service_data is false (or
  * m NULL) when the service's queries failed: then nothing in st changes (not
  * even pins from a reload: they wait for a tick with data) and it returns false.

@@ -15,7 +15,7 @@ static const char *const fields[] = {"ts",   "tick",  "service", "backend", "lat
 				     "new", "action", "reason"};
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
 
-/* Parses one line and checks it has exactly the SPEC's fields, in order. */
+/* Parses one line and checks it has exactly the documented fields, in order. */
 static cJSON *parse_line(const char *line)
 {
 	size_t len = strlen(line);

@@ -1,5 +1,5 @@
 /* test_measure: mapping query results to backends by label (measure_map)
- * and the validity rules of SPEC §3 step 1 (measure_fill): NaN, Inf and
+ * and the data rules (measure_fill): NaN, Inf and
  * negative values, duplicate series, missing series, NaN error ratios,
  * min_rate; that a duplicate is warned about once, naming the labels; and
  * that a large service (labels looked up by binary search) maps the same. */

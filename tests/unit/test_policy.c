@@ -1,4 +1,4 @@
-/* test_policy: SPEC §3 rule by rule with hand-computed weights (tables of
+/* test_policy: the policy rule by rule with hand-computed weights (tables of
  * apportionments and of single ticks), stateful sequences (stale drift,
  * deadband, reloads, freeze and pin lifted, restart), and randomized property
  * tests with a printed, replayable seed (WD_POLICY_SEED=N). */
