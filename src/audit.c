@@ -2,7 +2,7 @@
  * write(2) each, and the aligned dry-run table. */
 #include "audit.h"
 
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>

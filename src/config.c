@@ -981,7 +981,7 @@ static void validate_service_weights(struct parser *p, const config_setting_t *g
 	const struct wd_policy_cfg *pc = &svc->policy;
 	size_t n = svc->n_backends, unpinned = 0;
 	long pinsum = 0;
-	int positive = 0;
+	bool positive = false;
 	for (size_t i = 0; i < n; i++) {
 		struct wd_backend_cfg *b = &svc->backends[i];
 		if (b->weight < 0) { /* default: an equal share, within bounds */
@@ -995,10 +995,10 @@ static void validate_service_weights(struct parser *p, const config_setting_t *g
 		if (b->pin >= 0) {
 			pinsum += b->pin;
 			if (b->pin > 0)
-				positive = 1;
+				positive = true;
 		} else {
 			unpinned++;
-			positive = 1;
+			positive = true;
 		}
 	}
 	if (pinsum > pc->total)

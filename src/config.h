@@ -83,7 +83,7 @@ struct wd_prom_cfg {
 	char *ca_file;      /* NULL if none */
 	bool insecure_skip_verify;
 	int64_t max_response_bytes;
-	int max_concurrency; /* queries in flight at once (1..1024, default 32) */
+	int max_concurrency; /* queries in flight at once */
 };
 
 struct wd_output_cfg {

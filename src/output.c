@@ -66,14 +66,14 @@ int output_validate(const struct wd_output_service *s, size_t n, char *err, size
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int any = 0;
+		bool any = false;
 		for (size_t b = 0; b < s[i].cfg->n_backends; b++) {
 			if (s[i].weights[b] < 0) {
 				snprintf(err, errlen, "service \"%s\": backend \"%s\": negative weight %d",
 					 s[i].cfg->name, s[i].cfg->backends[b].name, s[i].weights[b]);
 				return -1;
 			}
-			any |= s[i].weights[b] > 0;
+			any = any || s[i].weights[b] > 0;
 		}
 		if (!any) {
 			snprintf(err, errlen,

@@ -15,12 +15,12 @@ struct prom_sample {
 };
 
 struct prom_result {
-	int ok;            /* 1 when the query succeeded */
+	bool ok;           /* the query succeeded */
 	char err[512];     /* when !ok: one line naming the cause */
 	char *warnings;    /* Prometheus's warnings joined by "; ", or NULL */
 	struct prom_sample *samples;
 	size_t n_samples;
-	int scalar;        /* 1 when the result was a scalar (one sample, label "") */
+	bool scalar;       /* the result was a scalar (one sample, label "") */
 };
 
 struct prom_query {

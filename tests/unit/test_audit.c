@@ -2,7 +2,7 @@
  * cJSON; unknown values are null; the file is appended to, reopened after
  * rotation, and lines from concurrent writers never interleave; the dry-run
  * table is aligned. */
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <pthread.h>

@@ -26,7 +26,7 @@ struct sample_in {
 };
 static struct prom_result result(const struct sample_in *in, size_t n)
 {
-	struct prom_result r = {.ok = 1, .n_samples = n};
+	struct prom_result r = {.ok = true, .n_samples = n};
 	r.samples = calloc(n ? n : 1, sizeof(*r.samples));
 	for (size_t i = 0; i < n; i++) {
 		r.samples[i].label = strdup(in[i].label);
@@ -72,7 +72,7 @@ static void test_map(void)
 
 	/* A failed result maps nothing; a backend without a series gets nothing. */
 	struct prom_result f = RESULT({"a:1", 1});
-	f.ok = 0;
+	f.ok = false;
 	memset(&c, 0, sizeof(c));
 	measure_map(&f, &svc, on_set, on_dup, &c);
 	CU_ASSERT_EQUAL(c.n_set[0] + c.n_set[1] + c.n_set[2], 0);
