@@ -151,39 +151,33 @@ static void __attribute__((format(printf, 2, 3))) reasonf(struct wd_decision *d,
 	va_end(ap);
 }
 
-/* The rate makes the backend's data too thin to trust (min_rate). */
-static bool rate_too_low(const struct wd_policy_cfg *pc, const struct wd_measurement *m)
+/* The measurements are as measure_screen left them (policy.h): valid
+ * wherever their has_ flag is set. A thin backend's error ratio does not
+ * count. */
+static bool error_usable(const struct wd_measurement *m)
 {
-	return m->has_rate && isfinite(m->rate) && m->rate < pc->min_rate;
-}
-
-static bool error_usable(const struct wd_policy_cfg *pc, const struct wd_measurement *m)
-{
-	return m->has_error && isfinite(m->error_ratio) && m->error_ratio >= 0 &&
-	       !rate_too_low(pc, m);
-}
-
-static bool latency_usable(const struct wd_policy_cfg *pc, const struct wd_measurement *m)
-{
-	return m->has_latency && isfinite(m->latency_s) && m->latency_s >= 0 &&
-	       !rate_too_low(pc, m);
-}
-
-static bool rate_known(const struct wd_measurement *m)
-{
-	return m->has_rate && isfinite(m->rate) && m->rate >= 0;
+	return m->has_error && m->why != WD_DATA_THIN;
 }
 
 /* Why a backend has no data, for the decision's reason. */
 static void no_data_why(const struct wd_policy_cfg *pc, const struct wd_measurement *m,
 			char *buf, size_t len)
 {
-	if (rate_too_low(pc, m))
+	switch (m->why) {
+	case WD_DATA_THIN:
 		snprintf(buf, len, "rate %.3g/s below min_rate %.3g/s", m->rate, pc->min_rate);
-	else if (!m->has_latency)
-		snprintf(buf, len, "no latency series");
-	else
+		break;
+	case WD_DATA_DUPLICATE: snprintf(buf, len, "two or more series name it"); break;
+	case WD_DATA_BAD_LATENCY:
 		snprintf(buf, len, "latency %g is not a usable value", m->latency_s);
+		break;
+	case WD_DATA_BAD_ERROR:
+		snprintf(buf, len, "error ratio %g is not a usable value", m->error_ratio);
+		break;
+	case WD_DATA_BAD_RATE: snprintf(buf, len, "rate %g is not a usable value", m->rate); break;
+	case WD_DATA_NO_RATE: snprintf(buf, len, "no rate series while min_rate is set"); break;
+	default: snprintf(buf, len, "no latency series"); break;
+	}
 }
 
 /* Cost (README "How weightd decides"): cost, and the in-flight estimate n (NaN when the rate is unknown). */
@@ -191,9 +185,9 @@ static double cost_of(const struct wd_policy_cfg *pc, const struct wd_measuremen
 		      double *inflight)
 {
 	double lat = m->latency_s < MIN_LATENCY_S ? MIN_LATENCY_S : m->latency_s;
-	double er = error_usable(pc, m) ? m->error_ratio : 0;
+	double er = error_usable(m) ? m->error_ratio : 0;
 	double c = lat * (1 + pc->error_penalty * er);
-	*inflight = rate_known(m) ? m->rate * m->latency_s : NAN;
+	*inflight = m->has_rate ? m->rate * m->latency_s : NAN;
 	if (pc->objective == WD_OBJ_MARGINAL && isfinite(*inflight))
 		c *= 1 + *inflight;
 	return c;
@@ -304,13 +298,13 @@ static bool classify(const struct wd_service_cfg *svc, const struct wd_service_s
 			role[i] = R_PIN;
 		else if (svc->freeze)
 			role[i] = R_FROZEN;
-		else if (error_usable(pc, &m[i]) && m[i].error_ratio >= pc->eject_error_ratio)
+		else if (error_usable(&m[i]) && m[i].error_ratio >= pc->eject_error_ratio)
 			role[i] = R_EJECT;
-		else if (latency_usable(pc, &m[i]))
+		else if (m[i].has_latency)
 			role[i] = R_PID;
 		else
 			role[i] = R_NODATA;
-		if (latency_usable(pc, &m[i])) {
+		if (m[i].has_latency) {
 			out[i].cost = cost_of(pc, &m[i], &inflight[i]);
 			lnc[i] = log(out[i].cost);
 		}

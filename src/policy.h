@@ -11,14 +11,35 @@
 
 #include "config.h"
 
-/* What one tick measured for one backend. */
+/* Why a backend has no data this tick (see struct wd_measurement). */
+enum wd_data {
+	WD_DATA_OK = 0,
+	WD_DATA_NO_SERIES,   /* no latency series */
+	WD_DATA_DUPLICATE,   /* two or more series name the backend in one query */
+	WD_DATA_BAD_LATENCY, /* latency_s holds the unusable value */
+	WD_DATA_BAD_ERROR,   /* error_ratio holds the unusable value */
+	WD_DATA_BAD_RATE,    /* rate holds the unusable value */
+	WD_DATA_NO_RATE,     /* no rate series while policy.min_rate is set */
+	WD_DATA_THIN,        /* rate below policy.min_rate: too thin to steer by */
+};
+
+/* What one tick measured for one backend, as measure_screen leaves it: the
+ * data rules (finiteness, signs, min_rate) are applied there, once, and
+ * policy_step trusts the result and checks none of them again:
+ * - has_latency: the backend's data steers this tick; latency_s is finite
+ *   and >= 0, and the error ratio and the rate, where present, are valid;
+ * - has_error: error_ratio is in [0, 1] (false: 0, no query or no series);
+ * - has_rate: rate is finite and >= 0 (false: unknown);
+ * - why: when has_latency is false, the reason; WD_DATA_THIN also keeps the
+ *   error ratio from counting (a thin backend is not ejected). */
 struct wd_measurement {
-	bool has_latency; /* false: no data this tick */
+	bool has_latency;
 	double latency_s;
-	bool has_error;   /* false: error ratio 0 (no error query or no series) */
+	bool has_error;
 	double error_ratio;
-	bool has_rate;    /* false: rate unknown */
+	bool has_rate;
 	double rate;
+	enum wd_data why;
 };
 
 enum wd_action {

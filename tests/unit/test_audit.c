@@ -56,7 +56,7 @@ static void test_every_action(void)
 {
 	static const char *const names[] = {"applied", "dry_run", "held", "pinned",
 					    "frozen",  "ejected", "stale"};
-	struct wd_measurement m = {true, 0.123, true, 0.01, true, 41.5};
+	struct wd_measurement m = {true, 0.123, true, 0.01, true, 41.5, WD_DATA_OK};
 	for (int a = WD_ACT_APPLIED; a <= WD_ACT_STALE; a++) {
 		struct wd_decision d = {.action = (enum wd_action)a, .cost = 0.135, .error = 0.08,
 					.old_weight = 50, .new_weight = 55};
@@ -278,9 +278,9 @@ static void test_concurrent_writers(void)
 static void test_table(void)
 {
 	struct wd_measurement m[] = {
-		{true, 0.1234, true, 0.015, true, 41.5},
-		{false, 0, false, 0, false, 0},
-		{true, 2.5, true, 0.75, true, 1234.56},
+		{true, 0.1234, true, 0.015, true, 41.5, WD_DATA_OK},
+		{false, 0, false, 0, false, 0, WD_DATA_NO_SERIES},
+		{true, 2.5, true, 0.75, true, 1234.56, WD_DATA_OK},
 	};
 	struct wd_decision d[] = {
 		{.action = WD_ACT_DRY_RUN, .old_weight = 50, .new_weight = 55},

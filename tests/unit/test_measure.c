@@ -144,6 +144,7 @@ static void test_latency_validity(void)
 	measure_fill(&svc, &lat, NULL, NULL, m);
 	CU_ASSERT_FALSE(m[0].has_latency);
 	CU_ASSERT_FALSE(m[1].has_latency);
+	CU_ASSERT_EQUAL(m[0].why, WD_DATA_BAD_LATENCY);
 	CU_ASSERT_TRUE(m[2].has_latency);
 	CU_ASSERT_DOUBLE_EQUAL(m[2].latency_s, 0.2, 0);
 	CU_ASSERT_FALSE(m[2].has_error);
@@ -194,6 +195,7 @@ static void test_error_ratio(void)
 	measure_fill(&svc, &lat, &err, NULL, m);
 	CU_ASSERT_FALSE(m[0].has_latency);
 	CU_ASSERT_FALSE(m[1].has_latency);
+	CU_ASSERT_EQUAL(m[1].why, WD_DATA_BAD_ERROR);
 	CU_ASSERT_TRUE(m[2].has_latency);
 	CU_ASSERT_DOUBLE_EQUAL(m[2].error_ratio, 1.0, 0);
 	prom_result_clear(&err);
@@ -218,11 +220,15 @@ static void test_rate(void)
 	CU_ASSERT_DOUBLE_EQUAL(m[1].rate, 40, 0);
 	CU_ASSERT_FALSE(m[2].has_latency);
 	CU_ASSERT_FALSE(m[2].has_rate);
+	CU_ASSERT_EQUAL(m[0].why, WD_DATA_THIN);
+	CU_ASSERT_EQUAL(m[1].why, WD_DATA_OK);
+	CU_ASSERT_EQUAL(m[2].why, WD_DATA_NO_RATE);
 	prom_result_clear(&rate);
 
 	rate = RESULT({"a:1", NAN}, {"b:1", -1}, {"c:1", INFINITY});
 	measure_fill(&s, &lat, NULL, &rate, m);
 	CU_ASSERT_FALSE(m[0].has_latency || m[1].has_latency || m[2].has_latency);
+	CU_ASSERT_EQUAL(m[1].why, WD_DATA_BAD_RATE);
 	prom_result_clear(&rate);
 
 	/* min_rate 0 (the default): any valid rate keeps the data, and a
