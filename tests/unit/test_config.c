@@ -337,6 +337,38 @@ static void test_valid_defaults_and_templates(void)
 	free(text);
 }
 
+/* config_defaults (for configs built in code) gives what a file without the
+ * keys gives: both come from the one table. */
+static void test_defaults_in_code(void)
+{
+	char *text = build(&(struct slots){0});
+	struct wd_config *cfg = NULL, def = {0};
+	struct wd_errors errs = {0};
+	char *path = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_text(text, &cfg, &errs, &path), 0);
+	CU_ASSERT_EQUAL_FATAL(config_defaults(&def), 0);
+	CU_ASSERT_EQUAL(def.interval_ms, cfg->interval_ms);
+	CU_ASSERT_STRING_EQUAL(def.listen, cfg->listen);
+	CU_ASSERT_EQUAL(def.prom.timeout_ms, cfg->prom.timeout_ms);
+	CU_ASSERT_EQUAL(def.prom.max_concurrency, cfg->prom.max_concurrency);
+	CU_ASSERT_EQUAL(def.prom.max_response_bytes, cfg->prom.max_response_bytes);
+	CU_ASSERT_EQUAL(def.output.timeout_ms, 2000);
+	CU_ASSERT_STRING_EQUAL(def.output.root_key, "traefik");
+	CU_ASSERT_STRING_EQUAL(def.output.address, "127.0.0.1:6379");
+	CU_ASSERT_DOUBLE_EQUAL(def.policy.kp, cfg->policy.kp, 0);
+	CU_ASSERT_EQUAL(def.policy.total, cfg->policy.total);
+	CU_ASSERT_EQUAL(def.policy.stale_ticks, cfg->policy.stale_ticks);
+	CU_ASSERT_STRING_EQUAL(def.policy.error_query, "");
+	/* config_free takes a heap config: free the copy's strings through one. */
+	struct wd_config *heap = calloc(1, sizeof(*heap));
+	*heap = def;
+	config_free(heap);
+	config_free(cfg);
+	unlink(path);
+	free(path);
+	free(text);
+}
+
 static void test_secrets_read_from_files(void)
 {
 	char *tok = tu_write_temp("s3cr3t-token\n");
@@ -487,6 +519,7 @@ int main(void)
 	CU_add_test(s, "all errors reported, not just the first", test_all_errors_reported);
 	CU_add_test(s, "missing file", test_missing_file);
 	CU_add_test(s, "defaults, overrides and templates", test_valid_defaults_and_templates);
+	CU_add_test(s, "config_defaults gives a file's defaults", test_defaults_in_code);
 	CU_add_test(s, "secrets from files", test_secrets_read_from_files);
 	CU_add_test(s, "short interval warns", test_short_interval_warns);
 	CU_add_test(s, "etc/weightd.conf loads", test_shipped_config);
