@@ -231,8 +231,8 @@ int config_name_index(const char *const *names, const char *v)
 
 /* ---- reading one value -------------------------------------------------- */
 
-static bool within_bounds(struct config_parser *p, const config_setting_t *s, const struct config_key *k,
-			  const char *qn, double v)
+static bool within_bounds(struct config_parser *p, const config_setting_t *s,
+			  const struct config_key *k, const char *qn, double v)
 {
 	bool open = k->bounds & B_LO_OPEN;
 	bool lo_ok = !(k->bounds & B_LO) || (open ? v > k->lo : v >= k->lo);
@@ -240,7 +240,9 @@ static bool within_bounds(struct config_parser *p, const config_setting_t *s, co
 	if (lo_ok && hi_ok)
 		return true;
 	const char *h = k->hint ? k->hint : "";
-	if (k->type == K_DURATION)
+	if (k->type == K_DURATION && (k->bounds & B_HI))
+		config_kerr(p, s, "%s must be within %.15gms..%.15gms%s", qn, k->lo, k->hi, h);
+	else if (k->type == K_DURATION)
 		config_kerr(p, s, "%s must be at least %.15gms%s", qn, k->lo, h);
 	else if ((k->bounds & B_HI) && open)
 		config_kerr(p, s, "%s %.15g must be in (%.15g, %.15g]%s", qn, v, k->lo, k->hi, h);
@@ -333,7 +335,8 @@ static void free_secret(char *s)
 }
 
 /* Replaces the string at field with a copy of v. */
-bool config_set_string(struct config_parser *p, const config_setting_t *s, char **field, const char *v)
+bool config_set_string(struct config_parser *p, const config_setting_t *s, char **field,
+		       const char *v)
 {
 	char *c = v ? strdup(v) : NULL;
 	if (v && !c) {
@@ -347,8 +350,8 @@ bool config_set_string(struct config_parser *p, const config_setting_t *s, char 
 
 /* Reads setting s into field, by the rules of key k (qn: its name in
  * messages). Returns false when s was not valid; the field is then unchanged. */
-static bool read_value(struct config_parser *p, const config_setting_t *s, const struct config_key *k,
-		       const char *qn, char *field)
+static bool read_value(struct config_parser *p, const config_setting_t *s,
+		       const struct config_key *k, const char *qn, char *field)
 {
 	double v;
 	int64_t ms;
@@ -425,7 +428,8 @@ static bool read_value(struct config_parser *p, const config_setting_t *s, const
 			config_kerr(p, s, "%s is empty", qn);
 			return false;
 		}
-		if (!config_set_string(p, s, (char **)field, !str[0] && (k->flags & KF_EMPTY_IS_NULL) ? NULL : str))
+		bool unset = !str[0] && (k->flags & KF_EMPTY_IS_NULL);
+		if (!config_set_string(p, s, (char **)field, unset ? NULL : str))
 			return false;
 		if (k->type == K_SECRET && str[0]) {
 			char **secret = (char **)(field - k->off + k->secret_off);
@@ -463,8 +467,8 @@ static bool is_shape(struct config_parser *p, const config_setting_t *s, const s
 	return true;
 }
 
-static void report_missing(struct config_parser *p, const config_setting_t *g, const struct config_key *k,
-			   const char *qn)
+static void report_missing(struct config_parser *p, const config_setting_t *g,
+			   const struct config_key *k, const char *qn)
 {
 	char alts[256] = "";
 	if (k->type == K_ENUM)
@@ -484,8 +488,8 @@ static void report_missing(struct config_parser *p, const config_setting_t *g, c
  * Output keys depend on the type: a first call with variant 0 rejects the
  * unknown keys and reads the keys for every type; a second call with the
  * type's bit reads the keys for that type and rejects those of others. */
-void config_read_group(struct config_parser *p, const config_setting_t *g, unsigned place, void *base,
-		       unsigned variant)
+void config_read_group(struct config_parser *p, const config_setting_t *g, unsigned place,
+		       void *base, unsigned variant)
 {
 	for (size_t i = 0; i < config_n_keys; i++) {
 		const struct config_key *k = &config_keys[i];

@@ -305,8 +305,8 @@ static void parse_health(struct config_parser *p, const config_setting_t *g, voi
 	config_read_group(p, g, P_HEALTH, &svc->health, 0);
 }
 
-static void parse_backend(struct config_parser *p, const config_setting_t *g, struct wd_service_cfg *svc,
-			  struct wd_backend_cfg *b)
+static void parse_backend(struct config_parser *p, const config_setting_t *g,
+			  struct wd_service_cfg *svc, struct wd_backend_cfg *b)
 {
 	b->line = config_line_of(g);
 	if (!config_set_defaults(P_BACKEND, b))
@@ -484,7 +484,8 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 			return;
 	}
 	p->svc = svc;
-	if (!svc->label && !config_set_string(p, g, &svc->label, svc->kind == WD_KIND_SERVERS ? "instance" : "service"))
+	const char *label = svc->kind == WD_KIND_SERVERS ? "instance" : "service";
+	if (!svc->label && !config_set_string(p, g, &svc->label, label))
 		goto out;
 	if (!map_policy_strings(&svc->policy, config_expand_template, svc->name, true))
 		config_err(p, g, "out of memory");

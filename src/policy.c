@@ -180,7 +180,8 @@ static void no_data_why(const struct wd_policy_cfg *pc, const struct wd_measurem
 	}
 }
 
-/* Cost (README "How weightd decides"): cost, and the in-flight estimate n (NaN when the rate is unknown). */
+/* Cost (README "How weightd decides"): cost, and the in-flight estimate n
+ * (NaN when the rate is unknown). */
 static double cost_of(const struct wd_policy_cfg *pc, const struct wd_measurement *m,
 		      double *inflight)
 {

@@ -1,7 +1,8 @@
-/* policy: the PID weight policy (README.md "How weightd decides"), as pure functions over per-service
- * state. No I/O, no clock, no allocation in policy_step (its scratch arrays
- * live on the stack, bounded by WD_MAX_BACKENDS). The integer apportionment
- * (policy_apportion, policy_fill) lives in apportion.c. */
+/* policy: the PID weight policy (README.md "How weightd decides"), as pure
+ * functions over per-service state. No I/O, no clock, no allocation in
+ * policy_step (its scratch arrays live on the stack, bounded by
+ * WD_MAX_BACKENDS). The integer apportionment (policy_apportion, policy_fill)
+ * lives in apportion.c. */
 #ifndef WD_POLICY_H
 #define WD_POLICY_H
 
@@ -106,17 +107,18 @@ struct wd_service_state {
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc);
 void policy_state_free(struct wd_service_state *st);
 
-/* One tick for one service (every rule but the data rules, which measure applies). m and out are indexed like
- * svc->backends; st must have been synced with svc. service_data is false (or
- * m NULL) when the service's queries failed: then nothing in st changes (not
- * even pins from a reload: they wait for a tick with data) and it returns false.
- * Updates the continuous weights and PID memory every tick. Returns true and
- * sets every out_weight to the new integers (summing to total) when a write is
- * due: some integer moved by at least the deadband (deadband 0 and 1 both mean
- * any change), or an override (pin, drain, ejection) or the backend set, total
- * or bounds changed what must be written. Otherwise leaves out_weight alone
- * and returns false. out[i] explains each backend's decision; a normal move is
- * WD_ACT_APPLIED (never WD_ACT_DRY_RUN: that is the caller's relabelling). */
+/* One tick for one service (every rule but the data rules, which measure
+ * applies). m and out are indexed like svc->backends; st must have been synced
+ * with svc. service_data is false (or m NULL) when the service's queries
+ * failed: then nothing in st changes (not even pins from a reload: they wait
+ * for a tick with data) and it returns false. Updates the continuous weights
+ * and PID memory every tick. Returns true and sets every out_weight to the new
+ * integers (summing to total) when a write is due: some integer moved by at
+ * least the deadband (deadband 0 and 1 both mean any change), or an override
+ * (pin, drain, ejection) or the backend set, total or bounds changed what must
+ * be written. Otherwise leaves out_weight alone and returns false. out[i]
+ * explains each backend's decision; a normal move is WD_ACT_APPLIED (never
+ * WD_ACT_DRY_RUN: that is the caller's relabelling). */
 bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		 const struct wd_measurement *m, bool service_data,
 		 struct wd_decision *out);
