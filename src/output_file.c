@@ -53,7 +53,7 @@ static int on_output(void *data, unsigned char *buffer, size_t size)
  * the document it writes. */
 struct em {
 	yaml_emitter_t e;
-	int failed;
+	bool failed;
 };
 
 static void emit(struct em *m, yaml_event_t *ev, int initialized)
@@ -61,7 +61,7 @@ static void emit(struct em *m, yaml_event_t *ev, int initialized)
 	if (m->failed)
 		return;
 	if (!initialized || !yaml_emitter_emit(&m->e, ev))
-		m->failed = 1;
+		m->failed = true;
 }
 
 /* A key, or a string value: fixed keys plain, data double-quoted so a name
@@ -222,7 +222,7 @@ int output_file_render(const struct wd_output_service *s, size_t n, char **out, 
 	emit(&m, &ev, yaml_document_end_event_initialize(&ev, 1));
 	emit(&m, &ev, yaml_stream_end_event_initialize(&ev));
 	if (!m.failed && !yaml_emitter_flush(&m.e))
-		m.failed = 1;
+		m.failed = true;
 	if (m.failed) {
 		snprintf(err, errlen, "YAML emitter: %s", m.e.problem ? m.e.problem : "out of memory");
 		yaml_emitter_delete(&m.e);

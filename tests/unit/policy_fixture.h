@@ -24,7 +24,7 @@ struct pf_service {
 static inline void pf_defaults(struct wd_policy_cfg *pc)
 {
 	static struct wd_policy_cfg cached;
-	static int have;
+	static bool have;
 	if (!have) {
 		static const char text[] =
 			"prometheus = { url = \"http://127.0.0.1:9090\"; };\n"
@@ -45,7 +45,7 @@ static inline void pf_defaults(struct wd_policy_cfg *pc)
 		errors_free(&errs);
 		unlink(path);
 		free(path);
-		have = 1;
+		have = true;
 	}
 	*pc = cached;
 }

@@ -225,7 +225,7 @@ static void test_file_append_and_rotate(void)
 struct writer {
 	const char *path;
 	const char *svc;
-	int ok;
+	bool ok;
 };
 
 static void *writer_main(void *arg)
@@ -237,11 +237,11 @@ static void *writer_main(void *arg)
 		return NULL;
 	struct wd_decision d = {.action = WD_ACT_APPLIED, .cost = 1, .error = 0};
 	memset(d.reason, 'x', sizeof(d.reason) - 1);
-	w->ok = 1;
+	w->ok = true;
 	for (int i = 0; i < 300; i++) {
 		struct audit_record r = {1000, (uint64_t)i, w->svc, "b", NULL, &d};
 		if (audit_write(a, &r, err, sizeof(err)) < 0)
-			w->ok = 0;
+			w->ok = false;
 	}
 	audit_close(a);
 	return NULL;
