@@ -3,6 +3,7 @@
  * "FILE:LINE: message"; also durations and ${service} templates. */
 #include "config.h"
 #include "config_keys.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -110,27 +111,85 @@ int config_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen)
 	return 0;
 }
 
-char *config_expand_template(const char *tmpl, const char *name)
+/* Regex metacharacters of RE2, Prometheus's regex engine. */
+static bool regex_meta(char c) { return c && strchr("\\.+*?()|[]{}^$", c) != NULL; }
+
+/* Writes c inside a string opened by quote (0: outside any string): \ and
+ * the quote are escaped in a "..." or '...' string; a raw `...` string has
+ * no escapes. Returns the bytes written; o may be NULL to count them. */
+static size_t put_char(char *o, char c, char quote)
+{
+	bool esc = quote && quote != '`' && (c == '\\' || c == quote);
+	if (o) {
+		o[0] = '\\';
+		o[esc] = c;
+	}
+	return 1 + (size_t)esc;
+}
+
+/* Writes name as it must stand at its place in a PromQL expression: as is
+ * outside a string; escaped for the string it stands in; and in the string
+ * of a regex matcher (=~, !~) with the regex metacharacters escaped first,
+ * so "a.b" matches only "a.b". A backquote cannot be escaped in a raw
+ * string: names that reach here hold none (config validation). */
+static size_t put_name(char *o, const char *name, char quote, bool regex)
+{
+	size_t n = 0;
+	for (const char *c = name; *c; c++) {
+		if (regex && regex_meta(*c))
+			n += put_char(o ? o + n : NULL, '\\', quote);
+		n += put_char(o ? o + n : NULL, *c, quote);
+	}
+	return n;
+}
+
+/* Is the string opening at p (a quote) the value of a regex matcher? */
+static bool opens_regex(const char *tmpl, const char *p)
+{
+	while (p > tmpl && (p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n'))
+		p--;
+	return p - tmpl >= 2 && p[-1] == '~' && (p[-2] == '=' || p[-2] == '!');
+}
+
+/* One pass over tmpl following PromQL's strings; out NULL only counts. */
+static size_t expand(char *out, const char *tmpl, const char *name)
 {
 	static const char key[] = "${service}";
-	size_t klen = sizeof(key) - 1, nlen = strlen(name), count = 0;
-	for (const char *p = strstr(tmpl, key); p; p = strstr(p + klen, key))
-		count++;
-	size_t len = strlen(tmpl) + count * nlen + 1;
-	char *out = malloc(len);
-	if (!out)
-		return NULL;
-	char *o = out;
+	const size_t klen = sizeof(key) - 1;
+	size_t n = 0;
+	char quote = 0;
+	bool regex = false;
 	for (const char *p = tmpl; *p;) {
 		if (strncmp(p, key, klen) == 0) {
-			memcpy(o, name, nlen);
-			o += nlen;
+			n += put_name(out ? out + n : NULL, name, quote, regex);
 			p += klen;
-		} else {
-			*o++ = *p++;
+			continue;
 		}
+		size_t take = 1;
+		if (!quote && (*p == '"' || *p == '\'' || *p == '`')) {
+			quote = *p;
+			regex = opens_regex(tmpl, p);
+		} else if (quote && *p == quote) {
+			quote = 0;
+		} else if (quote && quote != '`' && *p == '\\' && p[1]) {
+			take = 2; /* an escaped character never ends the string */
+		}
+		if (out)
+			memcpy(out + n, p, take);
+		n += take;
+		p += take;
 	}
-	*o = '\0';
+	return n;
+}
+
+char *config_expand_template(const char *tmpl, const char *name)
+{
+	size_t len = expand(NULL, tmpl, name);
+	char *out = malloc(len + 1);
+	if (!out)
+		return NULL;
+	expand(out, tmpl, name);
+	out[len] = '\0';
 	return out;
 }
 
@@ -173,11 +232,12 @@ static void vreport(struct config_parser *p, struct wd_errors *to, const config_
 {
 	char msg[1024], pre[600] = "";
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (ctx && p->svc)
-		snprintf(pre, sizeof(pre), "service \"%s\": ", p->svc->name ? p->svc->name : "?");
-	if (ctx && p->backend)
+	/* A service or backend whose name is not read yet goes unnamed. */
+	if (ctx && p->svc && p->svc->name)
+		snprintf(pre, sizeof(pre), "service \"%s\": ", p->svc->name);
+	if (ctx && p->backend && p->backend->name)
 		snprintf(pre + strlen(pre), sizeof(pre) - strlen(pre), "backend \"%s\": ",
-			 p->backend->name ? p->backend->name : "?");
+			 p->backend->name);
 	errors_add(to, "%s:%d: %s%s", p->file, config_line_of(s), pre, msg);
 }
 
@@ -248,8 +308,8 @@ static bool within_bounds(struct config_parser *p, const config_setting_t *s,
 		config_kerr(p, s, "%s %.15g must be in (%.15g, %.15g]%s", qn, v, k->lo, k->hi, h);
 	else if (k->bounds & B_HI)
 		config_kerr(p, s, "%s %.15g not within %.15g..%.15g%s", qn, v, k->lo, k->hi, h);
-	else if (k->lo == 0)
-		config_kerr(p, s, "%s must %s%s", qn, open ? "be above 0" : "not be negative", h);
+	else if (k->lo == 0 && !open)
+		config_kerr(p, s, "%s %.15g is negative%s", qn, v, h);
 	else
 		config_kerr(p, s, "%s %.15g must be %s %.15g%s", qn, v, open ? "above" : "at least", k->lo, h);
 	return false;
@@ -348,6 +408,50 @@ bool config_set_string(struct config_parser *p, const config_setting_t *s, char 
 	return true;
 }
 
+/* Every string of the config reaches an output, a query, a log line or a
+ * file name, and the YAML emitter and Prometheus refuse bytes that are not
+ * UTF-8: they are refused here, at load, with the line. */
+bool config_valid_utf8(struct config_parser *p, const config_setting_t *s, const char *qn,
+		       const char *v, char **fixed)
+{
+	long bad = text_utf8_invalid_at(v);
+	if (bad < 0)
+		return true;
+	config_kerr(p, s, "%s is not valid UTF-8 (byte %ld of the string); write it in UTF-8", qn,
+		    bad + 1);
+	if (fixed && (*fixed = strdup(v)))
+		while ((bad = text_utf8_invalid_at(*fixed)) >= 0)
+			(*fixed)[bad] = '?';
+	return false;
+}
+
+/* Stores v (allocated, owned from here; NULL when out of memory) as the
+ * string at field of key k (qn: its name in messages), "" as NULL where ""
+ * means unset; a K_SECRET's file is read when use is set. Returns use, or
+ * false when out of memory. */
+static bool store_string(struct config_parser *p, const config_setting_t *s,
+			 const struct config_key *k, const char *qn, char *field, char *v,
+			 bool use)
+{
+	if (!v) {
+		config_err(p, s, "out of memory");
+		return false;
+	}
+	char **f = (char **)field;
+	free(*f);
+	if (!v[0] && (k->flags & KF_EMPTY_IS_NULL)) {
+		free(v);
+		v = NULL;
+	}
+	*f = v;
+	if (use && k->type == K_SECRET && v && v[0]) {
+		char **secret = (char **)(field - k->off + k->secret_off);
+		free_secret(*secret);
+		*secret = read_secret(p, s, qn, v);
+	}
+	return use;
+}
+
 /* Reads setting s into field, by the rules of key k (qn: its name in
  * messages). Returns false when s was not valid; the field is then unchanged. */
 static bool read_value(struct config_parser *p, const config_setting_t *s,
@@ -358,6 +462,14 @@ static bool read_value(struct config_parser *p, const config_setting_t *s,
 	const char *str = config_setting_type(s) == CONFIG_TYPE_STRING ? config_setting_get_string(s)
 								       : NULL;
 	char alts[256];
+	char *fixed = NULL;
+	bool text = k->type == K_STRING || k->type == K_SECRET || k->type == K_ENUM;
+	if (text && str && !config_valid_utf8(p, s, qn, str, &fixed)) {
+		if (k->type != K_ENUM)
+			return store_string(p, s, k, qn, field, fixed, false);
+		free(fixed);
+		return false;
+	}
 	switch (k->type) {
 	case K_BOOL:
 		if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
@@ -428,15 +540,7 @@ static bool read_value(struct config_parser *p, const config_setting_t *s,
 			config_kerr(p, s, "%s is empty", qn);
 			return false;
 		}
-		bool unset = !str[0] && (k->flags & KF_EMPTY_IS_NULL);
-		if (!config_set_string(p, s, (char **)field, unset ? NULL : str))
-			return false;
-		if (k->type == K_SECRET && str[0]) {
-			char **secret = (char **)(field - k->off + k->secret_off);
-			free_secret(*secret);
-			*secret = read_secret(p, s, qn, str);
-		}
-		return true;
+		return store_string(p, s, k, qn, field, strdup(str), true);
 	default:
 		return false;
 	}

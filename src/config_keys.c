@@ -4,6 +4,7 @@
  * rules between keys. config.c reads a file by this table. */
 #include "config_keys.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include "log.h"
 
 static config_check_fn check_interval, check_listen, check_http_url, check_redis_address,
-	check_root_key, check_abs_path;
+	check_root_key, check_label, check_abs_path, check_hostname;
 static config_parse_fn parse_prometheus, parse_headers, parse_output, parse_top_policy,
 	parse_services, parse_service_policy, parse_health, parse_backends;
 
@@ -98,7 +99,7 @@ const struct config_key config_keys[] = {
 	 * also stand on the service itself, and win over its policy group */
 	{"name", K_STRING, P_SERVICE, SVC(name)},
 	{"kind", K_ENUM, P_SERVICE, SVC(kind), .names = kind_names},
-	{"label", K_STRING, P_SERVICE, SVC(label), .flags = KF_NOT_EMPTY},
+	{"label", K_STRING, P_SERVICE, SVC(label), .flags = KF_NOT_EMPTY, .check = check_label},
 	{"freeze", K_BOOL, P_SERVICE, SVC(freeze)},
 	{"policy", K_GROUP, P_SERVICE, .parse = parse_service_policy},
 
@@ -130,7 +131,8 @@ const struct config_key config_keys[] = {
 	/* backends = ( { } ); weight -1 is an equal share, pin -1 not pinned */
 	{"name", K_STRING, P_BACKEND, BACK(name)},
 	{"url", K_STRING, P_BACKEND, BACK(url)},
-	{"weight", K_INT, P_BACKEND, BACK(weight), .def = -1},
+	{"weight", K_INT, P_BACKEND, BACK(weight), .def = -1, AT_LEAST(0),
+	 .hint = " (leave weight out for an equal share)"},
 	{"pin", K_INT, P_BACKEND, BACK(pin), .def = -1},
 
 	/* health_check = { }: what Traefik probes; 0 and NULL are unset */
@@ -138,7 +140,7 @@ const struct config_key config_keys[] = {
 	{"interval", K_DURATION, P_HEALTH, HEALTH(interval_ms)},
 	{"timeout", K_DURATION, P_HEALTH, HEALTH(timeout_ms)},
 	{"scheme", K_STRING, P_HEALTH, HEALTH(scheme), .names = scheme_names},
-	{"hostname", K_STRING, P_HEALTH, HEALTH(hostname)},
+	{"hostname", K_STRING, P_HEALTH, HEALTH(hostname), .check = check_hostname},
 	{"port", K_INT, P_HEALTH, HEALTH(port), WITHIN(1, 65535)},
 };
 const size_t config_n_keys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -191,8 +193,23 @@ static void check_listen(struct config_parser *p, const config_setting_t *s, con
 		config_kerr(p, s, "%s \"%s\" must be HOST:PORT (or \"\" to turn it off)", qn, v);
 }
 
+/* Has s a space (unless space_ok) or a control character? None belongs in a
+ * path, a host name or a URL, nor a control character in a backend's label
+ * value. */
+static bool has_space_or_control(const char *s, bool space_ok)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c < ' ' || *c == 0x7f || (*c == ' ' && !space_ok))
+			return true;
+	return false;
+}
+
+/* http:// or https://, a host, and no space or control character (which
+ * neither Traefik nor curl take in a URL). */
 static bool is_http_url(const char *u)
 {
+	if (has_space_or_control(u, false))
+		return false;
 	return (strncmp(u, "http://", 7) == 0 && u[7]) || (strncmp(u, "https://", 8) == 0 && u[8]);
 }
 
@@ -212,20 +229,66 @@ static void check_redis_address(struct config_parser *p, const config_setting_t 
 		config_kerr(p, s, "%s \"%s\" must be HOST:PORT or a unix socket path", qn, v);
 }
 
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+#define NAME_RULE "may use only letters, digits, \".\", \"_\" and \"-\""
+
+/* A Traefik service name weightd writes or references: a "/" would break the
+ * Redis key tree, "@" is Traefik's provider separator, a quote or backslash
+ * would end up in a query. A weighted child may name its provider after one
+ * "@" ("app-v1@file"), with the same characters. */
+static bool valid_service_name(const char *s, bool provider_ok)
+{
+	const char *at = provider_ok ? strchr(s, '@') : NULL;
+	size_t n = at ? (size_t)(at - s) : strlen(s);
+	if (n == 0 || strspn(s, NAME_CHARS) != n)
+		return false;
+	return !at || (at[1] && strspn(at + 1, NAME_CHARS) == strlen(at + 1));
+}
+
+/* Traefik's rootKey: names joined by single "/" (a stray "/" or "*" would put
+ * the keys where Traefik does not look, or into a pattern). */
 static void check_root_key(struct config_parser *p, const config_setting_t *s, const char *qn,
 			   const void *field)
 {
 	const char *v = *(char *const *)field;
-	if (!v[0] || strchr(v, '*'))
-		config_kerr(p, s, "%s must be a non-empty key prefix", qn);
+	size_t n = strlen(v);
+	if (!n || strspn(v, NAME_CHARS "/") != n || v[0] == '/' || v[n - 1] == '/' || strstr(v, "//"))
+		config_kerr(p, s,
+			    "%s \"%s\" must be a key prefix of letters, digits, \".\", \"_\", \"-\" and "
+			    "inner \"/\"",
+			    qn, v);
+}
+
+/* A Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*. */
+static void check_label(struct config_parser *p, const config_setting_t *s, const char *qn,
+			const void *field)
+{
+	const char *v = *(char *const *)field;
+	bool ok = !isdigit((unsigned char)v[0]);
+	for (const char *c = v; *c; c++)
+		ok = ok && (isalnum((unsigned char)*c) || *c == '_');
+	if (!ok)
+		config_kerr(p, s, "%s \"%s\" is not a Prometheus label name (letters, digits and "
+				  "\"_\", not starting with a digit)",
+			    qn, v);
 }
 
 static void check_abs_path(struct config_parser *p, const config_setting_t *s, const char *qn,
 			   const void *field)
 {
 	const char *v = *(char *const *)field;
-	if (v[0] != '/')
-		config_kerr(p, s, "%s \"%s\" must start with \"/\"", qn, v);
+	if (v[0] != '/' || has_space_or_control(v, false))
+		config_kerr(p, s, "%s \"%s\" must start with \"/\" and hold no space or control "
+				  "character",
+			    qn, v);
+}
+
+static void check_hostname(struct config_parser *p, const config_setting_t *s, const char *qn,
+			   const void *field)
+{
+	const char *v = *(char *const *)field;
+	if (!v[0] || has_space_or_control(v, false))
+		config_kerr(p, s, "%s must be a host name, without spaces or control characters", qn);
 }
 
 /* ---- groups --------------------------------------------------------------- */
@@ -256,6 +319,8 @@ static void parse_headers(struct config_parser *p, const config_setting_t *h, vo
 		const char *colon = v ? strchr(v, ':') : NULL;
 		if (!v || !colon || colon == v || strpbrk(v, "\r\n"))
 			config_err(p, e, "prometheus.headers[%d] must be \"Name: value\"", i);
+		else if (!config_valid_utf8(p, e, "prometheus.headers[]", v, NULL))
+			continue;
 		else if (!(pc->headers[pc->n_headers++] = strdup(v)))
 			config_err(p, e, "out of memory");
 	}
@@ -270,6 +335,10 @@ static void parse_output(struct config_parser *p, const config_setting_t *g, voi
 	int i = type ? config_name_index(config_output_types, type) : -1;
 	if (i >= 0) /* else the type's error is all there is to say */
 		config_read_group(p, g, P_OUTPUT, oc, 1u << i);
+	if (i == WD_OUT_REDIS && oc->username && (!oc->password_file || !oc->password_file[0]))
+		config_err(p, config_setting_get_member(g, "username"),
+			   "output.username needs a password_file (Redis ACL users authenticate with "
+			   "both)");
 }
 
 /* The rules between a policy's keys; prefix: who to name. */
@@ -317,11 +386,19 @@ static void parse_backend(struct config_parser *p, const config_setting_t *g,
 	}
 	p->backend = b;
 	config_read_group(p, g, P_BACKEND, b, 0);
-	if (!b->name || !b->name[0]) {
-		p->backend = NULL;
+	/* Messages about the name itself name the service only. */
+	p->backend = NULL;
+	const config_setting_t *name = config_setting_get_member(g, "name");
+	if (!b->name || !b->name[0])
 		config_kerr(p, g, "backend without a name");
-		p->backend = b;
-	}
+	else if (has_space_or_control(b->name, true))
+		config_kerr(p, name, "backend name holds a control character");
+	else if (svc->kind == WD_KIND_WEIGHTED && !valid_service_name(b->name, true))
+		config_kerr(p, name,
+			    "backend \"%s\" names a Traefik service, so it " NAME_RULE
+			    ", then optionally @provider",
+			    b->name);
+	p->backend = b;
 	const config_setting_t *url = config_setting_get_member(g, "url");
 	if (svc->kind == WD_KIND_SERVERS) {
 		if (!b->url)
@@ -482,6 +559,9 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 		config_err(p, g, "service without a name");
 		if (!config_set_string(p, g, &svc->name, "?"))
 			return;
+	} else if (!valid_service_name(svc->name, false)) {
+		config_err(p, config_setting_get_member(g, "name"), "service name \"%s\" " NAME_RULE,
+			   svc->name);
 	}
 	p->svc = svc;
 	const char *label = svc->kind == WD_KIND_SERVERS ? "instance" : "service";

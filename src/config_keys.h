@@ -106,6 +106,12 @@ bool config_set_defaults(unsigned place, void *base);
 /* Replaces the string at field with a copy of v (NULL: unset); false when out of memory. */
 bool config_set_string(struct config_parser *p, const config_setting_t *s, char **field,
 		       const char *v);
+/* Whether v is valid UTF-8; if not, reports it at s and, when fixed is not
+ * NULL, sets *fixed to a copy with '?' for the bad bytes (NULL when out of
+ * memory), so the checks that follow report nothing misleading such as
+ * "missing". */
+bool config_valid_utf8(struct config_parser *p, const config_setting_t *s, const char *qn,
+		       const char *v, char **fixed);
 /* The index of v in the NULL-ended names, or -1. */
 int config_name_index(const char *const *names, const char *v);
 int config_line_of(const config_setting_t *s);
