@@ -193,28 +193,34 @@ static const struct bad_case bad_cases[] = {
 	 "root_key is not valid UTF-8 (byte 3 of the string)"},
 };
 
+/* Loads text, which must fail with msg at line (case i, for the message). */
+static void expect_error(size_t i, const char *text, int line, const char *msg)
+{
+	struct wd_config *cfg = NULL;
+	struct wd_errors errs = {0};
+	char *path = NULL;
+	int rc = load_text(text, &cfg, &errs, &path);
+	int found = has_error(&errs, path, line, msg);
+	if (rc != -1 || !found) {
+		fprintf(stderr, "\ncase %zu: expected %s:%d: ...%s...; got rc=%d and:\n", i, path, line,
+			msg, rc);
+		for (size_t k = 0; k < errs.n; k++)
+			fprintf(stderr, "  %s\n", errs.msgs[k]);
+	}
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_PTR_NULL(cfg);
+	CU_ASSERT_TRUE(found);
+	errors_free(&errs);
+	config_free(cfg);
+	unlink(path);
+	free(path);
+}
+
 static void test_each_validation_rule(void)
 {
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		char *text = build(&bad_cases[i].s);
-		struct wd_config *cfg = NULL;
-		struct wd_errors errs = {0};
-		char *path = NULL;
-		int rc = load_text(text, &cfg, &errs, &path);
-		int found = has_error(&errs, path, bad_cases[i].line, bad_cases[i].msg);
-		if (rc != -1 || !found) {
-			fprintf(stderr, "\ncase %zu: expected %s:%d: ...%s...; got rc=%d and:\n", i, path,
-				bad_cases[i].line, bad_cases[i].msg, rc);
-			for (size_t k = 0; k < errs.n; k++)
-				fprintf(stderr, "  %s\n", errs.msgs[k]);
-		}
-		CU_ASSERT_EQUAL(rc, -1);
-		CU_ASSERT_PTR_NULL(cfg);
-		CU_ASSERT_TRUE(found);
-		errors_free(&errs);
-		config_free(cfg);
-		unlink(path);
-		free(path);
+		expect_error(i, text, bad_cases[i].line, bad_cases[i].msg);
 		free(text);
 	}
 }
@@ -303,25 +309,8 @@ static const struct whole_case name_cases[] = {
 
 static void check_whole_cases(const struct whole_case *cases, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct wd_config *cfg = NULL;
-		struct wd_errors errs = {0};
-		char *path = NULL;
-		int rc = load_text(cases[i].text, &cfg, &errs, &path);
-		int found = has_error(&errs, path, cases[i].line, cases[i].msg);
-		if (rc != -1 || !found) {
-			fprintf(stderr, "\ncase %zu: expected %s:%d: ...%s...; got rc=%d and:\n", i, path,
-				cases[i].line, cases[i].msg, rc);
-			for (size_t k = 0; k < errs.n; k++)
-				fprintf(stderr, "  %s\n", errs.msgs[k]);
-		}
-		CU_ASSERT_EQUAL(rc, -1);
-		CU_ASSERT_TRUE(found);
-		errors_free(&errs);
-		config_free(cfg);
-		unlink(path);
-		free(path);
-	}
+	for (size_t i = 0; i < n; i++)
+		expect_error(i, cases[i].text, cases[i].line, cases[i].msg);
 }
 
 static void test_name_rules(void)
