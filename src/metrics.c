@@ -14,7 +14,7 @@
 #include "procstat.h"
 
 /* Upper bounds of the tick duration histogram, in seconds: a tick is a few
- * milliseconds on a healthy stack and up to the query timeout (5 s default). */
+ * milliseconds on a healthy stack and up to prometheus.timeout. */
 static const double tick_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				      0.5,   1,    2.5,   5,    10,  30};
 #define N_BUCKETS (sizeof(tick_buckets) / sizeof(tick_buckets[0]))
@@ -36,7 +36,7 @@ struct metrics {
 	pthread_mutex_t mu;
 	char *version;
 	bool dry_run;
-	int64_t interval_ms;
+	int64_t interval_ms; /* 0 until metrics_set_config */
 	int64_t start_mono_ms;
 
 	uint64_t ticks[3];          /* by enum metrics_tick_result */
@@ -73,7 +73,6 @@ struct metrics *metrics_new(const char *version, int64_t start_mono_ms)
 	}
 	pthread_mutex_init(&m->mu, NULL);
 	m->start_mono_ms = start_mono_ms;
-	m->interval_ms = 15000;
 	m->last_reload_ok = true;
 	return m;
 }
@@ -438,7 +437,7 @@ bool metrics_healthy(struct metrics *m, int64_t now_mono_ms, char *reason, size_
 	bool any_ok = m->any_ok;
 	int64_t since = any_ok ? m->last_ok_mono_ms : m->start_mono_ms;
 	int64_t age = now_mono_ms - since;
-	bool ok = age < limit;
+	bool ok = m->interval_ms == 0 || age < limit;
 	if (!ok) {
 		const char *last = !m->ticked	     ? "none has finished yet"
 				   : *m->last_reason ? m->last_reason

@@ -1,5 +1,5 @@
 /* metrics: weightd's own counters, gauges and tick-duration histogram, kept in
- * memory and rendered in the Prometheus text exposition format (SPEC §5), plus
+ * memory and rendered in the Prometheus text exposition format (README.md "Observability"), plus
  * the health state /healthz reports.
  *
  * The tick loop updates a struct metrics; the HTTP thread renders it. Every
@@ -76,8 +76,8 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 int metrics_render(struct metrics *m, char **out, size_t *len);
 
 /* Whether the last ok tick is younger than three intervals at now_mono_ms
- * (before the first ok tick, the start counts). When not, writes the reason
- * into reason. */
+ * (before the first ok tick, the start counts; before metrics_set_config,
+ * nothing is overdue yet). When not, writes the reason into reason. */
 bool metrics_healthy(struct metrics *m, int64_t now_mono_ms, char *reason, size_t reasonlen);
 
 #endif

@@ -32,8 +32,9 @@ for a in $alerts; do
 done
 ok "every alert is exercised: $(echo "$alerts" | tr "\n" " ")"
 
-# The rules speak weightd's metric names: a typo would make an alert silently
-# never fire. (105 checks the same against a live weightd.)
+# The rules speak weightd's metric names (as weightd(8) lists them, action and
+# frozen gauges included): a typo would make an alert silently never fire.
+# (105 checks the same against a live weightd.)
 known="weightd_ticks_total weightd_output_writes_total weightd_config_reloads_total
 weightd_last_write_timestamp_seconds weightd_backend_weight weightd_backend_action
 weightd_service_frozen weightd_build_info weightd_dry_run weightd_tick_duration_seconds

@@ -1,6 +1,6 @@
 #!/bin/sh
 # 103-systemd-unit: contrib/systemd/weightd.service.in, with the paths
-# substituted, carries the settings the operations issue requires and passes
+# substituted, carries the hardening settings weightd.8 documents and passes
 # systemd-analyze verify (that part is skipped with a message where
 # systemd-analyze is missing); the sysusers snippet creates the weightd user.
 . "$top_srcdir/tests/integration/common.sh"
