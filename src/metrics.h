@@ -59,8 +59,12 @@ void metrics_queries(struct metrics *m, uint64_t ok, uint64_t failed);
 /* Counts one tick's output outcome; an ok write also sets the last write time. */
 void metrics_output_write(struct metrics *m, enum metrics_write_result r, double now_wall_s);
 
-/* Counts one config reload. */
-void metrics_config_reload(struct metrics *m, bool ok);
+/* Records the config loaded at start (now_wall_s: Unix time). */
+void metrics_config_loaded(struct metrics *m, double now_wall_s);
+
+/* Counts one config reload; a success sets the last successful reload time,
+ * and either sets whether the config in effect is the file's latest. */
+void metrics_config_reload(struct metrics *m, bool ok, double now_wall_s);
 
 /* Replaces every per-backend and per-service series (backends and services
  * not given disappear). 0, or -1 when out of memory (the old series stay). */
