@@ -23,6 +23,7 @@ static void usage(FILE *f)
 		"  -n, --dry-run          decide, log and audit, but never write the output\n"
 		"  -1, --once             run one tick and exit (0 all handled, 1 any failure)\n"
 		"  -t, --check-config     validate the config, print FILE: ok or its errors\n"
+		"  -w, --watch-config     reload when the config file changes (checked every second)\n"
 		"  -v, --verbose          more logging than log_level (repeatable)\n"
 		"  -q, --quiet            less logging than log_level (repeatable)\n"
 		"      --log-format=FMT   logfmt (default) or json\n"
@@ -38,6 +39,7 @@ int cli_parse(int argc, char **argv, struct cli_options *o)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"once", no_argument, NULL, '1'},
 		{"check-config", no_argument, NULL, 't'},
+		{"watch-config", no_argument, NULL, 'w'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"log-format", required_argument, NULL, 'L'},
@@ -47,12 +49,13 @@ int cli_parse(int argc, char **argv, struct cli_options *o)
 	};
 	o->config_path = SYSCONFDIR "/weightd/weightd.conf";
 	int c;
-	while ((c = getopt_long(argc, argv, "c:n1tvqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:n1twvqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config_path = optarg; break;
 		case 'n': o->dry_run = true; break;
 		case '1': o->once = true; break;
 		case 't': o->check_only = true; break;
+		case 'w': o->watch_config = true; break;
 		case 'v': o->verbosity++; break;
 		case 'q': o->verbosity--; break;
 		case 'L':

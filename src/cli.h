@@ -11,6 +11,7 @@ struct cli_options {
 	bool dry_run;
 	bool once;
 	bool check_only;
+	bool watch_config; /* reload when the file changes, without SIGHUP */
 	int verbosity; /* +1 per -v, -1 per -q */
 	enum wd_log_format log_format;
 };

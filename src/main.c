@@ -22,10 +22,12 @@
 #include "autoconf.h"
 #include "cli.h"
 #include "config.h"
+#include "confwatch.h"
 #include "httpd.h"
 #include "log.h"
 #include "metrics.h"
 #include "runtime.h"
+#include "sdnotify.h"
 #include "state.h"
 #include "tick.h"
 #include "util.h"
@@ -45,8 +47,13 @@ static void on_hup(int sig)
 	reload_requested = 1;
 }
 
+/* How often --watch-config looks at the file. */
+#define CONFIG_WATCH_MS 1000
+
 struct daemon {
 	struct cli_options opt;
+	struct confwatch watch; /* --watch-config: the file as last loaded */
+	int64_t watchdog_ms;    /* 0: no service-manager watchdog */
 	struct runtime *rt;     /* swapped whole on reload */
 	struct tick tick;       /* what the ticks remember; its report sink holds
 				 * the metrics and the audit log (NULL: none) */
@@ -136,6 +143,10 @@ static void reload(struct daemon *d)
 	struct report_sink *rep = &d->tick.report;
 	char err[512];
 	log_info("reloading config", "config", path);
+	sdnotify_reloading();
+	/* What is loaded now is what the watch compares against next. */
+	if (d->opt.watch_config)
+		confwatch_init(&d->watch, path);
 	struct wd_config *cfg = load_config(d, failed);
 	if (!cfg)
 		goto failed;
@@ -166,27 +177,38 @@ static void reload(struct daemon *d)
 	}
 	apply_log_level(d, rt->cfg);
 	metrics_set_config(rep->metrics, rt->cfg->interval_ms, rt->cfg->dry_run);
-	metrics_config_reload(rep->metrics, true);
+	metrics_config_reload(rep->metrics, true, util_wall_ms() / 1000.0);
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", rt->cfg->n_services);
 	log_info("config reloaded", "config", path, "services", n);
 	return;
 failed:
-	metrics_config_reload(rep->metrics, false);
+	metrics_config_reload(rep->metrics, false, util_wall_ms() / 1000.0);
 	reopen_audit(d);
 }
 
 /* Sleeps until deadline_ms (monotonic) or a signal, with signals unblocked
- * only inside ppoll so none is lost between the flag check and the sleep. */
-static void sleep_until(int64_t deadline_ms, const sigset_t *waitmask)
+ * only inside ppoll so none is lost between the flag check and the sleep;
+ * wakes meanwhile for the service manager's watchdog and the config watch. */
+static void sleep_until(struct daemon *d, int64_t deadline_ms, const sigset_t *waitmask)
 {
 	while (!stop_requested && !reload_requested) {
 		int64_t left = deadline_ms - util_mono_ms();
 		if (left <= 0)
 			return;
+		if (d->watchdog_ms > 0 && left > d->watchdog_ms)
+			left = d->watchdog_ms;
+		if (d->opt.watch_config && left > CONFIG_WATCH_MS)
+			left = CONFIG_WATCH_MS;
 		struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
 		if (ppoll(NULL, 0, &ts, waitmask) < 0 && errno != EINTR)
 			return;
+		if (d->watchdog_ms > 0)
+			sdnotify_watchdog();
+		if (d->opt.watch_config && confwatch_changed(&d->watch, d->opt.config_path)) {
+			log_info("config file changed", "config", d->opt.config_path);
+			reload_requested = 1;
+		}
 	}
 }
 
@@ -252,6 +274,7 @@ static int start(struct daemon *d, struct wd_config *cfg)
 	if (!(d->rt = build_runtime(d, cfg)))
 		return -1;
 	metrics_set_config(rep->metrics, cfg->interval_ms, cfg->dry_run);
+	metrics_config_loaded(rep->metrics, util_wall_ms() / 1000.0);
 	if (cfg->audit_log[0] && !(rep->audit = audit_open(cfg->audit_log, err, sizeof(err)))) {
 		log_error("cannot open the audit log", "error", err);
 		return -1;
@@ -275,6 +298,8 @@ int main(int argc, char **argv)
 	log_setup(WD_LOG_INFO, d.opt.log_format);
 	if (d.opt.check_only)
 		return cli_check_config(&d.opt);
+	if (d.opt.watch_config)
+		confwatch_init(&d.watch, d.opt.config_path);
 	struct wd_config *cfg = load_config(&d, "invalid config");
 	if (!cfg)
 		return 2;
@@ -286,16 +311,21 @@ int main(int argc, char **argv)
 		daemon_free(&d);
 		return 1;
 	}
+	d.watchdog_ms = sdnotify_watchdog_interval_ms();
+	sdnotify_ready("running");
 	int status = 0;
 	int64_t next = util_mono_ms();
 	while (!stop_requested) {
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(&d);
+			sdnotify_ready("running");
 		}
 		sigprocmask(SIG_SETMASK, &waitmask, NULL); /* signals may interrupt the tick */
 		enum tick_result r = tick_run(&d.tick, d.rt);
 		sigprocmask(SIG_BLOCK, &block, NULL);
+		if (d.watchdog_ms > 0)
+			sdnotify_watchdog();
 		if (d.opt.once) {
 			status = r == TICK_OK ? 0 : 1;
 			break;
@@ -305,10 +335,12 @@ int main(int argc, char **argv)
 		int64_t now = util_mono_ms();
 		if (next <= now) /* overrun: skip the missed ticks instead of bursting */
 			next += ((now - next) / interval_ms + 1) * interval_ms;
-		sleep_until(next, &waitmask);
+		sleep_until(&d, next, &waitmask);
 	}
-	if (stop_requested)
+	if (stop_requested) {
 		log_info("weightd stopping");
+		sdnotify_stopping();
+	}
 	daemon_free(&d);
 	return status;
 }

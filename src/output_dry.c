@@ -21,7 +21,8 @@ void *output_dry_new(const struct wd_config *cfg, char *err, size_t errlen)
 	(void)errlen;
 	struct output_dry *d = xcalloc(1, sizeof(*d));
 	d->type = cfg->output.type;
-	d->root_key = xstrdup(cfg->output.root_key ? cfg->output.root_key : "traefik");
+	if (d->type == WD_OUT_REDIS) /* the only type with keys */
+		d->root_key = xstrdup(cfg->output.root_key);
 	return d;
 }
 

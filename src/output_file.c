@@ -33,7 +33,7 @@ static int on_output(void *data, unsigned char *buffer, size_t size)
  * the document it writes; problem names the cause when libyaml gives none. */
 struct em {
 	yaml_emitter_t e;
-	int failed;
+	bool failed;
 	const char *problem;
 };
 
@@ -43,13 +43,13 @@ struct em {
 static void emit(struct em *m, yaml_event_t *ev, int initialized)
 {
 	if (!initialized) {
-		m->failed = 1;
+		m->failed = true;
 		return;
 	}
 	if (m->failed)
 		yaml_event_delete(ev);
 	else if (!yaml_emitter_emit(&m->e, ev))
-		m->failed = 1;
+		m->failed = true;
 }
 
 /* A key, or a string value: fixed keys plain, data double-quoted so a name
@@ -215,7 +215,7 @@ int output_file_render(const struct wd_output_service *s, size_t n, char **out, 
 	emit(&m, &ev, yaml_document_end_event_initialize(&ev, 1));
 	emit(&m, &ev, yaml_stream_end_event_initialize(&ev));
 	if (!m.failed && !yaml_emitter_flush(&m.e))
-		m.failed = 1;
+		m.failed = true;
 	if (m.failed) {
 		snprintf(err, errlen, "YAML emitter: %s",
 			 m.problem ? m.problem : m.e.problem ? m.e.problem : "out of memory");
@@ -234,7 +234,7 @@ int output_file_render(const struct wd_output_service *s, size_t n, char **out, 
 struct output_file {
 	char *path;
 	uint64_t last_hash; /* of the document last written or found in place */
-	int last_valid;
+	bool last_valid;
 	struct wd_events events; /* for the tick to log */
 };
 
@@ -284,7 +284,7 @@ static int file_write(void *impl, const struct wd_output_service *s, size_t n, c
 		event_add(&f->events, WD_LOG_WARN,
 			  "the output file was removed or changed outside weightd; writing it again",
 			  "path", f->path, (char *)NULL);
-		f->last_valid = 0; /* once, even if this write fails */
+		f->last_valid = false; /* once, even if this write fails */
 	}
 	int rc = OUTPUT_UNCHANGED;
 	if (!same)
@@ -292,7 +292,7 @@ static int file_write(void *impl, const struct wd_output_service *s, size_t n, c
 	free(doc);
 	if (rc >= 0) {
 		f->last_hash = h;
-		f->last_valid = 1;
+		f->last_valid = true;
 	}
 	return rc;
 }

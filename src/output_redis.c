@@ -179,7 +179,7 @@ struct output_redis {
 	redisContext *c;
 	struct strv known;       /* keys weightd wrote, from the record, then written */
 	struct wd_kv_list last;  /* what the last EXEC on this connection wrote */
-	int last_valid;
+	bool last_valid;
 	char run_id[64];
 	struct wd_events events; /* for the tick to log */
 };
@@ -189,9 +189,8 @@ void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 	const struct wd_output_cfg *oc = &cfg->output;
 	struct output_redis *r = xcalloc(1, sizeof(*r));
 	r->db = oc->db;
-	int64_t t = oc->timeout_ms > 0 ? oc->timeout_ms : 2000;
-	r->tv.tv_sec = t / 1000;
-	r->tv.tv_usec = (t % 1000) * 1000;
+	r->tv.tv_sec = oc->timeout_ms / 1000;
+	r->tv.tv_usec = (oc->timeout_ms % 1000) * 1000;
 	r->address = xstrdup(oc->address);
 	r->root_key = xstrdup(oc->root_key);
 	r->username = oc->username ? xstrdup(oc->username) : NULL;
@@ -224,7 +223,7 @@ static void disconnect(struct output_redis *r)
 	if (r->c)
 		redisFree(r->c);
 	r->c = NULL;
-	r->last_valid = 0;
+	r->last_valid = false;
 	strv_free(&r->known);
 }
 
@@ -376,14 +375,14 @@ static int do_connect(struct output_redis *r, char *err, size_t errlen)
 	return 0;
 }
 
-static int same_kv(const struct wd_kv_list *a, const struct wd_kv_list *b)
+static bool same_kv(const struct wd_kv_list *a, const struct wd_kv_list *b)
 {
 	if (a->n != b->n)
-		return 0;
+		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (strcmp(a->kv[i].key, b->kv[i].key) || strcmp(a->kv[i].value, b->kv[i].value))
-			return 0;
-	return 1;
+			return false;
+	return true;
 }
 
 /* Queues MULTI, MSET, DEL, the rewrite of the record and EXEC, then reads the
@@ -428,7 +427,7 @@ static int transact(struct output_redis *r, const struct wd_kv_list *kv, const s
 				 r->c->errstr[0] ? r->c->errstr : "connection lost");
 			return -1;
 		}
-		int is_exec = i == queued + 1;
+		bool is_exec = i == queued + 1;
 		if (rep->type == REDIS_REPLY_ERROR && !is_exec && !first[0])
 			snprintf(first, sizeof(first), "%s", rep->str);
 		if (is_exec) {
@@ -507,7 +506,7 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 	output_kv_free(&r->last);
 	r->last = kv;
 	memset(&kv, 0, sizeof(kv));
-	r->last_valid = 1;
+	r->last_valid = true;
 	rc = OUTPUT_WRITTEN;
 out:
 	if (rc < 0)
