@@ -3,8 +3,9 @@
  * One tick: measure (prom) -> decide (policy) -> apply (output) -> remember
  * (state). The loop runs on the monotonic clock with next += interval, and
  * skips ahead after an overrun instead of bursting. Signal handlers only set
- * flags; signals stay blocked except while the loop sleeps in ppoll() or runs
- * a tick, so no wake-up is lost. */
+ * flags; signals stay blocked except while the loop sleeps in ppoll() or a
+ * tick's queries run, so no wake-up is lost and no write is interrupted. A
+ * reload runs when the loop wakes for it and changes nothing in the schedule. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -80,6 +81,8 @@ struct daemon {
 	struct audit *audit;    /* NULL when audit_log = "" */
 	bool audit_failing;
 	unsigned char **bflags; /* per service and backend: BF_* (logged states) */
+	sigset_t blocked;       /* the loop's mask: SIGHUP, SIGTERM, SIGINT blocked */
+	sigset_t unblocked;     /* the same with them unblocked: ppoll and queries */
 };
 
 /* Backend states whose start and end are logged once each. */
@@ -522,7 +525,11 @@ static enum tick_result run_tick(struct daemon *d)
 	double start_s = mono_s();
 	d->tick++;
 	struct measure_tick mt = {0};
+	/* A stop may cut the queries short; the writes below run with the
+	 * signals blocked, so none fails them midway (EINTR in a connect). */
+	sigprocmask(SIG_SETMASK, &d->unblocked, NULL);
 	size_t failed = measure_run(d->prom, cfg, &mt, &stop_requested);
+	sigprocmask(SIG_SETMASK, &d->blocked, NULL);
 	if (stop_requested) {
 		measure_tick_free(&mt);
 		return TICK_FAILED;
@@ -665,16 +672,19 @@ int main(int argc, char **argv)
 	log_errors("config warning", &warns, WD_LOG_WARN);
 	errors_free(&warns);
 
-	sigset_t block, waitmask;
+	sigset_t block;
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGHUP);
-	sigdelset(&waitmask, SIGTERM);
-	sigdelset(&waitmask, SIGINT);
-	struct sigaction sa = {0};
+	sigprocmask(SIG_BLOCK, &block, &d.unblocked);
+	sigprocmask(SIG_BLOCK, NULL, &d.blocked);
+	sigdelset(&d.unblocked, SIGHUP);
+	sigdelset(&d.unblocked, SIGTERM);
+	sigdelset(&d.unblocked, SIGINT);
+	/* SA_RESTART: a signal taken while the queries run restarts the
+	 * system calls it interrupted rather than failing them. */
+	struct sigaction sa = {.sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
@@ -724,15 +734,23 @@ int main(int argc, char **argv)
 	}
 
 	int status = 0;
-	int64_t next = now_ms();
+	int64_t next = now_ms(), last_due = next;
 	while (!stop_requested) {
+		sleep_until(next, &d.unblocked);
+		if (stop_requested)
+			break;
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(&d);
+			/* A reload adds no controller step: what it changes applies
+			 * from the next tick, due one (new) interval after the last. */
+			if (d.tick > 0)
+				next = last_due + d.cfg->interval_ms;
+			if (now_ms() < next)
+				continue;
 		}
-		sigprocmask(SIG_SETMASK, &waitmask, NULL); /* signals may interrupt the tick */
+		last_due = next;
 		enum tick_result r = run_tick(&d);
-		sigprocmask(SIG_BLOCK, &block, NULL);
 		if (d.opt.once) {
 			status = r == TICK_OK ? 0 : 1;
 			break;
@@ -742,7 +760,6 @@ int main(int argc, char **argv)
 		int64_t now = now_ms();
 		if (next <= now) /* overrun: skip the missed ticks instead of bursting */
 			next += ((now - next) / interval_ms + 1) * interval_ms;
-		sleep_until(next, &waitmask);
 	}
 	if (stop_requested)
 		log_info("weightd stopping");

@@ -8,17 +8,7 @@
 # bounds, the pin applied -- not the old weights carried over.
 . "$top_srcdir/tests/integration/common.sh"
 
-pa=$(free_port)
-pb=$(free_port)
-python3 "$top_srcdir/tests/integration/exporter.py" "$pa" 0.2 0.0 50 &
-track $!
-python3 "$top_srcdir/tests/integration/exporter.py" "$pb" 0.04 0.0 50 &
-track $!
-wait_for "exporter a" 10 http_ok "http://127.0.0.1:$pa/metrics"
-wait_for "exporter b" 10 http_ok "http://127.0.0.1:$pb/metrics"
-start_prometheus "127.0.0.1:$pa" "127.0.0.1:$pb"
-LAT='histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))'
-wait_prom_series "$LAT" 2 30
+start_backends_prometheus
 # The quiet services' query fails in Prometheus itself (an unknown function):
 # their ticks have no data, so their weights are held as they are.
 NODATA='no_such_function(up)'
@@ -34,11 +24,11 @@ listen = "";
 state_file = "$WORK/state.json";
 prometheus = { url = "$PROM_URL"; timeout = "5s"; };
 output = { type = "file"; path = "$WORK/out/weightd.yml"; };
-policy = { latency_query = "$LAT"; };
+policy = { latency_query = "$LAT_QUERY"; };
 services = (
  { name = "live"; label = "instance"; backends = (
-   { name = "127.0.0.1:$pa"; url = "http://127.0.0.1:$pa"; },
-   { name = "127.0.0.1:$pb"; url = "http://127.0.0.1:$pb"; } ); },
+   { name = "$BACKEND_A"; url = "http://$BACKEND_A"; },
+   { name = "$BACKEND_B"; url = "http://$BACKEND_B"; } ); },
  { name = "quiet"; label = "instance"; latency_query = "$NODATA"; backends = ( $1 ); },
  { name = "grown"; label = "instance"; latency_query = "$NODATA"; policy = { $2 }; backends = (
    { name = "g1:80"; url = "http://g1:80"; weight = $4; },
