@@ -26,9 +26,7 @@ prometheus = { url = "$PROM_URL"; timeout = "5s"; };
 output = { type = "file"; path = "$WORK/out/weightd.yml"; };
 policy = { latency_query = "$LAT_QUERY"; };
 services = (
- { name = "live"; label = "instance"; backends = (
-   { name = "$BACKEND_A"; url = "http://$BACKEND_A"; },
-   { name = "$BACKEND_B"; url = "http://$BACKEND_B"; } ); },
+$(live_service),
  { name = "quiet"; label = "instance"; latency_query = "$NODATA"; backends = ( $1 ); },
  { name = "grown"; label = "instance"; latency_query = "$NODATA"; policy = { $2 }; backends = (
    { name = "g1:80"; url = "http://g1:80"; weight = $4; },
@@ -38,16 +36,7 @@ EOC
 }
 
 # weights SERVICE: its weights in the output, space-separated.
-weights() {
-	python3 - "$WORK/out/weightd.yml" "$1" <<'EOP'
-import sys, yaml
-doc = yaml.safe_load(open(sys.argv[1]))
-servers = doc["http"]["services"][sys.argv[2]]["loadBalancer"]["servers"]
-w = [s["weight"] for s in servers]
-assert all(type(x) is int for x in w), w
-print(" ".join(map(str, w)))
-EOP
-}
+weights() { file_weights "$WORK/out/weightd.yml" "$1"; }
 
 # The old config: quiet has two backends at 70 and 30, grown total 100.
 conf '{ name = "q1:80"; url = "http://q1:80"; weight = 70; },

@@ -25,9 +25,7 @@ prometheus = { url = "$PROM_URL"; timeout = "5s"; };
 output = { type = "file"; path = "$WORK/out/weightd.yml"; };
 policy = { latency_query = "$LAT_QUERY"; };
 services = (
- { name = "live"; label = "instance"; backends = (
-   { name = "$BACKEND_A"; url = "http://$BACKEND_A"; },
-   { name = "$BACKEND_B"; url = "http://$BACKEND_B"; } ); } $1 );
+$(live_service) $1 );
 EOC
 	mv "$WORK/weightd.conf.new" "$WORK/weightd.conf"
 }

@@ -20,9 +20,7 @@ prometheus = { url = "$PROM_URL"; timeout = "5s"; };
 output = { type = "redis"; address = "127.0.0.1:$REDIS_PORT"; root_key = "traefik"; };
 policy = { latency_query = "$LAT_QUERY"; };
 services = (
- { name = "live"; label = "instance"; backends = (
-   { name = "$BACKEND_A"; url = "http://$BACKEND_A"; },
-   { name = "$BACKEND_B"; url = "http://$BACKEND_B"; $2 } ); } );
+$(live_service "$2") );
 EOC
 	mv "$WORK/weightd.conf.new" "$WORK/weightd.conf"
 }

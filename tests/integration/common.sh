@@ -188,6 +188,29 @@ start_backends_prometheus() {
 	wait_prom_series "$LAT_QUERY" 2 30
 }
 
+# live_service [B_KEYS]: the config entry of the service "live" over
+# BACKEND_A and BACKEND_B (with B_KEYS added to B's group, e.g. a pin).
+live_service() {
+	cat <<EOS
+ { name = "live"; label = "instance"; backends = (
+   { name = "$BACKEND_A"; url = "http://$BACKEND_A"; },
+   { name = "$BACKEND_B"; url = "http://$BACKEND_B"; ${1:-} } ); }
+EOS
+}
+
+# file_weights FILE SERVICE: the service's weights in a Traefik file output,
+# space-separated (each must be an integer).
+file_weights() {
+	python3 - "$1" "$2" <<'EOP'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+servers = doc["http"]["services"][sys.argv[2]]["loadBalancer"]["servers"]
+w = [s["weight"] for s in servers]
+assert all(type(x) is int for x in w), w
+print(" ".join(map(str, w)))
+EOP
+}
+
 prom_has_series() {
 	n=$(prom_query "$1" | jq '.data.result | length')
 	[ "$n" -ge "$2" ]
