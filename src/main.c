@@ -6,8 +6,9 @@
  * metrics, the HTTP listener and the audit log. The loop runs on the
  * monotonic clock with next += interval, and skips ahead after an overrun
  * instead of bursting. Signal handlers only set flags; signals stay blocked
- * except while the loop sleeps in ppoll() or runs a tick, so no wake-up is
- * lost. */
+ * except while the loop sleeps in ppoll() or a tick's queries run, so no
+ * wake-up is lost and no write is interrupted. A reload runs when the loop
+ * wakes for it and changes nothing in the schedule. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,6 +32,13 @@
 #include "state.h"
 #include "tick.h"
 #include "util.h"
+
+#ifdef WD_FAULT_INJECTION
+#include "fault_alloc.h" /* tests/tools: a reload's Nth allocation fails */
+#else
+static void fault_alloc_arm(void) {}
+static void fault_alloc_disarm(void) {}
+#endif
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -58,6 +66,8 @@ struct daemon {
 	struct tick tick;       /* what the ticks remember; its report sink holds
 				 * the metrics and the audit log (NULL: none) */
 	struct httpd *httpd;    /* NULL when listen = "" or --once */
+	sigset_t blocked;       /* the loop's mask: SIGHUP, SIGTERM, SIGINT blocked */
+	sigset_t unblocked;     /* the same with them unblocked: ppoll and queries */
 };
 
 static void apply_log_level(const struct daemon *d, const struct wd_config *cfg)
@@ -157,8 +167,12 @@ static void reload(struct daemon *d)
 		config_free(cfg);
 		goto failed;
 	}
+	/* The listener last: it is the one part restarted in place. */
+	fault_alloc_arm();
 	struct runtime *rt = build_runtime(d, cfg);
-	if (!rt || switch_listener(d, rt->cfg->listen) < 0) {
+	bool built = rt && switch_listener(d, rt->cfg->listen) == 0;
+	fault_alloc_disarm();
+	if (!built) {
 		log_error(failed, "config", path);
 		if (rt)
 			switch_listener(d, d->rt->cfg->listen);
@@ -238,19 +252,24 @@ static void restore_state(struct runtime *rt)
 }
 
 /* Blocks the signals weightd handles (they are let in only while the loop
- * sleeps in ppoll or runs a tick) and installs their handlers. waitmask
- * gets the mask to let them in. */
-static void setup_signals(sigset_t *block, sigset_t *waitmask)
+ * sleeps in ppoll or a tick's queries run) and installs their handlers. */
+static void setup_signals(struct daemon *d)
 {
-	sigemptyset(block);
-	sigaddset(block, SIGHUP);
-	sigaddset(block, SIGTERM);
-	sigaddset(block, SIGINT);
-	sigprocmask(SIG_BLOCK, block, waitmask);
-	sigdelset(waitmask, SIGHUP);
-	sigdelset(waitmask, SIGTERM);
-	sigdelset(waitmask, SIGINT);
-	struct sigaction sa = {0};
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &d->unblocked);
+	sigprocmask(SIG_BLOCK, NULL, &d->blocked);
+	sigdelset(&d->unblocked, SIGHUP);
+	sigdelset(&d->unblocked, SIGTERM);
+	sigdelset(&d->unblocked, SIGINT);
+	d->tick.query_sigmask = &d->unblocked;
+	d->tick.sigmask = &d->blocked;
+	/* SA_RESTART: a signal taken while the queries run restarts the
+	 * system calls it interrupted rather than failing them. */
+	struct sigaction sa = {.sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
@@ -305,8 +324,7 @@ int main(int argc, char **argv)
 		return 2;
 	apply_log_level(&d, cfg);
 
-	sigset_t block, waitmask;
-	setup_signals(&block, &waitmask);
+	setup_signals(&d);
 	if (start(&d, cfg) < 0) {
 		daemon_free(&d);
 		return 1;
@@ -314,16 +332,24 @@ int main(int argc, char **argv)
 	d.watchdog_ms = sdnotify_watchdog_interval_ms();
 	sdnotify_ready("running");
 	int status = 0;
-	int64_t next = util_mono_ms();
+	int64_t next = util_mono_ms(), last_due = next;
 	while (!stop_requested) {
+		sleep_until(&d, next, &d.unblocked);
+		if (stop_requested)
+			break;
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(&d);
 			sdnotify_ready("running");
+			/* A reload adds no controller step: what it changes applies
+			 * from the next tick, due one (new) interval after the last. */
+			if (d.tick.n > 0)
+				next = last_due + d.rt->cfg->interval_ms;
+			if (util_mono_ms() < next)
+				continue;
 		}
-		sigprocmask(SIG_SETMASK, &waitmask, NULL); /* signals may interrupt the tick */
+		last_due = next;
 		enum tick_result r = tick_run(&d.tick, d.rt);
-		sigprocmask(SIG_BLOCK, &block, NULL);
 		if (d.watchdog_ms > 0)
 			sdnotify_watchdog();
 		if (d.opt.once) {
@@ -335,7 +361,6 @@ int main(int argc, char **argv)
 		int64_t now = util_mono_ms();
 		if (next <= now) /* overrun: skip the missed ticks instead of bursting */
 			next += ((now - next) / interval_ms + 1) * interval_ms;
-		sleep_until(&d, next, &waitmask);
 	}
 	if (stop_requested) {
 		log_info("weightd stopping");

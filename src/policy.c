@@ -64,7 +64,14 @@ static void normalise_start(const struct wd_service_cfg *svc, struct wd_backend_
 	}
 }
 
-int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc)
+void policy_state_normalise(struct wd_service_state *st, const struct wd_service_cfg *svc)
+{
+	if (st->n == svc->n_backends)
+		normalise_start(svc, st->b, st->n);
+}
+
+int policy_state_derive(const struct wd_service_state *st, const struct wd_service_cfg *svc,
+			struct wd_service_state *out)
 {
 	size_t n = svc->n_backends;
 	struct wd_backend_state *b = xcalloc(n, sizeof(*b));
@@ -95,24 +102,18 @@ int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *
 	 * the pins must not leave weights behind that break them (written as
 	 * they are if the next tick has no data for this service). */
 	normalise_start(svc, b, n);
-	bool dirty = st->dirty || changed;
-	policy_state_free(st);
-	st->name = name;
-	st->b = b;
-	st->n = n;
-	st->dirty = dirty;
+	*out = (struct wd_service_state){.name = name, .b = b, .n = n, .dirty = st->dirty || changed};
 	return 0;
 }
 
-void policy_state_copy(struct wd_service_state *dst, const struct wd_service_state *src)
+int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc)
 {
-	*dst = *src;
-	dst->name = src->name ? xstrdup(src->name) : NULL;
-	dst->b = xcalloc(src->n, sizeof(*dst->b));
-	for (size_t i = 0; i < src->n; i++) {
-		dst->b[i] = src->b[i];
-		dst->b[i].name = xstrdup(src->b[i].name);
-	}
+	struct wd_service_state next;
+	if (policy_state_derive(st, svc, &next) < 0)
+		return -1;
+	policy_state_free(st);
+	*st = next;
+	return 0;
 }
 
 void policy_state_free(struct wd_service_state *st)

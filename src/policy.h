@@ -107,9 +107,18 @@ struct wd_service_state {
  * or a state of the same service. Allocates (running out aborts); not for
  * the hot path. Returns 0. */
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc);
-/* A deep copy of src into dst (which holds nothing), so a reload can build
- * its states aside from the running ones. */
-void policy_state_copy(struct wd_service_state *dst, const struct wd_service_state *src);
+
+/* As policy_state_sync, but leaves st as it is and builds the reconciled
+ * state in out (which the caller frees with policy_state_free): what a reload
+ * builds aside from the running state. Returns 0. */
+int policy_state_derive(const struct wd_service_state *st, const struct wd_service_cfg *svc,
+			struct wd_service_state *out);
+
+/* Makes st's weights valid for svc again, as policy_state_sync does (pins at
+ * their pin, the rest within the bounds, integers summing to total), after
+ * something outside the policy set them: a restored state file. st must have
+ * been synced with svc. Untouched when they already are valid. */
+void policy_state_normalise(struct wd_service_state *st, const struct wd_service_cfg *svc);
 void policy_state_free(struct wd_service_state *st);
 
 /* One tick for one service (every rule but the data rules, which measure

@@ -36,10 +36,9 @@ struct runtime *runtime_new(struct wd_config *cfg, const struct runtime *old,
 	rt->st = xcalloc(cfg->n_services, sizeof(*rt->st));
 	rt->n_st = cfg->n_services;
 	for (size_t i = 0; i < cfg->n_services; i++) {
+		static const struct wd_service_state none;
 		const struct wd_service_state *prev = find_state(old, cfg->services[i].name);
-		if (prev)
-			policy_state_copy(&rt->st[i], prev);
-		policy_state_sync(&rt->st[i], &cfg->services[i]);
+		policy_state_derive(prev ? prev : &none, &cfg->services[i], &rt->st[i]);
 	}
 	return rt;
 }

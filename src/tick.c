@@ -2,6 +2,7 @@
  * tick.h. */
 #include "tick.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -115,7 +116,11 @@ enum tick_result tick_run(struct tick *t, struct runtime *rt)
 	double start_s = util_mono_s();
 	t->n++;
 	struct measure_tick mt = {0};
+	if (t->query_sigmask)
+		sigprocmask(SIG_SETMASK, t->query_sigmask, NULL);
 	size_t failed = measure_run(rt->prom, cfg, &mt, t->stop);
+	if (t->sigmask)
+		sigprocmask(SIG_SETMASK, t->sigmask, NULL);
 	if (*t->stop) {
 		measure_tick_free(&mt);
 		return TICK_FAILED;

@@ -24,6 +24,10 @@ struct tick {
 	struct event_seen seen;       /* warnings about the data already given */
 	struct report_sink report;    /* audit log, metrics, dry-run table */
 	volatile sig_atomic_t *stop;  /* set: abandon the tick's queries */
+	/* The signal mask while the queries run (signals let in, so a stop
+	 * cuts them short) and the one for the rest of the tick (signals
+	 * kept out, so none fails a write midway); NULL: left alone. */
+	const sigset_t *query_sigmask, *sigmask;
 };
 
 /* Runs one tick over rt. TICK_OK when every service was measured and the
