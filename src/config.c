@@ -405,18 +405,13 @@ bool config_valid_utf8(struct config_parser *p, const config_setting_t *s, const
 	return false;
 }
 
-/* Stores v (allocated, owned from here) as the
- * string at field of key k (qn: its name in messages), "" as NULL where ""
- * means unset; a K_SECRET's file is read when use is set. Returns use, or
- * false when out of memory. */
+/* Stores v (allocated, owned from here) as the string at field of key k (qn:
+ * its name in messages), "" as NULL where "" means unset; a K_SECRET's file
+ * is read when use is set. Returns use. */
 static bool store_string(struct config_parser *p, const config_setting_t *s,
 			 const struct config_key *k, const char *qn, char *field, char *v,
 			 bool use)
 {
-	if (!v) {
-		config_err(p, s, "out of memory");
-		return false;
-	}
 	char **f = (char **)field;
 	free(*f);
 	if (!v[0] && (k->flags & KF_EMPTY_IS_NULL)) {
@@ -613,9 +608,8 @@ void config_read_group(struct config_parser *p, const config_setting_t *g, unsig
 
 /* Sets the fields whose home is place to their defaults (base: zeroed, or
  * holding strings this frees). */
-bool config_set_defaults(unsigned place, void *base)
+void config_set_defaults(unsigned place, void *base)
 {
-	bool ok = true;
 	for (size_t i = 0; i < config_n_keys; i++) {
 		const struct config_key *k = &config_keys[i];
 		if (config_home_of(k) != place || k->type == K_GROUP || k->type == K_LIST)
@@ -636,7 +630,6 @@ bool config_set_defaults(unsigned place, void *base)
 		default: break;
 		}
 	}
-	return ok;
 }
 
 /* Frees the strings of the fields whose home is place (secrets wiped). */
@@ -661,11 +654,11 @@ static void free_place(unsigned place, void *base)
 
 int config_defaults(struct wd_config *cfg)
 {
-	bool ok = config_set_defaults(P_TOP, cfg);
-	ok = config_set_defaults(P_PROM, &cfg->prom) && ok;
-	ok = config_set_defaults(P_OUTPUT, &cfg->output) && ok;
-	ok = config_set_defaults(P_POLICY, &cfg->policy) && ok;
-	return ok ? 0 : -1;
+	config_set_defaults(P_TOP, cfg);
+	config_set_defaults(P_PROM, &cfg->prom);
+	config_set_defaults(P_OUTPUT, &cfg->output);
+	config_set_defaults(P_POLICY, &cfg->policy);
+	return 0;
 }
 
 int config_load(const char *path, struct wd_config **out, struct wd_errors *errs,
@@ -689,12 +682,7 @@ int config_load(const char *path, struct wd_config **out, struct wd_errors *errs
 	fclose(f);
 	struct wd_config *cfg = xcalloc(1, sizeof(*cfg));
 	cfg->path = xstrdup(path);
-	if (config_defaults(cfg) < 0) {
-		config_destroy(&lc);
-		config_free(cfg);
-		errors_add(errs, "%s: out of memory", path);
-		return -1;
-	}
+	config_defaults(cfg);
 	struct config_parser p = {.file = path, .errs = errs, .warns = warns};
 	config_read_group(&p, config_root_setting(&lc), P_TOP, cfg, 0);
 	config_destroy(&lc);

@@ -375,8 +375,7 @@ static void parse_backend(struct config_parser *p, const config_setting_t *g,
 			  struct wd_service_cfg *svc, struct wd_backend_cfg *b)
 {
 	b->line = config_line_of(g);
-	if (!config_set_defaults(P_BACKEND, b))
-		config_err(p, g, "out of memory");
+	config_set_defaults(P_BACKEND, b);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		config_kerr(p, g, "each backend must be a group { name = ...; }");
 		return;
@@ -506,24 +505,20 @@ static void parse_backends(struct config_parser *p, const config_setting_t *bl, 
 }
 
 /* Replaces each string of the policy by map(it, name): a policy's strings
- * are the query templates. Frees the old strings when owned. False when out
- * of memory. */
-static bool map_policy_strings(struct wd_policy_cfg *pc, char *(*map)(const char *, const char *),
+ * are the query templates. Frees the old strings when owned. */
+static void map_policy_strings(struct wd_policy_cfg *pc, char *(*map)(const char *, const char *),
 			       const char *name, bool owned)
 {
-	bool ok = true;
 	for (size_t i = 0; i < config_n_keys; i++) {
 		const struct config_key *k = &config_keys[i];
 		if (config_home_of(k) != P_POLICY || k->type != K_STRING)
 			continue;
 		char **f = (char **)((char *)pc + k->off);
 		char *x = *f ? map(*f, name) : NULL;
-		ok = ok && (!*f || x);
 		if (owned)
 			free(*f);
 		*f = x;
 	}
-	return ok;
 }
 
 static char *copy_string(const char *s, const char *unused)
@@ -537,11 +532,8 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 {
 	svc->line = config_line_of(g);
 	svc->policy = *defaults;
-	if (!map_policy_strings(&svc->policy, copy_string, NULL, false) ||
-	    !config_set_defaults(P_SERVICE, svc)) {
-		config_err(p, g, "out of memory");
-		return;
-	}
+	map_policy_strings(&svc->policy, copy_string, NULL, false);
+	config_set_defaults(P_SERVICE, svc);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		config_err(p, g, "each service must be a group { name = ...; }");
 		return;
@@ -560,8 +552,7 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 	const char *label = svc->kind == WD_KIND_SERVERS ? "instance" : "service";
 	if (!svc->label)
 		config_set_string(&svc->label, label);
-	if (!map_policy_strings(&svc->policy, config_expand_template, svc->name, true))
-		config_err(p, g, "out of memory");
+	map_policy_strings(&svc->policy, config_expand_template, svc->name, true);
 	if (!svc->policy.latency_query || !svc->policy.latency_query[0])
 		config_kerr(p, g, "no latency_query (set it on the service or in policy)");
 	const config_setting_t *pol = config_setting_get_member(g, "policy");
