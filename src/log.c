@@ -83,11 +83,12 @@ static int needs_quotes(const char *s)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if the bytes there are not
- * one (overlong forms and surrogates included). */
-static size_t utf8_len(const unsigned char *s)
+size_t log_utf8_len(const char *str, size_t avail)
 {
+	const unsigned char *s = (const unsigned char *)str;
 	size_t n = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] <= 0xf4 ? 4 : 0;
+	if (n > avail)
+		return 0;
 	for (size_t i = 1; i < n; i++)
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
@@ -106,7 +107,7 @@ static size_t escape_char(const char *s, char *esc, size_t *used)
 	unsigned char c = (unsigned char)*s;
 	*used = 1;
 	if (c >= 0x80) {
-		size_t n = utf8_len((const unsigned char *)s);
+		size_t n = log_utf8_len(s, 4);
 		if (!n) {
 			esc[0] = '?';
 			return 1;

@@ -22,6 +22,11 @@ void log_set_stream(FILE *stream);
 int log_level_from_name(const char *name);
 const char *log_level_name(int level);
 
+/* Length of the valid UTF-8 character (2-4 bytes) at s within avail bytes,
+ * or 0 when the bytes there are not one (overlong forms and surrogates
+ * included). Log lines show such bytes as '?'. */
+size_t log_utf8_len(const char *s, size_t avail);
+
 void wd_log(int level, const char *msg, ...) __attribute__((sentinel));
 
 #define log_error(...) wd_log(WD_LOG_ERROR, __VA_ARGS__, (char *)NULL)
