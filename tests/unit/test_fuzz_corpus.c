@@ -48,6 +48,7 @@ static void test_prom(void) { CU_ASSERT(replay("prom", fuzz_prom_response) >= 5)
 static void test_config(void) { CU_ASSERT(replay("config", fuzz_config) >= 2); }
 static void test_duration(void) { CU_ASSERT(replay("duration", fuzz_duration) >= 5); }
 static void test_state(void) { CU_ASSERT(replay("state", fuzz_state) >= 1); }
+static void test_answer(void) { CU_ASSERT(replay("answer", fuzz_prom_answer) >= 5); }
 
 int main(void)
 {
@@ -56,6 +57,7 @@ int main(void)
 		{"config files", test_config},
 		{"durations", test_duration},
 		{"state files", test_state},
+		{"answers and their error messages", test_answer},
 		{NULL, NULL},
 	};
 	return tu_main("fuzz corpora", tests);
