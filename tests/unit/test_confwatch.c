@@ -94,13 +94,14 @@ static void test_configmap_swap(void)
 
 int main(void)
 {
+	static const struct tu_test tests[] = {
+		{"rename, in-place edit, a missing file", test_rename_and_edit},
+		{"a ConfigMap's ..data symlink swap", test_configmap_swap},
+		{NULL, NULL},
+	};
 	if (!mkdtemp(dir))
 		return 1;
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("confwatch", NULL, NULL);
-	CU_add_test(s, "rename, in-place edit, a missing file", test_rename_and_edit);
-	CU_add_test(s, "a ConfigMap's ..data symlink swap", test_configmap_swap);
-	int rc = tu_run();
+	int rc = tu_main("confwatch", tests);
 	rmdir(dir);
 	return rc;
 }

@@ -52,12 +52,13 @@ static void test_answer(void) { CU_ASSERT(replay("answer", fuzz_prom_answer) >= 
 
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("fuzz corpora", NULL, NULL);
-	CU_add_test(s, "prometheus responses", test_prom);
-	CU_add_test(s, "config files", test_config);
-	CU_add_test(s, "durations", test_duration);
-	CU_add_test(s, "state files", test_state);
-	CU_add_test(s, "answers and their error messages", test_answer);
-	return tu_run();
+	static const struct tu_test tests[] = {
+		{"prometheus responses", test_prom},
+		{"config files", test_config},
+		{"durations", test_duration},
+		{"state files", test_state},
+		{"answers and their error messages", test_answer},
+		{NULL, NULL},
+	};
+	return tu_main("fuzz corpora", tests);
 }

@@ -160,12 +160,13 @@ static void test_levels(void)
 
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("log", NULL, NULL);
-	CU_add_test(s, "logfmt quoting and escaping", test_logfmt);
-	CU_add_test(s, "JSON lines parse", test_json);
-	CU_add_test(s, "garbage bytes stay valid UTF-8 and JSON", test_garbage_bytes);
-	CU_add_test(s, "long values are cut, the record stays whole", test_long_values);
-	CU_add_test(s, "levels", test_levels);
-	return tu_run();
+	static const struct tu_test tests[] = {
+		{"logfmt quoting and escaping", test_logfmt},
+		{"JSON lines parse", test_json},
+		{"garbage bytes stay valid UTF-8 and JSON", test_garbage_bytes},
+		{"long values are cut, the record stays whole", test_long_values},
+		{"levels", test_levels},
+		{NULL, NULL},
+	};
+	return tu_main("log", tests);
 }

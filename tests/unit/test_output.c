@@ -406,20 +406,21 @@ static void test_dry_run_touches_nothing(void)
 
 int main(void)
 {
+	static const struct tu_test tests[] = {
+		{"render parses back", test_render_parses_back},
+		{"render refuses all zero", test_render_refuses_all_zero},
+		{"render emitter failure", test_render_emitter_failure},
+		{"render property", test_render_property},
+		{"redis render", test_redis_render},
+		{"file take over", test_file_take_over},
+		{"file write, unchanged, mode", test_file_write_unchanged_mode},
+		{"file missing dir", test_file_missing_dir},
+		{"dry run touches nothing", test_dry_run_touches_nothing},
+		{NULL, NULL},
+	};
 	if (!mkdtemp(dir))
 		return 1;
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("output", NULL, NULL);
-	CU_add_test(s, "render parses back", test_render_parses_back);
-	CU_add_test(s, "render refuses all zero", test_render_refuses_all_zero);
-	CU_add_test(s, "render emitter failure", test_render_emitter_failure);
-	CU_add_test(s, "render property", test_render_property);
-	CU_add_test(s, "redis render", test_redis_render);
-	CU_add_test(s, "file take over", test_file_take_over);
-	CU_add_test(s, "file write, unchanged, mode", test_file_write_unchanged_mode);
-	CU_add_test(s, "file missing dir", test_file_missing_dir);
-	CU_add_test(s, "dry run touches nothing", test_dry_run_touches_nothing);
-	int rc = tu_run();
+	int rc = tu_main("output", tests);
 	rmdir(dir);
 	return rc;
 }

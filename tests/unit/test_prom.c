@@ -263,19 +263,19 @@ static void test_random_mutations(void)
 
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("prom_parse", NULL, NULL);
-	CU_add_test(s, "vector", test_vector);
-	CU_add_test(s, "scalar", test_scalar);
-	CU_add_test(s, "empty", test_empty);
-	CU_add_test(s, "NaN and Inf", test_nan_inf);
-	CU_add_test(s, "error status", test_error_status);
-	CU_add_test(s, "warnings", test_warnings);
-	CU_add_test(s, "matrix and string", test_not_instant_vector);
-	CU_add_test(s, "wrong shapes", test_wrong_shapes);
-	CU_add_test(s, "truncated", test_truncated);
-	CU_add_test(s, "duplicates and missing label", test_duplicates_and_missing_label);
-	CU_add_test(s, "random mutations", test_random_mutations);
-	return tu_run();
+	static const struct tu_test tests[] = {
+		{"vector", test_vector},
+		{"scalar", test_scalar},
+		{"empty", test_empty},
+		{"NaN and Inf", test_nan_inf},
+		{"error status", test_error_status},
+		{"warnings", test_warnings},
+		{"matrix and string", test_not_instant_vector},
+		{"wrong shapes", test_wrong_shapes},
+		{"truncated", test_truncated},
+		{"duplicates and missing label", test_duplicates_and_missing_label},
+		{"random mutations", test_random_mutations},
+		{NULL, NULL},
+	};
+	return tu_main("prom_parse", tests);
 }

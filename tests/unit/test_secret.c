@@ -216,10 +216,11 @@ static void test_warnings_and_labels(void)
 
 int main(void)
 {
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("secret", NULL, NULL);
-	CU_add_test(s, "masking: fixed cases", test_fixed);
-	CU_add_test(s, "no fragment of a secret in any message (randomized)", test_random);
-	CU_add_test(s, "warnings and label values are masked", test_warnings_and_labels);
-	return tu_run();
+	static const struct tu_test tests[] = {
+		{"masking: fixed cases", test_fixed},
+		{"no fragment of a secret in any message (randomized)", test_random},
+		{"warnings and label values are masked", test_warnings_and_labels},
+		{NULL, NULL},
+	};
+	return tu_main("secret", tests);
 }
