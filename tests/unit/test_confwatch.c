@@ -92,15 +92,23 @@ static void test_configmap_swap(void)
 	rmdir(p);
 }
 
-int main(void)
+static int suite_init(void)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("confwatch", NULL, NULL);
-	CU_add_test(s, "rename, in-place edit, a missing file", test_rename_and_edit);
-	CU_add_test(s, "a ConfigMap's ..data symlink swap", test_configmap_swap);
-	int rc = tu_run();
-	rmdir(dir);
-	return rc;
+	return mkdtemp(dir) ? 0 : -1;
 }
+
+static int suite_cleanup(void)
+{
+	return rmdir(dir);
+}
+
+static const struct tu_test confwatch_tests[] = {
+	{"rename, in-place edit, a missing file", test_rename_and_edit},
+	{"a ConfigMap's ..data symlink swap", test_configmap_swap},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"confwatch", suite_init, suite_cleanup, confwatch_tests},
+	{NULL, NULL, NULL, NULL},
+};

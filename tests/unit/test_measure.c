@@ -298,16 +298,17 @@ static void test_duplicates_warned_once(void)
 	fclose(logf);
 }
 
-int main(void)
-{
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("measure", NULL, NULL);
-	CU_add_test(s, "map by label", test_map);
-	CU_add_test(s, "map a large service", test_map_large);
-	CU_add_test(s, "latency validity", test_latency_validity);
-	CU_add_test(s, "error ratio", test_error_ratio);
-	CU_add_test(s, "rate and min_rate", test_rate);
-	CU_add_test(s, "duplicates warned once", test_duplicates_warned_once);
-	return tu_run();
-}
+static const struct tu_test measure_tests[] = {
+	{"map by label", test_map},
+	{"map a large service", test_map_large},
+	{"latency validity", test_latency_validity},
+	{"error ratio", test_error_ratio},
+	{"rate and min_rate", test_rate},
+	{"duplicates warned once", test_duplicates_warned_once},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"measure", NULL, NULL, measure_tests},
+	{NULL, NULL, NULL, NULL},
+};

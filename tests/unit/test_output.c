@@ -1,6 +1,6 @@
 /* test_output: the output module. Rendering is checked by parsing the YAML
  * back with libyaml (every weight a plain integer scalar, drained servers
- * absent), with a randomized property test (seed printed; WD_SEED replays),
+ * absent), with a randomized property test (seed from tu_seed()),
  * the Redis key layout, and the file output's take-over rule, unchanged
  * detection, kept permissions and dry run. */
 #include <errno.h>
@@ -167,10 +167,7 @@ static void test_render_emitter_failure(void)
  * libyaml reads back is exactly what went in, every weight an integer. */
 static void test_render_property(void)
 {
-	unsigned seed = getenv("WD_SEED") ? (unsigned)strtoul(getenv("WD_SEED"), NULL, 10)
-					   : (unsigned)time(NULL);
-	printf("\n  test_render_property seed=%u (WD_SEED=%u replays)\n", seed, seed);
-	srand(seed);
+	srand((unsigned)tu_seed());
 	static const char alpha[] = "abcXYZ019 :#\"'\\-@.{}[]&*!|>%,?\t~é";
 	for (int round = 0; round < 300; round++) {
 		struct wd_backend_cfg b[8];
@@ -404,22 +401,30 @@ static void test_dry_run_touches_nothing(void)
 	output_free(o);
 }
 
-int main(void)
+static int suite_init(void)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("output", NULL, NULL);
-	CU_add_test(s, "render parses back", test_render_parses_back);
-	CU_add_test(s, "render refuses all zero", test_render_refuses_all_zero);
-	CU_add_test(s, "render emitter failure", test_render_emitter_failure);
-	CU_add_test(s, "render property", test_render_property);
-	CU_add_test(s, "redis render", test_redis_render);
-	CU_add_test(s, "file take over", test_file_take_over);
-	CU_add_test(s, "file write, unchanged, mode", test_file_write_unchanged_mode);
-	CU_add_test(s, "file missing dir", test_file_missing_dir);
-	CU_add_test(s, "dry run touches nothing", test_dry_run_touches_nothing);
-	int rc = tu_run();
-	rmdir(dir);
-	return rc;
+	return mkdtemp(dir) ? 0 : -1;
 }
+
+static int suite_cleanup(void)
+{
+	return rmdir(dir);
+}
+
+static const struct tu_test output_tests[] = {
+	{"render parses back", test_render_parses_back},
+	{"render refuses all zero", test_render_refuses_all_zero},
+	{"render emitter failure", test_render_emitter_failure},
+	{"render property", test_render_property},
+	{"redis render", test_redis_render},
+	{"file take over", test_file_take_over},
+	{"file write, unchanged, mode", test_file_write_unchanged_mode},
+	{"file missing dir", test_file_missing_dir},
+	{"dry run touches nothing", test_dry_run_touches_nothing},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"output", suite_init, suite_cleanup, output_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,47 @@
+/* cunit_main: the one main() of every CUnit program (see testutil.h):
+ * registers the program's tu_suites, prints the seed, runs them verbosely
+ * and exits 0 only when every suite set up and every test passed. */
+#include "testutil.h"
+
+#include <inttypes.h>
+#include <time.h>
+
+static uint64_t seed;
+
+uint64_t tu_seed(void)
+{
+	return seed;
+}
+
+static uint64_t choose_seed(void)
+{
+	const char *env = getenv("WEIGHTD_SEED");
+	if (env && *env)
+		return strtoull(env, NULL, 0);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000003u) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32);
+}
+
+int main(void)
+{
+	seed = choose_seed();
+	printf("seed %" PRIu64 " (replay: WEIGHTD_SEED=%" PRIu64 ")\n", seed, seed);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	for (const struct tu_suite *s = tu_suites; s->name; s++) {
+		CU_pSuite suite = CU_add_suite(s->name, s->init, s->cleanup);
+		if (!suite)
+			return 1;
+		for (const struct tu_test *t = s->tests; t->name; t++)
+			if (!CU_add_test(suite, t->name, t->run))
+				return 1;
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
+			  CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	printf("seed %" PRIu64 " (replay: WEIGHTD_SEED=%" PRIu64 ")\n", seed, seed);
+	return failed ? 1 : 0;
+}
