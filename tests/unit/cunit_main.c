@@ -3,14 +3,29 @@
  * and exits 0 only when every suite set up and every test passed. */
 #include "testutil.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <time.h>
 
 static uint64_t seed;
+static char scratch[] = "/tmp/weightd-test-XXXXXX";
+static int scratch_made;
 
 uint64_t tu_seed(void)
 {
 	return seed;
+}
+
+const char *tu_scratch_dir(void)
+{
+	if (!scratch_made) {
+		if (!mkdtemp(scratch)) {
+			perror("tu_scratch_dir: mkdtemp");
+			abort();
+		}
+		scratch_made = 1;
+	}
+	return scratch;
 }
 
 static uint64_t choose_seed(void)
@@ -42,6 +57,8 @@ int main(void)
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
 			  CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
+	if (scratch_made && rmdir(scratch) < 0)
+		fprintf(stderr, "note: %s not removed: %s\n", scratch, strerror(errno));
 	printf("seed %" PRIu64 " (replay: WEIGHTD_SEED=%" PRIu64 ")\n", seed, seed);
 	return failed ? 1 : 0;
 }

@@ -13,7 +13,6 @@
 #include "output.h"
 #include "testutil.h"
 
-static char dir[] = "/tmp/weightd-test-output-XXXXXX";
 
 /* ---- YAML helpers ------------------------------------------------------- */
 
@@ -292,7 +291,7 @@ static int count_entries(const char *d)
 static void test_file_take_over(void)
 {
 	char path[256], err[512];
-	snprintf(path, sizeof(path), "%s/foreign.yml", dir);
+	snprintf(path, sizeof(path), "%s/foreign.yml", tu_scratch_dir());
 	put(path, "http:\n  routers: {}\n");
 	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NULL(o);
@@ -312,7 +311,7 @@ static void test_file_take_over(void)
 static void test_file_write_unchanged_mode(void)
 {
 	char path[256], err[512];
-	snprintf(path, sizeof(path), "%s/weightd.yml", dir);
+	snprintf(path, sizeof(path), "%s/weightd.yml", tu_scratch_dir());
 	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_STRING_EQUAL(output_kind(o), "file");
@@ -336,7 +335,7 @@ static void test_file_write_unchanged_mode(void)
 	/* Removed behind weightd's back: the same content is written again. */
 	unlink(path);
 	CU_ASSERT_EQUAL(output_write(o, o2, 2, err, sizeof(err)), OUTPUT_WRITTEN);
-	CU_ASSERT_EQUAL(count_entries(dir), 1); /* no temporary file left */
+	CU_ASSERT_EQUAL(count_entries(tu_scratch_dir()), 1); /* no temporary file left */
 	/* A failed write leaves the last good file and no temporary file. */
 	static const int zero[] = {0, 0};
 	struct wd_output_service bad[] = {outs[0], {&svcs[1], zero}};
@@ -358,7 +357,7 @@ static void test_file_write_unchanged_mode(void)
 static void test_file_missing_dir(void)
 {
 	char path[256], err[512];
-	snprintf(path, sizeof(path), "%s/nodir/weightd.yml", dir);
+	snprintf(path, sizeof(path), "%s/nodir/weightd.yml", tu_scratch_dir());
 	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_EQUAL(output_write(o, outs, 2, err, sizeof(err)), -1);
@@ -370,7 +369,7 @@ static void test_file_missing_dir(void)
 static void test_dry_run_touches_nothing(void)
 {
 	char path[256], err[512];
-	snprintf(path, sizeof(path), "%s/dry.yml", dir);
+	snprintf(path, sizeof(path), "%s/dry.yml", tu_scratch_dir());
 	put(path, "not weightd's\n");
 	/* A foreign file is no obstacle: the dry run never opens it. */
 	struct output *o = output_new(file_cfg(path, false, true), err, sizeof(err));
@@ -401,16 +400,6 @@ static void test_dry_run_touches_nothing(void)
 	output_free(o);
 }
 
-static int suite_init(void)
-{
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int suite_cleanup(void)
-{
-	return rmdir(dir);
-}
-
 static const struct tu_test output_tests[] = {
 	{"render parses back", test_render_parses_back},
 	{"render refuses all zero", test_render_refuses_all_zero},
@@ -425,6 +414,6 @@ static const struct tu_test output_tests[] = {
 };
 
 const struct tu_suite tu_suites[] = {
-	{"output", suite_init, suite_cleanup, output_tests},
+	{"output", NULL, NULL, output_tests},
 	{NULL, NULL, NULL, NULL},
 };

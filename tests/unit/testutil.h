@@ -52,6 +52,10 @@ extern const struct tu_suite tu_suites[];
  * the clock and the process id. The same for every call in one run. */
 uint64_t tu_seed(void);
 
+/* A scratch directory for this program, made at the first call; main removes
+ * it after the run (the tests leave it empty). Aborts if it cannot be made. */
+const char *tu_scratch_dir(void);
+
 /* Writes text to a fresh temporary file and returns its path (the caller
  * unlinks and frees it), or NULL. */
 static inline char *tu_write_temp(const char *text)
