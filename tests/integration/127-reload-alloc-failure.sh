@@ -7,7 +7,6 @@
 # point of it until one succeeds. After each failure the old config must still
 # tick and write; under ASan nothing dangles or leaks.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/fault-common.sh"
 WEIGHTD=$top_builddir/tests/tools/weightd-fault
 export WD_FAULT_RELOAD_ALLOC=sweep
 
