@@ -49,7 +49,7 @@ int main(void)
 		if (!suite)
 			return 1;
 		for (const struct tu_test *t = s->tests; t->name; t++)
-			if (!CU_add_test(suite, t->name, t->run))
+			if (!CU_add_test(suite, t->name, t->fn))
 				return 1;
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);

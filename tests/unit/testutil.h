@@ -33,7 +33,7 @@
 
 struct tu_test {
 	const char *name;
-	CU_TestFunc run;
+	CU_TestFunc fn;
 };
 
 /* One suite: init and cleanup (NULL for none) return 0 on success; the
