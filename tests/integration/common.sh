@@ -333,7 +333,7 @@ services = (
 CONF
 }
 
-# once CONFIG COMMAND...: a fresh outdrv for the commands; prints its answers.
+# run_outdrv CONFIG COMMAND...: a fresh outdrv for the commands; prints its answers.
 run_outdrv() {
 	c=$1
 	shift

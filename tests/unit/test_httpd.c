@@ -9,6 +9,7 @@
 
 #include "httpd.h"
 #include "testutil.h"
+#include "util.h"
 
 struct reply {
 	long status;
@@ -76,20 +77,13 @@ static struct reply expect_status(int port, const char *method, const char *path
 	return r;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void test_endpoints(void)
 {
 	char err[256];
 	/* Started long ago with a 1 s interval and no good tick: unhealthy. */
-	struct metrics *m = metrics_new("9.9.9", mono_ms() - 60000);
+	struct metrics *m = metrics_new("9.9.9", util_mono_ms() - 60000);
 	metrics_set_config(m, 1000, false);
-	metrics_tick(m, METRICS_TICK_FAILED, 0.01, mono_ms(), 1, "Prometheus query failed: refused");
+	metrics_tick(m, METRICS_TICK_FAILED, 0.01, util_mono_ms(), 1, "Prometheus query failed: refused");
 	struct httpd *h = httpd_start("127.0.0.1:0", m, err, sizeof(err));
 	CU_ASSERT_FATAL(h != NULL);
 	int port = httpd_port(h);
@@ -106,7 +100,7 @@ static void test_endpoints(void)
 	CU_ASSERT_EQUAL(r.status, 503);
 	CU_ASSERT_PTR_NOT_NULL(r.body && strstr(r.body, "Prometheus query failed: refused"));
 	free(r.body);
-	metrics_tick(m, METRICS_TICK_OK, 0.01, mono_ms(), 2, NULL);
+	metrics_tick(m, METRICS_TICK_OK, 0.01, util_mono_ms(), 2, NULL);
 	r = fetch(port, "GET", "/healthz");
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(r.body ? r.body : "", "ok\n");

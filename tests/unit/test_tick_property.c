@@ -220,7 +220,7 @@ static void run_case(uint64_t seed)
 		random_result(svc, &lat, 0.1);
 		random_result(svc, &err, 0.05);
 		random_result(svc, &rate, 50);
-		measure_fill(svc, &lat, &err, &rate, m);
+		measure_fill(svc, &lat, &err, &rate, m, NULL);
 		bool ok = lat.ok && err.ok && rate.ok;
 		prom_result_clear(&lat);
 		prom_result_clear(&err);

@@ -79,4 +79,28 @@ static inline char *tu_write_temp(const char *text)
 	return path;
 }
 
+/* Everything written to f's descriptor since the last call (the log writes
+ * there with write(2), past stdio), as a string the caller frees; then
+ * empties the file and rewinds the descriptor for the next lines. */
+static inline char *tu_drain(FILE *f)
+{
+	int fd = fileno(f);
+	off_t n = lseek(fd, 0, SEEK_END);
+	char *b = calloc(1, n > 0 ? (size_t)n + 1 : 1);
+	if (n > 0 && pread(fd, b, (size_t)n, 0) != (ssize_t)n)
+		b[0] = '\0';
+	if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0)
+		b[0] = '\0';
+	return b;
+}
+
+/* How many times needle occurs in hay. */
+static inline int tu_count(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
 #endif
