@@ -13,7 +13,6 @@
 # and weightd sees that it did; HAProxy gets its weights through the runtime
 # API. Every marked block is used.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
 command -v jq >/dev/null || skip "jq not installed"
 python3 -c 'import yaml, jsonschema; yaml.CSafeLoader' 2>/dev/null ||
 	skip "python3-yaml (with libyaml) and python3-jsonschema are needed"
