@@ -119,10 +119,10 @@ check_and_dry_run() {
 	ok "$1: the dry run decides for $(echo "$BACKENDS" | wc -w) backends and writes nothing"
 }
 
-# prepare: the README's preparation block: the user (which a test cannot
+# qs_prepare: the README's preparation block: the user (which a test cannot
 # create), the directories of the tmpfiles.d snippet under the scratch root,
 # write access to Traefik's directory (which must exist by then).
-prepare() {
+qs_prepare() {
 	raw prepare | moved >"$WORK/prepare"
 	tmpfiles=$top_srcdir/contrib/systemd/tmpfiles.d/weightd.conf
 	while IFS= read -r line; do
@@ -143,9 +143,9 @@ prepare() {
 	done
 }
 
-# enable STEP: the README's enable block, then what it starts: the unit's
+# qs_enable STEP: the README's enable block, then what it starts: the unit's
 # ExecStartPre and ExecStart, with this build's weightd and the scratch root.
-enable() {
+qs_enable() {
 	raw enable >"$WORK/$1.enable"
 	[ "$(cat "$WORK/$1.enable")" = 'sudo systemctl enable --now weightd' ] ||
 		fail "$1: the README enables weightd differently now: $(cat "$WORK/$1.enable")"
@@ -168,7 +168,8 @@ weightd_metric() {
 
 # start_prom_with FILE: a real Prometheus on PROM_PORT with FILE as its config.
 start_prom_with() {
-	PROM_URL=http://127.0.0.1:$PROM_PORT
+	PROM_URL=http://127.0.0.1:$PROM_PORT    # prom_ready's
+	export PROM_URL
 	rm -rf "$WORK/prom-data"
 	prometheus --config.file="$1" --storage.tsdb.path="$WORK/prom-data" \
 		--web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$WORK/prometheus.log" 2>&1 &
@@ -228,9 +229,9 @@ track "$SIM_PID"
 wait_for "the simulated Traefik" 10 http_ok "http://127.0.0.1:$SIM_PORT/metrics"
 start_prom_with "$WORK/prometheus.yml"
 
-prepare
+qs_prepare
 check_and_dry_run file "$out"
-enable file
+qs_enable file
 wait_for "weightd's first write of $out" 20 test -s "$out"
 $CHECK validate "$out" "$SCHEMA37" >"$WORK/validate" || fail "$out is not valid for Traefik v3.7"
 python3 - "$out" $BACKENDS <<'EOP' || fail "$out: $(cat "$out")"
@@ -307,7 +308,7 @@ wait_for "the simulated Traefik on Redis" 10 http_ok "http://127.0.0.1:$SIM_PORT
 
 check_and_dry_run redis ""
 [ -z "$(redis-cli -p "$REDIS_PORT" --scan --pattern 'traefik/http/services/*')" ] || fail "the dry run wrote to Redis"
-enable redis
+qs_enable redis
 has_parent() {
 	[ -n "$(redis-cli -p "$REDIS_PORT" GET traefik/http/services/api/weighted/services/0/name)" ]
 }
@@ -345,7 +346,7 @@ check_and_dry_run haproxy ""
 for s in $BACKENDS; do
 	[ "$(hapx "get weight api/$s" | cut -d' ' -f1)" = 1 ] || fail "the dry run changed $s's weight"
 done
-enable haproxy
+qs_enable haproxy
 weights_set() {
 	[ "$(hapx 'get weight api/api-1' | cut -d' ' -f1)" = 34 ] &&
 		[ "$(hapx 'get weight api/api-2' | cut -d' ' -f1)" = 33 ] &&
