@@ -23,115 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- rendering ---------------------------------------------------------- */
-
-static int kv_add(struct wd_kv_list *l, const char *key, const char *value)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct wd_kv *nk = realloc(l->kv, cap * sizeof(*nk));
-		if (!nk)
-			return -1;
-		l->kv = nk;
-		l->cap = cap;
-	}
-	char *k = strdup(key), *v = strdup(value);
-	if (!k || !v) {
-		free(k);
-		free(v);
-		return -1;
-	}
-	l->kv[l->n].key = k;
-	l->kv[l->n].value = v;
-	l->n++;
-	return 0;
-}
-
-void output_kv_free(struct wd_kv_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->kv[i].key);
-		free(l->kv[i].value);
-	}
-	free(l->kv);
-	memset(l, 0, sizeof(*l));
-}
-
-/* Adds prefix/suffix = value. */
-static int kvf(struct wd_kv_list *l, const char *prefix, const char *suffix, const char *value)
-{
-	char key[2048];
-	if ((size_t)snprintf(key, sizeof(key), "%s/%s", prefix, suffix) >= sizeof(key))
-		return -1;
-	return kv_add(l, key, value);
-}
-
-static int render_health(struct wd_kv_list *l, const char *p, const struct wd_health_cfg *h)
-{
-	char v[64];
-	int rc = kvf(l, p, "loadBalancer/healthCheck/path", h->path);
-	if (h->scheme)
-		rc |= kvf(l, p, "loadBalancer/healthCheck/scheme", h->scheme);
-	if (h->hostname)
-		rc |= kvf(l, p, "loadBalancer/healthCheck/hostname", h->hostname);
-	if (h->port) {
-		snprintf(v, sizeof(v), "%d", h->port);
-		rc |= kvf(l, p, "loadBalancer/healthCheck/port", v);
-	}
-	if (h->interval_ms) {
-		output_duration(h->interval_ms, v, sizeof(v));
-		rc |= kvf(l, p, "loadBalancer/healthCheck/interval", v);
-	}
-	if (h->timeout_ms) {
-		output_duration(h->timeout_ms, v, sizeof(v));
-		rc |= kvf(l, p, "loadBalancer/healthCheck/timeout", v);
-	}
-	return rc ? -1 : 0;
-}
-
-int output_redis_render(const char *root_key, const struct wd_output_service *s, size_t n,
-			struct wd_kv_list *out, char *err, size_t errlen)
-{
-	memset(out, 0, sizeof(*out));
-	if (output_validate(s, n, err, errlen) < 0)
-		return -1;
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct wd_service_cfg *c = s[i].cfg;
-		char p[1024], sub[64], w[24];
-		if ((size_t)snprintf(p, sizeof(p), "%s/http/services/%s", root_key, c->name) >= sizeof(p)) {
-			rc = -1;
-			break;
-		}
-		int idx = 0;
-		for (size_t b = 0; b < c->n_backends && rc == 0; b++) {
-			snprintf(w, sizeof(w), "%d", s[i].weights[b]);
-			if (c->kind == WD_KIND_SERVERS) {
-				if (s[i].weights[b] == 0) /* drained: no keys at all */
-					continue;
-				snprintf(sub, sizeof(sub), "loadBalancer/servers/%d/url", idx);
-				rc |= kvf(out, p, sub, c->backends[b].url);
-				snprintf(sub, sizeof(sub), "loadBalancer/servers/%d/weight", idx);
-				rc |= kvf(out, p, sub, w);
-			} else {
-				snprintf(sub, sizeof(sub), "weighted/services/%d/name", idx);
-				rc |= kvf(out, p, sub, c->backends[b].name);
-				snprintf(sub, sizeof(sub), "weighted/services/%d/weight", idx);
-				rc |= kvf(out, p, sub, w);
-			}
-			idx++;
-		}
-		if (rc == 0 && c->kind == WD_KIND_SERVERS && c->health.set)
-			rc = render_health(out, p, &c->health);
-	}
-	if (rc) {
-		output_kv_free(out);
-		snprintf(err, errlen, "out of memory, or a key longer than 2 KiB");
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- a sorted list of keys ---------------------------------------------- */
 
 struct strv {
@@ -528,12 +419,12 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 {
 	struct output_redis *r = impl;
 	struct wd_kv_list kv;
-	if (output_redis_render(r->root_key, s, n, &kv, err, errlen) < 0)
+	if (traefik_kv(r->root_key, s, n, &kv, err, errlen) < 0)
 		return -1;
 	if (r->c && r->last_valid && same_kv(&kv, &r->last)) {
 		int there = still_written(r);
 		if (there > 0) {
-			output_kv_free(&kv);
+			traefik_kv_free(&kv);
 			return OUTPUT_UNCHANGED;
 		}
 		/* Write the same weights again, on a fresh connection: the scan at
@@ -559,7 +450,7 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 	strv_free(&r->known);
 	r->known = keys;
 	memset(&keys, 0, sizeof(keys));
-	output_kv_free(&r->last);
+	traefik_kv_free(&r->last);
 	r->last = kv;
 	memset(&kv, 0, sizeof(kv));
 	r->last_valid = 1;
@@ -572,7 +463,7 @@ out:
 		disconnect(r);
 	strv_free(&keys);
 	strv_free(&stale);
-	output_kv_free(&kv);
+	traefik_kv_free(&kv);
 	return rc;
 }
 
@@ -582,7 +473,7 @@ static void redis_free(void *impl)
 	if (!r)
 		return;
 	disconnect(r);
-	output_kv_free(&r->last);
+	traefik_kv_free(&r->last);
 	strv_free(&r->names);
 	free(r->address);
 	free(r->host);

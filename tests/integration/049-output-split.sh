@@ -1,0 +1,84 @@
+#!/bin/sh
+# 049-output-split: metrics = "traefik" with kind servers writes the split
+# layout (a weighted parent over one-server children), in the file and in
+# Redis, both valid against Traefik v3.7's schema; a drained backend is left
+# out of the parent (never weight 0) and its child stays; names are the
+# documented "<service>--<backend>".
+. "$top_srcdir/tests/integration/common.sh"
+. "$top_srcdir/tests/integration/output.subr"
+python3 -c 'import yaml, jsonschema; yaml.CSafeLoader' 2>/dev/null ||
+	skip "python3-yaml (with libyaml) and python3-jsonschema are needed"
+SCHEMA37=$top_srcdir/tests/fixtures/traefik-v3.7-file-provider.json
+shared=$top_srcdir/../shared/traefik/traefik-v3.7-file-provider.json
+if [ -f "$shared" ]; then
+	cmp -s "$shared" "$SCHEMA37" || fail "tests/fixtures v3.7 schema differs from $shared"
+fi
+
+# split_conf FILE 'output group body'
+split_conf() {
+	cat >"$1" <<CONF
+interval = "15s"; listen = ""; state_file = "";
+metrics = "traefik";
+prometheus = { url = "http://127.0.0.1:1"; timeout = "1s"; };
+output = { $2 };
+services = (
+  { name = "web"; kind = "servers";
+    backends = (
+      { name = "s1:8080"; url = "http://10.0.0.1:8080"; weight = 50; },
+      { name = "s2:8080"; url = "http://10.0.0.2:8080"; weight = 30; },
+      { name = "s3:8080"; url = "http://10.0.0.3:8080"; weight = 20; }
+    );
+    health_check = { path = "/health"; interval = "10s"; timeout = "3s"; };
+  },
+  { name = "canary"; kind = "weighted";
+    backends = ( { name = "app-v1@docker"; weight = 90; }, { name = "app-v2"; weight = 10; } ); }
+);
+CONF
+}
+
+D=$WORK/dynamic
+F=$D/weightd.yml
+mkdir "$D"
+split_conf "$WORK/f.conf" "type = \"file\"; path = \"$F\";"
+"$WEIGHTD" -t -c "$WORK/f.conf" >"$WORK/t" || fail "test config invalid"
+[ "$(once "$WORK/f.conf" write)" = written ] || fail "first write: $(cat "$WORK/outdrv.log")"
+$CHECK validate "$F" "$SCHEMA37" >"$WORK/w" || fail "schema validation of the split layout"
+cat >"$WORK/want" <<'W'
+web 0 50
+web 1 30
+web 2 20
+web--s1-8080 0 1
+web--s2-8080 0 1
+web--s3-8080 0 1
+canary 0 90
+canary 1 10
+W
+cmp -s "$WORK/want" "$WORK/w" || fail "split layout read back: $(cat "$WORK/w")"
+grep -q '"web--s3-8080":' "$F" || fail "child names"
+ok "split layout valid against the v3.7 schema; weights on the parent"
+
+[ "$(once "$WORK/f.conf" 'write web=70,0,30')" = written ] || fail "drain write"
+$CHECK validate "$F" "$SCHEMA37" >"$WORK/w" || fail "schema validation (drain)"
+grep -q '^web 1 30$' "$WORK/w" && grep -q '^web--s2-8080 0 1$' "$WORK/w" && ! grep -q '^web 2' "$WORK/w" ||
+	fail "drained child: $(cat "$WORK/w")"
+python3 - "$F" <<'PY' || fail "drained child is listed in the parent"
+import sys, yaml
+s = yaml.safe_load(open(sys.argv[1]))["http"]["services"]
+names = [c["name"] for c in s["web"]["weighted"]["services"]]
+assert names == ["web--s1-8080", "web--s3-8080"], names
+assert s["web"]["weighted"]["healthCheck"] == {}
+assert s["web--s2-8080"]["loadBalancer"]["servers"] == [{"url": "http://10.0.0.2:8080"}]
+PY
+ok "a drained backend is left out of the parent; its child stays"
+
+# The same layout in Redis, read back as Traefik's KV provider does.
+start_redis --notify-keyspace-events KEA
+split_conf "$WORK/r.conf" "type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\";"
+[ "$(once "$WORK/r.conf" 'write web=70,0,30')" = written ] || fail "redis write: $(cat "$WORK/outdrv.log")"
+$CHECK kvvalidate "$REDIS_PORT" traefik "$SCHEMA37" >"$WORK/kw" || fail "KV schema validation"
+grep -v "^canary" "$WORK/w" | sort >"$WORK/w2"; grep -v "^canary" "$WORK/kw" | sort >"$WORK/kw2"
+cmp -s "$WORK/w2" "$WORK/kw2" ||
+	fail "KV weights differ from the file's: $(cat "$WORK/kw2") vs $(cat "$WORK/w2")"
+$CHECK kv "$REDIS_PORT" 'traefik/http/services/web/*' >"$WORK/kv"
+grep -qx 'traefik/http/services/web/weighted/healthCheck = true' "$WORK/kv" || fail "parent health: $(cat "$WORK/kv")"
+ok "the split layout in Redis is valid against the v3.7 schema"
