@@ -2,7 +2,8 @@
  *
  * Plays a scenario (contrib/sim/scenarios/README.md) with the fleet model,
  * follows weightd's output the way Traefik would (the YAML file or Redis KV),
- * serves the backends' and Traefik's metrics on /metrics for Prometheus, and
+ * serves the backends' and Traefik's metrics on /metrics for Prometheus (with
+ * --traefik-metrics, per server as Traefik labels them in the split layout), and
  * writes the ground truth per interval as CSV. The model runs on simulated
  * seconds = wall seconds x --speed. */
 #include <errno.h>
@@ -38,6 +39,9 @@ struct sim {
 	pthread_mutex_t mu;
 	FILE *csv;
 	struct simw_source *src;
+	bool traefik_metrics;
+	const char *provider;                /* "file" or "redis": Traefik's suffix */
+	char (*holder)[FLEET_NAME_MAX];      /* per backend: its split-layout child, last seen */
 };
 
 static double mono_s(void)
@@ -59,6 +63,9 @@ static void usage(FILE *out)
 		"      --root-key KEY    Redis root key (default traefik)\n"
 		"      --poll DURATION   how often to look for new weights (default 250ms)\n"
 		"  -o, --csv PATH        write the ground truth per interval as CSV (\"-\" stdout)\n"
+		"      --traefik-metrics also serve Traefik's service metrics per server, labelled\n"
+		"                        service=\"<child>@<provider>\" as Traefik does for the split\n"
+		"                        layout's one-server children (none for the parent)\n"
 		"      --speed X         simulated seconds per wall second (default 1)\n"
 		"  -d, --duration SECONDS  stop after this much simulated time (default: the\n"
 		"                        scenario's duration, else run until SIGTERM/SIGINT)\n"
@@ -94,6 +101,16 @@ static void put_codes(FILE *o, const char *name, const char *lname, const char *
 				extra, (unsigned long long)codes[i].n);
 }
 
+/* The split layout's child holding backend b, as Traefik names it in its
+ * labels ("<child>@<provider>"); NULL when the sim has not seen one. */
+static const char *split_label(const struct sim *s, size_t b, char *buf, size_t len)
+{
+	if (!s->traefik_metrics || !s->holder[b][0])
+		return NULL;
+	snprintf(buf, len, "%s@%s", s->holder[b], s->provider);
+	return buf;
+}
+
 /* Renders the exposition; the caller holds the lock. */
 static void render(struct sim *s, FILE *o)
 {
@@ -120,15 +137,30 @@ static void render(struct sim *s, FILE *o)
 	for (size_t b = 0; b < n; b++)
 		fprintf(o, "sim_backend_weight{instance=\"%s\"} %g\n", fleet_backend_name(s->f, b),
 			fleet_weight(s->f, b));
-	if (ng) {
+	/* Traefik records a service's requests on each server's proxy, labelled
+	 * with the service that holds the server: with --traefik-metrics, one
+	 * series set per split-layout child; the weighted parent has none. */
+	char lbl[FLEET_NAME_MAX + 16];
+	bool any = ng > 0;
+	for (size_t b = 0; b < n && !any; b++)
+		any = split_label(s, b, lbl, sizeof lbl) != NULL;
+	if (any) {
 		fputs("# HELP traefik_service_request_duration_seconds Request durations, per service.\n"
 		      "# TYPE traefik_service_request_duration_seconds histogram\n", o);
+		for (size_t b = 0; b < n; b++)
+			if (split_label(s, b, lbl, sizeof lbl))
+				put_hist(o, "traefik_service_request_duration_seconds", "service", lbl,
+					 &fleet_backend_counters(s->f, b)->hist, le, n_le);
 		for (size_t g = 0; g < ng; g++)
 			put_hist(o, "traefik_service_request_duration_seconds", "service",
 				 fleet_group_name(s->f, g), &fleet_group_counters(s->f, g)->hist, le,
 				 n_le);
 		fputs("# HELP traefik_service_requests_total Requests, per service and code.\n"
 		      "# TYPE traefik_service_requests_total counter\n", o);
+		for (size_t b = 0; b < n; b++)
+			if (split_label(s, b, lbl, sizeof lbl))
+				put_codes(o, "traefik_service_requests_total", "service", lbl,
+					  ",method=\"GET\",protocol=\"http\"", fleet_backend_counters(s->f, b));
 		for (size_t g = 0; g < ng; g++)
 			put_codes(o, "traefik_service_requests_total", "service", fleet_group_name(s->f, g),
 				  ",method=\"GET\",protocol=\"http\"", fleet_group_counters(s->f, g));
@@ -261,6 +293,11 @@ static void poll_weights(struct sim *s, char *last_err, size_t errlen)
 		return; /* nothing of ours defined (yet): keep what the balancer has */
 	pthread_mutex_lock(&s->mu);
 	size_t changed = simw_apply(&set, s->f);
+	for (size_t b = 0; b < fleet_n_backends(s->f); b++) {
+		const char *h = simw_holder(&set, s->f, b);
+		if (h[0]) /* a drained child is still a service with its series */
+			snprintf(s->holder[b], sizeof s->holder[b], "%s", h);
+	}
 	char desc[2048] = "";
 	size_t off = 0;
 	for (size_t b = 0; changed && b < fleet_n_backends(s->f) && off < sizeof desc - 1; b++)
@@ -279,6 +316,7 @@ static void poll_weights(struct sim *s, char *last_err, size_t errlen)
 struct opts {
 	const char *scenario, *listen, *file, *redis, *root_key, *csv;
 	int db;
+	bool traefik_metrics;
 	double poll_s, speed, duration_s;
 	long long seed;
 	int verbosity;
@@ -286,7 +324,7 @@ struct opts {
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_DB = 256, O_ROOT, O_POLL, O_SPEED, O_SEED };
+	enum { O_DB = 256, O_ROOT, O_POLL, O_SPEED, O_SEED, O_TRAEFIK };
 	static const struct option lo[] = {
 		{ "scenario", required_argument, NULL, 's' }, { "listen", required_argument, NULL, 'l' },
 		{ "file", required_argument, NULL, 'f' },     { "redis", required_argument, NULL, 'r' },
@@ -294,6 +332,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "poll", required_argument, NULL, O_POLL },  { "csv", required_argument, NULL, 'o' },
 		{ "speed", required_argument, NULL, O_SPEED }, { "duration", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, O_SEED },  { "quiet", no_argument, NULL, 'q' },
+		{ "traefik-metrics", no_argument, NULL, O_TRAEFIK },
 		{ "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -310,6 +349,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'o': o->csv = optarg; break;
 		case 'q': o->verbosity--; break;
 		case O_ROOT: o->root_key = optarg; break;
+		case O_TRAEFIK: o->traefik_metrics = true; break;
 		case O_DB:
 			o->db = (int)strtol(optarg, &end, 10);
 			if (*end || o->db < 0) {
@@ -380,6 +420,13 @@ static int setup(struct sim *s, const struct opts *o)
 		fprintf(stderr, "weightd-sim: %s: no traefik.service or traefik.weighted to follow\n",
 			o->scenario);
 		return 2;
+	}
+	s->traefik_metrics = o->traefik_metrics;
+	s->provider = o->redis ? "redis" : "file";
+	s->holder = calloc(fleet_n_backends(s->f) ? fleet_n_backends(s->f) : 1, sizeof *s->holder);
+	if (!s->holder) {
+		fprintf(stderr, "weightd-sim: out of memory\n");
+		return 1;
 	}
 	if (o->file)
 		s->src = simw_file_new(o->file, s->sc.service, s->sc.weighted);
@@ -468,6 +515,7 @@ int main(int argc, char **argv)
 	if (s.csv && s.csv != stdout)
 		fclose(s.csv);
 	simw_source_free(s.src);
+	free(s.holder);
 	fleet_free(s.f);
 	scenario_free(&s.sc);
 	return rc;

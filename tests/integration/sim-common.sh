@@ -49,8 +49,15 @@ wait_truth_rows() {
 # loop_conf OUTPUT BACKENDS [SERVICE_KEYS] [TOP_KEYS]: writes $WORK/weightd.conf
 # for the service medical-imaging (kind servers, 1 s ticks, 5 s rate windows)
 # reading $PROM_URL. OUTPUT is the output group's body; BACKENDS is a list of
-# NAME=WEIGHT (url http://NAME).
+# NAME=WEIGHT (url http://NAME). With LOOP_METRICS=traefik the service has no
+# query of its own: metrics = "traefik" with a 5 s window.
 loop_conf() {
+	signals='label = "instance";
+    latency_query = "histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))";
+    error_query   = "sum by (instance) (rate(http_requests_total{code=~\"5..\"}[5s])) / sum by (instance) (rate(http_requests_total[5s]))";
+    rate_query    = "sum by (instance) (rate(http_requests_total[5s]))";'
+	[ "${LOOP_METRICS:-custom}" = traefik ] && signals='metrics = "traefik"; window = "5s";'
+
 	bl=""
 	for bw in $2; do
 		bl="$bl${bl:+,
@@ -68,10 +75,7 @@ services = (
   {
     name  = "medical-imaging";
     kind  = "servers";
-    label = "instance";
-    latency_query = "histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))";
-    error_query   = "sum by (instance) (rate(http_requests_total{code=~\"5..\"}[5s])) / sum by (instance) (rate(http_requests_total[5s]))";
-    rate_query    = "sum by (instance) (rate(http_requests_total[5s]))";
+    $signals
     ${3:-}
     backends = (
 $bl
@@ -86,7 +90,7 @@ EOC
 start_loop_file() {
 	mkdir -p "$WORK/dynamic"
 	OUT_FILE="$WORK/dynamic/weightd.yml"
-	start_sim "$1" -f "$OUT_FILE"
+	start_sim "$1" -f "$OUT_FILE" ${SIM_ARGS:-}
 	start_prometheus "127.0.0.1:$SIM_PORT"
 	loop_conf "type = \"file\"; path = \"$OUT_FILE\";" "$2" "${3:-}"
 	start_weightd "$WORK/weightd.conf"
