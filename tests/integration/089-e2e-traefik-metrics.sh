@@ -30,7 +30,7 @@ LOOP_METRICS=traefik SIM_ARGS=--traefik-metrics \
 ! grep -q 'query' "$WORK/weightd.conf" || fail "the config has a hand-written query"
 "$WEIGHTD" -t -c "$WORK/weightd.conf" >"$WORK/t" || fail "-t failed"
 grep -qx 'queries per tick: 3' "$WORK/t" || fail "-t: $(cat "$WORK/t")"
-grep -q '^latency (service medical-imaging): sum by (service) (rate(traefik_service_request_duration_seconds_sum{service=~"(medical-imaging--server1-8080@file|medical-imaging--server2-8080@file|medical-imaging--server3-8080@file)"}\[5s\]))' "$WORK/t" ||
+grep -A1 -x '# latency of service medical-imaging' "$WORK/t" | grep -q '^sum by (service) (rate(traefik_service_request_duration_seconds_sum{service=~"(medical-imaging--server1-8080@file|medical-imaging--server2-8080@file|medical-imaging--server3-8080@file)"}\[5s\]))' ||
 	fail "-t latency query: $(cat "$WORK/t")"
 ok "no hand-written query; weightd -t prints the three built-in ones"
 

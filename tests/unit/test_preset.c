@@ -252,8 +252,8 @@ static void test_plan_groups_and_sharing(void)
 	plan_print(&p, cfg, f);
 	fclose(f);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "queries per tick: 10\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "latency (2 services: c1, ...): lat\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "latency (service c3): lat\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "# latency of 2 services (c1, ...)\nlat\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "# latency of service c3\nlat\n"));
 	free(out);
 	plan_free(&p);
 	config_free(cfg);
