@@ -411,7 +411,8 @@ static void report_tick(struct daemon *d, const struct measure_tick *mt, struct 
 	size_t k = 0;
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct wd_service_cfg *svc = &cfg->services[i];
-		ms[i] = (struct metrics_service){svc->name, svc->freeze};
+		ms[i] = (struct metrics_service){svc->name, svc->freeze,
+						 mt->svc && mt->svc[i].ok && mt->svc[i].no_data};
 		for (size_t b = 0; dec[i] && b < svc->n_backends; b++, k++) {
 			struct wd_decision *x = &dec[i][b];
 			const struct wd_measurement *m = mt->svc && mt->svc[i].m ? &mt->svc[i].m[b] : NULL;
@@ -477,6 +478,27 @@ static int write_output(struct daemon *d, char *err, size_t errlen)
 	return rc;
 }
 
+/* Tells the metrics (and so /healthz) which services have no data. */
+static void note_no_data(struct daemon *d, const struct measure_tick *mt)
+{
+	char note[512] = "";
+	size_t n = 0, len = 0;
+	for (size_t i = 0; mt->svc && i < d->cfg->n_services; i++) {
+		if (!mt->svc[i].ok || !mt->svc[i].no_data)
+			continue;
+		if (n++ < 5 && len < sizeof(note))
+			len += (size_t)snprintf(note + len, sizeof(note) - len, "%s%s", n > 1 ? ", " : "",
+						d->cfg->services[i].name);
+	}
+	if (n > 5 && len < sizeof(note))
+		len += (size_t)snprintf(note + len, sizeof(note) - len, " and %zu more", n - 5);
+	char out[600] = "";
+	if (n)
+		snprintf(out, sizeof(out), "no data: the latency answers name no backend of %s "
+			 "(weights held; see the log)", note);
+	metrics_data(d->metrics, mt->empty, mt->unmatched, out);
+}
+
 static enum tick_result run_tick(struct daemon *d)
 {
 	const struct wd_config *cfg = d->cfg;
@@ -490,6 +512,7 @@ static enum tick_result run_tick(struct daemon *d)
 		return TICK_FAILED;
 	}
 	metrics_queries(d->metrics, mt.queries - mt.failed, mt.failed);
+	note_no_data(d, &mt);
 	bool all_failed = failed == cfg->n_services;
 	for (size_t i = 0; failed && i < cfg->n_services; i++)
 		if (!mt.svc[i].ok && !reason[0])

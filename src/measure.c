@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "plan.h"
@@ -49,6 +50,58 @@ static void warn_once(const char *msg, const char *service, const char *query,
 		n_seen = 0;
 	seen[n_seen++] = h;
 	log_warn(msg, "service", service, "query", query, "detail", detail);
+}
+
+/* The same at info level, for what is expected (sharing the table). */
+static void note_once(const char *msg, const char *service, const char *query, const char *detail)
+{
+	uint64_t h = hash_str(hash_str(hash_str(hash_str(14695981039346656037ull, msg), service),
+				       query), detail);
+	for (size_t i = 0; i < n_seen; i++)
+		if (seen[i] == h)
+			return;
+	if (n_seen == SEEN_MAX)
+		n_seen = 0;
+	seen[n_seen++] = h;
+	log_info(msg, "service", service, "query", query, "detail", detail);
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long a query has answered empty without a break: queries seen empty
+ * in the last tick, by hash, with the time they first were. */
+#define EMPTY_MAX 64
+static struct {
+	uint64_t hash;
+	int64_t since_ms, last_ms;
+} empties[EMPTY_MAX];
+
+static int64_t empty_for_ms(const char *expr, int64_t now_ms, int64_t max_gap_ms)
+{
+	uint64_t h = hash_str(14695981039346656037ull, expr);
+	size_t free_at = EMPTY_MAX, oldest = 0;
+	for (size_t i = 0; i < EMPTY_MAX; i++) {
+		if (empties[i].hash == h && empties[i].last_ms) {
+			/* a break (a tick with series) restarts the count */
+			if (now_ms - empties[i].last_ms > max_gap_ms)
+				empties[i].since_ms = now_ms;
+			empties[i].last_ms = now_ms;
+			return now_ms - empties[i].since_ms;
+		}
+		if (!empties[i].last_ms && free_at == EMPTY_MAX)
+			free_at = i;
+		if (empties[i].last_ms < empties[oldest].last_ms)
+			oldest = i;
+	}
+	size_t i = free_at < EMPTY_MAX ? free_at : oldest;
+	empties[i].hash = h;
+	empties[i].since_ms = empties[i].last_ms = now_ms;
+	return 0;
 }
 
 /* ---- mapping --------------------------------------------------------------- */
@@ -176,14 +229,20 @@ static void report_unmatched(const struct prom_result *r, const struct wd_servic
 					  "query", query, "label", svc->label, "value",
 					  r->samples[i].label);
 	if (r->n_samples && !matched) {
-		char detail[160];
-		if (r->scalar)
+		char detail[400];
+		if (r->scalar) {
 			snprintf(detail, sizeof(detail),
 				 "a scalar names no backend: return a vector labelled by %s", svc->label);
-		else
-			snprintf(detail, sizeof(detail),
-				 "%zu series, none with a %s label naming a backend", r->n_samples,
-				 svc->label);
+		} else {
+			int l = snprintf(detail, sizeof(detail),
+					 "%zu series, none with a %s label naming a backend; values seen:",
+					 r->n_samples, svc->label);
+			for (size_t i = 0; i < r->n_samples && i < 5 && l > 0 && (size_t)l < sizeof(detail); i++)
+				l += snprintf(detail + l, sizeof(detail) - (size_t)l, "%s\"%s\"", i ? ", " : " ",
+					      r->samples[i].label);
+			if (r->n_samples > 5 && l > 0 && (size_t)l < sizeof(detail))
+				snprintf(detail + l, sizeof(detail) - (size_t)l, ", ...");
+		}
 		warn_once("query matches no backend of the service", svc->name, query, detail);
 	}
 }
@@ -241,10 +300,11 @@ static void apply(struct wd_measurement *mm, const struct wd_service_cfg *svc, e
 	}
 }
 
-void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
-		  const struct prom_result *err, const struct prom_result *rate,
-		  struct wd_measurement *m)
+size_t measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
+		    const struct prom_result *err, const struct prom_result *rate,
+		    struct wd_measurement *m)
 {
+	size_t lat_matched = 0;
 	const struct prom_result *res[Q_KINDS] = {lat, err, rate};
 	memset(m, 0, svc->n_backends * sizeof(*m));
 	struct kind_values k = {
@@ -264,6 +324,8 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 		size_t matched;
 		map_result(r, svc, set_value, set_dup, &k, &matched);
 		report_unmatched(r, svc, kind_name[kind], matched);
+		if (kind == Q_LATENCY)
+			lat_matched = matched;
 		if (k.dups[0]) {
 			char detail[sizeof(k.dups) + 96];
 			snprintf(detail, sizeof(detail),
@@ -276,6 +338,7 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 	free(k.v);
 	free(k.have);
 	free(k.bad);
+	return lat_matched;
 }
 
 /* ---- the tick --------------------------------------------------------------- */
@@ -284,8 +347,43 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
  * svc's backends, labelled with the backend's name (borrowed from the
  * config; free only the samples arrays). Series naming no backend of the
  * services that read the query are reported. */
+/* An empty answer is the most common misconfiguration (a metric or label
+ * that does not exist, a selector that matches nothing): said once per query.
+ * A preset's answer is empty until Traefik has served requests through the
+ * child services weightd just wrote, so that one is a note at first, and a
+ * warning only while it lasts past its window and three more ticks. */
+static void report_empty(const struct plan_query *q, const struct wd_config *cfg)
+{
+	const struct wd_service_cfg *svc = &cfg->services[q->first_service];
+	char who[300], detail[400];
+	if (q->n_services > 1)
+		snprintf(who, sizeof(who), "%s and %zu more", svc->name, q->n_services - 1);
+	else
+		snprintf(who, sizeof(who), "%s", svc->name);
+	if (!q->keyed) {
+		snprintf(detail, sizeof(detail),
+			 "the %s query returned no series: check its metric names and label matchers "
+			 "in Prometheus; the services' weights hold meanwhile", preset_signal_name(q->signal));
+		warn_once("query returned no series", who, q->expr, detail);
+		return;
+	}
+	int64_t grace_ms = preset_window_ms(svc) + 3 * cfg->interval_ms;
+	snprintf(detail, sizeof(detail),
+		 "no %s series for the child services yet: Traefik has none until they exist and "
+		 "served requests within the window; the weights hold meanwhile", preset_signal_name(q->signal));
+	if (empty_for_ms(q->expr, monotonic_ms(), 3 * cfg->interval_ms) < grace_ms) {
+		note_once("preset query returned no series yet", who, q->expr, detail);
+		return;
+	}
+	snprintf(detail, sizeof(detail),
+		 "still no %s series after the window and three ticks: is Traefik scraped, with "
+		 "metrics.prometheus.addServicesLabels, and serving the routers that point at these "
+		 "services?", preset_signal_name(q->signal));
+	warn_once("preset query returned no series", who, q->expr, detail);
+}
+
 static int split_keyed(const struct plan *pl, int qi, const struct prom_result *r,
-		       const struct wd_config *cfg, struct prom_result *views)
+		       const struct wd_config *cfg, struct prom_result *views, size_t *unmatched_out)
 {
 	size_t unmatched = 0;
 	char values[256] = "";
@@ -317,6 +415,7 @@ static int split_keyed(const struct plan *pl, int qi, const struct prom_result *
 			 unmatched, pl->q[qi].label, values, unmatched > 5 ? ", ..." : "");
 		warn_once("series match no backend", "(fleet)", pl->q[qi].expr, detail);
 	}
+	*unmatched_out += unmatched;
 	return 0;
 }
 
@@ -357,9 +456,15 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 		}
 		t->queries = pl.n_q;
 		t->failed = (size_t)prom_query_batch(p, q, pl.n_q, stop);
+		for (size_t j = 0; j < pl.n_q; j++)
+			if (q[j].result.ok && q[j].result.n_samples == 0) {
+				t->empty++;
+				report_empty(&pl.q[j], cfg);
+			}
 		for (size_t j = 0; j < pl.n_q && !oom; j++)
 			if (pl.q[j].keyed && q[j].result.ok)
-				oom = split_keyed(&pl, (int)j, &q[j].result, cfg, views[pl.q[j].signal]) < 0;
+				oom = split_keyed(&pl, (int)j, &q[j].result, cfg, views[pl.q[j].signal],
+						  &t->unmatched) < 0;
 	}
 	if (oom) {
 		for (size_t i = 0; i < t->n_svc; i++) {
@@ -396,7 +501,7 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 		}
 		failed += !ms->ok;
 		if (ms->ok)
-			measure_fill(svc, res[0], res[1], res[2], ms->m);
+			ms->no_data = measure_fill(svc, res[0], res[1], res[2], ms->m) == 0;
 	}
 out:
 	for (size_t j = 0; q && j < pl.n_q; j++)

@@ -17,12 +17,15 @@ struct measure_service {
 	bool ok;           /* every configured query of the service succeeded */
 	char err[512];     /* when !ok: the first failure, naming the query */
 	struct wd_measurement *m; /* n_backends entries, indexed like cfg backends */
+	bool no_data;      /* when ok: the latency answer named none of its backends */
 };
 
 struct measure_tick {
 	struct measure_service *svc; /* cfg->n_services entries */
 	size_t n_svc;
 	size_t queries, failed;      /* counts for metrics */
+	size_t empty;                /* queries answered with no series at all */
+	size_t unmatched;            /* series of fleet-wide answers naming no backend */
 };
 
 /* Runs every service's queries of one tick concurrently. Allocates t's arrays
@@ -48,9 +51,11 @@ void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
  * backend's data away; a rate that is missing is unknown, one below
  * policy.min_rate (or invalid) takes the data away; two series for one
  * backend in any query take its data away (logged as a warning). err and
- * rate are NULL when not configured. Exposed for tests. */
-void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
-		  const struct prom_result *err, const struct prom_result *rate,
-		  struct wd_measurement *m);
+ * rate are NULL when not configured. Returns how many of the service's
+ * backends the latency answer named (0: the service has no data). Exposed
+ * for tests. */
+size_t measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
+		    const struct prom_result *err, const struct prom_result *rate,
+		    struct wd_measurement *m);
 
 #endif

@@ -26,7 +26,7 @@ struct mbackend {
 
 struct mservice {
 	char *name;
-	bool frozen;
+	bool frozen, no_data;
 };
 
 struct metrics {
@@ -41,6 +41,8 @@ struct metrics {
 	uint64_t tick_count;
 	double tick_sum_s;
 	uint64_t queries_ok, queries_failed;
+	uint64_t queries_empty, series_unmatched;
+	char data_note[512];        /* services without data in the last tick */
 	uint64_t writes[3];         /* by enum metrics_write_result */
 	uint64_t reloads_ok, reloads_failed;
 	double last_write_wall_s;   /* 0: never */
@@ -173,6 +175,7 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 	for (size_t i = 0; !oom && i < ns; i++) {
 		nsv[i].name = strdup(s[i].name);
 		nsv[i].frozen = s[i].frozen;
+		nsv[i].no_data = s[i].no_data;
 		oom = !nsv[i].name;
 	}
 	if (oom) {
@@ -190,6 +193,22 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 	pthread_mutex_unlock(&m->mu);
 	free_series(ob, onb, os, ons);
 	return 0;
+}
+
+void metrics_data(struct metrics *m, uint64_t empty, uint64_t unmatched, const char *note)
+{
+	pthread_mutex_lock(&m->mu);
+	m->queries_empty += empty;
+	m->series_unmatched += unmatched;
+	snprintf(m->data_note, sizeof(m->data_note), "%s", note ? note : "");
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_data_note(struct metrics *m, char *buf, size_t len)
+{
+	pthread_mutex_lock(&m->mu);
+	snprintf(buf, len, "%s", m->data_note);
+	pthread_mutex_unlock(&m->mu);
 }
 
 /* --- rendering ------------------------------------------------------------ */
@@ -304,6 +323,14 @@ static void render_locked(FILE *f, const struct metrics *m)
 		fprintf(f, "\"} %d\n", m->s[i].frozen ? 1 : 0);
 	}
 
+	family(f, "weightd_service_no_data", "gauge",
+	       "1 while the service's latency answer names none of its backends (weights held).");
+	for (size_t i = 0; i < m->ns; i++) {
+		fputs("weightd_service_no_data{service=\"", f);
+		put_label_value(f, m->s[i].name);
+		fprintf(f, "\"} %d\n", m->s[i].no_data ? 1 : 0);
+	}
+
 	static const char *const tick_labels[] = {"ok", "partial", "failed"};
 	counter3(f, "weightd_ticks_total",
 		 "Ticks by result: ok, partial (some services' queries failed), failed.",
@@ -321,6 +348,13 @@ static void render_locked(FILE *f, const struct metrics *m)
 	static const char *const q_labels[] = {"ok", "failed"};
 	uint64_t q[2] = {m->queries_ok, m->queries_failed};
 	counter3(f, "weightd_prometheus_queries_total", "Prometheus queries by result.", q_labels, q, 2);
+
+	family(f, "weightd_prometheus_queries_empty_total", "counter",
+	       "Prometheus queries answered with no series at all.");
+	fprintf(f, "weightd_prometheus_queries_empty_total %" PRIu64 "\n", m->queries_empty);
+	family(f, "weightd_prometheus_series_unmatched_total", "counter",
+	       "Series of fleet-wide answers whose label names no managed backend.");
+	fprintf(f, "weightd_prometheus_series_unmatched_total %" PRIu64 "\n", m->series_unmatched);
 
 	static const char *const w_labels[] = {"ok", "failed", "skipped"};
 	counter3(f, "weightd_output_writes_total",
