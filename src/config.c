@@ -510,18 +510,115 @@ static void validate_policy(struct parser *p, const config_setting_t *s,
 
 static const char *const service_keys[] = {
 	"name", "kind", "label", "latency_query", "error_query", "rate_query", "backends",
-	"health_check", "freeze", "policy", "metrics", "window", "latency_statistic", NULL};
+	"health_check", "freeze", "policy", "metrics", "window", "latency_statistic", "strategy",
+	"pass_host_header", "servers_transport", "sticky_cookie", "passive_health_check", NULL};
 static const char *const backend_keys[] = {"name", "url", "weight", "pin", NULL};
-static const char *const health_keys[] = {"path", "interval", "timeout", "scheme",
+static const char *const health_keys[] = {"path", "interval", "timeout", "scheme", "method",
+					  "follow_redirects", "headers",
 					  "hostname", "port", NULL};
+static const char *const cookie_keys[] = {"name", "secure", "http_only", "same_site", NULL};
+static const char *const ph_keys[] = {"failure_window", "max_failed_attempts", NULL};
 
 static int is_http_url(const char *u)
 {
 	return (strncmp(u, "http://", 7) == 0 && u[7]) || (strncmp(u, "https://", 8) == 0 && u[8]);
 }
 
+/* A list of "Name: value" strings into a NULL-ended array. */
+static void parse_header_list(struct parser *p, const config_setting_t *h, const char *where,
+			      char ***out, size_t *n_out)
+{
+	if (!config_setting_is_array(h) && !config_setting_is_list(h)) {
+		perr(p, h, "%s must be a list of \"Name: value\" strings", where);
+		return;
+	}
+	int n = config_setting_length(h);
+	*out = calloc((size_t)n + 1, sizeof(char *));
+	for (int i = 0; *out && i < n; i++) {
+		config_setting_t *e = config_setting_get_elem(h, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+		const char *colon = v ? strchr(v, ':') : NULL;
+		if (!v || !colon || colon == v || strpbrk(v, "\r\n")) {
+			perr(p, e, "%s[%d] must be \"Name: value\"", where, i);
+			continue;
+		}
+		(*out)[(*n_out)++] = strdup(v);
+	}
+}
+
+/* WD_YES or WD_NO when the key is present (left WD_UNSET otherwise). */
+static void get_tristate(struct parser *p, const config_setting_t *g, const char *key,
+			 enum wd_tristate *v)
+{
+	bool b;
+	if (get_bool(p, g, key, &b) > 0)
+		*v = b ? WD_YES : WD_NO;
+}
+
+/* strategy, pass_host_header, servers_transport, sticky_cookie and
+ * passive_health_check: what Traefik's load balancer takes besides servers. */
+static void parse_lb(struct parser *p, const config_setting_t *g, struct wd_service_cfg *svc)
+{
+	struct wd_lb_cfg *lb = &svc->lb;
+	static const char *const servers_only[] = {"strategy", "pass_host_header", "servers_transport",
+						   "passive_health_check", NULL};
+	for (const char *const *k = servers_only; svc->kind == WD_KIND_WEIGHTED && *k; k++)
+		if (config_setting_get_member(g, *k))
+			perr(p, config_setting_get_member(g, *k),
+			     "service \"%s\": %s is only for kind \"servers\" (a weighted service has "
+			     "no servers of its own)", svc->name, *k);
+	config_setting_t *st = config_setting_get_member(g, "strategy");
+	if (get_string(p, g, "strategy", &lb->strategy) > 0) {
+		if (strcmp(lb->strategy, "p2c") == 0)
+			perr(p, st, "service \"%s\": strategy \"p2c\" ignores weights; use \"wrr\", "
+			     "\"hrw\" or \"leasttime\"", svc->name);
+		else if (strcmp(lb->strategy, "wrr") && strcmp(lb->strategy, "hrw") &&
+			 strcmp(lb->strategy, "leasttime"))
+			perr(p, st, "service \"%s\": strategy \"%s\" is not \"wrr\", \"hrw\" or "
+			     "\"leasttime\"", svc->name, lb->strategy);
+		else if (config_split_layout(svc) && strcmp(lb->strategy, "wrr") != 0)
+			perr(p, st, "service \"%s\": with metrics = \"%s\" the service is a weighted "
+			     "parent over one-server children, which Traefik balances by weighted round "
+			     "robin only: remove strategy, or set metrics = \"custom\"", svc->name,
+			     config_metrics_name(svc->metrics));
+	}
+	get_tristate(p, g, "pass_host_header", &lb->pass_host_header);
+	if (get_string(p, g, "servers_transport", &lb->servers_transport) > 0 &&
+	    !lb->servers_transport[0])
+		perr(p, config_setting_get_member(g, "servers_transport"),
+		     "service \"%s\": servers_transport is empty", svc->name);
+	config_setting_t *c = config_setting_get_member(g, "sticky_cookie");
+	if (c && config_setting_type(c) != CONFIG_TYPE_GROUP) {
+		perr(p, c, "sticky_cookie must be a group { name = ...; }");
+	} else if (c) {
+		check_keys(p, c, "sticky_cookie", cookie_keys);
+		lb->sticky = true;
+		get_string(p, c, "name", &lb->cookie_name);
+		get_tristate(p, c, "secure", &lb->cookie_secure);
+		get_tristate(p, c, "http_only", &lb->cookie_http_only);
+		if (get_string(p, c, "same_site", &lb->cookie_same_site) > 0 &&
+		    strcmp(lb->cookie_same_site, "none") && strcmp(lb->cookie_same_site, "lax") &&
+		    strcmp(lb->cookie_same_site, "strict"))
+			perr(p, config_setting_get_member(c, "same_site"),
+			     "sticky_cookie.same_site must be \"none\", \"lax\" or \"strict\"");
+	}
+	config_setting_t *ph = config_setting_get_member(g, "passive_health_check");
+	if (ph && config_setting_type(ph) != CONFIG_TYPE_GROUP) {
+		perr(p, ph, "passive_health_check must be a group { ... }");
+	} else if (ph) {
+		check_keys(p, ph, "passive_health_check", ph_keys);
+		lb->passive = true;
+		get_duration(p, ph, "failure_window", &lb->failure_window_ms);
+		if (get_int(p, ph, "max_failed_attempts", &lb->max_failed_attempts) > 0 &&
+		    lb->max_failed_attempts < 1)
+			perr(p, config_setting_get_member(ph, "max_failed_attempts"),
+			     "passive_health_check.max_failed_attempts must be at least 1");
+	}
+}
+
 static void parse_health(struct parser *p, const config_setting_t *g, struct wd_health_cfg *h)
 {
+
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		perr(p, g, "health_check must be a group { ... }");
 		return;
@@ -539,6 +636,12 @@ static void parse_health(struct parser *p, const config_setting_t *g, struct wd_
 		     "health_check.scheme must be \"http\" or \"https\"");
 	if (get_int(p, g, "port", &h->port) > 0 && (h->port < 1 || h->port > 65535))
 		perr(p, config_setting_get_member(g, "port"), "health_check.port must be 1..65535");
+	if (get_string(p, g, "method", &h->method) > 0 && !h->method[0])
+		perr(p, config_setting_get_member(g, "method"), "health_check.method is empty");
+	get_tristate(p, g, "follow_redirects", &h->follow_redirects);
+	config_setting_t *hl = config_setting_get_member(g, "headers");
+	if (hl)
+		parse_header_list(p, hl, "health_check.headers", &h->headers, &h->n_headers);
 }
 
 static void parse_backend(struct parser *p, const config_setting_t *g,
@@ -750,6 +853,7 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 		perr(p, pol ? pol : g, "service \"%s\": objective \"marginal\" needs a rate_query",
 		     svc->name);
 
+	parse_lb(p, g, svc);
 	config_setting_t *hc = config_setting_get_member(g, "health_check");
 	if (hc) {
 		if (svc->kind != WD_KIND_SERVERS)
@@ -841,24 +945,8 @@ static void parse_prometheus(struct parser *p, const config_setting_t *root, str
 	if (pc->bearer_token && pc->username)
 		perr(p, g, "prometheus: use either bearer_token_file or username/password_file, not both");
 	config_setting_t *h = config_setting_get_member(g, "headers");
-	if (h) {
-		if (!config_setting_is_array(h) && !config_setting_is_list(h)) {
-			perr(p, h, "prometheus.headers must be a list of \"Name: value\" strings");
-		} else {
-			int n = config_setting_length(h);
-			pc->headers = calloc((size_t)n + 1, sizeof(char *));
-			for (int i = 0; pc->headers && i < n; i++) {
-				config_setting_t *e = config_setting_get_elem(h, (unsigned)i);
-				const char *v = config_setting_get_string(e);
-				const char *colon = v ? strchr(v, ':') : NULL;
-				if (!v || !colon || colon == v || strpbrk(v, "\r\n")) {
-					perr(p, e, "prometheus.headers[%d] must be \"Name: value\"", i);
-					continue;
-				}
-				pc->headers[pc->n_headers++] = strdup(v);
-			}
-		}
-	}
+	if (h)
+		parse_header_list(p, h, "prometheus.headers", &pc->headers, &pc->n_headers);
 	if (get_string(p, g, "ca_file", &pc->ca_file) > 0 && !pc->ca_file[0]) {
 		free(pc->ca_file);
 		pc->ca_file = NULL;
@@ -1098,6 +1186,14 @@ void config_free(struct wd_config *cfg)
 		free(s->health.path);
 		free(s->health.scheme);
 		free(s->health.hostname);
+		free(s->health.method);
+		for (size_t j = 0; j < s->health.n_headers; j++)
+			free(s->health.headers[j]);
+		free(s->health.headers);
+		free(s->lb.strategy);
+		free(s->lb.servers_transport);
+		free(s->lb.cookie_name);
+		free(s->lb.cookie_same_site);
 	}
 	free(cfg->services);
 	free(cfg);

@@ -52,6 +52,9 @@ struct wd_backend_cfg {
 	int line;
 };
 
+/* A boolean the operator may leave unset (Traefik's default then). */
+enum wd_tristate { WD_UNSET = 0, WD_NO, WD_YES };
+
 struct wd_health_cfg {
 	bool set;
 	char *path;
@@ -59,6 +62,24 @@ struct wd_health_cfg {
 	char *hostname; /* NULL when unset */
 	int port;       /* 0 when unset */
 	int64_t interval_ms, timeout_ms; /* 0 when unset */
+	char *method;   /* NULL when unset */
+	enum wd_tristate follow_redirects;
+	char **headers; /* "Name: value", n_headers of them */
+	size_t n_headers;
+};
+
+/* The operator's load-balancer options, carried into what weightd writes.
+ * Strings are NULL and tri-states WD_UNSET when unset (Traefik's defaults). */
+struct wd_lb_cfg {
+	char *strategy;          /* "wrr", "hrw" or "leasttime" */
+	enum wd_tristate pass_host_header;
+	char *servers_transport;
+	bool sticky;             /* sticky_cookie is set */
+	char *cookie_name, *cookie_same_site;
+	enum wd_tristate cookie_secure, cookie_http_only;
+	bool passive;            /* passive_health_check is set */
+	int64_t failure_window_ms;   /* 0 unset */
+	int max_failed_attempts;     /* 0 unset */
 };
 
 struct wd_service_cfg {
@@ -71,6 +92,7 @@ struct wd_service_cfg {
 	struct wd_backend_cfg *backends;
 	size_t n_backends;
 	struct wd_health_cfg health;
+	struct wd_lb_cfg lb;
 	int line;
 };
 

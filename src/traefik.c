@@ -35,8 +35,6 @@ void traefik_duration(int64_t ms, char *buf, size_t len)
 		snprintf(buf, len, "%" PRId64 "ms", ms);
 }
 
-/* ---- layout ------------------------------------------------------------- */
-
 static int check(const struct wd_output_service *s, size_t n, char *err, size_t errlen)
 {
 	if (n == 0) {
@@ -62,6 +60,121 @@ static int check(const struct wd_output_service *s, size_t n, char *err, size_t 
 	}
 	return 0;
 }
+
+/* ---- options ------------------------------------------------------------ */
+
+static int opt_add(struct traefik_service *t, const char *path, const char *value,
+		   enum traefik_type type)
+{
+	struct traefik_opt *no = realloc(t->opt, (t->n_opt + 1) * sizeof(*no));
+	if (!no)
+		return -1;
+	t->opt = no;
+	struct traefik_opt *o = &t->opt[t->n_opt];
+	o->path = strdup(path);
+	o->value = value ? strdup(value) : NULL;
+	o->type = type;
+	if (!o->path || (value && !o->value)) {
+		free(o->path);
+		free(o->value);
+		return -1;
+	}
+	t->n_opt++;
+	return 0;
+}
+
+static int opt_dur(struct traefik_service *t, const char *path, int64_t ms)
+{
+	char d[32];
+	traefik_duration(ms, d, sizeof(d));
+	return ms ? opt_add(t, path, d, TRAEFIK_STR) : 0;
+}
+
+static int opt_int(struct traefik_service *t, const char *path, long v)
+{
+	char d[32];
+	snprintf(d, sizeof(d), "%ld", v);
+	return opt_add(t, path, d, TRAEFIK_INT);
+}
+
+static int opt_bool(struct traefik_service *t, const char *path, enum wd_tristate v)
+{
+	return v == WD_UNSET ? 0 : opt_add(t, path, v == WD_YES ? "true" : "false", TRAEFIK_BOOL);
+}
+
+static int opt_str(struct traefik_service *t, const char *path, const char *v)
+{
+	return v ? opt_add(t, path, v, TRAEFIK_STR) : 0;
+}
+
+static int opts_health(struct traefik_service *t, const struct wd_health_cfg *h)
+{
+	int rc = opt_str(t, "healthCheck/path", h->path) | opt_str(t, "healthCheck/method", h->method) |
+		 opt_str(t, "healthCheck/scheme", h->scheme) |
+		 opt_str(t, "healthCheck/hostname", h->hostname) |
+		 (h->port ? opt_int(t, "healthCheck/port", h->port) : 0) |
+		 opt_dur(t, "healthCheck/interval", h->interval_ms) |
+		 opt_dur(t, "healthCheck/timeout", h->timeout_ms) |
+		 opt_bool(t, "healthCheck/followRedirects", h->follow_redirects);
+	for (size_t i = 0; i < h->n_headers && rc == 0; i++) {
+		/* "Name: value" -> healthCheck/headers/Name = value */
+		char path[300];
+		const char *colon = strchr(h->headers[i], ':'), *v = colon + 1;
+		snprintf(path, sizeof(path), "healthCheck/headers/%.*s", (int)(colon - h->headers[i]),
+			 h->headers[i]);
+		while (*v == ' ' || *v == '\t')
+			v++;
+		rc = opt_add(t, path, v, TRAEFIK_STR);
+	}
+	return rc;
+}
+
+static int opts_sticky(struct traefik_service *t, const struct wd_lb_cfg *lb)
+{
+	if (!lb->sticky)
+		return 0;
+	int rc = opt_str(t, "sticky/cookie/name", lb->cookie_name) |
+		 opt_bool(t, "sticky/cookie/secure", lb->cookie_secure) |
+		 opt_bool(t, "sticky/cookie/httpOnly", lb->cookie_http_only) |
+		 opt_str(t, "sticky/cookie/sameSite", lb->cookie_same_site);
+	/* a cookie with every option at its default */
+	if (rc == 0 && (t->n_opt == 0 || strncmp(t->opt[t->n_opt - 1].path, "sticky/", 7) != 0))
+		rc = opt_add(t, "sticky/cookie", NULL, TRAEFIK_EMPTY);
+	return rc;
+}
+
+/* The options of a service's load balancer (a plain one, or a child). */
+static int opts_lb(struct traefik_service *t, const struct wd_service_cfg *c, bool child)
+{
+	const struct wd_lb_cfg *lb = &c->lb;
+	int rc = child ? 0 : opt_str(t, "strategy", lb->strategy);
+	if (c->health.set)
+		rc |= opts_health(t, &c->health);
+	if (lb->passive)
+		rc |= (lb->failure_window_ms ? opt_dur(t, "passiveHealthCheck/failureWindow",
+						       lb->failure_window_ms) : 0) |
+		      (lb->max_failed_attempts ? opt_int(t, "passiveHealthCheck/maxFailedAttempts",
+							 lb->max_failed_attempts) : 0);
+	if (lb->passive && !lb->failure_window_ms && !lb->max_failed_attempts)
+		rc |= opt_add(t, "passiveHealthCheck", NULL, TRAEFIK_EMPTY);
+	rc |= opt_bool(t, "passHostHeader", lb->pass_host_header) |
+	      opt_str(t, "serversTransport", lb->servers_transport);
+	if (!child)
+		rc |= opts_sticky(t, lb);
+	return rc;
+}
+
+/* The options of a weighted service: its sticky cookie and, as a split
+ * parent over health-checked children, following their health. */
+static int opts_weighted(struct traefik_service *t, const struct wd_service_cfg *c)
+{
+	int rc = opts_sticky(t, &c->lb);
+	if (c->health.set && config_split_layout(c))
+		rc |= opt_add(t, "healthCheck", NULL, TRAEFIK_EMPTY);
+	return rc;
+}
+
+/* ---- layout ------------------------------------------------------------- */
 
 int traefik_layout(const struct wd_output_service *s, size_t n, struct traefik_layout *out,
 		   char *err, size_t errlen)
@@ -89,7 +202,7 @@ int traefik_layout(const struct wd_output_service *s, size_t n, struct traefik_l
 		bool split = config_split_layout(c);
 		struct traefik_service *top = &out->svc[out->n++];
 		*top = (struct traefik_service){c->name, c->kind == WD_KIND_WEIGHTED || split, e, 0, c,
-						false};
+						false, NULL, 0};
 		for (size_t b = 0; b < c->n_backends; b++) {
 			int w = s[i].weights[b];
 			if (c->kind == WD_KIND_WEIGHTED)
@@ -101,14 +214,31 @@ int traefik_layout(const struct wd_output_service *s, size_t n, struct traefik_l
 		for (size_t b = 0; split && b < c->n_backends; b++) {
 			*e = (struct traefik_entry){c->backends[b].url, -1};
 			out->svc[out->n++] = (struct traefik_service){c->backends[b].child, false, e++, 1, c,
-								      true};
+								      true, NULL, 0};
 		}
+	}
+	int rc = 0;
+	for (size_t i = 0; i < out->n && rc == 0; i++) {
+		struct traefik_service *t = &out->svc[i];
+		rc = t->weighted ? opts_weighted(t, t->cfg) : opts_lb(t, t->cfg, t->child);
+	}
+	if (rc) {
+		traefik_layout_free(out);
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	return 0;
 }
 
 void traefik_layout_free(struct traefik_layout *l)
 {
+	for (size_t i = 0; l->svc && i < l->n; i++) {
+		for (size_t j = 0; j < l->svc[i].n_opt; j++) {
+			free(l->svc[i].opt[j].path);
+			free(l->svc[i].opt[j].value);
+		}
+		free(l->svc[i].opt);
+	}
 	free(l->svc);
 	free(l->entries);
 	memset(l, 0, sizeof(*l));
@@ -157,29 +287,6 @@ static int kvf(struct wd_kv_list *l, const char *prefix, const char *suffix, con
 	return kv_add(l, key, value);
 }
 
-static int kv_health(struct wd_kv_list *l, const char *p, const struct wd_health_cfg *h)
-{
-	char v[64];
-	int rc = kvf(l, p, "loadBalancer/healthCheck/path", h->path);
-	if (h->scheme)
-		rc |= kvf(l, p, "loadBalancer/healthCheck/scheme", h->scheme);
-	if (h->hostname)
-		rc |= kvf(l, p, "loadBalancer/healthCheck/hostname", h->hostname);
-	if (h->port) {
-		snprintf(v, sizeof(v), "%d", h->port);
-		rc |= kvf(l, p, "loadBalancer/healthCheck/port", v);
-	}
-	if (h->interval_ms) {
-		traefik_duration(h->interval_ms, v, sizeof(v));
-		rc |= kvf(l, p, "loadBalancer/healthCheck/interval", v);
-	}
-	if (h->timeout_ms) {
-		traefik_duration(h->timeout_ms, v, sizeof(v));
-		rc |= kvf(l, p, "loadBalancer/healthCheck/timeout", v);
-	}
-	return rc ? -1 : 0;
-}
-
 static int kv_service(struct wd_kv_list *l, const char *root_key, const struct traefik_service *t)
 {
 	char p[1024], sub[64], w[24];
@@ -197,12 +304,13 @@ static int kv_service(struct wd_kv_list *l, const char *root_key, const struct t
 			rc |= kvf(l, p, sub, w);
 		}
 	}
-	const struct wd_health_cfg *h = &t->cfg->health;
-	if (rc == 0 && !t->weighted && h->set)
-		rc = kv_health(l, p, h);
-	/* A split parent follows its children's health (an empty struct is "true"). */
-	if (rc == 0 && t->weighted && h->set && config_split_layout(t->cfg))
-		rc = kvf(l, p, "weighted/healthCheck", "true");
+	/* an empty group is "true", as in Traefik's labels */
+	for (size_t i = 0; i < t->n_opt && rc == 0; i++) {
+		char path[400];
+		snprintf(path, sizeof(path), "%s/%s", t->weighted ? "weighted" : "loadBalancer",
+			 t->opt[i].path);
+		rc = kvf(l, p, path, t->opt[i].type == TRAEFIK_EMPTY ? "true" : t->opt[i].value);
+	}
 	return rc;
 }
 

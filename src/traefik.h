@@ -35,7 +35,18 @@ struct traefik_entry {
 	int weight;
 };
 
-/* One Traefik service weightd writes. Strings are borrowed from the config. */
+/* One option of a Traefik service besides its entries, as a path under
+ * loadBalancer or weighted ("healthCheck/path", "sticky/cookie/name") and a
+ * typed value; options with a common prefix are listed together. */
+enum traefik_type { TRAEFIK_STR = 0, TRAEFIK_INT, TRAEFIK_BOOL, TRAEFIK_EMPTY };
+struct traefik_opt {
+	char *path;
+	char *value; /* NULL for TRAEFIK_EMPTY, an empty group ("true" in KV) */
+	enum traefik_type type;
+};
+
+/* One Traefik service weightd writes. Names and entries are borrowed from
+ * the config; options are owned by the layout. */
 struct traefik_service {
 	const char *name;
 	bool weighted;                      /* weighted.services, else loadBalancer.servers */
@@ -43,6 +54,8 @@ struct traefik_service {
 	size_t n;
 	const struct wd_service_cfg *cfg;   /* the managed service it belongs to */
 	bool child;                         /* a split layout's one-server child */
+	struct traefik_opt *opt;
+	size_t n_opt;
 };
 
 struct traefik_layout {
@@ -55,7 +68,11 @@ struct traefik_layout {
  * left out), kind weighted as one weighted service (children at 0 kept),
  * and the split layout as a weighted parent (drained children left out)
  * followed by one loadBalancer child per backend, each written whatever its
- * weight so its metrics and health check go on. Refuses a negative weight
+ * weight so its metrics and health check go on. The operator's options go
+ * where Traefik takes them: on a load balancer the strategy, health checks,
+ * passHostHeader and serversTransport; the sticky cookie on the service that
+ * picks the server (the parent in the split layout), which also follows its
+ * children's health when they are health-checked. Refuses a negative weight
  * and a service with no positive weight (clients would get 503). 0, or -1
  * with err set; free with traefik_layout_free either way. */
 int traefik_layout(const struct wd_output_service *s, size_t n, struct traefik_layout *out,

@@ -104,41 +104,56 @@ static void seq_end(struct em *m)
 	emit(m, &ev, yaml_sequence_end_event_initialize(&ev));
 }
 
-static void health_check(struct em *m, const struct wd_health_cfg *h)
+/* A scalar of a type: strings double-quoted, numbers and booleans plain. */
+static void value(struct em *m, const struct traefik_opt *o)
 {
-	char d[32];
-	key(m, "healthCheck");
-	map_start(m);
-	key(m, "path");
-	str(m, h->path, 1);
-	if (h->scheme) {
-		key(m, "scheme");
-		str(m, h->scheme, 1);
+	if (o->type == TRAEFIK_EMPTY) {
+		map_start(m);
+		map_end(m);
+	} else if (o->type == TRAEFIK_STR) {
+		str(m, o->value, 1);
+	} else {
+		yaml_event_t ev;
+		int ok = yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)o->value,
+						      (int)strlen(o->value), 1, 0, YAML_PLAIN_SCALAR_STYLE);
+		emit(m, &ev, ok);
 	}
-	if (h->hostname) {
-		key(m, "hostname");
-		str(m, h->hostname, 1);
+}
+
+/* The options as nested maps: their paths share prefixes in order, so a map
+ * is opened at the first path under it and closed after the last. */
+static void options(struct em *m, const struct traefik_service *t)
+{
+	enum { DEPTH = 8 };
+	char open[DEPTH][128];
+	size_t depth = 0;
+	for (size_t i = 0; i < t->n_opt; i++) {
+		char comp[DEPTH][128];
+		size_t n = 0;
+		for (const char *p = t->opt[i].path; *p && n < DEPTH; n++) {
+			size_t l = strcspn(p, "/");
+			snprintf(comp[n], sizeof(comp[n]), "%.*s", (int)l, p);
+			p += l + (p[l] == '/');
+		}
+		size_t common = 0;
+		while (common < depth && common + 1 < n && strcmp(open[common], comp[common]) == 0)
+			common++;
+		for (; depth > common; depth--)
+			map_end(m);
+		for (; depth + 1 < n; depth++) {
+			key(m, comp[depth]);
+			map_start(m);
+			memcpy(open[depth], comp[depth], sizeof(open[depth]));
+		}
+		key(m, comp[n - 1]);
+		value(m, &t->opt[i]);
 	}
-	if (h->port) {
-		key(m, "port");
-		integer(m, h->port);
-	}
-	if (h->interval_ms) {
-		traefik_duration(h->interval_ms, d, sizeof(d));
-		key(m, "interval");
-		str(m, d, 1);
-	}
-	if (h->timeout_ms) {
-		traefik_duration(h->timeout_ms, d, sizeof(d));
-		key(m, "timeout");
-		str(m, d, 1);
-	}
-	map_end(m);
+	for (; depth > 0; depth--)
+		map_end(m);
 }
 
 static void service(struct em *m, const struct traefik_service *t)
 {
-	const struct wd_health_cfg *h = &t->cfg->health;
 	str(m, t->name, 1);
 	map_start(m);
 	key(m, t->weighted ? "weighted" : "loadBalancer");
@@ -156,14 +171,7 @@ static void service(struct em *m, const struct traefik_service *t)
 		map_end(m);
 	}
 	seq_end(m);
-	if (!t->weighted && h->set)
-		health_check(m, h);
-	if (t->weighted && h->set && config_split_layout(t->cfg)) {
-		/* the parent skips a child whose server is down */
-		key(m, "healthCheck");
-		map_start(m);
-		map_end(m);
-	}
+	options(m, t);
 	map_end(m);
 	map_end(m);
 }

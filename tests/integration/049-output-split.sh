@@ -3,7 +3,9 @@
 # layout (a weighted parent over one-server children), in the file and in
 # Redis, both valid against Traefik v3.7's schema; a drained backend is left
 # out of the parent (never weight 0) and its child stays; names are the
-# documented "<service>--<backend>".
+# documented "<service>--<backend>". Every load-balancer option an operator
+# can set (strategy, health checks, sticky cookie, passHostHeader,
+# serversTransport) lands where Traefik takes it, in both outputs, valid too.
 . "$top_srcdir/tests/integration/common.sh"
 . "$top_srcdir/tests/integration/output.subr"
 python3 -c 'import yaml, jsonschema; yaml.CSafeLoader' 2>/dev/null ||
@@ -82,3 +84,70 @@ cmp -s "$WORK/w2" "$WORK/kw2" ||
 $CHECK kv "$REDIS_PORT" 'traefik/http/services/web/*' >"$WORK/kv"
 grep -qx 'traefik/http/services/web/weighted/healthCheck = true' "$WORK/kv" || fail "parent health: $(cat "$WORK/kv")"
 ok "the split layout in Redis is valid against the v3.7 schema"
+
+# Every load-balancer option the operator can set, in both layouts and in a
+# weighted service, file and Redis, valid against the v3.7 schema.
+opts_conf() {
+	cat >"$1" <<CONF
+interval = "15s"; listen = ""; state_file = "";
+prometheus = { url = "http://127.0.0.1:1"; timeout = "1s"; };
+output = { $2 };
+services = (
+  { name = "plain"; latency_query = "up";
+    strategy = "leasttime"; pass_host_header = false; servers_transport = "mtls@file";
+    sticky_cookie = { name = "lb"; secure = true; http_only = true; same_site = "strict"; };
+    passive_health_check = { failure_window = "30s"; max_failed_attempts = 3; };
+    health_check = { path = "/health"; method = "HEAD"; scheme = "https"; hostname = "h.example";
+      port = 8443; interval = "10s"; timeout = "3s"; follow_redirects = false;
+      headers = [ "X-Probe: weightd", "Authorization-Hint: none" ]; };
+    backends = ( { name = "p1"; url = "http://10.0.1.1:80"; }, { name = "p2"; url = "http://10.0.1.2:80"; } ); },
+  { name = "split"; metrics = "traefik"; strategy = "wrr"; pass_host_header = true;
+    servers_transport = "mtls@file"; sticky_cookie = { };
+    passive_health_check = { };
+    health_check = { path = "/up"; };
+    backends = ( { name = "s1"; url = "http://10.0.2.1:80"; }, { name = "s2"; url = "http://10.0.2.2:80"; } ); },
+  { name = "canary"; kind = "weighted"; latency_query = "up";
+    sticky_cookie = { name = "c"; };
+    backends = ( { name = "v1@file"; weight = 90; }, { name = "v2@file"; weight = 10; } ); }
+);
+CONF
+}
+opts_conf "$WORK/of.conf" "type = \"file\"; path = \"$F\";"
+"$WEIGHTD" -t -c "$WORK/of.conf" >/dev/null || fail "options config invalid"
+[ "$(once "$WORK/of.conf" write)" = written ] || fail "options write: $(cat "$WORK/outdrv.log")"
+$CHECK validate "$F" "$SCHEMA37" >/dev/null || fail "schema validation with every option"
+python3 - "$F" <<'PY' || fail "options in the file"
+import sys, yaml
+s = yaml.safe_load(open(sys.argv[1]))["http"]["services"]
+lb = s["plain"]["loadBalancer"]
+assert lb["strategy"] == "leasttime" and lb["passHostHeader"] is False, lb
+assert lb["serversTransport"] == "mtls@file", lb
+assert lb["sticky"] == {"cookie": {"name": "lb", "secure": True, "httpOnly": True, "sameSite": "strict"}}, lb
+assert lb["passiveHealthCheck"] == {"failureWindow": "30s", "maxFailedAttempts": 3}, lb
+hc = lb["healthCheck"]
+assert hc == {"path": "/health", "method": "HEAD", "scheme": "https", "hostname": "h.example",
+              "port": 8443, "interval": "10s", "timeout": "3s", "followRedirects": False,
+              "headers": {"X-Probe": "weightd", "Authorization-Hint": "none"}}, hc
+p = s["split"]["weighted"]
+assert p["sticky"] == {"cookie": {}} and p["healthCheck"] == {}, p
+for c in ("split--s1", "split--s2"):
+    lb = s[c]["loadBalancer"]
+    assert lb["passHostHeader"] is True and lb["serversTransport"] == "mtls@file", lb
+    assert lb["passiveHealthCheck"] == {} and lb["healthCheck"] == {"path": "/up"}, lb
+    assert "strategy" not in lb and "sticky" not in lb, lb
+assert s["canary"]["weighted"]["sticky"] == {"cookie": {"name": "c"}}, s["canary"]
+PY
+ok "every option in the file, where Traefik takes it, valid against the v3.7 schema"
+
+opts_conf "$WORK/or.conf" "type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\";"
+[ "$(once "$WORK/or.conf" write)" = written ] || fail "options redis write: $(cat "$WORK/outdrv.log")"
+$CHECK kvvalidate "$REDIS_PORT" traefik "$SCHEMA37" >/dev/null || fail "KV schema validation with every option"
+$CHECK kv "$REDIS_PORT" 'traefik/http/services/*' >"$WORK/okv"
+for kv in 'plain/loadBalancer/strategy = leasttime' 'plain/loadBalancer/passHostHeader = false' \
+	'plain/loadBalancer/healthCheck/headers/X-Probe = weightd' \
+	'plain/loadBalancer/passiveHealthCheck/maxFailedAttempts = 3' \
+	'plain/loadBalancer/sticky/cookie/sameSite = strict' 'split/weighted/sticky/cookie = true' \
+	'split--s1/loadBalancer/passiveHealthCheck = true' 'canary/weighted/sticky/cookie/name = c'; do
+	grep -qx "traefik/http/services/$kv" "$WORK/okv" || fail "KV lacks $kv: $(cat "$WORK/okv")"
+done
+ok "every option in Redis, valid against the v3.7 schema"

@@ -217,7 +217,7 @@ def kv(port, match):
 
 
 # Keys whose "true" stands for an empty struct (Traefik's label/KV convention).
-EMPTY_STRUCTS = ("healthCheck",)
+EMPTY_STRUCTS = ("healthCheck", "cookie", "passiveHealthCheck")
 
 
 def kv_tree(pairs):
