@@ -63,6 +63,24 @@ static int check(const struct wd_output_service *s, size_t n, char *err, size_t 
 
 /* ---- options ------------------------------------------------------------ */
 
+/* Every path below a service that the layout writes: entries, then options. */
+static const char *const rendered[] = {
+	"loadBalancer/servers", "weighted/services", "loadBalancer/healthCheck",
+	"weighted/healthCheck", "loadBalancer/strategy", "loadBalancer/passHostHeader",
+	"loadBalancer/serversTransport", "loadBalancer/sticky", "weighted/sticky",
+	"loadBalancer/passiveHealthCheck",
+};
+
+bool traefik_kv_renders(const char *path)
+{
+	for (size_t i = 0; i < sizeof(rendered) / sizeof(rendered[0]); i++) {
+		size_t l = strlen(rendered[i]);
+		if (strncmp(path, rendered[i], l) == 0 && (path[l] == '\0' || path[l] == '/'))
+			return true;
+	}
+	return false;
+}
+
 static int opt_add(struct traefik_service *t, const char *path, const char *value,
 		   enum traefik_type type)
 {

@@ -105,6 +105,10 @@ int traefik_kv(const char *root_key, const struct wd_output_service *s, size_t n
 	       struct wd_kv_list *out, char *err, size_t errlen);
 void traefik_kv_free(struct wd_kv_list *l);
 
+/* Whether traefik_kv may write the path below a service's name
+ * ("loadBalancer/servers/0/url", "weighted/sticky/cookie/name"). */
+bool traefik_kv_renders(const char *path);
+
 /* Formats milliseconds as a Go duration ("10s", "1500ms"). */
 void traefik_duration(int64_t ms, char *buf, size_t len);
 
