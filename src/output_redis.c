@@ -22,6 +22,8 @@
 #include "output_impl.h"
 
 #include <hiredis/hiredis.h>
+#include <strings.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +66,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int strv_has(const struct strv *s, const char *k)
 {
-	return bsearch(&k, s->v, s->n, sizeof(char *), cmp_str) != NULL;
+	return s->n && bsearch(&k, s->v, s->n, sizeof(char *), cmp_str) != NULL;
 }
 
 /* Sorts and drops duplicates (SCAN may return a key twice). */
@@ -93,6 +95,8 @@ struct output_redis {
 	struct strv known;       /* keys weightd wrote, from the record, then written */
 	struct wd_kv_list last;  /* what the last EXEC on this connection wrote */
 	int last_valid;
+	int refused;             /* last is what was rendered, but services were refused */
+	char refusal[800];       /* and why */
 	char run_id[64];
 };
 
@@ -251,6 +255,113 @@ static int read_record(struct output_redis *r, char *err, size_t errlen)
 	return rc;
 }
 
+/* ---- services Traefik would reject ----------------------------------------- */
+
+/* The name and the kind ("loadBalancer", "weighted", ...) of a key under
+ * <root>/http/services/; 0 when the key is not one. */
+static int service_of(const struct output_redis *r, const char *key, const char **name,
+		      size_t *nlen, const char **kind, size_t *klen)
+{
+	size_t rl = strlen(r->root_key);
+	if (strncmp(key, r->root_key, rl) != 0 || strncmp(key + rl, "/http/services/", 15) != 0)
+		return 0;
+	*name = key + rl + 15;
+	const char *slash = strchr(*name, '/');
+	if (!slash || slash == *name)
+		return 0;
+	*nlen = (size_t)(slash - *name);
+	*kind = slash + 1;
+	*klen = strcspn(*kind, "/");
+	return 1;
+}
+
+/* A service weightd writes, and the kind it writes it as. */
+struct rendered {
+	const char *name, *kind;
+	size_t nlen, klen;
+};
+
+static int cmp_rendered(const void *a, const void *b)
+{
+	const struct rendered *x = a, *y = b;
+	size_t n = x->nlen < y->nlen ? x->nlen : y->nlen;
+	int c = strncmp(x->name, y->name, n);
+	return c ? c : (x->nlen > y->nlen) - (x->nlen < y->nlen);
+}
+
+/* Finds the services weightd writes under which someone else set keys of
+ * another kind (a loadBalancer beside weightd's weighted parent, or the
+ * reverse): Traefik rejects a service of two kinds, so weightd must not write
+ * it. Their names go into conflicts; the first such key into why. Keys in
+ * weightd's record or in kv are its own (a kind it wrote before goes with
+ * the write). One SCAN of the services' keys. */
+static int find_conflicts(struct output_redis *r, const struct wd_kv_list *kv,
+			  const struct strv *mine, struct strv *conflicts, char *why, size_t whylen,
+			  char *err, size_t errlen)
+{
+	struct rendered *rd = calloc(kv->n ? kv->n : 1, sizeof(*rd));
+	if (!rd) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < kv->n; i++)
+		if (service_of(r, kv->kv[i].key, &rd[n].name, &rd[n].nlen, &rd[n].kind, &rd[n].klen))
+			n++;
+	qsort(rd, n, sizeof(*rd), cmp_rendered);
+	char pat[600], cursor[32] = "0";
+	snprintf(pat, sizeof(pat), "%s/http/services/*", r->root_key);
+	int rc = 0, oom = 0;
+	do {
+		const char *argv[] = {"SCAN", cursor, "MATCH", pat, "COUNT", "1000"};
+		redisReply *rep = cmd(r, "SCAN", err, errlen, 6, argv);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING) {
+			if (rep)
+				snprintf(err, errlen, "Redis %s: SCAN: unexpected reply", r->address);
+			freeReplyObject(rep);
+			rc = -1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		const redisReply *keys = rep->element[1];
+		for (size_t i = 0; i < keys->elements && rc == 0; i++) {
+			const char *k = keys->element[i]->str;
+			struct rendered want;
+			if (!k || strv_has(mine, k) ||
+			    !service_of(r, k, &want.name, &want.nlen, &want.kind, &want.klen))
+				continue;
+			const struct rendered *got = bsearch(&want, rd, n, sizeof(*rd), cmp_rendered);
+			if (!got || (got->klen == want.klen && strncasecmp(got->kind, want.kind, want.klen) == 0))
+				continue;
+			if (!conflicts->n)
+				snprintf(why, whylen, "Redis holds \"%s\", which weightd did not write, and "
+					 "weightd writes \"%.*s\" as %.*s: Traefik rejects a service of two "
+					 "kinds; delete those keys or rename the service", k, (int)got->nlen,
+					 got->name, (int)got->klen, got->kind);
+			rc = oom = strv_add(conflicts, want.name, want.nlen);
+		}
+		freeReplyObject(rep);
+	} while (rc == 0 && strcmp(cursor, "0") != 0);
+	free(rd);
+	strv_sort_unique(conflicts);
+	if (oom)
+		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
+/* Is key under one of the services named in names (sorted)? */
+static int under(const struct output_redis *r, const char *key, const struct strv *names)
+{
+	const char *name, *kind;
+	size_t nlen, klen;
+	if (!names->n || !service_of(r, key, &name, &nlen, &kind, &klen))
+		return 0;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%.*s", (int)nlen, name);
+	return strv_has(names, buf);
+}
+
 static int do_connect(struct output_redis *r, char *err, size_t errlen)
 {
 	r->c = r->host ? redisConnectWithTimeout(r->host, r->port, r->tv)
@@ -306,10 +417,10 @@ static int same_kv(const struct wd_kv_list *a, const struct wd_kv_list *b)
 /* Queues MULTI, MSET, DEL, the rewrite of the record and EXEC, then reads the
  * replies. kv is never empty (traefik_layout refuses a service without weight), so the MSET always runs. */
 static int transact(struct output_redis *r, const struct wd_kv_list *kv, const struct strv *stale,
-		    char *err, size_t errlen)
+		    const struct strv *keep, char *err, size_t errlen)
 {
 	size_t argc = 1 + 2 * kv->n;
-	const char **argv = malloc((argc + stale->n + 2) * sizeof(*argv));
+	const char **argv = malloc((argc + stale->n + keep->n + 2) * sizeof(*argv));
 	if (!argv) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -335,7 +446,9 @@ static int transact(struct output_redis *r, const struct wd_kv_list *kv, const s
 	argv[1] = r->marker;
 	for (size_t i = 0; i < kv->n; i++)
 		argv[2 + i] = kv->kv[i].key;
-	redisAppendCommandArgv(r->c, (int)(2 + kv->n), argv, NULL);
+	for (size_t i = 0; i < keep->n; i++) /* still weightd's, though not written now */
+		argv[2 + kv->n + i] = keep->v[i];
+	redisAppendCommandArgv(r->c, (int)(2 + kv->n + keep->n), argv, NULL);
 	queued += 2;
 	redisAppendCommand(r->c, "EXEC");
 	free(argv);
@@ -396,6 +509,20 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 	struct wd_kv_list kv;
 	if (traefik_kv(r->root_key, s, n, &kv, err, errlen) < 0)
 		return -1;
+	if (r->c && r->last_valid && r->refused && same_kv(&kv, &r->last)) {
+		/* nothing to write until the operator's keys are gone */
+		struct strv conflicts = {0};
+		char why[700];
+		int c = find_conflicts(r, &kv, &r->known, &conflicts, why, sizeof(why), err, errlen);
+		size_t nc = conflicts.n;
+		strv_free(&conflicts);
+		if (c == 0 && nc) {
+			traefik_kv_free(&kv);
+			snprintf(err, errlen, "%s", r->refusal);
+			return -1;
+		}
+		r->last_valid = 0; /* resolved (or the check failed): write it all */
+	}
 	if (r->c && r->last_valid && same_kv(&kv, &r->last)) {
 		int there = still_written(r);
 		if (there > 0) {
@@ -410,35 +537,85 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 		disconnect(r);
 	}
 	int rc = -1;
-	struct strv keys = {0}, stale = {0};
+	struct strv keys = {0}, stale = {0}, conflicts = {0}, keep = {0};
+	struct wd_kv_list all = kv; /* what was rendered; kv becomes what is written */
+	bool filtered = false;      /* kv is an array of its own, borrowing all's strings */
+	char why[700] = "";
 	if (!r->c && do_connect(r, err, errlen) < 0)
 		goto out;
 	for (size_t i = 0; i < kv.n; i++)
 		if (strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key)) < 0)
 			goto oom;
 	strv_sort_unique(&keys);
-	for (size_t i = 0; i < r->known.n; i++)
-		if (!strv_has(&keys, r->known.v[i]) && strv_add(&stale, r->known.v[i], strlen(r->known.v[i])) < 0)
-			goto oom;
-	if (transact(r, &kv, &stale, err, errlen) < 0)
+	if (find_conflicts(r, &kv, &r->known, &conflicts, why, sizeof(why), err, errlen) < 0)
 		goto out;
+	memset(&kv, 0, sizeof(kv));
+	if (conflicts.n) {
+		/* leave those services as they are; write the others */
+		kv.kv = malloc((all.n ? all.n : 1) * sizeof(*kv.kv));
+		if (!kv.kv)
+			goto oom;
+		filtered = true;
+		for (size_t i = 0; i < all.n; i++)
+			if (!under(r, all.kv[i].key, &conflicts))
+				kv.kv[kv.n++] = all.kv[i]; /* borrowed from all */
+		for (size_t i = 0; i < r->known.n; i++)
+			if (under(r, r->known.v[i], &conflicts) &&
+			    strv_add(&keep, r->known.v[i], strlen(r->known.v[i])) < 0)
+				goto oom;
+	} else {
+		kv = all;
+	}
+	for (size_t i = 0; i < r->known.n; i++)
+		if (!strv_has(&keys, r->known.v[i]) && !under(r, r->known.v[i], &conflicts) &&
+		    strv_add(&stale, r->known.v[i], strlen(r->known.v[i])) < 0)
+			goto oom;
+	if (kv.n && transact(r, &kv, &stale, &keep, err, errlen) < 0)
+		goto out;
+	if (conflicts.n) {
+		/* the record now holds what was written and what was kept */
+		strv_free(&keys);
+		for (size_t i = 0; i < kv.n; i++)
+			if (strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key)) < 0)
+				goto oom;
+		for (size_t i = 0; i < keep.n; i++)
+			if (strv_add(&keys, keep.v[i], strlen(keep.v[i])) < 0)
+				goto oom;
+		strv_sort_unique(&keys);
+	}
 	strv_free(&r->known);
 	r->known = keys;
 	memset(&keys, 0, sizeof(keys));
 	traefik_kv_free(&r->last);
-	r->last = kv;
-	memset(&kv, 0, sizeof(kv));
+	r->last = all;
+	memset(&all, 0, sizeof(all));
 	r->last_valid = 1;
+	r->refused = conflicts.n > 0;
+	if (conflicts.n) {
+		/* checked again at every tick until the operator's keys are gone */
+		snprintf(r->refusal, sizeof(r->refusal), "service%s %s%s not written: %s",
+			 conflicts.n > 1 ? "s" : "", conflicts.v[0], conflicts.n > 1 ? " and others" : "",
+			 why);
+		snprintf(err, errlen, "%s", r->refusal);
+		rc = -2;
+		goto out;
+	}
 	rc = OUTPUT_WRITTEN;
 	goto out;
 oom:
 	snprintf(err, errlen, "out of memory");
 out:
-	if (rc < 0)
+	if (rc == -2) /* a refusal, not a failure of the connection */
+		rc = -1;
+	else if (rc < 0)
 		disconnect(r);
 	strv_free(&keys);
 	strv_free(&stale);
-	traefik_kv_free(&kv);
+	strv_free(&conflicts);
+	strv_free(&keep);
+	if (filtered)
+		free(kv.kv); /* its strings are all's (or now the last write's) */
+	traefik_kv_free(&all);
 	return rc;
 }
 

@@ -151,3 +151,43 @@ for kv in 'plain/loadBalancer/strategy = leasttime' 'plain/loadBalancer/passHost
 	grep -qx "traefik/http/services/$kv" "$WORK/okv" || fail "KV lacks $kv: $(cat "$WORK/okv")"
 done
 ok "every option in Redis, valid against the v3.7 schema"
+
+# A service weightd writes as weighted while someone else's keys make it a
+# loadBalancer too: Traefik would reject it, so weightd refuses to write that
+# one (saying why, every tick until the keys are gone) and writes the others.
+R="redis-cli -p $REDIS_PORT"
+$R flushall >/dev/null
+$R set traefik/http/services/web/loadBalancer/servers/0/url http://by-hand:1 >/dev/null
+drv_start "$WORK/r.conf"
+drv write
+case $REPLY in
+"error: service web not written: Redis holds \"traefik/http/services/web/loadBalancer/servers/0/url\", which weightd did not write, and weightd writes \"web\" as weighted: Traefik rejects a service of two kinds"*) ;;
+*) fail "refusal: $REPLY" ;;
+esac
+[ -z "$($R keys 'traefik/http/services/web/weighted/*')" ] || fail "the refused service was written"
+[ "$($R get traefik/http/services/canary/weighted/services/0/name)" = app-v1@docker ] ||
+	fail "the other services were not written"
+[ "$($R get traefik/http/services/web--s1-8080/loadBalancer/servers/0/url)" = http://10.0.0.1:8080 ] ||
+	fail "the children were not written"
+drv write
+case $REPLY in "error: service web not written"*) ;; *) fail "second tick: $REPLY" ;; esac
+$R del traefik/http/services/web/loadBalancer/servers/0/url >/dev/null
+drv write
+[ "$REPLY" = written ] || fail "after the operator's key is gone: $REPLY"
+[ "$($R get traefik/http/services/web/weighted/services/0/name)" = web--s1-8080 ] || fail "web not written"
+drv write
+[ "$REPLY" = unchanged ] || fail "then unchanged: $REPLY"
+drv_stop
+$CHECK kvvalidate "$REDIS_PORT" traefik "$SCHEMA37" >/dev/null || fail "KV invalid after the refusal"
+ok "a service that would be both weighted and loadBalancer is refused with the reason; the others written"
+
+# weightd's own keys of the other kind go with the write: the same service
+# written as a loadBalancer (metrics custom), then as a split parent.
+$R flushall >/dev/null
+sed 's/^metrics = "traefik";$/metrics = "custom"; policy = { latency_query = "up"; };/' "$WORK/r.conf" >"$WORK/rc.conf"
+[ "$(once "$WORK/rc.conf" write)" = written ] || fail "custom write: $(tail -n 3 "$WORK/outdrv.log")"
+[ -n "$($R keys 'traefik/http/services/web/loadBalancer/*')" ] || fail "no loadBalancer keys"
+[ "$(once "$WORK/r.conf" write)" = written ] || fail "split write after custom"
+[ -z "$($R keys 'traefik/http/services/web/loadBalancer/*')" ] || fail "weightd's loadBalancer keys left"
+$CHECK kvvalidate "$REDIS_PORT" traefik "$SCHEMA37" >/dev/null || fail "KV invalid after the change of layout"
+ok "a change of layout replaces weightd's own keys of the old kind"
