@@ -1060,7 +1060,7 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 
 static const char *const top_keys[] = {"interval", "dry_run", "log_level", "listen",
 				       "state_file", "audit_log", "prometheus", "output",
-				       "policy", "services", "metrics", NULL};
+				       "policy", "services", "metrics", "traefik_api", NULL};
 static const char *const prom_keys[] = {"url", "timeout", "bearer_token_file", "username",
 					"password_file", "headers", "ca_file",
 					"insecure_skip_verify", "max_response_bytes",
@@ -1235,6 +1235,12 @@ static void parse_top(struct parser *p, config_setting_t *root, struct wd_config
 	parse_output(p, root, &cfg->output);
 
 	get_metrics(p, root, &cfg->metrics);
+	cfg->traefik_api = strdup("");
+	if (get_string(p, root, "traefik_api", &cfg->traefik_api) > 0 && cfg->traefik_api[0] &&
+	    !is_http_url(cfg->traefik_api))
+		perr(p, config_setting_get_member(root, "traefik_api"),
+		     "traefik_api \"%s\" is not an http:// or https:// URL (or \"\" for none)",
+		     cfg->traefik_api);
 	policy_defaults(&cfg->policy);
 	config_setting_t *pol = config_setting_get_member(root, "policy");
 	if (pol)
@@ -1316,6 +1322,7 @@ void config_free(struct wd_config *cfg)
 	free(cfg->listen);
 	free(cfg->state_file);
 	free(cfg->audit_log);
+	free(cfg->traefik_api);
 	struct wd_prom_cfg *pc = &cfg->prom;
 	free(pc->url);
 	free_secret(pc->bearer_token);

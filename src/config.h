@@ -135,6 +135,7 @@ struct wd_config {
 	char *listen;     /* "" off */
 	char *state_file; /* "" off */
 	char *audit_log;  /* "" off, "-" stdout */
+	char *traefik_api; /* "" off: Traefik's API, read back after each write */
 	struct wd_prom_cfg prom;
 	struct wd_output_cfg output;
 	enum wd_metrics metrics;     /* the top-level default */

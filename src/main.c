@@ -28,6 +28,7 @@
 #include "plan.h"
 #include "policy.h"
 #include "prom.h"
+#include "readback.h"
 #include "state.h"
 
 #ifndef SYSCONFDIR
@@ -63,6 +64,9 @@ struct daemon {
 	struct wd_config *cfg;
 	struct prom *prom;
 	struct output *out;
+	struct readback *rb;    /* NULL without traefik_api */
+	int *rb_state;          /* per cfg service: -1 not written yet, 0 pending, 1 applied */
+	bool *rb_warned;        /* per cfg service: Traefik showing others was warned */
 	struct wd_service_state *st; /* one per cfg service, same order */
 	size_t n_st;
 	uint64_t tick;
@@ -258,10 +262,31 @@ static int open_io(struct daemon *d, struct wd_config *cfg)
 		prom_free(p);
 		return -1;
 	}
+	err[0] = '\0';
+	struct readback *rb = cfg->dry_run ? NULL : readback_new(cfg, err, sizeof(err));
+	int *state = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*state));
+	bool *warned = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*warned));
+	if (err[0] || !state || !warned) {
+		log_error("cannot read Traefik's API back", "error", err[0] ? err : "out of memory");
+		readback_free(rb);
+		free(state);
+		free(warned);
+		output_free(o);
+		prom_free(p);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_services; i++)
+		state[i] = -1;
 	prom_free(d->prom);
 	output_free(d->out);
+	readback_free(d->rb);
+	free(d->rb_state);
+	free(d->rb_warned);
 	d->prom = p;
 	d->out = o;
+	d->rb = rb;
+	d->rb_state = state;
+	d->rb_warned = warned;
 	return 0;
 }
 
@@ -412,7 +437,8 @@ static void report_tick(struct daemon *d, const struct measure_tick *mt, struct 
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct wd_service_cfg *svc = &cfg->services[i];
 		ms[i] = (struct metrics_service){svc->name, svc->freeze,
-						 mt->svc && mt->svc[i].ok && mt->svc[i].no_data};
+						 mt->svc && mt->svc[i].ok && mt->svc[i].no_data,
+						 d->rb ? d->rb_state[i] : -1};
 		for (size_t b = 0; dec[i] && b < svc->n_backends; b++, k++) {
 			struct wd_decision *x = &dec[i][b];
 			const struct wd_measurement *m = mt->svc && mt->svc[i].m ? &mt->svc[i].m[b] : NULL;
@@ -470,12 +496,55 @@ static int write_output(struct daemon *d, char *err, size_t errlen)
 		}
 		if (i == cfg->n_services)
 			rc = output_write(d->out, os, cfg->n_services, err, errlen);
+		if (rc == OUTPUT_WRITTEN && d->rb && readback_expect(d->rb, os, cfg->n_services, now_ms()) < 0)
+			log_warn("cannot remember what was written to read it back: out of memory");
 		for (i = 0; i < cfg->n_services; i++)
 			free(weights[i]);
 	}
 	free(weights);
 	free(os);
 	return rc;
+}
+
+/* Reads back what Traefik shows for every service written and not yet seen
+ * applied: records how long it took, and warns once per episode when Traefik
+ * still shows other weights after three intervals (and at least 10 s, past
+ * Traefik's 2 s provider throttle). */
+static void check_readback(struct daemon *d)
+{
+	struct readback_result res;
+	size_t failed = readback_check(d->rb, now_ms(), &res);
+	for (size_t k = 0; k < failed; k++)
+		metrics_traefik_apply(d->metrics, -1);
+	double limit_s = 3 * d->cfg->interval_ms / 1000.0;
+	if (limit_s < 10)
+		limit_s = 10;
+	for (size_t k = 0; k < res.n; k++) {
+		const struct readback_service *r = &res.svc[k];
+		const struct wd_service_cfg *svc = config_find_service(d->cfg, r->name);
+		if (!svc)
+			continue;
+		size_t i = (size_t)(svc - d->cfg->services);
+		char t[32];
+		d->rb_state[i] = r->applied;
+		if (r->newly_applied) {
+			metrics_traefik_apply(d->metrics, r->apply_s);
+			snprintf(t, sizeof(t), "%.1fs", r->apply_s);
+			if (d->rb_warned[i])
+				log_info("Traefik now shows the weights weightd wrote", "service", r->name,
+					 "after", t);
+			else
+				log_debug("Traefik shows the weights weightd wrote", "service", r->name,
+					  "after", t);
+			d->rb_warned[i] = false;
+		} else if (!r->applied && r->pending_s >= limit_s && !d->rb_warned[i]) {
+			snprintf(t, sizeof(t), "%.1fs", r->pending_s);
+			log_warn("Traefik shows other weights than weightd wrote", "service", r->name,
+				 "for", t, "written", r->want, "traefik", r->seen);
+			d->rb_warned[i] = true;
+		}
+	}
+	free(res.svc);
 }
 
 /* Tells the metrics (and so /healthz) which services have no data. */
@@ -566,6 +635,8 @@ static enum tick_result run_tick(struct daemon *d)
 		}
 	}
 	metrics_output_write(d->metrics, wres, wall_ms() / 1000.0);
+	if (d->rb)
+		check_readback(d);
 	report_tick(d, &mt, dec);
 	for (size_t i = 0; dec && i < cfg->n_services; i++)
 		free(dec[i]);
@@ -644,6 +715,9 @@ static void daemon_free(struct daemon *d)
 	free(d->st);
 	prom_free(d->prom);
 	output_free(d->out);
+	readback_free(d->rb);
+	free(d->rb_state);
+	free(d->rb_warned);
 	config_free(d->cfg);
 }
 

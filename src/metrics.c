@@ -16,6 +16,10 @@ static const double tick_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				      0.5,   1,    2.5,   5,    10,  30};
 #define N_BUCKETS (sizeof(tick_buckets) / sizeof(tick_buckets[0]))
 #define N_ACTIONS (WD_ACT_STALE + 1)
+/* Upper bounds of the time Traefik takes to show a write, in seconds: its
+ * provider throttle is 2 s, and weightd looks once a tick. */
+static const double apply_buckets[] = {0.5, 1, 2, 3, 5, 10, 15, 30, 60, 120, 300};
+#define N_APPLY (sizeof(apply_buckets) / sizeof(apply_buckets[0]))
 
 struct mbackend {
 	char *service, *backend;
@@ -27,6 +31,7 @@ struct mbackend {
 struct mservice {
 	char *name;
 	bool frozen, no_data;
+	int traefik_applied;
 };
 
 struct metrics {
@@ -42,6 +47,8 @@ struct metrics {
 	double tick_sum_s;
 	uint64_t queries_ok, queries_failed;
 	uint64_t queries_empty, series_unmatched;
+	uint64_t apply_bucket[N_APPLY], apply_count, api_errors;
+	double apply_sum_s;
 	char data_note[512];        /* services without data in the last tick */
 	uint64_t writes[3];         /* by enum metrics_write_result */
 	uint64_t reloads_ok, reloads_failed;
@@ -176,6 +183,7 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 		nsv[i].name = strdup(s[i].name);
 		nsv[i].frozen = s[i].frozen;
 		nsv[i].no_data = s[i].no_data;
+		nsv[i].traefik_applied = s[i].traefik_applied;
 		oom = !nsv[i].name;
 	}
 	if (oom) {
@@ -201,6 +209,21 @@ void metrics_data(struct metrics *m, uint64_t empty, uint64_t unmatched, const c
 	m->queries_empty += empty;
 	m->series_unmatched += unmatched;
 	snprintf(m->data_note, sizeof(m->data_note), "%s", note ? note : "");
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_traefik_apply(struct metrics *m, double apply_s)
+{
+	pthread_mutex_lock(&m->mu);
+	if (apply_s < 0) {
+		m->api_errors++;
+	} else {
+		for (size_t i = 0; i < N_APPLY; i++)
+			if (apply_s <= apply_buckets[i])
+				m->apply_bucket[i]++;
+		m->apply_count++;
+		m->apply_sum_s += apply_s;
+	}
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -330,6 +353,29 @@ static void render_locked(FILE *f, const struct metrics *m)
 		put_label_value(f, m->s[i].name);
 		fprintf(f, "\"} %d\n", m->s[i].no_data ? 1 : 0);
 	}
+
+	family(f, "weightd_traefik_applied", "gauge",
+	       "1 when Traefik's API shows the weights last written, 0 while it shows others "
+	       "(with traefik_api set).");
+	for (size_t i = 0; i < m->ns; i++) {
+		if (m->s[i].traefik_applied < 0)
+			continue;
+		fputs("weightd_traefik_applied{service=\"", f);
+		put_label_value(f, m->s[i].name);
+		fprintf(f, "\"} %d\n", m->s[i].traefik_applied);
+	}
+	family(f, "weightd_traefik_apply_seconds", "histogram",
+	       "Time from a write until Traefik's API shows it (a tick's resolution).");
+	for (size_t i = 0; i < N_APPLY; i++)
+		fprintf(f, "weightd_traefik_apply_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+			apply_buckets[i], m->apply_bucket[i]);
+	fprintf(f, "weightd_traefik_apply_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", m->apply_count);
+	fputs("weightd_traefik_apply_seconds_sum ", f);
+	put_double(f, m->apply_sum_s);
+	fprintf(f, "\nweightd_traefik_apply_seconds_count %" PRIu64 "\n", m->apply_count);
+	family(f, "weightd_traefik_api_errors_total", "counter",
+	       "Reads of Traefik's API that failed (traefik_api).");
+	fprintf(f, "weightd_traefik_api_errors_total %" PRIu64 "\n", m->api_errors);
 
 	static const char *const tick_labels[] = {"ok", "partial", "failed"};
 	counter3(f, "weightd_ticks_total",

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "output.h"
+#include "readback.h"
 #include "testutil.h"
 
 static char dir[] = "/tmp/weightd-test-output-XXXXXX";
@@ -331,6 +332,33 @@ static void test_split_layout(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "every backend is at weight 0"));
 }
 
+/* Traefik's API answers compared with what was written: servers by url,
+ * children by name with or without our provider's suffix, a missing weight
+ * as 1, another kind or other weights told apart. */
+static void test_readback_compare(void)
+{
+	static const struct traefik_entry lb_e[] = {{"http://a:1", 3}, {"http://b:1", 1}};
+	static const struct traefik_entry w_e[] = {{"web--a", 70}, {"web--b", 30}, {"x@docker", 0}};
+	struct traefik_service lb = {.name = "web", .weighted = false, .e = lb_e, .n = 2};
+	struct traefik_service w = {.name = "web", .weighted = true, .e = w_e, .n = 3};
+	char seen[256];
+	CU_ASSERT_EQUAL(readback_compare("{\"loadBalancer\":{\"servers\":[{\"url\":\"http://b:1\"},"
+					 "{\"url\":\"http://a:1\",\"weight\":3}]},\"status\":\"enabled\"}",
+					 &lb, "file", seen, sizeof(seen)), 1);
+	CU_ASSERT_EQUAL(readback_compare("{\"loadBalancer\":{\"servers\":[{\"url\":\"http://a:1\",\"weight\":2},"
+					 "{\"url\":\"http://b:1\"}]}}", &lb, "file", seen, sizeof(seen)), 0);
+	CU_ASSERT_STRING_EQUAL(seen, "http://a:1=2 http://b:1=1");
+	CU_ASSERT_EQUAL(readback_compare("{\"weighted\":{\"services\":[{\"name\":\"web--a@file\",\"weight\":70},"
+					 "{\"name\":\"web--b\",\"weight\":30},{\"name\":\"x@docker\",\"weight\":0}]}}",
+					 &w, "file", seen, sizeof(seen)), 1);
+	CU_ASSERT_EQUAL(readback_compare("{\"weighted\":{\"services\":[{\"name\":\"web--a@redis\",\"weight\":70},"
+					 "{\"name\":\"web--b\",\"weight\":30},{\"name\":\"x@docker\",\"weight\":0}]}}",
+					 &w, "file", seen, sizeof(seen)), 0);
+	CU_ASSERT_EQUAL(readback_compare("{\"loadBalancer\":{\"servers\":[]}}", &w, "file", seen, sizeof(seen)), 0);
+	CU_ASSERT_STRING_EQUAL(seen, "a loadBalancer service");
+	CU_ASSERT_EQUAL(readback_compare("not json", &w, "file", seen, sizeof(seen)), -1);
+}
+
 /* ---- the file output ---------------------------------------------------- */
 
 static struct wd_config *file_cfg(const char *path, int take_over, int dry)
@@ -489,6 +517,7 @@ int main(void)
 	CU_add_test(s, "render property", test_render_property);
 	CU_add_test(s, "redis render", test_redis_render);
 	CU_add_test(s, "split layout", test_split_layout);
+	CU_add_test(s, "read-back comparison", test_readback_compare);
 	CU_add_test(s, "file take over", test_file_take_over);
 	CU_add_test(s, "file write, unchanged, mode", test_file_write_unchanged_mode);
 	CU_add_test(s, "file missing dir", test_file_missing_dir);
