@@ -1,5 +1,10 @@
 /* config: the weightd.conf file (libconfig syntax) turned into an immutable
- * struct wd_config, with every validation of SPEC §2 reported as FILE:LINE.
+ * struct wd_config, with every validation error reported as FILE:LINE.
+ *
+ * One table in config.c lists every key with its type, default, bounds and
+ * the groups it may stand in: it is the only place a default or a bound is
+ * stated. The stages after the loader trust what it checked (every number
+ * finite and within its bounds, every default filled in).
  *
  * A config is built whole and validated before anyone sees it; reload builds a
  * new one and swaps pointers. Secrets (*_file keys) are read here, kept only in
@@ -109,7 +114,7 @@ struct wd_prom_cfg {
 	char *ca_file;      /* NULL if none */
 	bool insecure_skip_verify;
 	int64_t max_response_bytes;
-	int max_concurrency; /* queries in flight at once (1..1024, default 32) */
+	int max_concurrency; /* queries in flight at once */
 };
 
 struct wd_output_cfg {
@@ -159,6 +164,12 @@ void errors_free(struct wd_errors *e);
 int config_load(const char *path, struct wd_config **out, struct wd_errors *errs,
 		struct wd_errors *warns);
 void config_free(struct wd_config *cfg);
+
+/* Fills a zeroed config's top level, prometheus, output and policy with the
+ * defaults (no services). Returns 0, or -1 when out of memory; either way
+ * config_free releases what it holds. For tools and tests that build a
+ * config in code. */
+int config_defaults(struct wd_config *cfg);
 
 /* Parses "250ms", "10s", "1m", "1h" (also "1.5s", "1m30s") into milliseconds.
  * Returns 0, or -1 with the reason in err. Zero and negative are errors. */

@@ -13,7 +13,7 @@ static int log_level = WD_LOG_INFO;
 static enum wd_log_format log_format = WD_LOG_LOGFMT;
 static FILE *log_stream;
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
+const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 
 void log_setup(int level, enum wd_log_format format)
 {
@@ -28,7 +28,7 @@ void log_set_stream(FILE *stream) { log_stream = stream; }
 int log_level_from_name(const char *name)
 {
 	for (int i = 0; i < 4; i++)
-		if (strcmp(name, level_names[i]) == 0)
+		if (strcmp(name, log_level_names[i]) == 0)
 			return i;
 	return -1;
 }
@@ -39,7 +39,7 @@ const char *log_level_name(int level)
 		level = 0;
 	if (level > 3)
 		level = 3;
-	return level_names[level];
+	return log_level_names[level];
 }
 
 struct line {

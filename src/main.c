@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "autoconf.h"
 #include "config.h"
+#include "confwatch.h"
 #include "httpd.h"
 #include "log.h"
 #include "measure.h"
@@ -29,6 +30,7 @@
 #include "policy.h"
 #include "prom.h"
 #include "readback.h"
+#include "sdnotify.h"
 #include "state.h"
 
 #ifndef SYSCONFDIR
@@ -55,12 +57,18 @@ struct options {
 	bool dry_run;
 	bool once;
 	bool check_only;
+	bool watch_config; /* reload when the file changes, without SIGHUP */
 	int verbosity; /* +1 per -v, -1 per -q */
 	enum wd_log_format log_format;
 };
 
+/* How often --watch-config looks at the file. */
+#define CONFIG_WATCH_MS 1000
+
 struct daemon {
 	struct options opt;
+	struct confwatch watch;   /* --watch-config: the file as last loaded */
+	int64_t watchdog_ms;      /* 0: no service-manager watchdog */
 	struct wd_config *cfg;
 	struct prom *prom;
 	struct output *out;
@@ -114,6 +122,7 @@ static void usage(FILE *f)
 		"  -n, --dry-run          decide, log and audit, but never write the output\n"
 		"  -1, --once             run one tick and exit (0 all handled, 1 any failure)\n"
 		"  -t, --check-config     validate the config, print FILE: ok or its errors\n"
+		"  -w, --watch-config     reload when the config file changes (checked every second)\n"
 		"  -v, --verbose          more logging than log_level (repeatable)\n"
 		"  -q, --quiet            less logging than log_level (repeatable)\n"
 		"      --log-format=FMT   logfmt (default) or json\n"
@@ -130,6 +139,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"once", no_argument, NULL, '1'},
 		{"check-config", no_argument, NULL, 't'},
+		{"watch-config", no_argument, NULL, 'w'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"log-format", required_argument, NULL, 'L'},
@@ -139,12 +149,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 	};
 	o->config_path = SYSCONFDIR "/weightd/weightd.conf";
 	int c;
-	while ((c = getopt_long(argc, argv, "c:n1tvqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:n1twvqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config_path = optarg; break;
 		case 'n': o->dry_run = true; break;
 		case '1': o->once = true; break;
 		case 't': o->check_only = true; break;
+		case 'w': o->watch_config = true; break;
 		case 'v': o->verbosity++; break;
 		case 'q': o->verbosity--; break;
 		case 'L':
@@ -331,6 +342,10 @@ static void reload(struct daemon *d)
 	struct audit *audit = NULL;
 	char err[512];
 	log_info("reloading config", "config", d->opt.config_path);
+	sdnotify_reloading();
+	/* What is loaded now is what the watch compares against next. */
+	if (d->opt.watch_config)
+		confwatch_init(&d->watch, d->opt.config_path);
 	if (config_load(d->opt.config_path, &cfg, &errs, &warns) < 0) {
 		log_errors("config reload failed; keeping the running config", &errs, WD_LOG_ERROR);
 		goto failed;
@@ -371,13 +386,13 @@ static void reload(struct daemon *d)
 	}
 	apply_log_level(d);
 	metrics_set_config(d->metrics, cfg->interval_ms, cfg->dry_run);
-	metrics_config_reload(d->metrics, true);
+	metrics_config_reload(d->metrics, true, wall_ms() / 1000.0);
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", cfg->n_services);
 	log_info("config reloaded", "config", d->opt.config_path, "services", n);
 	goto out;
 failed:
-	metrics_config_reload(d->metrics, false);
+	metrics_config_reload(d->metrics, false, wall_ms() / 1000.0);
 	reopen_audit(d);
 out:
 	errors_free(&errs);
@@ -661,15 +676,26 @@ static enum tick_result run_tick(struct daemon *d)
 
 /* Sleeps until deadline_ms (monotonic) or a signal, with signals unblocked
  * only inside ppoll so none is lost between the flag check and the sleep. */
-static void sleep_until(int64_t deadline_ms, const sigset_t *waitmask)
+static void sleep_until(struct daemon *d, int64_t deadline_ms, const sigset_t *waitmask)
 {
 	while (!stop_requested && !reload_requested) {
 		int64_t left = deadline_ms - now_ms();
 		if (left <= 0)
 			return;
+		/* Wake for the service manager's watchdog and the config watch. */
+		if (d->watchdog_ms > 0 && left > d->watchdog_ms)
+			left = d->watchdog_ms;
+		if (d->opt.watch_config && left > CONFIG_WATCH_MS)
+			left = CONFIG_WATCH_MS;
 		struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
 		if (ppoll(NULL, 0, &ts, waitmask) < 0 && errno != EINTR)
 			return;
+		if (d->watchdog_ms > 0)
+			sdnotify_watchdog();
+		if (d->opt.watch_config && confwatch_changed(&d->watch, d->opt.config_path)) {
+			log_info("config file changed", "config", d->opt.config_path);
+			reload_requested = 1;
+		}
 	}
 }
 
@@ -732,6 +758,8 @@ int main(int argc, char **argv)
 		return check_config(&d.opt);
 
 	struct wd_errors errs = {0}, warns = {0};
+	if (d.opt.watch_config)
+		confwatch_init(&d.watch, d.opt.config_path);
 	if (config_load(d.opt.config_path, &d.cfg, &errs, &warns) < 0) {
 		log_errors("invalid config", &errs, WD_LOG_ERROR);
 		errors_free(&errs);
@@ -773,6 +801,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	metrics_set_config(d.metrics, d.cfg->interval_ms, d.cfg->dry_run);
+	metrics_config_loaded(d.metrics, wall_ms() / 1000.0);
 	if (d.cfg->audit_log[0] && !(d.audit = audit_open(d.cfg->audit_log, err, sizeof(err)))) {
 		log_error("cannot open the audit log", "error", err);
 		daemon_free(&d);
@@ -798,16 +827,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	d.watchdog_ms = sdnotify_watchdog_interval_ms();
+	sdnotify_ready("running");
+
 	int status = 0;
 	int64_t next = now_ms();
 	while (!stop_requested) {
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(&d);
+			sdnotify_ready("running");
 		}
 		sigprocmask(SIG_SETMASK, &waitmask, NULL); /* signals may interrupt the tick */
 		enum tick_result r = run_tick(&d);
 		sigprocmask(SIG_BLOCK, &block, NULL);
+		if (d.watchdog_ms > 0)
+			sdnotify_watchdog();
 		if (d.opt.once) {
 			status = r == TICK_OK ? 0 : 1;
 			break;
@@ -817,10 +852,12 @@ int main(int argc, char **argv)
 		int64_t now = now_ms();
 		if (next <= now) /* overrun: skip the missed ticks instead of bursting */
 			next += ((now - next) / interval_ms + 1) * interval_ms;
-		sleep_until(next, &waitmask);
+		sleep_until(&d, next, &waitmask);
 	}
-	if (stop_requested)
+	if (stop_requested) {
 		log_info("weightd stopping");
+		sdnotify_stopping();
+	}
 	daemon_free(&d);
 	return status;
 }

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "output_impl.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 struct output_file {
 	char *path;
 	uint64_t last_hash; /* of the document last written or found in place */
-	int last_valid;
+	bool last_valid;
 };
 
 /* FNV-1a: enough to tell "the same document as last time" apart. */
@@ -82,7 +83,7 @@ static int file_write(void *impl, const struct wd_output_service *s, size_t n, c
 	if (!same && f->last_valid && h == f->last_hash) {
 		log_warn("the output file was removed or changed outside weightd; writing it again",
 			 "path", f->path);
-		f->last_valid = 0; /* once, even if this write fails */
+		f->last_valid = false; /* once, even if this write fails */
 	}
 	int rc = OUTPUT_UNCHANGED;
 	if (!same)
@@ -90,7 +91,7 @@ static int file_write(void *impl, const struct wd_output_service *s, size_t n, c
 	free(doc);
 	if (rc >= 0) {
 		f->last_hash = h;
-		f->last_valid = 1;
+		f->last_valid = true;
 	}
 	return rc;
 }

@@ -94,8 +94,8 @@ struct output_redis {
 	redisContext *c;
 	struct strv known;       /* keys weightd wrote, from the record, then written */
 	struct wd_kv_list last;  /* what the last EXEC on this connection wrote */
-	int last_valid;
-	int refused;             /* last is what was rendered, but services were refused */
+	bool last_valid;
+	bool refused;             /* last is what was rendered, but services were refused */
 	char refusal[800];       /* and why */
 	char run_id[64];
 };
@@ -107,9 +107,8 @@ void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 	if (!r)
 		goto oom;
 	r->db = oc->db;
-	int64_t t = oc->timeout_ms > 0 ? oc->timeout_ms : 2000;
-	r->tv.tv_sec = t / 1000;
-	r->tv.tv_usec = (t % 1000) * 1000;
+	r->tv.tv_sec = oc->timeout_ms / 1000;
+	r->tv.tv_usec = (oc->timeout_ms % 1000) * 1000;
 	r->address = strdup(oc->address);
 	r->root_key = strdup(oc->root_key);
 	r->username = oc->username ? strdup(oc->username) : NULL;
@@ -152,7 +151,7 @@ static void disconnect(struct output_redis *r)
 	if (r->c)
 		redisFree(r->c);
 	r->c = NULL;
-	r->last_valid = 0;
+	r->last_valid = false;
 	strv_free(&r->known);
 }
 
@@ -404,14 +403,14 @@ static int do_connect(struct output_redis *r, char *err, size_t errlen)
 	return 0;
 }
 
-static int same_kv(const struct wd_kv_list *a, const struct wd_kv_list *b)
+static bool same_kv(const struct wd_kv_list *a, const struct wd_kv_list *b)
 {
 	if (a->n != b->n)
-		return 0;
+		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (strcmp(a->kv[i].key, b->kv[i].key) || strcmp(a->kv[i].value, b->kv[i].value))
-			return 0;
-	return 1;
+			return false;
+	return true;
 }
 
 /* Queues MULTI, MSET, DEL, the rewrite of the record and EXEC, then reads the
@@ -462,7 +461,7 @@ static int transact(struct output_redis *r, const struct wd_kv_list *kv, const s
 				 r->c->errstr[0] ? r->c->errstr : "connection lost");
 			return -1;
 		}
-		int is_exec = i == queued + 1;
+		bool is_exec = i == queued + 1;
 		if (rep->type == REDIS_REPLY_ERROR && !is_exec && !first[0])
 			snprintf(first, sizeof(first), "%s", rep->str);
 		if (is_exec) {
@@ -521,7 +520,7 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 			snprintf(err, errlen, "%s", r->refusal);
 			return -1;
 		}
-		r->last_valid = 0; /* resolved (or the check failed): write it all */
+		r->last_valid = false; /* resolved (or the check failed): write it all */
 	}
 	if (r->c && r->last_valid && same_kv(&kv, &r->last)) {
 		int there = still_written(r);
@@ -589,7 +588,7 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 	traefik_kv_free(&r->last);
 	r->last = all;
 	memset(&all, 0, sizeof(all));
-	r->last_valid = 1;
+	r->last_valid = true;
 	r->refused = conflicts.n > 0;
 	if (conflicts.n) {
 		/* checked again at every tick until the operator's keys are gone */

@@ -89,7 +89,7 @@ static void fmt_err(struct prom_result *out, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(out->err, sizeof(out->err), fmt, ap);
 	va_end(ap);
-	out->ok = 0;
+	out->ok = false;
 }
 
 /* Replaces every occurrence of secret in s (NUL-terminated, capacity cap)
@@ -299,7 +299,7 @@ static int parse_scalar(const cJSON *res, struct prom_result *out)
 	}
 	out->samples[0].value = v;
 	out->n_samples = 1;
-	out->scalar = 1;
+	out->scalar = true;
 	return 0;
 }
 
@@ -309,8 +309,8 @@ static int parse(const char *body, size_t len, const char *label, struct prom_re
 		 bool *api_error)
 {
 	prom_result_clear(out);
-	out->ok = 0;
-	out->scalar = 0;
+	out->ok = false;
+	out->scalar = false;
 	out->err[0] = '\0';
 	*api_error = false;
 	if (!body || len == 0) {
@@ -379,7 +379,7 @@ static int parse(const char *body, size_t len, const char *label, struct prom_re
 out:
 	cJSON_Delete(root);
 	if (rc == 0)
-		out->ok = 1;
+		out->ok = true;
 	else {
 		/* A failed result carries no partial samples. */
 		char *w = out->warnings;
@@ -615,7 +615,7 @@ static void finish(struct prom *p, struct slot *s, CURLcode rc)
 			return;
 		if (r->ok) { /* a well-formed answer with a non-2xx status */
 			prom_result_clear(r);
-			r->ok = 0;
+			r->ok = false;
 			snprintf(cause, sizeof(cause), "HTTP %ld with a success body", code);
 		} else if (code / 100 == 2 || api_error) {
 			snprintf(cause, sizeof(cause), "%s", r->err);
@@ -725,7 +725,7 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 	 * within prometheus.timeout of the batch's start, fail at once, so a dead
 	 * Prometheus costs a tick about one timeout (two at most), whatever the
 	 * number of queries. */
-	size_t cap = p->cfg->max_concurrency > 0 ? (size_t)p->cfg->max_concurrency : 32;
+	size_t cap = (size_t)p->cfg->max_concurrency;
 	size_t width = n < cap ? n : cap;
 	if (ensure_slots(p, width) < 0) {
 		for (size_t i = 0; i < n; i++)

@@ -15,12 +15,12 @@ struct prom_sample {
 };
 
 struct prom_result {
-	int ok;            /* 1 when the query succeeded */
+	bool ok;           /* the query succeeded */
 	char err[512];     /* when !ok: one line naming the cause */
 	char *warnings;    /* Prometheus's warnings joined by "; ", or NULL */
 	struct prom_sample *samples;
 	size_t n_samples;
-	int scalar;        /* 1 when the result was a scalar (one sample, label "") */
+	bool scalar;       /* the result was a scalar (one sample, label "") */
 };
 
 struct prom_query {
@@ -32,7 +32,9 @@ struct prom_query {
 struct prom;
 
 /* Creates a client for cfg (which must outlive it or be replaced by
- * prom_set_config). NULL on failure with err set. */
+ * prom_set_config), as config_load or config_defaults left it: the client
+ * trusts its values and states no defaults of its own. NULL on failure with
+ * err set. */
 struct prom *prom_new(const struct wd_prom_cfg *cfg, char *err, size_t errlen);
 void prom_free(struct prom *p);
 

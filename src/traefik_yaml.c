@@ -5,6 +5,7 @@
 #include "traefik.h"
 #include "text.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static int on_output(void *data, unsigned char *buffer, size_t size)
  * the document it writes; problem names the cause when libyaml gives none. */
 struct em {
 	yaml_emitter_t e;
-	int failed;
+	bool failed;
 	const char *problem;
 };
 
@@ -56,13 +57,13 @@ struct em {
 static void emit(struct em *m, yaml_event_t *ev, int initialized)
 {
 	if (!initialized) {
-		m->failed = 1;
+		m->failed = true;
 		return;
 	}
 	if (m->failed)
 		yaml_event_delete(ev);
 	else if (!yaml_emitter_emit(&m->e, ev))
-		m->failed = 1;
+		m->failed = true;
 }
 
 /* A key, or a string value: fixed keys plain, data double-quoted so a name
@@ -226,7 +227,7 @@ int traefik_yaml(const struct wd_output_service *s, size_t n, char **out, size_t
 	emit(&m, &ev, yaml_document_end_event_initialize(&ev, 1));
 	emit(&m, &ev, yaml_stream_end_event_initialize(&ev));
 	if (!m.failed && !yaml_emitter_flush(&m.e))
-		m.failed = 1;
+		m.failed = true;
 	traefik_layout_free(&lay);
 	if (m.failed) {
 		snprintf(err, errlen, "YAML emitter: %s",

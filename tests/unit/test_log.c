@@ -1,7 +1,7 @@
 /* test_log: logfmt and JSON lines — quoting, escaping, levels, and that a
  * value carrying garbage bytes (a broken upstream answer quoted in an error)
  * still gives one valid line of UTF-8 text and valid JSON. */
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 
 #include "log.h"
 #include "testutil.h"

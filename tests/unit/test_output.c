@@ -361,7 +361,7 @@ static void test_readback_compare(void)
 
 /* ---- the file output ---------------------------------------------------- */
 
-static struct wd_config *file_cfg(const char *path, int take_over, int dry)
+static struct wd_config *file_cfg(const char *path, bool take_over, bool dry)
 {
 	static struct wd_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -398,16 +398,16 @@ static void test_file_take_over(void)
 	char path[256], err[512];
 	snprintf(path, sizeof(path), "%s/foreign.yml", dir);
 	put(path, "http:\n  routers: {}\n");
-	struct output *o = output_new(file_cfg(path, 0, 0), err, sizeof(err));
+	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NULL(o);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "was not written by weightd"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "output.take_over = true"));
-	o = output_new(file_cfg(path, 1, 0), err, sizeof(err));
+	o = output_new(file_cfg(path, true, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_EQUAL(output_write(o, outs, 2, err, sizeof(err)), OUTPUT_WRITTEN);
 	output_free(o);
 	/* Now it is weightd's: no take_over needed. */
-	o = output_new(file_cfg(path, 0, 0), err, sizeof(err));
+	o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL(o);
 	output_free(o);
 	unlink(path);
@@ -417,7 +417,7 @@ static void test_file_write_unchanged_mode(void)
 {
 	char path[256], err[512];
 	snprintf(path, sizeof(path), "%s/weightd.yml", dir);
-	struct output *o = output_new(file_cfg(path, 0, 0), err, sizeof(err));
+	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_STRING_EQUAL(output_kind(o), "file");
 	CU_ASSERT_PTR_NULL(output_preview(o));
@@ -463,7 +463,7 @@ static void test_file_missing_dir(void)
 {
 	char path[256], err[512];
 	snprintf(path, sizeof(path), "%s/nodir/weightd.yml", dir);
-	struct output *o = output_new(file_cfg(path, 0, 0), err, sizeof(err));
+	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_EQUAL(output_write(o, outs, 2, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot create a temporary file in"));
@@ -477,7 +477,7 @@ static void test_dry_run_touches_nothing(void)
 	snprintf(path, sizeof(path), "%s/dry.yml", dir);
 	put(path, "not weightd's\n");
 	/* A foreign file is no obstacle: the dry run never opens it. */
-	struct output *o = output_new(file_cfg(path, 0, 1), err, sizeof(err));
+	struct output *o = output_new(file_cfg(path, false, true), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_STRING_EQUAL(output_kind(o), "dry-run");
 	CU_ASSERT_EQUAL(output_write(o, outs, 2, err, sizeof(err)), OUTPUT_WRITTEN);
@@ -493,7 +493,7 @@ static void test_dry_run_touches_nothing(void)
 	CU_ASSERT_STRING_EQUAL(buf, "not weightd's\n");
 	unlink(path);
 	/* Redis dry run: the keys as lines, and no connection attempted. */
-	struct wd_config *cfg = file_cfg(path, 0, 1);
+	struct wd_config *cfg = file_cfg(path, false, true);
 	cfg->output.type = WD_OUT_REDIS;
 	cfg->output.address = "127.0.0.1:1";
 	cfg->output.root_key = "tk";

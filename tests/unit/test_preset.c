@@ -159,8 +159,8 @@ static void test_lb_options(void)
 	CU_ASSERT_TRUE(has(&e, 6, "strategy \"random\" is not \"wrr\", \"hrw\" or \"leasttime\""));
 	CU_ASSERT_TRUE(has(&e, 7, "service \"c\": with metrics = \"traefik\" the service is a weighted parent"));
 	CU_ASSERT_TRUE(has(&e, 8, "service \"d\": pass_host_header is only for kind \"servers\""));
-	CU_ASSERT_TRUE(has(&e, 9, "sticky_cookie.same_site must be \"none\", \"lax\" or \"strict\""));
-	CU_ASSERT_TRUE(has(&e, 10, "max_failed_attempts must be at least 1"));
+	CU_ASSERT_TRUE(has(&e, 9, "sticky_cookie.same_site \"sometimes\" is not \"none\", \"lax\" or \"strict\""));
+	CU_ASSERT_TRUE(has(&e, 10, "passive_health_check.max_failed_attempts 0 must be at least 1"));
 	CU_ASSERT_TRUE(has(&e, 11, "health_check.headers[0] must be \"Name: value\""));
 	if (e.n != 7)
 		print_errors(&e);
