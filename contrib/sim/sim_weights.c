@@ -168,6 +168,20 @@ static struct kv_slot *slot(struct kv_slot *tab, size_t *n, const char *idx, siz
 	return s;
 }
 
+/* Numeric labels in numeric order, others after them by name. */
+static int cmp_slot(const void *a, const void *b)
+{
+	const struct kv_slot *x = a, *y = b;
+	char *ex, *ey;
+	long nx = strtol(x->idx, &ex, 10), ny = strtol(y->idx, &ey, 10);
+	bool dx = x->idx[0] && !*ex, dy = y->idx[0] && !*ey;
+	if (dx && dy)
+		return (nx > ny) - (nx < ny);
+	if (dx != dy)
+		return dx ? -1 : 1;
+	return strcmp(x->idx, y->idx);
+}
+
 /* Collects root/http/services/<svc>/<mid>/<idx>/<field> keys. */
 static int kv_service(char *const *keys, char *const *vals, size_t n, const char *root,
 		      const char *svc, const char *mid, const char *keyfield, bool *has,
@@ -198,6 +212,8 @@ static int kv_service(char *const *keys, char *const *vals, size_t n, const char
 		else if (strcasecmp(slash + 1, "weight") == 0)
 			s->weight = vals[i];
 	}
+	/* in the order of their labels, as Traefik lists them (SCAN has none) */
+	qsort(slots, ns, sizeof(slots[0]), cmp_slot);
 	for (size_t i = 0; i < ns; i++)
 		if (slots[i].key && add_entry(tab, count, slots[i].key, slots[i].weight, err, errlen) < 0)
 			return -1;

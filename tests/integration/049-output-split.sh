@@ -191,3 +191,30 @@ sed 's/^metrics = "traefik";$/metrics = "custom"; policy = { latency_query = "up
 [ -z "$($R keys 'traefik/http/services/web/loadBalancer/*')" ] || fail "weightd's loadBalancer keys left"
 $CHECK kvvalidate "$REDIS_PORT" traefik "$SCHEMA37" >/dev/null || fail "KV invalid after the change of layout"
 ok "a change of layout replaces weightd's own keys of the old kind"
+
+# weightd-sim reads the split layout from Redis as Traefik would: each
+# child's server weighted as the child is in the parent, a drained child's
+# server at 0, and the same in the API it serves.
+$R flushall >/dev/null
+[ "$(once "$WORK/r.conf" 'write web=70,0,30')" = written ] || fail "split write for the sim"
+cat >"$WORK/web.scn" <<'EOS'
+seed = 3;
+traefik = { service = "web"; };
+load = { rate = 10.0; };
+backends = (
+  { name = "s1:8080"; url = "http://10.0.0.1:8080"; capacity = 100.0; latency = "10ms"; },
+  { name = "s2:8080"; url = "http://10.0.0.2:8080"; capacity = 100.0; latency = "10ms"; },
+  { name = "s3:8080"; url = "http://10.0.0.3:8080"; capacity = 100.0; latency = "10ms"; }
+);
+EOS
+. "$top_srcdir/tests/integration/sim-common.sh"
+start_sim "$WORK/web.scn" -r "127.0.0.1:$REDIS_PORT"
+sim_weights_are() {
+	[ "$(sim_weight s1:8080)" = 70 ] && [ "$(sim_weight s2:8080)" = 0 ] && [ "$(sim_weight s3:8080)" = 30 ]
+}
+wait_for "the sim to follow the split layout in Redis" 10 sim_weights_are
+curl -fsS "http://127.0.0.1:$SIM_PORT/api/http/services/web@redis" |
+	jq -e '.weighted.services == [{"name": "web--s1-8080", "weight": 70}, {"name": "web--s3-8080", "weight": 30}]' \
+	>/dev/null || fail "sim API: $(curl -s "http://127.0.0.1:$SIM_PORT/api/http/services/web@redis")"
+stop_sim
+ok "weightd-sim follows the split layout in Redis: 70/0/30"
