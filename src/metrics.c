@@ -314,6 +314,26 @@ static void counter3(FILE *f, const char *name, const char *help, const char *co
 		fprintf(f, "%s{result=\"%s\"} %" PRIu64 "\n", name, labels[i], v[i]);
 }
 
+enum service_value { S_FROZEN, S_NO_DATA, S_APPLIED };
+
+/* One 0/1 gauge family over the services; a service whose value is unknown
+ * (-1) has no series. */
+static void service_gauge(FILE *f, const struct metrics *m, const char *name, const char *help,
+			  enum service_value which)
+{
+	family(f, name, "gauge", help);
+	for (size_t i = 0; i < m->ns; i++) {
+		const struct mservice *s = &m->s[i];
+		int v = which == S_FROZEN ? s->frozen : which == S_NO_DATA ? s->no_data
+									: s->traefik_applied;
+		if (v < 0)
+			continue;
+		fprintf(f, "%s{service=\"", name);
+		put_label_value(f, s->name);
+		fprintf(f, "\"} %d\n", v);
+	}
+}
+
 static void render_locked(FILE *f, const struct metrics *m)
 {
 	family(f, "weightd_build_info", "gauge", "weightd's version, as a label; always 1.");
@@ -354,32 +374,14 @@ static void render_locked(FILE *f, const struct metrics *m)
 		}
 	}
 
-	family(f, "weightd_service_frozen", "gauge",
-	       "1 while the service is frozen by its config (weights held).");
-	for (size_t i = 0; i < m->ns; i++) {
-		fputs("weightd_service_frozen{service=\"", f);
-		put_label_value(f, m->s[i].name);
-		fprintf(f, "\"} %d\n", m->s[i].frozen ? 1 : 0);
-	}
-
-	family(f, "weightd_service_no_data", "gauge",
-	       "1 while the service's latency answer names none of its backends (weights held).");
-	for (size_t i = 0; i < m->ns; i++) {
-		fputs("weightd_service_no_data{service=\"", f);
-		put_label_value(f, m->s[i].name);
-		fprintf(f, "\"} %d\n", m->s[i].no_data ? 1 : 0);
-	}
-
-	family(f, "weightd_traefik_applied", "gauge",
-	       "1 when Traefik's API shows the weights last written, 0 while it shows others "
-	       "(with traefik_api set).");
-	for (size_t i = 0; i < m->ns; i++) {
-		if (m->s[i].traefik_applied < 0)
-			continue;
-		fputs("weightd_traefik_applied{service=\"", f);
-		put_label_value(f, m->s[i].name);
-		fprintf(f, "\"} %d\n", m->s[i].traefik_applied);
-	}
+	service_gauge(f, m, "weightd_service_frozen",
+		      "1 while the service is frozen by its config (weights held).", S_FROZEN);
+	service_gauge(f, m, "weightd_service_no_data",
+		      "1 while the service's latency answer names none of its backends (weights held).",
+		      S_NO_DATA);
+	service_gauge(f, m, "weightd_traefik_applied",
+		      "1 when Traefik's API shows the weights last written, 0 while it shows others "
+		      "(with traefik_api set).", S_APPLIED);
 	family(f, "weightd_traefik_apply_seconds", "histogram",
 	       "Time from a write until Traefik's API shows it (a tick's resolution).");
 	for (size_t i = 0; i < N_APPLY; i++)

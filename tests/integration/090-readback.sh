@@ -9,17 +9,7 @@
 . "$top_srcdir/tests/integration/sim-common.sh"
 . "$top_srcdir/tests/integration/obs-lib.sh"
 
-cat >"$WORK/hetero.scn" <<'EOS'
-seed = 21;
-traefik = { service = "medical-imaging"; };
-load = { rate = 140.0; };
-buckets = [0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0];
-backends = (
-  { name = "server1:8080"; url = "http://server1:8080"; capacity = 100.0; slots = 8; latency = "40ms"; weight = 34; },
-  { name = "server2:8080"; url = "http://server2:8080"; capacity = 70.0; slots = 8; latency = "40ms"; weight = 33; },
-  { name = "server3:8080"; url = "http://server3:8080"; capacity = 30.0; slots = 4; latency = "40ms"; weight = 33; }
-);
-EOS
+hetero_scenario "$WORK/hetero.scn"
 
 # run_loop SIM_ARGS...: weightd-sim (30x) with the args, Prometheus, and
 # weightd on Traefik's metrics reading the sim's API back, serving /metrics.
@@ -31,7 +21,7 @@ run_loop() {
 	start_prometheus "127.0.0.1:$SIM_PORT"
 	WD_PORT=$(free_port)
 	LOOP_METRICS=traefik loop_conf "type = \"file\"; path = \"$OUT_FILE\";" \
-		"server1:8080=34 server2:8080=33 server3:8080=33" "" \
+		"$HETERO_START" "" \
 		"traefik_api = \"http://127.0.0.1:$SIM_PORT\";"
 	sed -i "s/^listen *= \"\";/listen = \"127.0.0.1:$WD_PORT\";/" "$WORK/weightd.conf"
 	start_weightd "$WORK/weightd.conf"
