@@ -62,7 +62,14 @@ static void normalise_start(const struct wd_service_cfg *svc, struct wd_backend_
 	}
 }
 
-int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc)
+void policy_state_normalise(struct wd_service_state *st, const struct wd_service_cfg *svc)
+{
+	if (st->n == svc->n_backends)
+		normalise_start(svc, st->b, st->n);
+}
+
+int policy_state_derive(const struct wd_service_state *st, const struct wd_service_cfg *svc,
+			struct wd_service_state *out)
 {
 	size_t n = svc->n_backends;
 	struct wd_backend_state *b = calloc(n ? n : 1, sizeof(*b));
@@ -100,17 +107,22 @@ int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *
 	 * the pins must not leave weights behind that break them (written as
 	 * they are if the next tick has no data for this service). */
 	normalise_start(svc, b, n);
-	bool dirty = st->dirty || changed;
-	policy_state_free(st);
-	st->name = name;
-	st->b = b;
-	st->n = n;
-	st->dirty = dirty;
+	*out = (struct wd_service_state){.name = name, .b = b, .n = n, .dirty = st->dirty || changed};
 	return 0;
 fail:
 	free(b);
 	free(name);
 	return -1;
+}
+
+int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc)
+{
+	struct wd_service_state next;
+	if (policy_state_derive(st, svc, &next) < 0)
+		return -1;
+	policy_state_free(st);
+	*st = next;
+	return 0;
 }
 
 void policy_state_free(struct wd_service_state *st)

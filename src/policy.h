@@ -105,6 +105,19 @@ struct wd_service_state {
  * or a state of the same service. Allocates; not for the hot path. 0, or -1
  * on allocation failure with st untouched. */
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc);
+
+/* As policy_state_sync, but leaves st as it is and builds the reconciled
+ * state in out (which the caller frees with policy_state_free): what a reload
+ * builds aside before it knows every service can be synced. 0, or -1 on
+ * allocation failure with out untouched. */
+int policy_state_derive(const struct wd_service_state *st, const struct wd_service_cfg *svc,
+			struct wd_service_state *out);
+
+/* Makes st's weights valid for svc again, as policy_state_sync does (pins at
+ * their pin, the rest within the bounds, integers summing to total), after
+ * something outside the policy set them: a restored state file. st must have
+ * been synced with svc. Untouched when they already are valid. */
+void policy_state_normalise(struct wd_service_state *st, const struct wd_service_cfg *svc);
 void policy_state_free(struct wd_service_state *st);
 
 /* One tick for one service (every rule but the data rules, which measure

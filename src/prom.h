@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "secret.h"
 
 struct prom_sample {
 	char *label;  /* value of the query's label; "" when the series lacks it */
@@ -48,6 +49,14 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n,
  * with out->err set. Exposed for tests and the fuzzer. */
 int prom_parse_response(const char *body, size_t len, const char *label,
 			struct prom_result *out);
+
+/* Turns one HTTP answer (status code and body) to query expr into out:
+ * the samples, or an error naming expr and the cause. Upstream text quoted
+ * in the error, the warnings and the label values is masked with sec (may
+ * be NULL), so none holds a fragment of a secret. Exposed for tests and the
+ * fuzzer; prom_query_batch uses it for every answer. */
+void prom_read_answer(const struct secret_set *sec, const char *expr, const char *label,
+		      long code, const char *body, size_t len, struct prom_result *out);
 
 void prom_result_clear(struct prom_result *r);
 

@@ -153,6 +153,10 @@ int state_load(const char *path, const struct wd_config *cfg, struct wd_service_
 			if (load_backend(path, svc, idx, b, &ss->b[idx], warns) == 0)
 				restored++;
 		}
+		/* Saved under another config (a backend added, total, bounds or
+		 * pins changed while weightd was stopped), the restored weights
+		 * are made valid for this one as any start set is. */
+		policy_state_normalise(ss, svc);
 	}
 	cJSON_Delete(root);
 	return restored;
