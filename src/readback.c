@@ -274,7 +274,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 	return n;
 }
 
-/* GETs one service; 0 with the body in rb->body, or -1 with why in err. */
+/* GETs one service; 0 with the body in rb->body, or -1 with why in err; -2
+ * when Traefik's API cannot be reached at all (no use asking it again). */
 static int fetch(struct readback *rb, const char *name, char *err, size_t errlen)
 {
 	char url[1200];
@@ -295,7 +296,7 @@ static int fetch(struct readback *rb, const char *name, char *err, size_t errlen
 	if (c != CURLE_OK) {
 		snprintf(err, errlen, "Traefik's API: %s", rb->too_big ? "answer too large"
 							 : curl_easy_strerror(c));
-		return -1;
+		return rb->too_big ? -1 : -2;
 	}
 	if (status == 404) {
 		snprintf(err, errlen, "Traefik does not have the service");
@@ -315,6 +316,7 @@ size_t readback_check(struct readback *rb, int64_t now_ms, struct readback_resul
 	if (!out->svc)
 		return 0;
 	size_t failed = 0;
+	bool reachable = true;
 	for (size_t i = 0; i < rb->n; i++) {
 		struct rb_service *rs = &rb->svc[i];
 		struct readback_service *o = &out->svc[out->n++];
@@ -324,7 +326,14 @@ size_t readback_check(struct readback *rb, int64_t now_ms, struct readback_resul
 			continue;
 		o->pending_s = (double)(now_ms - rs->since_ms) / 1000.0;
 		join(o->want, sizeof(o->want), rs->entries, rs->n);
-		if (fetch(rb, rs->name, o->seen, sizeof(o->seen)) < 0) {
+		if (!reachable) {
+			snprintf(o->seen, sizeof(o->seen), "Traefik's API cannot be reached");
+			continue;
+		}
+		int f = fetch(rb, rs->name, o->seen, sizeof(o->seen));
+		if (f < 0) {
+			/* a tick waits for one timeout at most, not one per service */
+			reachable = f != -2;
 			failed++;
 			continue;
 		}

@@ -42,7 +42,8 @@ struct readback_service {
 
 /* Reads Traefik's view of every service not yet seen applied. Fills out
  * (one entry per service written since readback_new, in config order; the
- * caller frees out->svc). Returns the number of API requests that failed. */
+ * caller frees out->svc). Returns the number of API requests that failed;
+ * once the API cannot be reached, the services left are not asked this time. */
 struct readback_result {
 	struct readback_service *svc;
 	size_t n;
