@@ -734,17 +734,36 @@ out:
 	p->svc = NULL;
 }
 
+/* Whoever gives a Traefik service its name: a service, or a backend's child. */
+struct owner {
+	const char *name, *svc, *backend;
+	int line;
+};
+
+static int cmp_owner(const void *a, const void *b)
+{
+	const struct owner *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static void describe(char *buf, size_t len, const struct owner *o, bool with_line)
+{
+	int n = o->backend ? snprintf(buf, len, "backend \"%s\" of service \"%s\"", o->backend, o->svc)
+			   : snprintf(buf, len, "service \"%s\"", o->svc);
+	if (with_line && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " (line %d)", o->line);
+}
+
 /* Every Traefik service weightd writes has a name of its own: the managed
- * services and the split layout's children. */
+ * services and the split layout's children (sorted, so a fleet of any size
+ * is checked in one pass). */
 static void check_names(struct config_parser *p, const struct wd_config *cfg)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++)
 		n += 1 + cfg->services[i].n_backends;
-	struct owner {
-		const char *name, *svc, *backend;
-		int line;
-	} *o = calloc(n ? n : 1, sizeof(*o));
+	struct owner *o = calloc(n ? n : 1, sizeof(*o));
 	if (!o)
 		return;
 	n = 0;
@@ -757,24 +776,19 @@ static void check_names(struct config_parser *p, const struct wd_config *cfg)
 				o[n++] = (struct owner){s->backends[b].child, s->name, s->backends[b].name,
 							s->backends[b].line};
 	}
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(o[i].name, o[j].name) != 0 || (!o[i].backend && !o[j].backend))
-				continue; /* two services of one name are reported elsewhere */
-			char a[600], b[600];
-			if (o[i].backend)
-				snprintf(a, sizeof(a), "backend \"%s\" of service \"%s\"", o[i].backend, o[i].svc);
-			else
-				snprintf(a, sizeof(a), "service \"%s\"", o[i].svc);
-			if (o[j].backend)
-				snprintf(b, sizeof(b), "backend \"%s\" of service \"%s\" (line %d)", o[j].backend,
-					 o[j].svc, o[j].line);
-			else
-				snprintf(b, sizeof(b), "service \"%s\" (line %d)", o[j].svc, o[j].line);
-			errors_add(p->errs, "%s:%d: %s and %s both give the Traefik service name \"%s\"; "
-				   "rename one (child names replace characters outside A-Z a-z 0-9 . _ - by -)",
-				   p->file, o[i].line, a, b, o[i].name);
-		}
+	qsort(o, n, sizeof(*o), cmp_owner);
+	for (size_t i = 1; i < n; i++) {
+		const struct owner *first = &o[i - 1], *later = &o[i];
+		/* two services of one name are reported elsewhere */
+		if (strcmp(first->name, later->name) != 0 || (!first->backend && !later->backend))
+			continue;
+		char a[600], b[600];
+		describe(a, sizeof(a), later, false);
+		describe(b, sizeof(b), first, true);
+		errors_add(p->errs, "%s:%d: %s and %s both give the Traefik service name \"%s\"; "
+			   "rename one (child names replace characters outside A-Z a-z 0-9 . _ - by -)",
+			   p->file, later->line, a, b, later->name);
+	}
 	free(o);
 }
 
