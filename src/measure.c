@@ -36,35 +36,33 @@ static uint64_t hash_str(uint64_t h, const char *s)
 	return (h ^ 0xff) * 1099511628211ull;
 }
 
-static void warn_once(const char *msg, const char *service, const char *query,
-		      const char *detail)
-{
-	uint64_t h = hash_str(hash_str(hash_str(hash_str(14695981039346656037ull, msg), service),
-				       query), detail);
-	for (size_t i = 0; i < n_seen; i++) {
-		if (seen[i] == h) {
-			log_debug(msg, "service", service, "query", query, "detail", detail);
-			return;
-		}
-	}
-	if (n_seen == SEEN_MAX)
-		n_seen = 0;
-	seen[n_seen++] = h;
-	log_warn(msg, "service", service, "query", query, "detail", detail);
-}
-
-/* The same at info level, for what is expected (sharing the table). */
-static void note_once(const char *msg, const char *service, const char *query, const char *detail)
+/* Logs the message at level the first time it is seen, later at debug. */
+static void log_once(int level, const char *msg, const char *service, const char *query,
+		     const char *detail)
 {
 	uint64_t h = hash_str(hash_str(hash_str(hash_str(14695981039346656037ull, msg), service),
 				       query), detail);
 	for (size_t i = 0; i < n_seen; i++)
 		if (seen[i] == h)
-			return;
-	if (n_seen == SEEN_MAX)
-		n_seen = 0;
-	seen[n_seen++] = h;
-	log_info(msg, "service", service, "query", query, "detail", detail);
+			level = WD_LOG_DEBUG;
+	if (level != WD_LOG_DEBUG) {
+		if (n_seen == SEEN_MAX)
+			n_seen = 0;
+		seen[n_seen++] = h;
+	}
+	wd_log(level, msg, "service", service, "query", query, "detail", detail, (char *)NULL);
+}
+
+static void warn_once(const char *msg, const char *service, const char *query,
+		      const char *detail)
+{
+	log_once(WD_LOG_WARN, msg, service, query, detail);
+}
+
+/* The same at info level, for what is expected. */
+static void note_once(const char *msg, const char *service, const char *query, const char *detail)
+{
+	log_once(WD_LOG_INFO, msg, service, query, detail);
 }
 
 static int64_t monotonic_ms(void)
