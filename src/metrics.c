@@ -314,6 +314,19 @@ static void counter3(FILE *f, const char *name, const char *help, const char *co
 		fprintf(f, "%s{result=\"%s\"} %" PRIu64 "\n", name, labels[i], v[i]);
 }
 
+/* One histogram family: n bucket counts at the bounds le, then the +Inf
+ * bucket (count), the sum and the count. */
+static void histogram(FILE *f, const char *name, const char *help, const double *le,
+		      const uint64_t *bucket, size_t n, uint64_t count, double sum)
+{
+	family(f, name, "histogram", help);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, le[i], bucket[i]);
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum ", name, count, name);
+	put_double(f, sum);
+	fprintf(f, "\n%s_count %" PRIu64 "\n", name, count);
+}
+
 enum service_value { S_FROZEN, S_NO_DATA, S_APPLIED };
 
 /* One 0/1 gauge family over the services; a service whose value is unknown
@@ -382,15 +395,9 @@ static void render_locked(FILE *f, const struct metrics *m)
 	service_gauge(f, m, "weightd_traefik_applied",
 		      "1 when Traefik's API shows the weights last written, 0 while it shows others "
 		      "(with traefik_api set).", S_APPLIED);
-	family(f, "weightd_traefik_apply_seconds", "histogram",
-	       "Time from a write until Traefik's API shows it (a tick's resolution).");
-	for (size_t i = 0; i < N_APPLY; i++)
-		fprintf(f, "weightd_traefik_apply_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-			apply_buckets[i], m->apply_bucket[i]);
-	fprintf(f, "weightd_traefik_apply_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", m->apply_count);
-	fputs("weightd_traefik_apply_seconds_sum ", f);
-	put_double(f, m->apply_sum_s);
-	fprintf(f, "\nweightd_traefik_apply_seconds_count %" PRIu64 "\n", m->apply_count);
+	histogram(f, "weightd_traefik_apply_seconds",
+		  "Time from a write until Traefik's API shows it (a tick's resolution).", apply_buckets,
+		  m->apply_bucket, N_APPLY, m->apply_count, m->apply_sum_s);
 	family(f, "weightd_traefik_api_errors_total", "counter",
 	       "Reads of Traefik's API that failed (traefik_api).");
 	fprintf(f, "weightd_traefik_api_errors_total %" PRIu64 "\n", m->api_errors);
@@ -400,14 +407,8 @@ static void render_locked(FILE *f, const struct metrics *m)
 		 "Ticks by result: ok, partial (some services' queries failed), failed.",
 		 tick_labels, m->ticks, 3);
 
-	family(f, "weightd_tick_duration_seconds", "histogram", "Duration of a whole tick.");
-	for (size_t i = 0; i < N_BUCKETS; i++)
-		fprintf(f, "weightd_tick_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-			tick_buckets[i], m->tick_bucket[i]);
-	fprintf(f, "weightd_tick_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", m->tick_count);
-	fputs("weightd_tick_duration_seconds_sum ", f);
-	put_double(f, m->tick_sum_s);
-	fprintf(f, "\nweightd_tick_duration_seconds_count %" PRIu64 "\n", m->tick_count);
+	histogram(f, "weightd_tick_duration_seconds", "Duration of a whole tick.", tick_buckets,
+		  m->tick_bucket, N_BUCKETS, m->tick_count, m->tick_sum_s);
 
 	static const char *const q_labels[] = {"ok", "failed"};
 	uint64_t q[2] = {m->queries_ok, m->queries_failed};
