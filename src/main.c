@@ -115,6 +115,7 @@ struct daemon {
 	struct wd_config *cfg;
 	struct prom *prom;
 	struct output *out;
+	struct plan plan;         /* the queries a tick sends */
 	struct readback_state rbs;
 	struct wd_service_state *st; /* one per cfg service, same order */
 	size_t n_st;
@@ -281,6 +282,7 @@ struct runtime {
 	struct output *out;
 	struct wd_service_state *st; /* one per cfg service, same order */
 	unsigned char **bflags;
+	struct plan plan;            /* the queries a tick sends */
 	struct readback_state rbs;
 };
 
@@ -289,6 +291,7 @@ static void runtime_free(struct runtime *r)
 	free_states(r->st, r->bflags, r->cfg ? r->cfg->n_services : 0);
 	prom_free(r->prom);
 	output_free(r->out);
+	plan_free(&r->plan);
 	readback_state_free(&r->rbs);
 	config_free(r->cfg);
 	memset(r, 0, sizeof(*r));
@@ -330,6 +333,10 @@ static int runtime_build(const struct daemon *d, struct runtime *r)
 		log_error("cannot open the output", "error", err);
 		return -1;
 	}
+	if (plan_build(r->cfg, &r->plan, err, sizeof(err)) < 0) {
+		log_error("cannot plan the queries", "error", err);
+		return -1;
+	}
 	if (readback_state_new(r->cfg, &r->rbs, err, sizeof(err)) < 0) {
 		log_error("cannot read Traefik's API back", "error", err);
 		return -1;
@@ -347,6 +354,7 @@ static void drop_running(struct daemon *d)
 	free_states(d->st, d->bflags, d->n_st);
 	prom_free(d->prom);
 	output_free(d->out);
+	plan_free(&d->plan);
 	readback_state_free(&d->rbs);
 	config_free(d->cfg);
 }
@@ -360,6 +368,7 @@ static void runtime_swap(struct daemon *d, struct runtime *r)
 	d->out = r->out;
 	d->st = r->st;
 	d->bflags = r->bflags;
+	d->plan = r->plan;
 	d->rbs = r->rbs;
 	d->n_st = r->cfg->n_services;
 	memset(r, 0, sizeof(*r));
@@ -656,7 +665,7 @@ static enum tick_result run_tick(struct daemon *d)
 	/* A stop may cut the queries short; the writes below run with the
 	 * signals blocked, so none fails them midway (EINTR in a connect). */
 	sigprocmask(SIG_SETMASK, &d->unblocked, NULL);
-	size_t failed = measure_run(d->prom, cfg, &mt, &stop_requested);
+	size_t failed = measure_run(d->prom, cfg, &d->plan, &mt, &stop_requested);
 	sigprocmask(SIG_SETMASK, &d->blocked, NULL);
 	if (stop_requested) {
 		measure_tick_free(&mt);

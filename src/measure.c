@@ -72,37 +72,6 @@ static int64_t monotonic_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* How long a query has answered empty without a break: queries seen empty
- * in the last tick, by hash, with the time they first were. */
-#define EMPTY_MAX 64
-static struct {
-	uint64_t hash;
-	int64_t since_ms, last_ms;
-} empties[EMPTY_MAX];
-
-static int64_t empty_for_ms(const char *expr, int64_t now_ms, int64_t max_gap_ms)
-{
-	uint64_t h = hash_str(14695981039346656037ull, expr);
-	size_t free_at = EMPTY_MAX, oldest = 0;
-	for (size_t i = 0; i < EMPTY_MAX; i++) {
-		if (empties[i].hash == h && empties[i].last_ms) {
-			/* a break (a tick with series) restarts the count */
-			if (now_ms - empties[i].last_ms > max_gap_ms)
-				empties[i].since_ms = now_ms;
-			empties[i].last_ms = now_ms;
-			return now_ms - empties[i].since_ms;
-		}
-		if (!empties[i].last_ms && free_at == EMPTY_MAX)
-			free_at = i;
-		if (empties[i].last_ms < empties[oldest].last_ms)
-			oldest = i;
-	}
-	size_t i = free_at < EMPTY_MAX ? free_at : oldest;
-	empties[i].hash = h;
-	empties[i].since_ms = empties[i].last_ms = now_ms;
-	return 0;
-}
-
 /* ---- mapping --------------------------------------------------------------- */
 
 /* Backends sorted by name, for services too large to search linearly. */
@@ -359,7 +328,7 @@ size_t measure_fill(const struct wd_service_cfg *svc, const struct prom_result *
  * A preset's answer is empty until Traefik has served requests through the
  * child services weightd just wrote, so that one is a note at first, and a
  * warning only while it lasts past its window and three more ticks. */
-static void report_empty(const struct plan_query *q, const struct wd_config *cfg)
+static void report_empty(struct plan_query *q, const struct wd_config *cfg, int64_t now_ms)
 {
 	const struct wd_service_cfg *svc = &cfg->services[q->first_service];
 	char who[300], detail[400];
@@ -378,7 +347,9 @@ static void report_empty(const struct plan_query *q, const struct wd_config *cfg
 	snprintf(detail, sizeof(detail),
 		 "no %s series for the child services yet: Traefik has none until they exist and "
 		 "served requests within the window; the weights hold meanwhile", preset_signal_name(q->signal));
-	if (empty_for_ms(q->expr, monotonic_ms(), 3 * cfg->interval_ms) < grace_ms) {
+	if (!q->empty_since_ms)
+		q->empty_since_ms = now_ms;
+	if (now_ms - q->empty_since_ms < grace_ms) {
 		note_once("preset query returned no series yet", who, q->expr, detail);
 		return;
 	}
@@ -433,19 +404,16 @@ static void views_free(struct prom_result *views, size_t n)
 	free(views);
 }
 
-size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_tick *t,
-		   volatile sig_atomic_t *stop)
+size_t measure_run(struct prom *p, const struct wd_config *cfg, struct plan *pl,
+		   struct measure_tick *t, volatile sig_atomic_t *stop)
 {
 	memset(t, 0, sizeof(*t));
 	size_t n_svc = cfg->n_services;
 	t->svc = calloc(n_svc ? n_svc : 1, sizeof(*t->svc));
-	struct plan pl;
-	char err[256];
-	int plan_rc = plan_build(cfg, &pl, err, sizeof(err));
-	struct prom_query *q = calloc(pl.n_q + 1, sizeof(*q));
+	struct prom_query *q = calloc(pl->n_q + 1, sizeof(*q));
 	/* views[signal][svc]: the keyed queries' answers, split by service */
 	struct prom_result *views[WD_SIGNALS] = {0};
-	bool oom = !t->svc || !q || plan_rc < 0;
+	bool oom = !t->svc || !q;
 	for (int sig = 0; sig < WD_SIGNALS; sig++)
 		oom |= !(views[sig] = calloc(n_svc ? n_svc : 1, sizeof(struct prom_result)));
 	if (t->svc) {
@@ -457,20 +425,24 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 		}
 	}
 	if (!oom) {
-		for (size_t j = 0; j < pl.n_q; j++) {
-			q[j].expr = pl.q[j].expr;
-			q[j].label = pl.q[j].label;
+		for (size_t j = 0; j < pl->n_q; j++) {
+			q[j].expr = pl->q[j].expr;
+			q[j].label = pl->q[j].label;
 		}
-		t->queries = pl.n_q;
-		t->failed = (size_t)prom_query_batch(p, q, pl.n_q, stop);
-		for (size_t j = 0; j < pl.n_q; j++)
+		t->queries = pl->n_q;
+		t->failed = (size_t)prom_query_batch(p, q, pl->n_q, stop);
+		int64_t now = monotonic_ms();
+		for (size_t j = 0; j < pl->n_q; j++) {
 			if (q[j].result.ok && q[j].result.n_samples == 0) {
 				t->empty++;
-				report_empty(&pl.q[j], cfg);
+				report_empty(&pl->q[j], cfg, now);
+			} else if (q[j].result.ok) {
+				pl->q[j].empty_since_ms = 0;
 			}
-		for (size_t j = 0; j < pl.n_q && !oom; j++)
-			if (pl.q[j].keyed && q[j].result.ok)
-				oom = split_keyed(&pl, (int)j, &q[j].result, cfg, views[pl.q[j].signal],
+		}
+		for (size_t j = 0; j < pl->n_q && !oom; j++)
+			if (pl->q[j].keyed && q[j].result.ok)
+				oom = split_keyed(pl, (int)j, &q[j].result, cfg, views[pl->q[j].signal],
 						  &t->unmatched) < 0;
 	}
 	if (oom) {
@@ -488,7 +460,7 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 		const struct prom_result *res[WD_SIGNALS];
 		ms->ok = true;
 		for (int sig = 0; sig < WD_SIGNALS; sig++) {
-			int j = plan_at(&pl, i, (enum wd_signal)sig);
+			int j = plan_at(pl, i, (enum wd_signal)sig);
 			res[sig] = j < 0 ? NULL : &q[j].result;
 			if (!res[sig])
 				continue;
@@ -501,7 +473,7 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 			if (res[sig]->warnings)
 				warn_once("Prometheus returned warnings", svc->name, kind_name[sig],
 					  res[sig]->warnings);
-			if (pl.q[j].keyed && res[sig]->ok) {
+			if (pl->q[j].keyed && res[sig]->ok) {
 				views[sig][i].ok = 1;
 				res[sig] = &views[sig][i];
 			}
@@ -511,13 +483,12 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 			ms->no_data = measure_fill(svc, res[0], res[1], res[2], ms->m) == 0;
 	}
 out:
-	for (size_t j = 0; q && j < pl.n_q; j++)
+	for (size_t j = 0; q && j < pl->n_q; j++)
 		prom_result_clear(&q[j].result);
 	for (int sig = 0; sig < WD_SIGNALS; sig++)
 		views_free(views[sig], n_svc);
 	free(q);
-	plan_free(&pl);
-	return oom ? n_svc : failed;
+		return oom ? n_svc : failed;
 }
 
 void measure_tick_free(struct measure_tick *t)

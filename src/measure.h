@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "plan.h"
 #include "policy.h"
 #include "prom.h"
 
@@ -28,12 +29,14 @@ struct measure_tick {
 	size_t unmatched;            /* series of fleet-wide answers naming no backend */
 };
 
-/* Runs every service's queries of one tick concurrently. Allocates t's arrays
+/* Runs the queries of cfg's plan pl (plan_build) of one tick concurrently and
+ * maps their answers to every service's backends. Allocates t's arrays
  * (measure_tick_free releases them). Returns the number of services whose
  * queries failed. Warnings about the data (duplicate series, Prometheus
- * warnings) are logged at warn/debug level. */
-size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_tick *t,
-		   volatile sig_atomic_t *stop);
+ * warnings, empty answers) are logged at warn/debug level; pl remembers
+ * since when each query answered empty. */
+size_t measure_run(struct prom *p, const struct wd_config *cfg, struct plan *pl,
+		   struct measure_tick *t, volatile sig_atomic_t *stop);
 void measure_tick_free(struct measure_tick *t);
 
 /* Maps one query's result onto a service's backends: calls set(ctx, index,

@@ -35,7 +35,8 @@ static int add_query(struct plan *p, char *expr, const char *label, enum wd_sign
 		return -1;
 	}
 	p->q = nq;
-	p->q[p->n_q] = (struct plan_query){expr, label, sig, keyed, 0, svc};
+	p->q[p->n_q] = (struct plan_query){.expr = expr, .label = label, .signal = sig,
+					   .keyed = keyed, .first_service = svc};
 	return (int)p->n_q++;
 }
 

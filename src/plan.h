@@ -4,12 +4,14 @@
  * identical. Preset services are grouped by preset, window and latency
  * statistic into one fleet-wide query per signal, whose series name their
  * backend by a key (plan_find). So Prometheus's load does not grow with the
- * number of services. */
+ * number of services. A plan is built once per config and also remembers,
+ * per query, since when it has answered empty. */
 #ifndef WD_PLAN_H
 #define WD_PLAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 
@@ -23,6 +25,7 @@ struct plan_query {
 	bool keyed;            /* a preset's fleet query: series carry keys */
 	size_t n_services;     /* how many services read it */
 	size_t first_service;  /* the first of them (index in cfg) */
+	int64_t empty_since_ms; /* monotonic: answered empty since (0: it was not) */
 };
 
 /* One backend's key in a keyed query's answers. */
