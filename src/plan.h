@@ -42,9 +42,8 @@ struct plan {
 	size_t n_keys;
 };
 
-/* Builds the plan of cfg. 0, or -1 (out of memory) with err set; free with
- * plan_free either way. */
-int plan_build(const struct wd_config *cfg, struct plan *p, char *err, size_t errlen);
+/* Builds the plan of cfg; free it with plan_free. */
+void plan_build(const struct wd_config *cfg, struct plan *p);
 void plan_free(struct plan *p);
 
 /* The index in q of service svc's query for signal, or -1. */
