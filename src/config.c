@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "haproxy_cli.h"
 #include "log.h"
 
 #ifndef SYSCONFDIR
@@ -140,6 +141,7 @@ struct parser {
 	const char *file;
 	struct wd_errors *errs;
 	struct wd_errors *warns;
+	bool url_optional; /* HAProxy knows its servers' addresses */
 };
 
 static int line_of(const config_setting_t *s)
@@ -463,8 +465,8 @@ static void validate_policy(struct parser *p, const config_setting_t *s,
 
 static const char *const service_keys[] = {
 	"name", "kind", "label", "latency_query", "error_query", "rate_query", "backends",
-	"health_check", "freeze", "policy", NULL};
-static const char *const backend_keys[] = {"name", "url", "weight", "pin", NULL};
+	"health_check", "freeze", "policy", "haproxy_backend", NULL};
+static const char *const backend_keys[] = {"name", "url", "weight", "pin", "haproxy_server", NULL};
 static const char *const health_keys[] = {"path", "interval", "timeout", "scheme",
 					  "hostname", "port", NULL};
 
@@ -510,9 +512,9 @@ static void parse_backend(struct parser *p, const config_setting_t *g,
 	const char *bn = b->name ? b->name : "?";
 	int has_url = get_string(p, g, "url", &b->url) > 0;
 	if (svc->kind == WD_KIND_SERVERS) {
-		if (!has_url)
+		if (!has_url && !p->url_optional)
 			perr(p, g, "backend \"%s\": url is required for kind \"servers\"", bn);
-		else if (!is_http_url(b->url))
+		else if (has_url && !is_http_url(b->url))
 			perr(p, config_setting_get_member(g, "url"),
 			     "backend \"%s\": url \"%s\" is not an http:// or https:// URL", bn, b->url);
 	} else if (has_url) {
@@ -520,6 +522,7 @@ static void parse_backend(struct parser *p, const config_setting_t *g,
 		     "backend \"%s\": url is only for kind \"servers\" (a weighted child is a service name)",
 		     bn);
 	}
+	get_string(p, g, "haproxy_server", &b->haproxy_server);
 	get_int(p, g, "weight", &b->weight);
 	if (get_int(p, g, "pin", &b->pin) > 0 && (b->pin < 0 || b->pin > svc->policy.total))
 		perr(p, config_setting_get_member(g, "pin"), "backend \"%s\": pin %d not within 0..%d",
@@ -600,6 +603,7 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 	else if (!svc->label[0])
 		perr(p, config_setting_get_member(g, "label"), "service \"%s\": label is empty", svc->name);
 	get_bool(p, g, "freeze", &svc->freeze);
+	get_string(p, g, "haproxy_backend", &svc->haproxy_backend);
 
 	config_setting_t *pol = config_setting_get_member(g, "policy");
 	if (pol)
@@ -769,7 +773,7 @@ static void parse_output(struct parser *p, const config_setting_t *root, struct 
 	check_keys(p, g, "output", output_keys);
 	char *type = NULL;
 	if (get_string(p, g, "type", &type) <= 0) {
-		perr(p, g, "output.type is required (\"file\" or \"redis\")");
+		perr(p, g, "output.type is required (\"file\", \"redis\" or \"haproxy\")");
 	} else if (strcmp(type, "file") == 0) {
 		oc->type = WD_OUT_FILE;
 		if (get_string(p, g, "path", &oc->path) <= 0 || !oc->path[0])
@@ -781,6 +785,22 @@ static void parse_output(struct parser *p, const config_setting_t *root, struct 
 			if (config_setting_get_member(g, *k))
 				perr(p, config_setting_get_member(g, *k),
 				     "output.%s is only for type \"redis\"", *k);
+	} else if (strcmp(type, "haproxy") == 0) {
+		oc->type = WD_OUT_HAPROXY;
+		p->url_optional = true;
+		if (get_string(p, g, "address", &oc->address) <= 0)
+			perr(p, g, "output.address (HAProxy's runtime API: HOST:PORT or a unix socket "
+				   "path) is required for type \"haproxy\"");
+		else if (!oc->address[0] || (oc->address[0] != '/' && !strrchr(oc->address, ':')))
+			perr(p, config_setting_get_member(g, "address"),
+			     "output.address \"%s\" must be HOST:PORT or a unix socket path", oc->address);
+		get_duration(p, g, "timeout", &oc->timeout_ms);
+		static const char *const not_haproxy[] = {"path", "take_over", "db", "username",
+							  "password_file", "root_key", NULL};
+		for (const char *const *k = not_haproxy; *k; k++)
+			if (config_setting_get_member(g, *k))
+				perr(p, config_setting_get_member(g, *k),
+				     "output.%s is not for type \"haproxy\"", *k);
 	} else if (strcmp(type, "redis") == 0) {
 		oc->type = WD_OUT_REDIS;
 		if (get_string(p, g, "address", &oc->address) <= 0)
@@ -807,7 +827,7 @@ static void parse_output(struct parser *p, const config_setting_t *root, struct 
 				perr(p, config_setting_get_member(g, k), "output.%s is only for type \"file\"", k);
 	} else {
 		perr(p, config_setting_get_member(g, "type"),
-		     "output.type \"%s\" is not \"file\" or \"redis\"", type);
+		     "output.type \"%s\" is not \"file\", \"redis\" or \"haproxy\"", type);
 	}
 	free(type);
 }
@@ -922,6 +942,8 @@ int config_load(const char *path, struct wd_config **out, struct wd_errors *errs
 	struct parser p = {.file = path, .errs = errs, .warns = warns};
 	parse_top(&p, config_root_setting(&lc), cfg);
 	config_destroy(&lc);
+	if (errs->n == errs_before)
+		haproxy_check_config(cfg, errs);
 	if (errs->n > errs_before) {
 		config_free(cfg);
 		return -1;
@@ -961,10 +983,12 @@ void config_free(struct wd_config *cfg)
 		struct wd_service_cfg *s = &cfg->services[i];
 		free(s->name);
 		free(s->label);
+		free(s->haproxy_backend);
 		policy_cfg_free(&s->policy);
 		for (size_t j = 0; j < s->n_backends; j++) {
 			free(s->backends[j].name);
 			free(s->backends[j].url);
+			free(s->backends[j].haproxy_server);
 		}
 		free(s->backends);
 		free(s->health.path);

@@ -15,7 +15,7 @@
 
 enum wd_objective { WD_OBJ_LATENCY = 0, WD_OBJ_MARGINAL };
 enum wd_kind { WD_KIND_SERVERS = 0, WD_KIND_WEIGHTED };
-enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS };
+enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS, WD_OUT_HAPROXY };
 
 struct wd_policy_cfg {
 	enum wd_objective objective;
@@ -38,7 +38,8 @@ struct wd_policy_cfg {
 
 struct wd_backend_cfg {
 	char *name;
-	char *url;   /* kind servers; NULL for weighted */
+	char *url;   /* kind servers; NULL for weighted (and optional for HAProxy) */
+	char *haproxy_server; /* output haproxy: the server's name there; NULL: name */
 	int weight;  /* initial weight */
 	int pin;     /* -1: not pinned; 0: drained; N: fixed */
 	int line;
@@ -62,6 +63,7 @@ struct wd_service_cfg {
 	struct wd_backend_cfg *backends;
 	size_t n_backends;
 	struct wd_health_cfg health;
+	char *haproxy_backend; /* output haproxy: the backend's name there; NULL: name */
 	int line;
 };
 
@@ -86,7 +88,7 @@ struct wd_output_cfg {
 	/* file */
 	char *path;
 	bool take_over; /* overwrite an existing file weightd did not write */
-	/* redis */
+	/* redis and haproxy */
 	char *address;  /* host:port, or a unix socket path starting with '/' */
 	int db;
 	char *username; /* NULL if none */

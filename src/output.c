@@ -1,5 +1,5 @@
 /* output: picks the implementation the config names (the dry run whenever
- * dry_run is set, so the file and Redis are never opened) and checks what
+ * dry_run is set, so the file, Redis or HAProxy are never opened) and checks what
  * every implementation must refuse. */
 #include "output_impl.h"
 
@@ -25,6 +25,9 @@ struct output *output_new(const struct wd_config *cfg, char *err, size_t errlen)
 	} else if (cfg->output.type == WD_OUT_FILE) {
 		o->ops = &output_file_ops;
 		o->impl = output_file_new(cfg, err, errlen);
+	} else if (cfg->output.type == WD_OUT_HAPROXY) {
+		o->ops = &output_haproxy_ops;
+		o->impl = output_haproxy_new(cfg, err, errlen);
 	} else {
 		o->ops = &output_redis_ops;
 		o->impl = output_redis_new(cfg, err, errlen);

@@ -17,7 +17,9 @@ struct output_ops {
 void *output_file_new(const struct wd_config *cfg, char *err, size_t errlen);
 void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen);
 void *output_dry_new(const struct wd_config *cfg, char *err, size_t errlen);
-extern const struct output_ops output_file_ops, output_redis_ops, output_dry_ops;
+void *output_haproxy_new(const struct wd_config *cfg, char *err, size_t errlen);
+extern const struct output_ops output_file_ops, output_redis_ops, output_dry_ops,
+	output_haproxy_ops;
 
 /* Refuses what Traefik must never get: a negative weight, or a service whose
  * backends are all at 0 (no server at all, or every child at 0: clients would
