@@ -6,7 +6,7 @@ set -eu
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libcurl4-openssl-dev libcjson-dev libhiredis-dev libconfig-dev libyaml-dev
 libmicrohttpd-dev libcunit1-dev
-prometheus redis-server curl jq gnuplot-nox python3 python3-jsonschema python3-yaml
+prometheus redis-server haproxy curl jq gnuplot-nox python3 python3-jsonschema python3-yaml
 valgrind groff-base man-db faketime"
 
 missing=""

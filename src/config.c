@@ -854,8 +854,6 @@ static void parse_top(struct parser *p, config_setting_t *root, struct wd_config
 		config_setting_t *s = config_setting_get_member(root, "interval");
 		if (cfg->interval_ms < 100)
 			perr(p, s, "interval must be at least 100ms");
-		else if (cfg->interval_ms < 2000)
-			pwarn(p, s, "interval below 2s: Traefik applies at most one change per 2s");
 	}
 	get_bool(p, root, "dry_run", &cfg->dry_run);
 	char *lvl = NULL;
@@ -877,6 +875,10 @@ static void parse_top(struct parser *p, config_setting_t *root, struct wd_config
 
 	parse_prometheus(p, root, &cfg->prom);
 	parse_output(p, root, &cfg->output);
+	/* HAProxy applies runtime API changes at once: only Traefik throttles. */
+	if (cfg->interval_ms >= 100 && cfg->interval_ms < 2000 && cfg->output.type != WD_OUT_HAPROXY)
+		pwarn(p, config_setting_get_member(root, "interval"),
+		      "interval below 2s: Traefik applies at most one change per 2s");
 
 	policy_defaults(&cfg->policy);
 	config_setting_t *pol = config_setting_get_member(root, "policy");

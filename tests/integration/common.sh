@@ -112,7 +112,8 @@ stop_redis() {
 }
 
 # start_prometheus TARGET...: a real Prometheus scraping each HOST:PORT target
-# every second. Sets PROM_PORT, PROM_URL, PROM_PID. Optional: PROM_WEB_CONFIG
+# every second. Sets PROM_PORT, PROM_URL, PROM_PID. Optional: PROM_JOBS (more
+# scrape_configs entries, YAML indented by two spaces), PROM_WEB_CONFIG
 # (a --web.config.file for TLS or basic auth), PROM_SCHEME (https with TLS) and
 # PROM_CURL_OPTS (what curl needs to reach it then, e.g. --cacert, -u).
 start_prometheus() {
@@ -135,6 +136,7 @@ scrape_configs:
     honor_labels: true
     static_configs:
       - targets: [$targets]
+${PROM_JOBS:-}
 EOP
 	mkdir -p "$WORK/prom-data"
 	prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \

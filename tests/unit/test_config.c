@@ -404,6 +404,17 @@ static void test_short_interval_warns(void)
 	unlink(path);
 	free(path);
 	free(text);
+	/* HAProxy applies each change at once: no warning */
+	s.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";";
+	text = build(&s);
+	path = tu_write_temp(text);
+	CU_ASSERT_EQUAL_FATAL(config_load(path, &cfg, &errs, &warns), 0);
+	CU_ASSERT_EQUAL(warns.n, 0);
+	errors_free(&warns);
+	config_free(cfg);
+	unlink(path);
+	free(path);
+	free(text);
 }
 
 static void test_shipped_config(void)
