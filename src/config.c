@@ -13,6 +13,7 @@
 
 #include "haproxy_cli.h"
 #include "log.h"
+#include "traefik.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -358,7 +359,7 @@ static void free_secret(char *s)
 static const char *const policy_keys[] = {
 	"objective", "kp", "ki", "kd", "error_penalty", "eject_error_ratio", "total",
 	"min_weight", "max_weight", "max_step", "deadband", "stale_ticks", "min_rate",
-	"latency_query", "error_query", "rate_query", NULL};
+	"latency_query", "error_query", "rate_query", "window", "latency_statistic", NULL};
 
 static void policy_defaults(struct wd_policy_cfg *pc)
 {
@@ -393,6 +394,51 @@ static void policy_cfg_free(struct wd_policy_cfg *pc)
 	free(pc->error_query);
 	free(pc->rate_query);
 	pc->latency_query = pc->error_query = pc->rate_query = NULL;
+}
+
+/* window and latency_statistic: in a policy group or on a service. */
+static void parse_signal_keys(struct parser *p, const config_setting_t *g, struct wd_policy_cfg *pc)
+{
+	get_duration(p, g, "window", &pc->window_ms);
+	char *st = NULL;
+	if (get_string(p, g, "latency_statistic", &st) > 0) {
+		if (strcmp(st, "mean") == 0)
+			pc->latency_stat = WD_STAT_MEAN;
+		else if (strcmp(st, "p95") == 0)
+			pc->latency_stat = WD_STAT_P95;
+		else
+			perr(p, config_setting_get_member(g, "latency_statistic"),
+			     "latency_statistic \"%s\" is not \"mean\" or \"p95\"", st);
+	}
+	free(st);
+}
+
+/* "custom" or "traefik" into *m; 1 when the key is present. */
+static int get_metrics(struct parser *p, const config_setting_t *g, enum wd_metrics *m)
+{
+	char *v = NULL;
+	int rc = get_string(p, g, "metrics", &v);
+	if (rc > 0) {
+		if (strcmp(v, "custom") == 0)
+			*m = WD_METRICS_CUSTOM;
+		else if (strcmp(v, "traefik") == 0)
+			*m = WD_METRICS_TRAEFIK;
+		else
+			perr(p, config_setting_get_member(g, "metrics"),
+			     "metrics \"%s\" is not \"custom\" or \"traefik\"", v);
+	}
+	free(v);
+	return rc;
+}
+
+const char *config_metrics_name(enum wd_metrics m)
+{
+	return m == WD_METRICS_TRAEFIK ? "traefik" : "custom";
+}
+
+bool config_split_layout(const struct wd_service_cfg *svc)
+{
+	return svc->metrics == WD_METRICS_TRAEFIK && svc->kind == WD_KIND_SERVERS;
 }
 
 /* Overrides pc with the keys present in group g. */
@@ -436,6 +482,7 @@ static void parse_policy(struct parser *p, const config_setting_t *g, struct wd_
 	get_string(p, g, "latency_query", &pc->latency_query);
 	get_string(p, g, "error_query", &pc->error_query);
 	get_string(p, g, "rate_query", &pc->rate_query);
+	parse_signal_keys(p, g, pc);
 }
 
 /* Checks the numeric rules of an effective policy; s is where to point. */
@@ -465,7 +512,8 @@ static void validate_policy(struct parser *p, const config_setting_t *s,
 
 static const char *const service_keys[] = {
 	"name", "kind", "label", "latency_query", "error_query", "rate_query", "backends",
-	"health_check", "freeze", "policy", "haproxy_backend", NULL};
+	"health_check", "freeze", "policy", "metrics", "window", "latency_statistic",
+	"haproxy_backend", NULL};
 static const char *const backend_keys[] = {"name", "url", "weight", "pin", "haproxy_server", NULL};
 static const char *const health_keys[] = {"path", "interval", "timeout", "scheme",
 					  "hostname", "port", NULL};
@@ -571,10 +619,83 @@ static void validate_service_weights(struct parser *p, const config_setting_t *g
 		     svc->name, unpinned, pc->max_weight, pc->total);
 }
 
+/* metrics = "traefik": the preset's queries and label, and for kind servers
+ * each backend's child service name. */
+static void check_preset(struct parser *p, const config_setting_t *g, struct wd_service_cfg *svc)
+{
+	static const char *const own[] = {"label", "latency_query", "error_query", "rate_query"};
+	config_setting_t *pol = config_setting_get_member(g, "policy");
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		config_setting_t *s = config_setting_get_member(g, own[i]);
+		if (!s && pol && config_setting_type(pol) == CONFIG_TYPE_GROUP)
+			s = config_setting_get_member(pol, own[i]);
+		if (s)
+			perr(p, s, "service \"%s\": %s is built in with metrics = \"%s\"; remove it, "
+			     "or set metrics = \"custom\"", svc->name, own[i],
+			     config_metrics_name(svc->metrics));
+	}
+	free(svc->label);
+	svc->label = strdup("service");
+	if (!config_split_layout(svc))
+		return;
+	for (size_t b = 0; b < svc->n_backends; b++) {
+		struct wd_backend_cfg *bc = &svc->backends[b];
+		char name[1024];
+		if (!bc->name || traefik_child_name(svc->name, bc->name, name, sizeof(name)) < 0) {
+			perr(p, g, "service \"%s\": backend name too long for a child service name", svc->name);
+			continue;
+		}
+		bc->child = strdup(name);
+	}
+}
+
+/* Every Traefik service weightd writes must have its own name: the managed
+ * services and the split layout's children. */
+static void check_names(struct parser *p, const struct wd_config *cfg)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->n_services; i++)
+		n += 1 + cfg->services[i].n_backends;
+	struct owner {
+		const char *name, *svc, *backend;
+		int line;
+	} *o = calloc(n ? n : 1, sizeof(*o));
+	if (!o)
+		return;
+	n = 0;
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct wd_service_cfg *s = &cfg->services[i];
+		if (s->name)
+			o[n++] = (struct owner){s->name, s->name, NULL, s->line};
+		for (size_t b = 0; b < s->n_backends; b++)
+			if (s->backends[b].child)
+				o[n++] = (struct owner){s->backends[b].child, s->name, s->backends[b].name,
+							s->backends[b].line};
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(o[i].name, o[j].name) != 0 || (!o[i].backend && !o[j].backend))
+				continue; /* two services of one name are reported elsewhere */
+			char a[600], b[600];
+			snprintf(a, sizeof(a), o[i].backend ? "backend \"%s\" of service \"%s\"" :
+				 "service \"%s\"%s", o[i].backend ? o[i].backend : o[i].svc,
+				 o[i].backend ? o[i].svc : "");
+			snprintf(b, sizeof(b), o[j].backend ? "backend \"%s\" of service \"%s\" (line %d)" :
+				 "service \"%s\"%s (line %d)", o[j].backend ? o[j].backend : o[j].svc,
+				 o[j].backend ? o[j].svc : "", o[j].line);
+			errors_add(p->errs, "%s:%d: %s and %s both give the Traefik service name \"%s\"; "
+				   "rename one (child names replace characters outside A-Z a-z 0-9 . _ - by -)",
+				   p->file, o[i].line, a, b, o[i].name);
+		}
+	free(o);
+}
+
 static void parse_service(struct parser *p, const config_setting_t *g,
-			  const struct wd_policy_cfg *defaults, struct wd_service_cfg *svc)
+			  const struct wd_policy_cfg *defaults, enum wd_metrics metrics,
+			  struct wd_service_cfg *svc)
 {
 	svc->line = line_of(g);
+	svc->metrics = metrics;
 	if (policy_copy(&svc->policy, defaults) < 0)
 		return;
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -604,6 +725,7 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 		perr(p, config_setting_get_member(g, "label"), "service \"%s\": label is empty", svc->name);
 	get_bool(p, g, "freeze", &svc->freeze);
 	get_string(p, g, "haproxy_backend", &svc->haproxy_backend);
+	get_metrics(p, g, &svc->metrics);
 
 	config_setting_t *pol = config_setting_get_member(g, "policy");
 	if (pol)
@@ -612,6 +734,7 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 	get_string(p, g, "latency_query", &svc->policy.latency_query);
 	get_string(p, g, "error_query", &svc->policy.error_query);
 	get_string(p, g, "rate_query", &svc->policy.rate_query);
+	parse_signal_keys(p, g, &svc->policy);
 	char **q[] = {&svc->policy.latency_query, &svc->policy.error_query, &svc->policy.rate_query};
 	for (size_t i = 0; i < 3; i++) {
 		char *x = config_expand_template(*q[i], svc->name);
@@ -623,10 +746,11 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 		snprintf(who, sizeof(who), "service \"%s\": ", svc->name);
 		validate_policy(p, pol, &svc->policy, who);
 	}
-	if (!svc->policy.latency_query || !svc->policy.latency_query[0])
+	if (svc->metrics == WD_METRICS_CUSTOM &&
+	    (!svc->policy.latency_query || !svc->policy.latency_query[0]))
 		perr(p, g, "service \"%s\": no latency_query (set it on the service or in policy)",
 		     svc->name);
-	if (svc->policy.objective == WD_OBJ_MARGINAL &&
+	if (svc->metrics == WD_METRICS_CUSTOM && svc->policy.objective == WD_OBJ_MARGINAL &&
 	    (!svc->policy.rate_query || !svc->policy.rate_query[0]))
 		perr(p, pol ? pol : g, "service \"%s\": objective \"marginal\" needs a rate_query",
 		     svc->name);
@@ -670,13 +794,15 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 				     svc->name, svc->backends[i].name, svc->backends[j].line);
 	}
 	validate_service_weights(p, bl, svc);
+	if (svc->metrics != WD_METRICS_CUSTOM)
+		check_preset(p, g, svc);
 }
 
 /* ---- top level ---------------------------------------------------------- */
 
 static const char *const top_keys[] = {"interval", "dry_run", "log_level", "listen",
 				       "state_file", "audit_log", "prometheus", "output",
-				       "policy", "services", NULL};
+				       "policy", "services", "metrics", NULL};
 static const char *const prom_keys[] = {"url", "timeout", "bearer_token_file", "username",
 					"password_file", "headers", "ca_file",
 					"insecure_skip_verify", "max_response_bytes",
@@ -880,6 +1006,7 @@ static void parse_top(struct parser *p, config_setting_t *root, struct wd_config
 		pwarn(p, config_setting_get_member(root, "interval"),
 		      "interval below 2s: Traefik applies at most one change per 2s");
 
+	get_metrics(p, root, &cfg->metrics);
 	policy_defaults(&cfg->policy);
 	config_setting_t *pol = config_setting_get_member(root, "policy");
 	if (pol)
@@ -906,13 +1033,14 @@ static void parse_top(struct parser *p, config_setting_t *root, struct wd_config
 	cfg->n_services = (size_t)n;
 	for (int i = 0; i < n; i++) {
 		config_setting_t *sg = config_setting_get_elem(sl, (unsigned)i);
-		parse_service(p, sg, &cfg->policy, &cfg->services[i]);
+		parse_service(p, sg, &cfg->policy, cfg->metrics, &cfg->services[i]);
 		for (int j = 0; j < i; j++)
 			if (cfg->services[i].name && cfg->services[j].name &&
 			    strcmp(cfg->services[i].name, cfg->services[j].name) == 0)
 				perr(p, sg, "service \"%s\" defined twice (first at line %d)",
 				     cfg->services[i].name, cfg->services[j].line);
 	}
+	check_names(p, cfg);
 }
 
 int config_load(const char *path, struct wd_config **out, struct wd_errors *errs,
@@ -991,6 +1119,7 @@ void config_free(struct wd_config *cfg)
 			free(s->backends[j].name);
 			free(s->backends[j].url);
 			free(s->backends[j].haproxy_server);
+			free(s->backends[j].child);
 		}
 		free(s->backends);
 		free(s->health.path);

@@ -16,6 +16,11 @@
 enum wd_objective { WD_OBJ_LATENCY = 0, WD_OBJ_MARGINAL };
 enum wd_kind { WD_KIND_SERVERS = 0, WD_KIND_WEIGHTED };
 enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS, WD_OUT_HAPROXY };
+/* Where a service's signals come from: its own queries, or the built-in
+ * queries over a load balancer's metrics (preset.h). */
+enum wd_metrics { WD_METRICS_CUSTOM = 0, WD_METRICS_TRAEFIK };
+/* The latency statistic of a preset's built-in query. */
+enum wd_latency_stat { WD_STAT_MEAN = 0, WD_STAT_P95 };
 
 struct wd_policy_cfg {
 	enum wd_objective objective;
@@ -29,6 +34,8 @@ struct wd_policy_cfg {
 	int deadband;
 	int stale_ticks;
 	double min_rate;
+	int64_t window_ms; /* the signal's range window; 0 = not set */
+	enum wd_latency_stat latency_stat; /* preset queries only */
 	/* Templates in the top-level group; expanded (${service} replaced) in a
 	 * service's effective policy. "" means absent. */
 	char *latency_query;
@@ -39,6 +46,7 @@ struct wd_policy_cfg {
 struct wd_backend_cfg {
 	char *name;
 	char *url;   /* kind servers; NULL for weighted (and optional for HAProxy) */
+	char *child; /* the one-server Traefik service of the split layout, or NULL */
 	char *haproxy_server; /* output haproxy: the server's name there; NULL: name */
 	int weight;  /* initial weight */
 	int pin;     /* -1: not pinned; 0: drained; N: fixed */
@@ -57,6 +65,7 @@ struct wd_health_cfg {
 struct wd_service_cfg {
 	char *name;
 	enum wd_kind kind;
+	enum wd_metrics metrics; /* effective: the service's, else the top level's */
 	char *label;
 	bool freeze;
 	struct wd_policy_cfg policy; /* effective: defaults, then the service's overrides */
@@ -108,6 +117,7 @@ struct wd_config {
 	char *audit_log;  /* "" off, "-" stdout */
 	struct wd_prom_cfg prom;
 	struct wd_output_cfg output;
+	enum wd_metrics metrics;     /* the top-level default */
 	struct wd_policy_cfg policy; /* the top-level defaults */
 	struct wd_service_cfg *services;
 	size_t n_services;
@@ -139,5 +149,12 @@ char *config_expand_template(const char *tmpl, const char *name);
 /* Finds a service / backend by name; NULL or -1 when absent. */
 const struct wd_service_cfg *config_find_service(const struct wd_config *cfg, const char *name);
 int config_backend_index(const struct wd_service_cfg *svc, const char *name);
+
+/* "custom" or "traefik". */
+const char *config_metrics_name(enum wd_metrics m);
+
+/* True when the service is written as a weighted parent over one-server
+ * child services (metrics traefik, kind servers); backends' child is set. */
+bool config_split_layout(const struct wd_service_cfg *svc);
 
 #endif

@@ -25,6 +25,7 @@
 #include "measure.h"
 #include "metrics.h"
 #include "output.h"
+#include "plan.h"
 #include "policy.h"
 #include "prom.h"
 #include "state.h"
@@ -578,6 +579,18 @@ static void sleep_until(int64_t deadline_ms, const sigset_t *waitmask)
 	}
 }
 
+/* The queries each tick sends, for an operator to paste into Prometheus. */
+static void print_queries(const struct wd_config *cfg)
+{
+	struct plan p;
+	char err[256];
+	if (plan_build(cfg, &p, err, sizeof(err)) == 0)
+		plan_print(&p, cfg, stdout);
+	else
+		fprintf(stderr, "weightd: cannot list the queries: %s\n", err);
+	plan_free(&p);
+}
+
 static int check_config(const struct options *o)
 {
 	struct wd_errors errs = {0}, warns = {0};
@@ -587,8 +600,10 @@ static int check_config(const struct options *o)
 		fprintf(stderr, "%s (warning)\n", warns.msgs[i]);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msgs[i]);
-	if (rc == 0)
+	if (rc == 0) {
 		printf("%s: ok\n", o->config_path);
+		print_queries(cfg);
+	}
 	errors_free(&errs);
 	errors_free(&warns);
 	config_free(cfg);

@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include "log.h"
+#include "plan.h"
 
-enum qkind { Q_LATENCY = 0, Q_ERROR, Q_RATE, Q_KINDS };
+enum qkind { Q_LATENCY = WD_SIG_LATENCY, Q_ERROR = WD_SIG_ERROR, Q_RATE = WD_SIG_RATE,
+	     Q_KINDS = WD_SIGNALS };
 static const char *const kind_name[Q_KINDS] = {"latency_query", "error_query", "rate_query"};
 
 /* ---- logging a data warning once ---------------------------------------- */
@@ -278,18 +280,68 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 
 /* ---- the tick --------------------------------------------------------------- */
 
+/* A keyed query's answer split by service: views[svc] holds the series of
+ * svc's backends, labelled with the backend's name (borrowed from the
+ * config; free only the samples arrays). Series naming no backend of the
+ * services that read the query are reported. */
+static int split_keyed(const struct plan *pl, int qi, const struct prom_result *r,
+		       const struct wd_config *cfg, struct prom_result *views)
+{
+	size_t unmatched = 0;
+	char values[256] = "";
+	for (size_t i = 0; i < r->n_samples; i++) {
+		size_t n;
+		const struct plan_key *k = plan_find(pl, r->samples[i].label, &n);
+		size_t used = 0;
+		for (size_t j = 0; k && j < n; j++) {
+			if (plan_at(pl, k[j].svc, pl->q[qi].signal) != qi)
+				continue;
+			struct prom_result *v = &views[k[j].svc];
+			struct prom_sample *ns = realloc(v->samples, (v->n_samples + 1) * sizeof(*ns));
+			if (!ns)
+				return -1;
+			v->samples = ns;
+			const struct wd_service_cfg *svc = &cfg->services[k[j].svc];
+			v->samples[v->n_samples++] = (struct prom_sample){svc->backends[k[j].backend].name,
+									  r->samples[i].value};
+			used++;
+		}
+		if (!used && unmatched++ < 5) {
+			size_t l = strlen(values);
+			snprintf(values + l, sizeof(values) - l, "%s\"%s\"", l ? ", " : "", r->samples[i].label);
+		}
+	}
+	if (unmatched) {
+		char detail[400];
+		snprintf(detail, sizeof(detail), "%zu series with a %s label naming no managed backend: %s%s",
+			 unmatched, pl->q[qi].label, values, unmatched > 5 ? ", ..." : "");
+		warn_once("series match no backend", "(fleet)", pl->q[qi].expr, detail);
+	}
+	return 0;
+}
+
+static void views_free(struct prom_result *views, size_t n)
+{
+	for (size_t i = 0; views && i < n; i++)
+		free(views[i].samples);
+	free(views);
+}
+
 size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_tick *t,
 		   volatile sig_atomic_t *stop)
 {
 	memset(t, 0, sizeof(*t));
 	size_t n_svc = cfg->n_services;
 	t->svc = calloc(n_svc ? n_svc : 1, sizeof(*t->svc));
-	/* The configured queries, packed; at[i * Q_KINDS + kind] is the index
-	 * in q of service i's query of that kind, or NONE when unconfigured. */
-	enum { NONE = -1 };
-	struct prom_query *q = calloc(n_svc * Q_KINDS + 1, sizeof(*q));
-	int *at = calloc(n_svc * Q_KINDS + 1, sizeof(*at));
-	bool oom = !t->svc || !q || !at;
+	struct plan pl;
+	char err[256];
+	int plan_rc = plan_build(cfg, &pl, err, sizeof(err));
+	struct prom_query *q = calloc(pl.n_q + 1, sizeof(*q));
+	/* views[signal][svc]: the keyed queries' answers, split by service */
+	struct prom_result *views[WD_SIGNALS] = {0};
+	bool oom = !t->svc || !q || plan_rc < 0;
+	for (int sig = 0; sig < WD_SIGNALS; sig++)
+		oom |= !(views[sig] = calloc(n_svc ? n_svc : 1, sizeof(struct prom_result)));
 	if (t->svc) {
 		t->n_svc = n_svc;
 		for (size_t i = 0; i < n_svc; i++) {
@@ -298,61 +350,62 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 			oom |= !t->svc[i].m;
 		}
 	}
-	if (oom) {
-		for (size_t i = 0; i < t->n_svc; i++)
-			snprintf(t->svc[i].err, sizeof(t->svc[i].err), "out of memory");
-		free(q);
-		free(at);
-		return n_svc;
-	}
-
-	size_t nq = 0;
-	for (size_t i = 0; i < n_svc; i++) {
-		const struct wd_service_cfg *svc = &cfg->services[i];
-		const char *qs[Q_KINDS] = {svc->policy.latency_query, svc->policy.error_query,
-					   svc->policy.rate_query};
-		for (int kind = 0; kind < Q_KINDS; kind++) {
-			at[i * Q_KINDS + (size_t)kind] = NONE;
-			if (!qs[kind] || !qs[kind][0])
-				continue;
-			q[nq].expr = qs[kind];
-			q[nq].label = svc->label;
-			at[i * Q_KINDS + (size_t)kind] = (int)nq++;
+	if (!oom) {
+		for (size_t j = 0; j < pl.n_q; j++) {
+			q[j].expr = pl.q[j].expr;
+			q[j].label = pl.q[j].label;
 		}
+		t->queries = pl.n_q;
+		t->failed = (size_t)prom_query_batch(p, q, pl.n_q, stop);
+		for (size_t j = 0; j < pl.n_q && !oom; j++)
+			if (pl.q[j].keyed && q[j].result.ok)
+				oom = split_keyed(&pl, (int)j, &q[j].result, cfg, views[pl.q[j].signal]) < 0;
 	}
-	t->queries = nq;
-	t->failed = (size_t)prom_query_batch(p, q, nq, stop);
+	if (oom) {
+		for (size_t i = 0; i < t->n_svc; i++) {
+			snprintf(t->svc[i].err, sizeof(t->svc[i].err), "out of memory");
+			t->svc[i].ok = false;
+		}
+		goto out;
+	}
 
 	size_t failed = 0;
 	for (size_t i = 0; i < n_svc; i++) {
 		const struct wd_service_cfg *svc = &cfg->services[i];
 		struct measure_service *ms = &t->svc[i];
-		const struct prom_result *res[Q_KINDS];
+		const struct prom_result *res[WD_SIGNALS];
 		ms->ok = true;
-		for (int kind = 0; kind < Q_KINDS; kind++) {
-			int j = at[i * Q_KINDS + (size_t)kind];
-			res[kind] = j == NONE ? NULL : &q[j].result;
-			if (!res[kind])
+		for (int sig = 0; sig < WD_SIGNALS; sig++) {
+			int j = plan_at(&pl, i, (enum wd_signal)sig);
+			res[sig] = j < 0 ? NULL : &q[j].result;
+			if (!res[sig])
 				continue;
-			if (!res[kind]->ok && ms->ok) {
+			if (!res[sig]->ok && ms->ok) {
 				/* "kind: cause", the cause cut short if need be */
-				int l = snprintf(ms->err, sizeof(ms->err), "%s: ", kind_name[kind]);
-				snprintf(ms->err + l, sizeof(ms->err) - (size_t)l, "%s", res[kind]->err);
+				int l = snprintf(ms->err, sizeof(ms->err), "%s: ", kind_name[sig]);
+				snprintf(ms->err + l, sizeof(ms->err) - (size_t)l, "%s", res[sig]->err);
 				ms->ok = false;
 			}
-			if (res[kind]->warnings)
-				warn_once("Prometheus returned warnings", svc->name, kind_name[kind],
-					  res[kind]->warnings);
+			if (res[sig]->warnings)
+				warn_once("Prometheus returned warnings", svc->name, kind_name[sig],
+					  res[sig]->warnings);
+			if (pl.q[j].keyed && res[sig]->ok) {
+				views[sig][i].ok = 1;
+				res[sig] = &views[sig][i];
+			}
 		}
 		failed += !ms->ok;
 		if (ms->ok)
 			measure_fill(svc, res[0], res[1], res[2], ms->m);
 	}
-	for (size_t j = 0; j < nq; j++)
+out:
+	for (size_t j = 0; q && j < pl.n_q; j++)
 		prom_result_clear(&q[j].result);
+	for (int sig = 0; sig < WD_SIGNALS; sig++)
+		views_free(views[sig], n_svc);
 	free(q);
-	free(at);
-	return failed;
+	plan_free(&pl);
+	return oom ? n_svc : failed;
 }
 
 void measure_tick_free(struct measure_tick *t)
