@@ -13,6 +13,7 @@
 
 #include "haproxy_cli.h"
 #include "log.h"
+#include "preset.h"
 #include "traefik.h"
 
 #ifndef SYSCONFDIR
@@ -413,7 +414,7 @@ static void parse_signal_keys(struct parser *p, const config_setting_t *g, struc
 	free(st);
 }
 
-/* "custom" or "traefik" into *m; 1 when the key is present. */
+/* "custom", "traefik" or "haproxy" into *m; 1 when the key is present. */
 static int get_metrics(struct parser *p, const config_setting_t *g, enum wd_metrics *m)
 {
 	char *v = NULL;
@@ -423,9 +424,11 @@ static int get_metrics(struct parser *p, const config_setting_t *g, enum wd_metr
 			*m = WD_METRICS_CUSTOM;
 		else if (strcmp(v, "traefik") == 0)
 			*m = WD_METRICS_TRAEFIK;
+		else if (strcmp(v, "haproxy") == 0)
+			*m = WD_METRICS_HAPROXY;
 		else
 			perr(p, config_setting_get_member(g, "metrics"),
-			     "metrics \"%s\" is not \"custom\" or \"traefik\"", v);
+			     "metrics \"%s\" is not \"custom\", \"traefik\" or \"haproxy\"", v);
 	}
 	free(v);
 	return rc;
@@ -433,7 +436,7 @@ static int get_metrics(struct parser *p, const config_setting_t *g, enum wd_metr
 
 const char *config_metrics_name(enum wd_metrics m)
 {
-	return m == WD_METRICS_TRAEFIK ? "traefik" : "custom";
+	return m == WD_METRICS_TRAEFIK ? "traefik" : m == WD_METRICS_HAPROXY ? "haproxy" : "custom";
 }
 
 bool config_split_layout(const struct wd_service_cfg *svc)
@@ -619,8 +622,8 @@ static void validate_service_weights(struct parser *p, const config_setting_t *g
 		     svc->name, unpinned, pc->max_weight, pc->total);
 }
 
-/* metrics = "traefik": the preset's queries and label, and for kind servers
- * each backend's child service name. */
+/* metrics = "traefik" or "haproxy": the preset's queries and label, and for
+ * Traefik's kind servers each backend's child service name. */
 static void check_preset(struct parser *p, const config_setting_t *g, struct wd_service_cfg *svc)
 {
 	static const char *const own[] = {"label", "latency_query", "error_query", "rate_query"};
@@ -635,7 +638,7 @@ static void check_preset(struct parser *p, const config_setting_t *g, struct wd_
 			     config_metrics_name(svc->metrics));
 	}
 	free(svc->label);
-	svc->label = strdup("service");
+	svc->label = strdup(preset_get(svc->metrics)->label);
 	if (!config_split_layout(svc))
 		return;
 	for (size_t b = 0; b < svc->n_backends; b++) {

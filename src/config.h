@@ -18,7 +18,7 @@ enum wd_kind { WD_KIND_SERVERS = 0, WD_KIND_WEIGHTED };
 enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS, WD_OUT_HAPROXY };
 /* Where a service's signals come from: its own queries, or the built-in
  * queries over a load balancer's metrics (preset.h). */
-enum wd_metrics { WD_METRICS_CUSTOM = 0, WD_METRICS_TRAEFIK };
+enum wd_metrics { WD_METRICS_CUSTOM = 0, WD_METRICS_TRAEFIK, WD_METRICS_HAPROXY };
 /* The latency statistic of a preset's built-in query. */
 enum wd_latency_stat { WD_STAT_MEAN = 0, WD_STAT_P95 };
 

@@ -365,6 +365,11 @@ static void check_service(const struct wd_config *cfg, const struct wd_service_c
 				   "steered by service \"%s\"", f, svc->line, svc->name, be,
 				   cfg->services[j].name);
 	const struct wd_policy_cfg *pc = &svc->policy;
+	if (svc->metrics == WD_METRICS_HAPROXY && pc->latency_stat != WD_STAT_MEAN)
+		errors_add(errs, "%s:%d: service \"%s\": HAProxy exports no per-server histogram, so "
+			   "metrics = \"haproxy\" offers latency_statistic \"mean\" only; for a "
+			   "percentile use metrics = \"custom\" with the backends' own histograms", f,
+			   svc->line, svc->name);
 	if (pc->total > HAPROXY_MAX_WEIGHT || pc->max_weight > HAPROXY_MAX_WEIGHT)
 		errors_add(errs, "%s:%d: service \"%s\": total %d and max_weight %d must be at most "
 			   "%d, HAProxy's highest weight", f, svc->line, svc->name, pc->total,
@@ -396,6 +401,10 @@ int haproxy_check_config(const struct wd_config *cfg, struct wd_errors *errs)
 		if (svc->haproxy_backend)
 			errors_add(errs, "%s:%d: service \"%s\": haproxy_backend is only for output.type "
 				   "\"haproxy\"", cfg->path, svc->line, svc->name);
+		if (svc->metrics == WD_METRICS_HAPROXY)
+			errors_add(errs, "%s:%d: service \"%s\": metrics = \"haproxy\" reads the servers "
+				   "weightd steers in HAProxy: it needs output.type \"haproxy\"", cfg->path,
+				   svc->line, svc->name);
 		for (size_t b = 0; b < svc->n_backends; b++)
 			if (svc->backends[b].haproxy_server)
 				errors_add(errs, "%s:%d: backend \"%s\": haproxy_server is only for "

@@ -107,7 +107,9 @@ int haproxy_render(const struct wd_output_service *s, size_t n, char **out, char
 
 /* The config's rules for output.type "haproxy" (kind servers, names HAProxy
  * accepts, one service per HAProxy backend, total and max_weight within
- * 0..256), and haproxy_backend / haproxy_server refused for other outputs.
+ * 0..256, the mean latency only with metrics = "haproxy"), and
+ * haproxy_backend, haproxy_server and metrics = "haproxy" refused for other
+ * outputs.
  * Adds one "FILE:LINE: ..." error per problem; 0, or -1 when it added any. */
 int haproxy_check_config(const struct wd_config *cfg, struct wd_errors *errs);
 

@@ -2,11 +2,14 @@
  * recorded from HAProxy 2.6 parsed, commands rendered, the url check, and
  * the plan of a tick, with a randomized property test (seed printed; WD_SEED
  * replays): applying a plan to a server table and planning again gives
- * nothing, and a weight 0 is never sent. */
+ * nothing, and a weight 0 is never sent. And metrics = "haproxy": its keys,
+ * its three fleet-wide queries and its refusals. */
 #include <time.h>
 
 #include "config.h"
 #include "haproxy_cli.h"
+#include "plan.h"
+#include "preset.h"
 #include "testutil.h"
 
 /* "show servers state app" from HAProxy 2.6.12, s1 drained by the CLI. */
@@ -264,6 +267,95 @@ static void test_plan_property(void)
 	}
 }
 
+/* ---- metrics = "haproxy" ------------------------------------------------- */
+
+static struct wd_config *load_haproxy(const char *output, const char *services,
+				      struct wd_errors *e)
+{
+	char text[4096];
+	snprintf(text, sizeof(text),
+		 "prometheus = { url = \"http://127.0.0.1:9090\"; };\noutput = { %s };\n"
+		 "metrics = \"haproxy\";\nservices = (\n%s\n);\n", output, services);
+	char *path = tu_write_temp(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	struct wd_config *cfg = NULL;
+	config_load(path, &cfg, e, NULL);
+	unlink(path);
+	free(path);
+	return cfg;
+}
+
+#define HAPROXY_OUT "type = \"haproxy\"; address = \"127.0.0.1:9999\";"
+#define TWO_SERVICES                                                                        \
+	"{ name = \"app\"; backends = ( { name = \"s1\"; }, { name = \"s2\"; } ); },\n"            \
+	"{ name = \"api\"; haproxy_backend = \"be.api\"; backends = ( { name = \"10.0.0.1:80\";"      \
+	" haproxy_server = \"s1\"; } ); }"
+
+static void test_preset_queries(void)
+{
+	struct wd_errors e = {0};
+	struct wd_config *cfg = load_haproxy(HAPROXY_OUT, TWO_SERVICES, &e);
+	for (size_t i = 0; i < e.n; i++)
+		printf("\n  %s", e.msgs[i]);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	CU_ASSERT_STRING_EQUAL(cfg->services[0].label, "weightd_server");
+	struct plan p;
+	char err[128];
+	CU_ASSERT_EQUAL_FATAL(plan_build(cfg, &p, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL(p.n_q, 3);
+	CU_ASSERT_EQUAL(p.n_keys, 3);
+	size_t n;
+	const struct plan_key *k = plan_find(&p, "be.api/s1", &n);
+	CU_ASSERT_EQUAL_FATAL(n, 1);
+	CU_ASSERT_EQUAL(k->svc, 1);
+	CU_ASSERT_PTR_NOT_NULL(plan_find(&p, "app/s2", &n));
+	CU_ASSERT_PTR_NULL(plan_find(&p, "app/10.0.0.1:80", &n));
+	/* the selector names each proxy once, the key is built by label_join */
+	CU_ASSERT_STRING_EQUAL(p.q[plan_at(&p, 0, WD_SIG_LATENCY)].expr,
+		"label_join(max by (proxy, server) (haproxy_server_total_time_average_seconds"
+		"{proxy=~\"(app|be\\\\.api)\"}), \"weightd_server\", \"/\", \"proxy\", \"server\")");
+	CU_ASSERT_STRING_EQUAL(p.q[plan_at(&p, 1, WD_SIG_ERROR)].expr,
+		"label_join(sum by (proxy, server) (rate(haproxy_server_http_responses_total"
+		"{proxy=~\"(app|be\\\\.api)\",code=\"5xx\"}[1m])) / sum by (proxy, server) "
+		"(rate(haproxy_server_http_responses_total{proxy=~\"(app|be\\\\.api)\"}[1m])), "
+		"\"weightd_server\", \"/\", \"proxy\", \"server\")");
+	CU_ASSERT_STRING_EQUAL(p.q[plan_at(&p, 0, WD_SIG_RATE)].expr,
+		"label_join(sum by (proxy, server) (rate(haproxy_server_http_responses_total"
+		"{proxy=~\"(app|be\\\\.api)\"}[1m])), \"weightd_server\", \"/\", \"proxy\", \"server\")");
+	plan_free(&p);
+	config_free(cfg);
+	errors_free(&e);
+}
+
+static void test_preset_refusals(void)
+{
+	struct wd_errors e = {0};
+	/* lines: 1 prometheus, 2 output, 3 metrics, 4 "services = (", 5 the service */
+	struct wd_config *cfg = load_haproxy(
+		"type = \"file\"; path = \"/tmp/x.yml\";",
+		"{ name = \"app\"; backends = ( { name = \"s1\"; url = \"http://a\"; } ); }", &e);
+	CU_ASSERT_PTR_NULL(cfg);
+	CU_ASSERT_EQUAL(e.n, 1);
+	CU_ASSERT_PTR_NOT_NULL(e.n ? strstr(e.msgs[0], ":5: service \"app\": metrics = \"haproxy\" "
+						  "reads the servers weightd steers in HAProxy") : NULL);
+	errors_free(&e);
+	cfg = load_haproxy(HAPROXY_OUT,
+			   "{ name = \"app\"; latency_statistic = \"p95\"; backends = ( { name = \"s1\"; } ); }",
+			   &e);
+	CU_ASSERT_PTR_NULL(cfg);
+	CU_ASSERT_EQUAL(e.n, 1);
+	CU_ASSERT_PTR_NOT_NULL(e.n ? strstr(e.msgs[0], ":5: service \"app\": HAProxy exports no "
+						  "per-server histogram") : NULL);
+	errors_free(&e);
+	cfg = load_haproxy(HAPROXY_OUT,
+			   "{ name = \"app\"; latency_query = \"q\"; backends = ( { name = \"s1\"; } ); }",
+			   &e);
+	CU_ASSERT_PTR_NULL(cfg);
+	CU_ASSERT_PTR_NOT_NULL(e.n ? strstr(e.msgs[0], "latency_query is built in with metrics = "
+						  "\"haproxy\"") : NULL);
+	errors_free(&e);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -274,5 +366,7 @@ int main(void)
 	CU_add_test(s, "names and urls", test_names_and_urls);
 	CU_add_test(s, "plan", test_plan);
 	CU_add_test(s, "plan property", test_plan_property);
+	CU_add_test(s, "metrics = haproxy: queries", test_preset_queries);
+	CU_add_test(s, "metrics = haproxy: refusals", test_preset_refusals);
 	return tu_run();
 }
