@@ -30,6 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "realload.h"
+
 enum outcome { OUT_OK = 0, OUT_ERROR, OUT_TIMEOUT };
 static const char *const outcome_names[] = {"ok", "error", "timeout"};
 
@@ -64,29 +66,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	interrupted = 1;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/* "2s", "500ms", "1m" or plain seconds; -1 when bad. */
-static double parse_duration_s(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || !isfinite(v) || v <= 0)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		return v / 1000;
-	if (strcmp(end, "m") == 0)
-		return v * 60;
-	if (strcmp(end, "s") == 0 || *end == '\0')
-		return v;
-	return -1;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -202,12 +181,12 @@ static int run_load(const char *url, double rate, double duration_s, double time
 	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 1024L);
 	unsigned short xs[3] = {0x330e, (unsigned short)seed, (unsigned short)(seed >> 16)};
 	struct request *free_list = NULL;
-	double start = now_s(), next = start;
+	double start = realload_now_s(), next = start;
 	int running = 0, rc = 0;
 	size_t in_flight = 0;
 	long timeout_ms = (long)(timeout_s * 1000);
 	for (;;) {
-		double now = now_s();
+		double now = realload_now_s();
 		/* Start every request whose time has come, late ones included. */
 		while (!interrupted && next <= now && next < start + duration_s) {
 			struct request *r = request_get(&free_list, url, timeout_ms);
@@ -232,7 +211,7 @@ static int run_load(const char *url, double rate, double duration_s, double time
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 			long code = 0;
 			curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-			struct sample x = {r->intended_s - start, now_s() - r->intended_s, (int)code, OUT_OK};
+			struct sample x = {r->intended_s - start, realload_now_s() - r->intended_s, (int)code, OUT_OK};
 			if (msg->data.result == CURLE_OPERATION_TIMEDOUT) {
 				x.outcome = OUT_TIMEOUT;
 				x.latency_s = timeout_s;
@@ -246,7 +225,7 @@ static int run_load(const char *url, double rate, double duration_s, double time
 			r->next_free = free_list;
 			free_list = r;
 		}
-		double wait_s = next - now_s();
+		double wait_s = next - realload_now_s();
 		int wait_ms = wait_s <= 0 ? 0 : wait_s > 0.05 ? 50 : (int)(wait_s * 1000);
 		if (next >= start + duration_s)
 			wait_ms = 50;
@@ -280,10 +259,10 @@ int main(int argc, char **argv)
 			rate = strtod(optarg, NULL);
 			break;
 		case 'd':
-			duration_s = parse_duration_s(optarg);
+			duration_s = realload_duration_s(optarg);
 			break;
 		case 't':
-			timeout_s = parse_duration_s(optarg);
+			timeout_s = realload_duration_s(optarg);
 			break;
 		case 'o':
 			out_path = optarg;

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "realload.h"
+
 enum dist { DIST_CONST = 0, DIST_EXP, DIST_LOGNORMAL };
 static const char *const dist_names[] = {"const", "exp", "lognormal"};
 
@@ -51,34 +53,11 @@ static unsigned short rng_seed[3] = {0x330e, 0x1234, 0xabcd};
 
 static int stopping; /* under mu: queued requests give up */
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void sleep_s(double s)
 {
 	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
-}
-
-/* Parses "40ms", "1.5s" or a plain number of seconds; -1 when bad. */
-static double parse_duration_s(const char *s)
-{
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || !isfinite(v) || v < 0)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		return v / 1000;
-	if (strcmp(end, "s") == 0 || *end == '\0')
-		return v;
-	if (strcmp(end, "us") == 0)
-		return v / 1e6;
-	return -1;
 }
 
 static int parse_dist(const char *s)
@@ -129,7 +108,7 @@ static unsigned do_work(double arrived_s)
 {
 	pthread_mutex_lock(&mu);
 	if (erand48(rng_seed) < fail_share) {
-		record(now_s() - arrived_s, 1);
+		record(realload_now_s() - arrived_s, 1);
 		pthread_mutex_unlock(&mu);
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
@@ -152,7 +131,7 @@ static unsigned do_work(double arrived_s)
 
 	pthread_mutex_lock(&mu);
 	busy--;
-	record(now_s() - arrived_s, 0);
+	record(realload_now_s() - arrived_s, 0);
 	pthread_cond_broadcast(&turn);
 	pthread_mutex_unlock(&mu);
 	return MHD_HTTP_OK;
@@ -172,7 +151,7 @@ static unsigned control(struct MHD_Connection *c, char *buf, size_t len)
 	const char *d = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "dist");
 	const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fail");
 	int nw = w ? atoi(w) : 0, nd = d ? parse_dist(d) : 0;
-	double ns = s ? parse_duration_s(s) : 0, nf = f ? strtod(f, NULL) : 0;
+	double ns = s ? realload_duration_s(s) : 0, nf = f ? strtod(f, NULL) : 0;
 	if ((w && (nw < 1 || nw > 10000)) || (s && ns < 0) || (d && nd < 0) ||
 	    (f && !(nf >= 0 && nf <= 1))) {
 		snprintf(buf, len, "bad control: workers 1..10000, service a duration (40ms), "
@@ -258,7 +237,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		double *t = malloc(sizeof(*t));
 		if (!t)
 			return MHD_NO;
-		*t = now_s();
+		*t = realload_now_s();
 		*req = t;
 		return MHD_YES;
 	}
@@ -313,7 +292,7 @@ int main(int argc, char **argv)
 			workers = atoi(optarg);
 			break;
 		case 't':
-			service_s = parse_duration_s(optarg);
+			service_s = realload_duration_s(optarg);
 			break;
 		case 'd':
 			dist = (enum dist)parse_dist(optarg);
