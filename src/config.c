@@ -15,6 +15,7 @@
 #include "log.h"
 #include "preset.h"
 #include "traefik.h"
+#include "text.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -113,27 +114,85 @@ int config_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen)
 	return 0;
 }
 
-char *config_expand_template(const char *tmpl, const char *name)
+/* Regex metacharacters of RE2, Prometheus's regex engine. */
+static int regex_meta(char c) { return c && strchr("\\.+*?()|[]{}^$", c) != NULL; }
+
+/* Writes c inside a string opened by quote (0: outside any string): \ and
+ * the quote are escaped in a "..." or '...' string; a raw `...` string has
+ * no escapes. Returns the bytes written; o may be NULL to count them. */
+static size_t put_char(char *o, char c, char quote)
+{
+	int esc = quote && quote != '`' && (c == '\\' || c == quote);
+	if (o) {
+		o[0] = '\\';
+		o[esc] = c;
+	}
+	return 1 + (size_t)esc;
+}
+
+/* Writes name as it must stand at its place in a PromQL expression: as is
+ * outside a string; escaped for the string it stands in; and in the string
+ * of a regex matcher (=~, !~) with the regex metacharacters escaped first,
+ * so "a.b" matches only "a.b". A backquote cannot be escaped in a raw
+ * string: names that reach here hold none (config validation). */
+static size_t put_name(char *o, const char *name, char quote, int regex)
+{
+	size_t n = 0;
+	for (const char *c = name; *c; c++) {
+		if (regex && regex_meta(*c))
+			n += put_char(o ? o + n : NULL, '\\', quote);
+		n += put_char(o ? o + n : NULL, *c, quote);
+	}
+	return n;
+}
+
+/* Is the string opening at p (a quote) the value of a regex matcher? */
+static int opens_regex(const char *tmpl, const char *p)
+{
+	while (p > tmpl && (p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n'))
+		p--;
+	return p - tmpl >= 2 && p[-1] == '~' && (p[-2] == '=' || p[-2] == '!');
+}
+
+/* One pass over tmpl following PromQL's strings; out NULL only counts. */
+static size_t expand(char *out, const char *tmpl, const char *name)
 {
 	static const char key[] = "${service}";
-	size_t klen = sizeof(key) - 1, nlen = strlen(name), count = 0;
-	for (const char *p = strstr(tmpl, key); p; p = strstr(p + klen, key))
-		count++;
-	size_t len = strlen(tmpl) + count * nlen + 1;
-	char *out = malloc(len);
-	if (!out)
-		return NULL;
-	char *o = out;
+	const size_t klen = sizeof(key) - 1;
+	size_t n = 0;
+	char quote = 0;
+	int regex = 0;
 	for (const char *p = tmpl; *p;) {
 		if (strncmp(p, key, klen) == 0) {
-			memcpy(o, name, nlen);
-			o += nlen;
+			n += put_name(out ? out + n : NULL, name, quote, regex);
 			p += klen;
-		} else {
-			*o++ = *p++;
+			continue;
 		}
+		size_t take = 1;
+		if (!quote && (*p == '"' || *p == '\'' || *p == '`')) {
+			quote = *p;
+			regex = opens_regex(tmpl, p);
+		} else if (quote && *p == quote) {
+			quote = 0;
+		} else if (quote && quote != '`' && *p == '\\' && p[1]) {
+			take = 2; /* an escaped character never ends the string */
+		}
+		if (out)
+			memcpy(out + n, p, take);
+		n += take;
+		p += take;
 	}
-	*o = '\0';
+	return n;
+}
+
+char *config_expand_template(const char *tmpl, const char *name)
+{
+	size_t len = expand(NULL, tmpl, name);
+	char *out = malloc(len + 1);
+	if (!out)
+		return NULL;
+	expand(out, tmpl, name);
+	out[len] = '\0';
 	return out;
 }
 
@@ -196,6 +255,20 @@ static void check_keys(struct parser *p, const config_setting_t *g, const char *
 	}
 }
 
+/* Every string of the config reaches an output, a query, a log line or a
+ * file name: the YAML emitter and Prometheus refuse bytes that are not
+ * UTF-8, so they are refused here, at load, with the line. */
+static int check_utf8(struct parser *p, const config_setting_t *s, const char *what,
+		      const char *v)
+{
+	long bad = text_utf8_invalid_at(v);
+	if (bad < 0)
+		return 0;
+	perr(p, s, "%s is not valid UTF-8 (byte %ld of the string); write it in UTF-8", what,
+	     bad + 1);
+	return -1;
+}
+
 static int get_string(struct parser *p, const config_setting_t *g, const char *key,
 		      char **out)
 {
@@ -209,6 +282,11 @@ static int get_string(struct parser *p, const config_setting_t *g, const char *k
 	char *v = strdup(config_setting_get_string(s));
 	if (!v)
 		return -1;
+	/* Refused, but kept with '?' for the bad bytes: the checks that follow
+	 * see a string, and report nothing misleading such as "missing". */
+	if (check_utf8(p, s, key, v) < 0)
+		for (long bad; (bad = text_utf8_invalid_at(v)) >= 0;)
+			v[bad] = '?';
 	free(*out);
 	*out = v;
 	return 1;
@@ -521,9 +599,59 @@ static const char *const backend_keys[] = {"name", "url", "weight", "pin", "hapr
 static const char *const health_keys[] = {"path", "interval", "timeout", "scheme",
 					  "hostname", "port", NULL};
 
+/* Has s a space or control character (none belongs in a path, a host name
+ * or a backend's label value)? */
+static int has_space_or_control(const char *s, int space_ok)
+{
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+		if (*c < ' ' || *c == 0x7f || (*c == ' ' && !space_ok))
+			return 1;
+	return 0;
+}
+
+/* http:// or https://, a host, and no space or control character (which
+ * neither Traefik nor curl take in a URL). */
 static int is_http_url(const char *u)
 {
+	if (has_space_or_control(u, 0))
+		return 0;
 	return (strncmp(u, "http://", 7) == 0 && u[7]) || (strncmp(u, "https://", 8) == 0 && u[8]);
+}
+
+#define NAME_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+#define NAME_RULE "may use only letters, digits, \".\", \"_\" and \"-\""
+
+/* A Traefik service name weightd writes or references: a "/" would break the
+ * Redis key tree, "@" is Traefik's provider separator, a quote or backslash
+ * would end up in a query. A weighted child may name its provider after one
+ * "@" ("app-v1@file"), with the same characters. */
+static int valid_service_name(const char *s, int provider_ok)
+{
+	const char *at = provider_ok ? strchr(s, '@') : NULL;
+	size_t n = at ? (size_t)(at - s) : strlen(s);
+	if (n == 0 || strspn(s, NAME_CHARS) != n)
+		return 0;
+	return !at || (at[1] && strspn(at + 1, NAME_CHARS) == strlen(at + 1));
+}
+
+/* Traefik's rootKey: names joined by single "/" (a stray "/" or "*" would put
+ * the keys where Traefik does not look, or into a pattern). */
+static int valid_root_key(const char *s)
+{
+	size_t n = strlen(s);
+	return n && strspn(s, NAME_CHARS "/") == n && s[0] != '/' && s[n - 1] != '/' &&
+	       !strstr(s, "//");
+}
+
+/* A Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*. */
+static int valid_label_name(const char *s)
+{
+	if (!*s || isdigit((unsigned char)*s))
+		return 0;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
 }
 
 static void parse_health(struct parser *p, const config_setting_t *g, struct wd_health_cfg *h)
@@ -534,11 +662,16 @@ static void parse_health(struct parser *p, const config_setting_t *g, struct wd_
 	}
 	check_keys(p, g, "health_check", health_keys);
 	h->set = true;
-	if (get_string(p, g, "path", &h->path) <= 0 || h->path[0] != '/')
-		perr(p, g, "health_check.path must be set and start with \"/\"");
+	if (get_string(p, g, "path", &h->path) <= 0 || h->path[0] != '/' ||
+	    has_space_or_control(h->path, 0))
+		perr(p, g, "health_check.path must be set, start with \"/\" and hold no space or "
+			   "control character");
 	get_duration(p, g, "interval", &h->interval_ms);
 	get_duration(p, g, "timeout", &h->timeout_ms);
-	get_string(p, g, "hostname", &h->hostname);
+	if (get_string(p, g, "hostname", &h->hostname) > 0 &&
+	    (!h->hostname[0] || has_space_or_control(h->hostname, 0)))
+		perr(p, config_setting_get_member(g, "hostname"),
+		     "health_check.hostname must be a host name, without spaces or control characters");
 	if (get_string(p, g, "scheme", &h->scheme) > 0 && strcmp(h->scheme, "http") != 0 &&
 	    strcmp(h->scheme, "https") != 0)
 		perr(p, config_setting_get_member(g, "scheme"),
@@ -560,6 +693,13 @@ static void parse_backend(struct parser *p, const config_setting_t *g,
 	check_keys(p, g, "backend", backend_keys);
 	if (get_string(p, g, "name", &b->name) <= 0 || !b->name[0])
 		perr(p, g, "service \"%s\": backend without a name", svc->name);
+	else if (has_space_or_control(b->name, 1))
+		perr(p, config_setting_get_member(g, "name"),
+		     "service \"%s\": backend name holds a control character", svc->name);
+	else if (svc->kind == WD_KIND_WEIGHTED && !valid_service_name(b->name, 1))
+		perr(p, config_setting_get_member(g, "name"),
+		     "service \"%s\": backend \"%s\" names a Traefik service, so it " NAME_RULE
+		     ", then optionally @provider", svc->name, b->name);
 	const char *bn = b->name ? b->name : "?";
 	int has_url = get_string(p, g, "url", &b->url) > 0;
 	if (svc->kind == WD_KIND_SERVERS) {
@@ -574,7 +714,12 @@ static void parse_backend(struct parser *p, const config_setting_t *g,
 		     bn);
 	}
 	get_string(p, g, "haproxy_server", &b->haproxy_server);
-	get_int(p, g, "weight", &b->weight);
+	if (get_int(p, g, "weight", &b->weight) > 0 && b->weight < 0) {
+		perr(p, config_setting_get_member(g, "weight"),
+		     "backend \"%s\": weight %d is negative (leave weight out for an equal share)", bn,
+		     b->weight);
+		b->weight = svc->policy.min_weight; /* reported once: not "unset", not out of bounds */
+	}
 	if (get_int(p, g, "pin", &b->pin) > 0 && (b->pin < 0 || b->pin > svc->policy.total))
 		perr(p, config_setting_get_member(g, "pin"), "backend \"%s\": pin %d not within 0..%d",
 		     bn, b->pin, svc->policy.total);
@@ -710,6 +855,9 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 		perr(p, g, "service without a name");
 		free(svc->name);
 		svc->name = strdup("?");
+	} else if (!valid_service_name(svc->name, 0)) {
+		perr(p, config_setting_get_member(g, "name"), "service name \"%s\" " NAME_RULE,
+		     svc->name);
 	}
 	char *kind = NULL;
 	if (get_string(p, g, "kind", &kind) > 0) {
@@ -726,6 +874,10 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 		svc->label = strdup(svc->kind == WD_KIND_SERVERS ? "instance" : "service");
 	else if (!svc->label[0])
 		perr(p, config_setting_get_member(g, "label"), "service \"%s\": label is empty", svc->name);
+	else if (!valid_label_name(svc->label))
+		perr(p, config_setting_get_member(g, "label"),
+		     "service \"%s\": label \"%s\" is not a Prometheus label name (letters, digits "
+		     "and \"_\", not starting with a digit)", svc->name, svc->label);
 	get_bool(p, g, "freeze", &svc->freeze);
 	get_string(p, g, "haproxy_backend", &svc->haproxy_backend);
 	get_metrics(p, g, &svc->metrics);
@@ -863,6 +1015,8 @@ static void parse_prometheus(struct parser *p, const config_setting_t *root, str
 					perr(p, e, "prometheus.headers[%d] must be \"Name: value\"", i);
 					continue;
 				}
+				if (check_utf8(p, e, "prometheus.headers[]", v) < 0)
+					continue;
 				pc->headers[pc->n_headers++] = strdup(v);
 			}
 		}
@@ -946,10 +1100,14 @@ static void parse_output(struct parser *p, const config_setting_t *root, struct 
 		}
 		if (get_string(p, g, "password_file", &oc->password_file) > 0 && oc->password_file[0])
 			oc->password = read_secret(p, g, "password_file", oc->password_file);
-		if (get_string(p, g, "root_key", &oc->root_key) > 0 &&
-		    (!oc->root_key[0] || strchr(oc->root_key, '*')))
+		else if (oc->username)
+			perr(p, config_setting_get_member(g, "username"),
+			     "output.username needs a password_file (Redis ACL users authenticate with "
+			     "both)");
+		if (get_string(p, g, "root_key", &oc->root_key) > 0 && !valid_root_key(oc->root_key))
 			perr(p, config_setting_get_member(g, "root_key"),
-			     "output.root_key must be a non-empty key prefix");
+			     "output.root_key \"%s\" must be a key prefix of letters, digits, \".\", "
+			     "\"_\", \"-\" and inner \"/\"", oc->root_key);
 		get_duration(p, g, "timeout", &oc->timeout_ms);
 		for (const char *k = "path"; k; k = strcmp(k, "path") == 0 ? "take_over" : NULL)
 			if (config_setting_get_member(g, k))

@@ -143,7 +143,11 @@ void config_free(struct wd_config *cfg);
  * Returns 0, or -1 with the reason in err. Zero and negative are errors. */
 int config_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen);
 
-/* Returns a copy of tmpl with every ${service} replaced by name (caller frees). */
+/* Returns a copy of the PromQL template tmpl with every ${service} replaced
+ * by name, escaped for where it stands: as is outside a string, with \ and
+ * the quote escaped inside a string, and with regex metacharacters escaped
+ * too inside the string of a =~ or !~ matcher (caller frees; NULL when out
+ * of memory). The only place a name enters a query. */
 char *config_expand_template(const char *tmpl, const char *name);
 
 /* Finds a service / backend by name; NULL or -1 when absent. */

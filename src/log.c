@@ -1,6 +1,7 @@
 /* log: formats one line per message and writes it with a single write(2), so
  * lines from signal-time and tick-time code never interleave. */
 #include "log.h"
+#include "text.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -67,20 +68,6 @@ static int needs_quotes(const char *s)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if the bytes there are not
- * one (overlong forms and surrogates included). */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] <= 0xf4 ? 4 : 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
-	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
-	return n;
-}
-
 /* Escapes for both logfmt's quoted values and JSON strings: the same rules.
  * Bytes that are not UTF-8 (a garbage answer quoted in an error) become '?',
  * so every line stays valid text and valid JSON. */
@@ -90,7 +77,7 @@ static void put_escaped(struct line *l, const char *s)
 		unsigned char c = (unsigned char)*s;
 		char esc[8];
 		if (c >= 0x80) {
-			size_t n = utf8_len((const unsigned char *)s);
+			size_t n = text_utf8_len((const unsigned char *)s);
 			if (n) {
 				put_raw(l, s, n);
 				s += n - 1;

@@ -42,6 +42,21 @@ grep -q "^$WORK/bad.conf:6: backend \"a\": weight 500" "$WORK/err" || fail "line
 [ ! -s "$WORK/out" ] || fail "-t printed ok for a bad config"
 ok "-t prints every error with its line"
 
+# Raw bytes that are not UTF-8 in a name (a Latin-1 file) and a name that
+# would break the Redis key tree are refused by -t, not at the first write.
+printf 'prometheus = { url = "http://127.0.0.1:9090"; };\noutput = { type = "file"; path = "/tmp/x.yml"; };\n' >"$WORK/latin1.conf"
+printf 'services = ( { name = "caf\351"; latency_query = "q";\n  backends = ( { name = "a\351"; url = "http://a"; } ); },\n' >>"$WORK/latin1.conf"
+printf '  { name = "team/app"; latency_query = "q"; backends = ( { name = "a"; url = "http://a"; } ); } );\n' >>"$WORK/latin1.conf"
+rc=0; "$WEIGHTD" -t -c "$WORK/latin1.conf" >/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" -eq 2 ] || fail "-t on a Latin-1 config: exit $rc, want 2"
+grep -q "^$WORK/latin1.conf:3: name is not valid UTF-8 (byte 4 of the string)" "$WORK/err" ||
+	fail "non-UTF-8 service name not refused: $(cat "$WORK/err")"
+grep -q "^$WORK/latin1.conf:4: name is not valid UTF-8 (byte 2 of the string)" "$WORK/err" ||
+	fail "non-UTF-8 backend name not refused: $(cat "$WORK/err")"
+grep -q "^$WORK/latin1.conf:5: service name \"team/app\" may use only letters" "$WORK/err" ||
+	fail "service name with / not refused: $(cat "$WORK/err")"
+ok "-t refuses names that are not UTF-8 or not Traefik service names"
+
 # Starting with an invalid config exits 2 and says why.
 rc=0; "$WEIGHTD" -c "$WORK/bad.conf" --once 2>"$WORK/err2" || rc=$?
 [ "$rc" -eq 2 ] || fail "start with a bad config: exit $rc, want 2"

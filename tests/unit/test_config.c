@@ -178,6 +178,30 @@ static const struct bad_case bad_cases[] = {
 	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";", .bb = "haproxy_server = \"a\";"}, 10, "HAProxy server \"svc/a\" is already backend \"a\""},
 	{{.svc = "haproxy_backend = \"x\";"}, 7, "haproxy_backend is only for output.type \"haproxy\""},
 	{{.ba = "url = \"http://a:1\"; haproxy_server = \"x\";"}, 9, "haproxy_server is only for output.type"},
+	{{.ba = "url = \"http://a:1\"; weight = -5;"}, 9, "backend \"a\": weight -5 is negative"},
+	{{.ba = "url = \"http://a b:1\";"}, 9, "url \"http://a b:1\" is not an http:// or https:// URL"},
+	{{.ba = "url = \"http://a:1\n\";"}, 9, "is not an http:// or https:// URL"},
+	{{.svc = "label = \"inst-ance\";"}, 7,
+	 "label \"inst-ance\" is not a Prometheus label name"},
+	{{.svc = "label = \"1x\";"}, 7, "label \"1x\" is not a Prometheus label name"},
+	{{.out = "type = \"redis\"; username = \"weightd\";"}, 4,
+	 "output.username needs a password_file"},
+	{{.out = "type = \"redis\"; root_key = \"traefik/\";"}, 4,
+	 "output.root_key \"traefik/\" must be a key prefix"},
+	{{.out = "type = \"redis\"; root_key = \"a b\";"}, 4, "output.root_key \"a b\" must be a key prefix"},
+	{{.out = "type = \"redis\"; root_key = \"t*\";"}, 4, "output.root_key \"t*\" must be a key prefix"},
+	{{.svc = "health_check = { path = \"/he alth\"; };"}, 7, "health_check.path must be set, start with"},
+	{{.svc = "health_check = { path = \"/h\"; hostname = \"a\\nb\"; };"}, 7,
+	 "health_check.hostname must be a host name"},
+	/* strings that are not UTF-8 (libconfig's \x escapes make the bytes) */
+	{{.ba = "url = \"http://caf\\xe9:1\";"}, 9, "url is not valid UTF-8 (byte 11 of the string)"},
+	{{.policy = "error_query = \"err{x=\\\"\\xc3\\x28\\\"}\";"}, 5,
+	 "error_query is not valid UTF-8 (byte 8 of the string)"},
+	{{.prom = "headers = [ \"X-Tenant: \\xff\" ];"}, 3,
+	 "prometheus.headers[] is not valid UTF-8 (byte 11 of the string)"},
+	{{.svc = "label = \"\\xed\\xa0\\x80\";"}, 7, "label is not valid UTF-8 (byte 1 of the string)"},
+	{{.out = "type = \"redis\"; root_key = \"tr\\xc0\\xafk\";"}, 4,
+	 "root_key is not valid UTF-8 (byte 3 of the string)"},
 };
 
 static void test_each_validation_rule(void)
@@ -259,17 +283,46 @@ static const struct whole_case whole_cases[] = {
 	 4, "backend without a name"},
 };
 
-static void test_whole_file_errors(void)
+/* A service (and a weighted child) named NAME on line 4. */
+#define NAMED(name, child)                                                                   \
+	"prometheus = { url = \"http://p:9090\"; };\noutput = { type = \"file\"; path = \"/tmp/x\"; };\n" \
+	"services = (\n"                                                                       \
+	"  { name = \"" name "\"; kind = \"weighted\"; latency_query = \"q\";"                    \
+	" backends = ( { name = \"" child "\"; } ); }\n"                                         \
+	");\n"
+
+/* Names that would break a Redis key, a provider reference or a query. */
+static const struct whole_case name_cases[] = {
+	{NAMED("a/b", "x@file"), 4, "service name \"a/b\" may use only letters, digits, \".\", \"_\" and \"-\""},
+	{NAMED("a@file", "x@file"), 4, "service name \"a@file\" may use only letters"},
+	{NAMED("a\\\"} or vector(1) #", "x"), 4, "service name \"a\"} or vector(1) #\" may use only"},
+	{NAMED("a b", "x"), 4, "service name \"a b\" may use only"},
+	{NAMED("caf\xc3\xa9", "x"), 4, "service name \"caf\xc3\xa9\" may use only"},
+	{NAMED("app", "x/y"), 4, "backend \"x/y\" names a Traefik service, so it may use only"},
+	{NAMED("app", "x@file@docker"), 4, "backend \"x@file@docker\" names a Traefik service"},
+	{NAMED("app", "x@"), 4, "backend \"x@\" names a Traefik service"},
+	{NAMED("app", "@file"), 4, "backend \"@file\" names a Traefik service"},
+	{NAMED("app", "x`y"), 4, "backend \"x`y\" names a Traefik service"},
+	{NAMED("app\\xff", "x"), 4, "name is not valid UTF-8 (byte 4 of the string)"},
+	{"prometheus = { url = \"http://p:9090\"; };\noutput = { type = \"file\"; path = \"/tmp/x\"; };\n"
+	 "services = (\n"
+	 "  { name = \"s\"; latency_query = \"q\"; backends = (\n"
+	 "    { name = \"a\\tb\"; url = \"http://a\"; } ); }\n"
+	 ");\n",
+	 5, "service \"s\": backend name holds a control character"},
+};
+
+static void check_whole_cases(const struct whole_case *cases, size_t n)
 {
-	for (size_t i = 0; i < sizeof(whole_cases) / sizeof(whole_cases[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct wd_config *cfg = NULL;
 		struct wd_errors errs = {0};
 		char *path = NULL;
-		int rc = load_text(whole_cases[i].text, &cfg, &errs, &path);
-		int found = has_error(&errs, path, whole_cases[i].line, whole_cases[i].msg);
-		if (!found) {
-			fprintf(stderr, "\nwhole case %zu: expected line %d ...%s...; got:\n", i,
-				whole_cases[i].line, whole_cases[i].msg);
+		int rc = load_text(cases[i].text, &cfg, &errs, &path);
+		int found = has_error(&errs, path, cases[i].line, cases[i].msg);
+		if (rc != -1 || !found) {
+			fprintf(stderr, "\ncase %zu: expected %s:%d: ...%s...; got rc=%d and:\n", i, path,
+				cases[i].line, cases[i].msg, rc);
 			for (size_t k = 0; k < errs.n; k++)
 				fprintf(stderr, "  %s\n", errs.msgs[k]);
 		}
@@ -280,6 +333,27 @@ static void test_whole_file_errors(void)
 		unlink(path);
 		free(path);
 	}
+}
+
+static void test_name_rules(void)
+{
+	check_whole_cases(name_cases, sizeof(name_cases) / sizeof(name_cases[0]));
+	/* What the rule allows: dots, dashes, underscores, a child's provider. */
+	struct wd_config *cfg = NULL;
+	struct wd_errors errs = {0};
+	char *path = NULL;
+	CU_ASSERT_EQUAL(load_text(NAMED("my_app-v2.prod", "app-v1.b_x@kubernetes-crd"), &cfg, &errs, &path), 0);
+	for (size_t k = 0; k < errs.n; k++)
+		fprintf(stderr, "  %s\n", errs.msgs[k]);
+	config_free(cfg);
+	errors_free(&errs);
+	unlink(path);
+	free(path);
+}
+
+static void test_whole_file_errors(void)
+{
+	check_whole_cases(whole_cases, sizeof(whole_cases) / sizeof(whole_cases[0]));
 }
 
 static void test_all_errors_reported(void)
@@ -526,12 +600,47 @@ static void test_template_expansion(void)
 	free(x);
 }
 
+/* ${service} is escaped for where it stands in the PromQL: the table holds
+ * template, name, expected query. Names the config refuses are here too:
+ * the escaping does not depend on the validation. */
+static void test_template_escaping(void)
+{
+	static const char *const cases[][3] = {
+		/* outside a string: as is */
+		{"${service}_requests_total", "app", "app_requests_total"},
+		/* equality matchers: \ and the quote escaped */
+		{"up{job=\"${service}\"}", "a\"b\\c", "up{job=\"a\\\"b\\\\c\"}"},
+		{"up{job=\"${service}\"}", "a.b", "up{job=\"a.b\"}"},
+		{"up{job!='${service}'}", "it's", "up{job!='it\\'s'}"},
+		{"up{job=\"x\\\"${service}\"}", "a\"", "up{job=\"x\\\"a\\\"\"}"},
+		/* regex matchers: metacharacters escaped as well */
+		{"up{job=~\"${service}\"}", "a.b", "up{job=~\"a\\\\.b\"}"},
+		{"up{job!~ \"${service}|x\"}", "a+b(c)", "up{job!~ \"a\\\\+b\\\\(c\\\\)|x\"}"},
+		{"up{job=~'${service}.*'}", "a-b_c", "up{job=~'a-b_c.*'}"},
+		{"up{job=~`${service}`}", "a.b", "up{job=~`a\\.b`}"},
+		{"up{job=~\"${service}\"}", "a\\b", "up{job=~\"a\\\\\\\\b\"}"},
+		/* back to plain code after a string */
+		{"sum(x{a=~\"y\"}) by (${service})", "le", "sum(x{a=~\"y\"}) by (le)"},
+		{"x{a=\"${service}\", b=~\"${service}\"}", "a.b", "x{a=\"a.b\", b=~\"a\\\\.b\"}"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *x = config_expand_template(cases[i][0], cases[i][1]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+		if (strcmp(x, cases[i][2]) != 0)
+			fprintf(stderr, "\ncase %zu: %s with %s gave %s, not %s\n", i, cases[i][0],
+				cases[i][1], x, cases[i][2]);
+		CU_ASSERT_STRING_EQUAL(x, cases[i][2]);
+		free(x);
+	}
+}
+
 int main(void)
 {
 	CU_initialize_registry();
 	CU_pSuite s = CU_add_suite("config", NULL, NULL);
 	CU_add_test(s, "every validation rule names its line", test_each_validation_rule);
 	CU_add_test(s, "whole-file errors", test_whole_file_errors);
+	CU_add_test(s, "service and child names", test_name_rules);
 	CU_add_test(s, "all errors reported, not just the first", test_all_errors_reported);
 	CU_add_test(s, "missing file", test_missing_file);
 	CU_add_test(s, "defaults, overrides and templates", test_valid_defaults_and_templates);
@@ -542,5 +651,6 @@ int main(void)
 	CU_add_test(s, "numeric durations are seconds", test_numeric_durations);
 	CU_add_test(s, "${service} templates", test_template_expansion);
 	CU_add_test(s, "output haproxy", test_haproxy_output);
+	CU_add_test(s, "${service} escaped for its place in PromQL", test_template_escaping);
 	return tu_run();
 }

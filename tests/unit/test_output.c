@@ -140,6 +140,29 @@ static void test_render_refuses_all_zero(void)
 	CU_ASSERT_EQUAL(output_redis_render("traefik", &s, 1, &kv, err, sizeof(err)), -1);
 }
 
+/* A string libyaml refuses (not UTF-8, which the config never lets through)
+ * fails the render early in the document with a message naming the cause;
+ * every event after it is freed (LeakSanitizer and valgrind check that at
+ * exit), on every tick it happens. */
+static void test_render_emitter_failure(void)
+{
+	struct wd_backend_cfg bad_b[] = {
+		{.name = "app-v1@file", .weight = 90, .pin = -1},
+		{.name = "caf\xe9-v2", .weight = 10, .pin = -1},
+	};
+	struct wd_service_cfg bad = {.name = "canary", .kind = WD_KIND_WEIGHTED, .backends = bad_b,
+				     .n_backends = 2};
+	static const int w[] = {90, 10};
+	const struct wd_output_service s[] = {{&bad, w}, {&svcs[0], app_w}};
+	for (int tick = 0; tick < 3; tick++) {
+		char *doc, err[256];
+		size_t len;
+		CU_ASSERT_EQUAL(output_file_render(s, 2, &doc, &len, err, sizeof(err)), -1);
+		CU_ASSERT_PTR_NULL(doc);
+		CU_ASSERT_STRING_EQUAL(err, "YAML emitter: a name or URL is not valid UTF-8");
+	}
+}
+
 /* Random names full of YAML's special characters and random weights: what
  * libyaml reads back is exactly what went in, every weight an integer. */
 static void test_render_property(void)
@@ -389,6 +412,7 @@ int main(void)
 	CU_pSuite s = CU_add_suite("output", NULL, NULL);
 	CU_add_test(s, "render parses back", test_render_parses_back);
 	CU_add_test(s, "render refuses all zero", test_render_refuses_all_zero);
+	CU_add_test(s, "render emitter failure", test_render_emitter_failure);
 	CU_add_test(s, "render property", test_render_property);
 	CU_add_test(s, "redis render", test_redis_render);
 	CU_add_test(s, "file take over", test_file_take_over);
