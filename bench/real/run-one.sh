@@ -97,25 +97,24 @@ run="$out/$scenario.$policy"
 	>"$run.summary" 2>"$WORK/openload.log" &
 LOAD_PID=$!
 track "$LOAD_PID"
-# Each second by the wall clock: that second's events, then the weights.
+# The events at their times by the wall clock, in a process of their own so
+# that nothing delays them; meanwhile HAProxy's weights about once a second.
 t0=$(date +%s)
-t=0
-: >"$run.weights"
-while [ "$t" -lt "$duration" ]; do
-	while [ "$(date +%s)" -lt $((t0 + t)) ]; do
-		sleep 0.1
-	done
+(
 	printf '%s\n' "$events" | while read -r at name query; do
-		if [ "$at" = "$t" ]; then
-			backend_control "$name" "$query" >/dev/null
-		fi
+		[ -n "$at" ] || continue
+		while [ "$(date +%s)" -lt $((t0 + at)) ]; do
+			sleep 0.1
+		done
+		backend_control "$name" "$query" >/dev/null
 	done
-	w=""
-	for n in $names; do
-		w="$w $(hapx_weight "app/$n")"
-	done
-	echo "$t$w" >>"$run.weights"
-	t=$((t + 1))
+) &
+track $!
+: >"$run.weights"
+while kill -0 "$LOAD_PID" 2>/dev/null; do
+	w=$(hapx "show servers state app" | awk '$2 == "app" { printf " %s", $8 }')
+	echo "$(($(date +%s) - t0))$w" >>"$run.weights"
+	sleep 1
 done
 wait "$LOAD_PID" || fail "openload failed: $(cat "$WORK/openload.log")"
 untrack "$LOAD_PID"
