@@ -1,5 +1,10 @@
 /* config: the weightd.conf file (libconfig syntax) turned into an immutable
- * struct wd_config, with every validation of SPEC §2 reported as FILE:LINE.
+ * struct wd_config, with every validation error reported as FILE:LINE.
+ *
+ * One table in config.c lists every key with its type, default, bounds and
+ * the groups it may stand in: it is the only place a default or a bound is
+ * stated. The stages after the loader trust what it checked (every number
+ * finite and within its bounds, every default filled in).
  *
  * A config is built whole and validated before anyone sees it; reload builds a
  * new one and swaps pointers. Secrets (*_file keys) are read here, kept only in
@@ -53,6 +58,9 @@ struct wd_backend_cfg {
 	int line;
 };
 
+/* A boolean the operator may leave unset (Traefik's default then). */
+enum wd_tristate { WD_UNSET = 0, WD_NO, WD_YES };
+
 struct wd_health_cfg {
 	bool set;
 	char *path;
@@ -60,6 +68,24 @@ struct wd_health_cfg {
 	char *hostname; /* NULL when unset */
 	int port;       /* 0 when unset */
 	int64_t interval_ms, timeout_ms; /* 0 when unset */
+	char *method;   /* NULL when unset */
+	enum wd_tristate follow_redirects;
+	char **headers; /* "Name: value", n_headers of them */
+	size_t n_headers;
+};
+
+/* The operator's load-balancer options, carried into what weightd writes.
+ * Strings are NULL and tri-states WD_UNSET when unset (Traefik's defaults). */
+struct wd_lb_cfg {
+	char *strategy;          /* "wrr", "hrw" or "leasttime" */
+	enum wd_tristate pass_host_header;
+	char *servers_transport;
+	bool sticky;             /* sticky_cookie is set */
+	char *cookie_name, *cookie_same_site;
+	enum wd_tristate cookie_secure, cookie_http_only;
+	bool passive;            /* passive_health_check is set */
+	int64_t failure_window_ms;   /* 0 unset */
+	int max_failed_attempts;     /* 0 unset */
 };
 
 struct wd_service_cfg {
@@ -72,6 +98,7 @@ struct wd_service_cfg {
 	struct wd_backend_cfg *backends;
 	size_t n_backends;
 	struct wd_health_cfg health;
+	struct wd_lb_cfg lb;
 	char *haproxy_backend; /* output haproxy: the backend's name there; NULL: name */
 	int line;
 };
@@ -89,7 +116,7 @@ struct wd_prom_cfg {
 	char *ca_file;      /* NULL if none */
 	bool insecure_skip_verify;
 	int64_t max_response_bytes;
-	int max_concurrency; /* queries in flight at once (1..1024, default 32) */
+	int max_concurrency; /* queries in flight at once */
 };
 
 struct wd_output_cfg {
@@ -115,6 +142,7 @@ struct wd_config {
 	char *listen;     /* "" off */
 	char *state_file; /* "" off */
 	char *audit_log;  /* "" off, "-" stdout */
+	char *traefik_api; /* "" off: Traefik's API, read back after each write */
 	struct wd_prom_cfg prom;
 	struct wd_output_cfg output;
 	enum wd_metrics metrics;     /* the top-level default */
@@ -138,6 +166,12 @@ void errors_free(struct wd_errors *e);
 int config_load(const char *path, struct wd_config **out, struct wd_errors *errs,
 		struct wd_errors *warns);
 void config_free(struct wd_config *cfg);
+
+/* Fills a zeroed config's top level, prometheus, output and policy with the
+ * defaults (no services). Returns 0, or -1 when out of memory; either way
+ * config_free releases what it holds. For tools and tests that build a
+ * config in code. */
+int config_defaults(struct wd_config *cfg);
 
 /* Parses "250ms", "10s", "1m", "1h" (also "1.5s", "1m30s") into milliseconds.
  * Returns 0, or -1 with the reason in err. Zero and negative are errors. */

@@ -2,6 +2,7 @@
  * plan of one tick. No I/O (see haproxy_cli.h). */
 #include "haproxy_cli.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -281,6 +282,14 @@ int haproxy_plan_tick(const struct wd_output_service *s, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		const struct wd_service_cfg *c = s[i].cfg;
 		const char *be = haproxy_backend_name(c);
+		bool any = false;
+		for (size_t b = 0; b < c->n_backends; b++)
+			any |= s[i].weights[b] > 0;
+		if (!any) {
+			snprintf(err, errlen, "service \"%s\": every backend is at weight 0; refusing to "
+				 "drain every server of HAProxy backend \"%s\"", c->name, be);
+			goto fail;
+		}
 		for (size_t b = 0; b < c->n_backends; b++) {
 			const char *sv = haproxy_server_name(c, b);
 			int w = s[i].weights[b];

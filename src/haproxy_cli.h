@@ -92,8 +92,9 @@ void haproxy_cmd_format(const struct haproxy_cmd *c, char *buf, size_t len);
  * decided in s. A weight of 0 drains the server ("state drain", never weight
  * 0); a positive weight sets the weight when it differs and undoes weightd's
  * drain with "state ready" (a server an operator put in maintenance stays
- * there). Refuses a weight above 256, a server HAProxy does not have, or a
- * url that is not the server's address: 0, or -1 with err set and an empty
+ * there). Refuses a weight outside 0..256, a service whose backends are all
+ * at 0, a server HAProxy does not have, or a url that is not the server's
+ * address: 0, or -1 with err set and an empty
  * plan. Free with haproxy_plan_free. */
 int haproxy_plan_tick(const struct wd_output_service *s, size_t n,
 		      const struct haproxy_backend_state *states, struct haproxy_plan *out,

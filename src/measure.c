@@ -1,8 +1,9 @@
-/* measure: step 1 of SPEC §3. Builds every service's queries of a tick
+/* measure: the first stage of a tick. Builds every service's queries of a tick
  * (latency, and error ratio and rate when configured), runs them through prom
  * in one concurrent batch, and maps each result's series to the service's
- * backends by the value of the service's label. Validity rules for the
- * numbers (NaN, Inf, negative, duplicates, min_rate) live here. */
+ * backends by the value of the service's label. The data rules (NaN, Inf,
+ * negative, duplicates, min_rate) live here, in measure_screen, and nowhere
+ * else: policy_step trusts what it leaves. */
 #include "measure.h"
 
 #include <math.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "plan.h"
@@ -34,21 +36,71 @@ static uint64_t hash_str(uint64_t h, const char *s)
 	return (h ^ 0xff) * 1099511628211ull;
 }
 
-static void warn_once(const char *msg, const char *service, const char *query,
-		      const char *detail)
+/* Logs the message at level the first time it is seen, later at debug. */
+static void log_once(int level, const char *msg, const char *service, const char *query,
+		     const char *detail)
 {
 	uint64_t h = hash_str(hash_str(hash_str(hash_str(14695981039346656037ull, msg), service),
 				       query), detail);
-	for (size_t i = 0; i < n_seen; i++) {
-		if (seen[i] == h) {
-			log_debug(msg, "service", service, "query", query, "detail", detail);
-			return;
-		}
+	for (size_t i = 0; i < n_seen; i++)
+		if (seen[i] == h)
+			level = WD_LOG_DEBUG;
+	if (level != WD_LOG_DEBUG) {
+		if (n_seen == SEEN_MAX)
+			n_seen = 0;
+		seen[n_seen++] = h;
 	}
-	if (n_seen == SEEN_MAX)
-		n_seen = 0;
-	seen[n_seen++] = h;
-	log_warn(msg, "service", service, "query", query, "detail", detail);
+	wd_log(level, msg, "service", service, "query", query, "detail", detail, (char *)NULL);
+}
+
+static void warn_once(const char *msg, const char *service, const char *query,
+		      const char *detail)
+{
+	log_once(WD_LOG_WARN, msg, service, query, detail);
+}
+
+/* The same at info level, for what is expected. */
+static void note_once(const char *msg, const char *service, const char *query, const char *detail)
+{
+	log_once(WD_LOG_INFO, msg, service, query, detail);
+}
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How long a query has answered empty without a break: queries seen empty
+ * in the last tick, by hash, with the time they first were. */
+#define EMPTY_MAX 64
+static struct {
+	uint64_t hash;
+	int64_t since_ms, last_ms;
+} empties[EMPTY_MAX];
+
+static int64_t empty_for_ms(const char *expr, int64_t now_ms, int64_t max_gap_ms)
+{
+	uint64_t h = hash_str(14695981039346656037ull, expr);
+	size_t free_at = EMPTY_MAX, oldest = 0;
+	for (size_t i = 0; i < EMPTY_MAX; i++) {
+		if (empties[i].hash == h && empties[i].last_ms) {
+			/* a break (a tick with series) restarts the count */
+			if (now_ms - empties[i].last_ms > max_gap_ms)
+				empties[i].since_ms = now_ms;
+			empties[i].last_ms = now_ms;
+			return now_ms - empties[i].since_ms;
+		}
+		if (!empties[i].last_ms && free_at == EMPTY_MAX)
+			free_at = i;
+		if (empties[i].last_ms < empties[oldest].last_ms)
+			oldest = i;
+	}
+	size_t i = free_at < EMPTY_MAX ? free_at : oldest;
+	empties[i].hash = h;
+	empties[i].since_ms = empties[i].last_ms = now_ms;
+	return 0;
 }
 
 /* ---- mapping --------------------------------------------------------------- */
@@ -176,75 +228,89 @@ static void report_unmatched(const struct prom_result *r, const struct wd_servic
 					  "query", query, "label", svc->label, "value",
 					  r->samples[i].label);
 	if (r->n_samples && !matched) {
-		char detail[160];
-		if (r->scalar)
+		char detail[400];
+		if (r->scalar) {
 			snprintf(detail, sizeof(detail),
 				 "a scalar names no backend: return a vector labelled by %s", svc->label);
-		else
-			snprintf(detail, sizeof(detail),
-				 "%zu series, none with a %s label naming a backend", r->n_samples,
-				 svc->label);
+		} else {
+			int l = snprintf(detail, sizeof(detail),
+					 "%zu series, none with a %s label naming a backend; values seen:",
+					 r->n_samples, svc->label);
+			for (size_t i = 0; i < r->n_samples && i < 5 && l > 0 && (size_t)l < sizeof(detail); i++)
+				l += snprintf(detail + l, sizeof(detail) - (size_t)l, "%s\"%s\"", i ? ", " : " ",
+					      r->samples[i].label);
+			if (r->n_samples > 5 && l > 0 && (size_t)l < sizeof(detail))
+				snprintf(detail + l, sizeof(detail) - (size_t)l, ", ...");
+		}
 		warn_once("query matches no backend of the service", svc->name, query, detail);
 	}
 }
 
+/* Records one query's raw values: a backend named by exactly one series gets
+ * the value, one named by two or more gets none (and WD_DATA_DUPLICATE). */
 static void apply(struct wd_measurement *mm, const struct wd_service_cfg *svc, enum qkind kind,
 		  const struct kind_values *k)
 {
 	for (size_t b = 0; b < svc->n_backends; b++) {
 		struct wd_measurement *m = &mm[b];
-		double v = k->v[b];
-		if (k->bad[b]) {
-			m->has_latency = false;
+		if (k->bad[b])
+			m->why = WD_DATA_DUPLICATE;
+		if (!k->have[b])
 			continue;
-		}
-		if (!k->have[b]) {
-			/* latency: no data; error ratio: 0; rate: unknown, unless a
-			 * minimum rate is required: no rate series means no requests. */
-			if (kind == Q_RATE && svc->policy.min_rate > 0)
-				m->has_latency = false;
-			continue;
-		}
 		switch (kind) {
-		case Q_LATENCY:
-			if (isfinite(v) && v >= 0) {
-				m->has_latency = true;
-				m->latency_s = v;
-			}
-			break;
-		case Q_ERROR:
-			if (isnan(v)) { /* 0/0: no traffic in the window, no errors either */
-				m->has_error = false;
-				m->error_ratio = 0;
-			} else if (isfinite(v) && v >= 0) {
-				/* Above 1 happens when the numerator's and the denominator's
-				 * windows disagree by a scrape: it means "all failing". */
-				m->has_error = true;
-				m->error_ratio = v > 1 ? 1 : v;
-			} else {
-				m->has_latency = false;
-			}
-			break;
-		case Q_RATE:
-			if (isfinite(v) && v >= 0) {
-				m->has_rate = true;
-				m->rate = v;
-				if (v < svc->policy.min_rate)
-					m->has_latency = false;
-			} else {
-				m->has_latency = false;
-			}
-			break;
-		default:
-			break;
+		case Q_LATENCY: m->has_latency = true; m->latency_s = k->v[b]; break;
+		case Q_ERROR: m->has_error = true; m->error_ratio = k->v[b]; break;
+		case Q_RATE: m->has_rate = true; m->rate = k->v[b]; break;
+		default: break;
 		}
 	}
 }
 
-void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
-		  const struct prom_result *err, const struct prom_result *rate,
-		  struct wd_measurement *m)
+/* The first reason a backend has no data is the one it is told. */
+static void no_data(enum wd_data *why, enum wd_data w)
 {
+	if (*why == WD_DATA_OK)
+		*why = w;
+}
+
+void measure_screen(const struct wd_policy_cfg *pc, bool rate_queried, struct wd_measurement *m)
+{
+	enum wd_data why = m->why;
+	if (!m->has_latency)
+		no_data(&why, WD_DATA_NO_SERIES);
+	else if (!isfinite(m->latency_s) || m->latency_s < 0)
+		no_data(&why, WD_DATA_BAD_LATENCY);
+	if (m->has_error && isnan(m->error_ratio)) { /* 0/0: no traffic, no errors either */
+		m->has_error = false;
+		m->error_ratio = 0;
+	} else if (m->has_error && isfinite(m->error_ratio) && m->error_ratio >= 0) {
+		/* Above 1 happens when the numerator's and the denominator's
+		 * windows disagree by a scrape: it means "all failing". */
+		if (m->error_ratio > 1)
+			m->error_ratio = 1;
+	} else if (m->has_error) {
+		m->has_error = false;
+		no_data(&why, WD_DATA_BAD_ERROR);
+	}
+	if (m->has_rate && (!isfinite(m->rate) || m->rate < 0)) {
+		m->has_rate = false;
+		no_data(&why, WD_DATA_BAD_RATE);
+	} else if (m->has_rate && m->rate < pc->min_rate) {
+		why = WD_DATA_THIN; /* whatever else: it also keeps the error ratio out */
+	} else if (!m->has_rate && rate_queried && pc->min_rate > 0) {
+		/* No rate series while a minimum rate is required: no requests. */
+		no_data(&why, WD_DATA_NO_RATE);
+	}
+	m->why = why;
+	if (why != WD_DATA_OK)
+		m->has_latency = false;
+}
+
+size_t measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
+		    const struct prom_result *err, const struct prom_result *rate,
+		    struct wd_measurement *m)
+{
+	size_t lat_matched = 0;
 	const struct prom_result *res[Q_KINDS] = {lat, err, rate};
 	memset(m, 0, svc->n_backends * sizeof(*m));
 	struct kind_values k = {
@@ -253,7 +319,6 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 		.have = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(bool)),
 		.bad = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(bool)),
 	};
-	/* Latency first, so a bad error ratio or rate can take its data away. */
 	for (int kind = 0; k.v && k.have && k.bad && kind < Q_KINDS; kind++) {
 		const struct prom_result *r = res[kind];
 		if (!r || !r->ok)
@@ -264,6 +329,8 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 		size_t matched;
 		map_result(r, svc, set_value, set_dup, &k, &matched);
 		report_unmatched(r, svc, kind_name[kind], matched);
+		if (kind == Q_LATENCY)
+			lat_matched = matched;
 		if (k.dups[0]) {
 			char detail[sizeof(k.dups) + 96];
 			snprintf(detail, sizeof(detail),
@@ -273,9 +340,12 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 		}
 		apply(m, svc, (enum qkind)kind, &k);
 	}
+	for (size_t b = 0; b < svc->n_backends; b++)
+		measure_screen(&svc->policy, rate && rate->ok, &m[b]);
 	free(k.v);
 	free(k.have);
 	free(k.bad);
+	return lat_matched;
 }
 
 /* ---- the tick --------------------------------------------------------------- */
@@ -284,8 +354,43 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
  * svc's backends, labelled with the backend's name (borrowed from the
  * config; free only the samples arrays). Series naming no backend of the
  * services that read the query are reported. */
+/* An empty answer is the most common misconfiguration (a metric or label
+ * that does not exist, a selector that matches nothing): said once per query.
+ * A preset's answer is empty until Traefik has served requests through the
+ * child services weightd just wrote, so that one is a note at first, and a
+ * warning only while it lasts past its window and three more ticks. */
+static void report_empty(const struct plan_query *q, const struct wd_config *cfg)
+{
+	const struct wd_service_cfg *svc = &cfg->services[q->first_service];
+	char who[300], detail[400];
+	if (q->n_services > 1)
+		snprintf(who, sizeof(who), "%s and %zu more", svc->name, q->n_services - 1);
+	else
+		snprintf(who, sizeof(who), "%s", svc->name);
+	if (!q->keyed) {
+		snprintf(detail, sizeof(detail),
+			 "the %s query returned no series: check its metric names and label matchers "
+			 "in Prometheus; the services' weights hold meanwhile", preset_signal_name(q->signal));
+		warn_once("query returned no series", who, q->expr, detail);
+		return;
+	}
+	int64_t grace_ms = preset_window_ms(svc) + 3 * cfg->interval_ms;
+	snprintf(detail, sizeof(detail),
+		 "no %s series for the child services yet: Traefik has none until they exist and "
+		 "served requests within the window; the weights hold meanwhile", preset_signal_name(q->signal));
+	if (empty_for_ms(q->expr, monotonic_ms(), 3 * cfg->interval_ms) < grace_ms) {
+		note_once("preset query returned no series yet", who, q->expr, detail);
+		return;
+	}
+	snprintf(detail, sizeof(detail),
+		 "still no %s series after the window and three ticks: is Traefik scraped, with "
+		 "metrics.prometheus.addServicesLabels, and serving the routers that point at these "
+		 "services?", preset_signal_name(q->signal));
+	warn_once("preset query returned no series", who, q->expr, detail);
+}
+
 static int split_keyed(const struct plan *pl, int qi, const struct prom_result *r,
-		       const struct wd_config *cfg, struct prom_result *views)
+		       const struct wd_config *cfg, struct prom_result *views, size_t *unmatched_out)
 {
 	size_t unmatched = 0;
 	char values[256] = "";
@@ -317,6 +422,7 @@ static int split_keyed(const struct plan *pl, int qi, const struct prom_result *
 			 unmatched, pl->q[qi].label, values, unmatched > 5 ? ", ..." : "");
 		warn_once("series match no backend", "(fleet)", pl->q[qi].expr, detail);
 	}
+	*unmatched_out += unmatched;
 	return 0;
 }
 
@@ -357,9 +463,15 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 		}
 		t->queries = pl.n_q;
 		t->failed = (size_t)prom_query_batch(p, q, pl.n_q, stop);
+		for (size_t j = 0; j < pl.n_q; j++)
+			if (q[j].result.ok && q[j].result.n_samples == 0) {
+				t->empty++;
+				report_empty(&pl.q[j], cfg);
+			}
 		for (size_t j = 0; j < pl.n_q && !oom; j++)
 			if (pl.q[j].keyed && q[j].result.ok)
-				oom = split_keyed(&pl, (int)j, &q[j].result, cfg, views[pl.q[j].signal]) < 0;
+				oom = split_keyed(&pl, (int)j, &q[j].result, cfg, views[pl.q[j].signal],
+						  &t->unmatched) < 0;
 	}
 	if (oom) {
 		for (size_t i = 0; i < t->n_svc; i++) {
@@ -396,7 +508,7 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 		}
 		failed += !ms->ok;
 		if (ms->ok)
-			measure_fill(svc, res[0], res[1], res[2], ms->m);
+			ms->no_data = measure_fill(svc, res[0], res[1], res[2], ms->m) == 0;
 	}
 out:
 	for (size_t j = 0; q && j < pl.n_q; j++)

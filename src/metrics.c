@@ -6,16 +6,23 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "procstat.h"
+
 /* Upper bounds of the tick duration histogram, in seconds: a tick is a few
- * milliseconds on a healthy stack and up to the query timeout (5 s default). */
+ * milliseconds on a healthy stack and up to prometheus.timeout. */
 static const double tick_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				      0.5,   1,    2.5,   5,    10,  30};
 #define N_BUCKETS (sizeof(tick_buckets) / sizeof(tick_buckets[0]))
 #define N_ACTIONS (WD_ACT_STALE + 1)
+/* Upper bounds of the time Traefik takes to show a write, in seconds: its
+ * provider throttle is 2 s, and weightd looks once a tick. */
+static const double apply_buckets[] = {0.5, 1, 2, 3, 5, 10, 15, 30, 60, 120, 300};
+#define N_APPLY (sizeof(apply_buckets) / sizeof(apply_buckets[0]))
 
 struct mbackend {
 	char *service, *backend;
@@ -26,14 +33,15 @@ struct mbackend {
 
 struct mservice {
 	char *name;
-	bool frozen;
+	bool frozen, no_data;
+	int traefik_applied;
 };
 
 struct metrics {
 	pthread_mutex_t mu;
 	char *version;
 	bool dry_run;
-	int64_t interval_ms;
+	int64_t interval_ms; /* 0 until metrics_set_config */
 	int64_t start_mono_ms;
 
 	uint64_t ticks[3];          /* by enum metrics_tick_result */
@@ -41,8 +49,14 @@ struct metrics {
 	uint64_t tick_count;
 	double tick_sum_s;
 	uint64_t queries_ok, queries_failed;
+	uint64_t queries_empty, series_unmatched;
+	uint64_t apply_bucket[N_APPLY], apply_count, api_errors;
+	double apply_sum_s;
+	char data_note[512];        /* services without data in the last tick */
 	uint64_t writes[3];         /* by enum metrics_write_result */
 	uint64_t reloads_ok, reloads_failed;
+	bool last_reload_ok;        /* the start's load counts as a success */
+	double last_reload_ok_wall_s;
 	double last_write_wall_s;   /* 0: never */
 	double last_ok_wall_s;      /* 0: never */
 	int64_t last_ok_mono_ms;
@@ -68,7 +82,7 @@ struct metrics *metrics_new(const char *version, int64_t start_mono_ms)
 	}
 	pthread_mutex_init(&m->mu, NULL);
 	m->start_mono_ms = start_mono_ms;
-	m->interval_ms = 15000;
+	m->last_reload_ok = true;
 	return m;
 }
 
@@ -144,13 +158,24 @@ void metrics_output_write(struct metrics *m, enum metrics_write_result r, double
 	pthread_mutex_unlock(&m->mu);
 }
 
-void metrics_config_reload(struct metrics *m, bool ok)
+void metrics_config_loaded(struct metrics *m, double now_wall_s)
 {
 	pthread_mutex_lock(&m->mu);
-	if (ok)
+	m->last_reload_ok = true;
+	m->last_reload_ok_wall_s = now_wall_s;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_config_reload(struct metrics *m, bool ok, double now_wall_s)
+{
+	pthread_mutex_lock(&m->mu);
+	if (ok) {
 		m->reloads_ok++;
-	else
+		m->last_reload_ok_wall_s = now_wall_s;
+	} else {
 		m->reloads_failed++;
+	}
+	m->last_reload_ok = ok;
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -173,6 +198,8 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 	for (size_t i = 0; !oom && i < ns; i++) {
 		nsv[i].name = strdup(s[i].name);
 		nsv[i].frozen = s[i].frozen;
+		nsv[i].no_data = s[i].no_data;
+		nsv[i].traefik_applied = s[i].traefik_applied;
 		oom = !nsv[i].name;
 	}
 	if (oom) {
@@ -190,6 +217,37 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 	pthread_mutex_unlock(&m->mu);
 	free_series(ob, onb, os, ons);
 	return 0;
+}
+
+void metrics_data(struct metrics *m, uint64_t empty, uint64_t unmatched, const char *note)
+{
+	pthread_mutex_lock(&m->mu);
+	m->queries_empty += empty;
+	m->series_unmatched += unmatched;
+	snprintf(m->data_note, sizeof(m->data_note), "%s", note ? note : "");
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_traefik_apply(struct metrics *m, double apply_s)
+{
+	pthread_mutex_lock(&m->mu);
+	if (apply_s < 0) {
+		m->api_errors++;
+	} else {
+		for (size_t i = 0; i < N_APPLY; i++)
+			if (apply_s <= apply_buckets[i])
+				m->apply_bucket[i]++;
+		m->apply_count++;
+		m->apply_sum_s += apply_s;
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_data_note(struct metrics *m, char *buf, size_t len)
+{
+	pthread_mutex_lock(&m->mu);
+	snprintf(buf, len, "%s", m->data_note);
+	pthread_mutex_unlock(&m->mu);
 }
 
 /* --- rendering ------------------------------------------------------------ */
@@ -256,6 +314,39 @@ static void counter3(FILE *f, const char *name, const char *help, const char *co
 		fprintf(f, "%s{result=\"%s\"} %" PRIu64 "\n", name, labels[i], v[i]);
 }
 
+/* One histogram family: n bucket counts at the bounds le, then the +Inf
+ * bucket (count), the sum and the count. */
+static void histogram(FILE *f, const char *name, const char *help, const double *le,
+		      const uint64_t *bucket, size_t n, uint64_t count, double sum)
+{
+	family(f, name, "histogram", help);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, le[i], bucket[i]);
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum ", name, count, name);
+	put_double(f, sum);
+	fprintf(f, "\n%s_count %" PRIu64 "\n", name, count);
+}
+
+enum service_value { S_FROZEN, S_NO_DATA, S_APPLIED };
+
+/* One 0/1 gauge family over the services; a service whose value is unknown
+ * (-1) has no series. */
+static void service_gauge(FILE *f, const struct metrics *m, const char *name, const char *help,
+			  enum service_value which)
+{
+	family(f, name, "gauge", help);
+	for (size_t i = 0; i < m->ns; i++) {
+		const struct mservice *s = &m->s[i];
+		int v = which == S_FROZEN ? s->frozen : which == S_NO_DATA ? s->no_data
+									: s->traefik_applied;
+		if (v < 0)
+			continue;
+		fprintf(f, "%s{service=\"", name);
+		put_label_value(f, s->name);
+		fprintf(f, "\"} %d\n", v);
+	}
+}
+
 static void render_locked(FILE *f, const struct metrics *m)
 {
 	family(f, "weightd_build_info", "gauge", "weightd's version, as a label; always 1.");
@@ -296,31 +387,39 @@ static void render_locked(FILE *f, const struct metrics *m)
 		}
 	}
 
-	family(f, "weightd_service_frozen", "gauge",
-	       "1 while the service is frozen by its config (weights held).");
-	for (size_t i = 0; i < m->ns; i++) {
-		fputs("weightd_service_frozen{service=\"", f);
-		put_label_value(f, m->s[i].name);
-		fprintf(f, "\"} %d\n", m->s[i].frozen ? 1 : 0);
-	}
+	service_gauge(f, m, "weightd_service_frozen",
+		      "1 while the service is frozen by its config (weights held).", S_FROZEN);
+	service_gauge(f, m, "weightd_service_no_data",
+		      "1 while the service's latency answer names none of its backends (weights held).",
+		      S_NO_DATA);
+	service_gauge(f, m, "weightd_traefik_applied",
+		      "1 when Traefik's API shows the weights last written, 0 while it shows others "
+		      "(with traefik_api set).", S_APPLIED);
+	histogram(f, "weightd_traefik_apply_seconds",
+		  "Time from a write until Traefik's API shows it (a tick's resolution).", apply_buckets,
+		  m->apply_bucket, N_APPLY, m->apply_count, m->apply_sum_s);
+	family(f, "weightd_traefik_api_errors_total", "counter",
+	       "Reads of Traefik's API that failed (traefik_api).");
+	fprintf(f, "weightd_traefik_api_errors_total %" PRIu64 "\n", m->api_errors);
 
 	static const char *const tick_labels[] = {"ok", "partial", "failed"};
 	counter3(f, "weightd_ticks_total",
 		 "Ticks by result: ok, partial (some services' queries failed), failed.",
 		 tick_labels, m->ticks, 3);
 
-	family(f, "weightd_tick_duration_seconds", "histogram", "Duration of a whole tick.");
-	for (size_t i = 0; i < N_BUCKETS; i++)
-		fprintf(f, "weightd_tick_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-			tick_buckets[i], m->tick_bucket[i]);
-	fprintf(f, "weightd_tick_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", m->tick_count);
-	fputs("weightd_tick_duration_seconds_sum ", f);
-	put_double(f, m->tick_sum_s);
-	fprintf(f, "\nweightd_tick_duration_seconds_count %" PRIu64 "\n", m->tick_count);
+	histogram(f, "weightd_tick_duration_seconds", "Duration of a whole tick.", tick_buckets,
+		  m->tick_bucket, N_BUCKETS, m->tick_count, m->tick_sum_s);
 
 	static const char *const q_labels[] = {"ok", "failed"};
 	uint64_t q[2] = {m->queries_ok, m->queries_failed};
 	counter3(f, "weightd_prometheus_queries_total", "Prometheus queries by result.", q_labels, q, 2);
+
+	family(f, "weightd_prometheus_queries_empty_total", "counter",
+	       "Prometheus queries answered with no series at all.");
+	fprintf(f, "weightd_prometheus_queries_empty_total %" PRIu64 "\n", m->queries_empty);
+	family(f, "weightd_prometheus_series_unmatched_total", "counter",
+	       "Series of fleet-wide answers whose label names no managed backend.");
+	fprintf(f, "weightd_prometheus_series_unmatched_total %" PRIu64 "\n", m->series_unmatched);
 
 	static const char *const w_labels[] = {"ok", "failed", "skipped"};
 	counter3(f, "weightd_output_writes_total",
@@ -330,6 +429,16 @@ static void render_locked(FILE *f, const struct metrics *m)
 	static const char *const r_labels[] = {"ok", "failed"};
 	uint64_t r[2] = {m->reloads_ok, m->reloads_failed};
 	counter3(f, "weightd_config_reloads_total", "Config reloads (SIGHUP) by result.", r_labels, r, 2);
+
+	family(f, "weightd_config_last_reload_successful", "gauge",
+	       "1 when the config in effect is the file's latest (the last load or reload "
+	       "succeeded), 0 while a rejected edit waits on disk.");
+	fprintf(f, "weightd_config_last_reload_successful %d\n", m->last_reload_ok ? 1 : 0);
+	family(f, "weightd_config_last_reload_success_timestamp_seconds", "gauge",
+	       "Unix time of the last successful config load or reload.");
+	fputs("weightd_config_last_reload_success_timestamp_seconds ", f);
+	put_double(f, m->last_reload_ok_wall_s);
+	fputc('\n', f);
 
 	family(f, "weightd_last_write_timestamp_seconds", "gauge",
 	       "Unix time of the last output write (0: none since start).");
@@ -344,6 +453,41 @@ static void render_locked(FILE *f, const struct metrics *m)
 	fputc('\n', f);
 }
 
+/* The standard process_* families, read at scrape time as client libraries
+ * do; a figure /proc does not give is left out. */
+static void render_process(FILE *f)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} fam[] = {
+		{"process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+		 offsetof(struct procstat, cpu_seconds)},
+		{"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+		 offsetof(struct procstat, resident_bytes)},
+		{"process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+		 offsetof(struct procstat, virtual_bytes)},
+		{"process_open_fds", "gauge", "Number of open file descriptors.",
+		 offsetof(struct procstat, open_fds)},
+		{"process_max_fds", "gauge", "Maximum number of open file descriptors.",
+		 offsetof(struct procstat, max_fds)},
+		{"process_start_time_seconds", "gauge",
+		 "Start time of the process since unix epoch in seconds.",
+		 offsetof(struct procstat, start_time_s)},
+	};
+	struct procstat p;
+	procstat_read(&p);
+	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		double v = *(const double *)((const char *)&p + fam[i].off);
+		if (!isfinite(v))
+			continue;
+		family(f, fam[i].name, fam[i].type, fam[i].help);
+		fprintf(f, "%s ", fam[i].name);
+		put_double(f, v);
+		fputc('\n', f);
+	}
+}
+
 int metrics_render(struct metrics *m, char **out, size_t *len)
 {
 	char *buf = NULL;
@@ -354,6 +498,7 @@ int metrics_render(struct metrics *m, char **out, size_t *len)
 	pthread_mutex_lock(&m->mu);
 	render_locked(f, m);
 	pthread_mutex_unlock(&m->mu);
+	render_process(f);
 	if (ferror(f)) {
 		fclose(f);
 		free(buf);
@@ -375,7 +520,7 @@ bool metrics_healthy(struct metrics *m, int64_t now_mono_ms, char *reason, size_
 	bool any_ok = m->any_ok;
 	int64_t since = any_ok ? m->last_ok_mono_ms : m->start_mono_ms;
 	int64_t age = now_mono_ms - since;
-	bool ok = age < limit;
+	bool ok = m->interval_ms == 0 || age < limit;
 	if (!ok) {
 		const char *last = !m->ticked	     ? "none has finished yet"
 				   : *m->last_reason ? m->last_reason

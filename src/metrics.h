@@ -1,5 +1,5 @@
 /* metrics: weightd's own counters, gauges and tick-duration histogram, kept in
- * memory and rendered in the Prometheus text exposition format (SPEC §5), plus
+ * memory and rendered in the Prometheus text exposition format (README.md "Observability"), plus
  * the health state /healthz reports.
  *
  * The tick loop updates a struct metrics; the HTTP thread renders it. Every
@@ -34,6 +34,8 @@ struct metrics_backend {
 struct metrics_service {
 	const char *name;
 	bool frozen;
+	bool no_data; /* its latency answer named none of its backends */
+	int traefik_applied; /* Traefik's API shows the last write: 1, 0; -1 not read back */
 };
 
 struct metrics;
@@ -56,11 +58,27 @@ void metrics_tick(struct metrics *m, enum metrics_tick_result r, double duration
 /* Adds a tick's Prometheus queries by outcome. */
 void metrics_queries(struct metrics *m, uint64_t ok, uint64_t failed);
 
+/* Adds a tick's answers without data: queries answered with no series, and
+ * series naming no managed backend. note ("" none) says which services have
+ * no data, for the /healthz body. */
+void metrics_data(struct metrics *m, uint64_t empty, uint64_t unmatched, const char *note);
+
+/* Records one service's write seen applied by Traefik after apply_s seconds,
+ * or (apply_s < 0) a failed read of Traefik's API. */
+void metrics_traefik_apply(struct metrics *m, double apply_s);
+
+/* Copies the last tick's note about services without data ("" none). */
+void metrics_data_note(struct metrics *m, char *buf, size_t len);
+
 /* Counts one tick's output outcome; an ok write also sets the last write time. */
 void metrics_output_write(struct metrics *m, enum metrics_write_result r, double now_wall_s);
 
-/* Counts one config reload. */
-void metrics_config_reload(struct metrics *m, bool ok);
+/* Records the config loaded at start (now_wall_s: Unix time). */
+void metrics_config_loaded(struct metrics *m, double now_wall_s);
+
+/* Counts one config reload; a success sets the last successful reload time,
+ * and either sets whether the config in effect is the file's latest. */
+void metrics_config_reload(struct metrics *m, bool ok, double now_wall_s);
 
 /* Replaces every per-backend and per-service series (backends and services
  * not given disappear). 0, or -1 when out of memory (the old series stay). */
@@ -72,8 +90,8 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 int metrics_render(struct metrics *m, char **out, size_t *len);
 
 /* Whether the last ok tick is younger than three intervals at now_mono_ms
- * (before the first ok tick, the start counts). When not, writes the reason
- * into reason. */
+ * (before the first ok tick, the start counts; before metrics_set_config,
+ * nothing is overdue yet). When not, writes the reason into reason. */
 bool metrics_healthy(struct metrics *m, int64_t now_mono_ms, char *reason, size_t reasonlen);
 
 #endif

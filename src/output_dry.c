@@ -20,9 +20,10 @@ void *output_dry_new(const struct wd_config *cfg, char *err, size_t errlen)
 	struct output_dry *d = calloc(1, sizeof(*d));
 	if (d) {
 		d->type = cfg->output.type;
-		d->root_key = strdup(cfg->output.root_key ? cfg->output.root_key : "traefik");
+		if (d->type == WD_OUT_REDIS) /* the only type with keys */
+			d->root_key = strdup(cfg->output.root_key);
 	}
-	if (!d || !d->root_key) {
+	if (!d || (d->type == WD_OUT_REDIS && !d->root_key)) {
 		free(d);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -34,14 +35,14 @@ static int render_kv_lines(const char *root_key, const struct wd_output_service 
 			   char **out, char *err, size_t errlen)
 {
 	struct wd_kv_list kv;
-	if (output_redis_render(root_key, s, n, &kv, err, errlen) < 0)
+	if (traefik_kv(root_key, s, n, &kv, err, errlen) < 0)
 		return -1;
 	size_t len = 1;
 	for (size_t i = 0; i < kv.n; i++)
 		len += strlen(kv.kv[i].key) + strlen(kv.kv[i].value) + 4;
 	char *p = malloc(len);
 	if (!p) {
-		output_kv_free(&kv);
+		traefik_kv_free(&kv);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -49,7 +50,7 @@ static int render_kv_lines(const char *root_key, const struct wd_output_service 
 	p[0] = '\0';
 	for (size_t i = 0; i < kv.n; i++)
 		at += (size_t)snprintf(p + at, len - at, "%s = %s\n", kv.kv[i].key, kv.kv[i].value);
-	output_kv_free(&kv);
+	traefik_kv_free(&kv);
 	*out = p;
 	return 0;
 }
@@ -60,7 +61,7 @@ static int dry_write(void *impl, const struct wd_output_service *s, size_t n, ch
 	struct output_dry *d = impl;
 	char *doc;
 	size_t len;
-	int rc = d->type == WD_OUT_FILE      ? output_file_render(s, n, &doc, &len, err, errlen)
+	int rc = d->type == WD_OUT_FILE      ? traefik_yaml(s, n, &doc, &len, err, errlen)
 		 : d->type == WD_OUT_HAPROXY ? haproxy_render(s, n, &doc, err, errlen)
 					     : render_kv_lines(d->root_key, s, n, &doc, err, errlen);
 	if (rc < 0)

@@ -240,9 +240,9 @@ void plan_print(const struct plan *p, const struct wd_config *cfg, FILE *f)
 		const struct plan_query *q = &p->q[i];
 		const char *first = cfg->services[q->first_service].name;
 		if (q->n_services == 1)
-			fprintf(f, "%s (service %s): %s\n", preset_signal_name(q->signal), first, q->expr);
+			fprintf(f, "# %s of service %s\n%s\n", preset_signal_name(q->signal), first, q->expr);
 		else
-			fprintf(f, "%s (%zu services: %s, ...): %s\n", preset_signal_name(q->signal),
+			fprintf(f, "# %s of %zu services (%s, ...)\n%s\n", preset_signal_name(q->signal),
 				q->n_services, first, q->expr);
 	}
 }

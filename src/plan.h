@@ -51,8 +51,9 @@ int plan_at(const struct plan *p, size_t svc, enum wd_signal signal);
  * service shared by two weighted services has two); NULL when none. */
 const struct plan_key *plan_find(const struct plan *p, const char *key, size_t *n);
 
-/* Writes the plan for an operator (weightd -t): one line per query, saying
- * which signal of which services it answers. */
+/* Writes the plan for an operator (weightd -t): the number of queries, then
+ * for each a comment line saying which signal of which services it answers
+ * and the query on a line of its own, ready to paste into Prometheus. */
 void plan_print(const struct plan *p, const struct wd_config *cfg, FILE *f);
 
 #endif

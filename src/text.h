@@ -10,6 +10,10 @@
  * a byte below 0x80 it returns 0 too: callers handle ASCII themselves. */
 size_t text_utf8_len(const unsigned char *s);
 
+/* The same for a buffer that is not NUL-terminated: only the avail bytes at s
+ * are read. */
+size_t text_utf8_len_within(const unsigned char *s, size_t avail);
+
 /* Offset of the first byte of s that is not part of valid UTF-8, or -1 when
  * the whole string is valid. */
 long text_utf8_invalid_at(const char *s);

@@ -114,34 +114,35 @@ static const struct bad_case bad_cases[] = {
 	{{.out = "type = \"file\"; path = \"/tmp/x\"; db = 1;"}, 4, "output.db is only for type \"redis\""},
 	{{.out = "type = \"redis\"; address = \"nohostport\";"}, 4, "must be HOST:PORT"},
 	{{.out = "type = \"redis\"; path = \"/tmp/x\";"}, 4, "output.path is only for type \"file\""},
-	{{.out = "type = \"redis\"; db = -1;"}, 4, "output.db must be 0..1000"},
+	{{.out = "type = \"redis\"; db = -1;"}, 4, "output.db -1 not within 0..1000"},
 	{{.out = "path = \"/tmp/x\";"}, 4, "output.type is required"},
 	/* policy */
-	{{.policy = "kp = -0.1;"}, 5, "kp must not be negative"},
+	{{.policy = "kp = -0.1;"}, 5, "policy.kp -0.1 is negative"},
 	{{.policy = "ki = \"fast\";"}, 5, "ki must be a number"},
 	{{.policy = "objective = \"fastest\";"}, 5, "objective \"fastest\""},
 	{{.policy = "objective = \"marginal\";"}, 7, "service \"svc\": objective \"marginal\" needs a rate_query"},
 	{{.policy = "eject_error_ratio = 0.0;"}, 5, "eject_error_ratio 0 must be in (0, 1]"},
 	{{.policy = "eject_error_ratio = 1.5;"}, 5, "eject_error_ratio 1.5 must be in (0, 1]"},
-	{{.policy = "max_step = 0.0;"}, 5, "max_step must be above 0"},
+	{{.policy = "max_step = 0.0;"}, 5, "policy.max_step 0 must be above 0"},
 	{{.policy = "total = 0;"}, 5, "total 0 must be at least 1"},
 	{{.policy = "min_weight = 0;"}, 5, "min_weight 0 must be at least 1"},
 	{{.policy = "min_weight = 20; max_weight = 10;"}, 5, "max_weight 10 below min_weight 20"},
 	{{.policy = "max_weight = 200;"}, 5, "max_weight 200 above total 100"},
-	{{.policy = "stale_ticks = 0;"}, 5, "stale_ticks must be at least 1"},
-	{{.policy = "deadband = -1;"}, 5, "deadband must not be negative"},
+	{{.policy = "stale_ticks = 0;"}, 5, "stale_ticks 0 must be at least 1"},
+	{{.policy = "deadband = -1;"}, 5, "policy.deadband -1 is negative"},
 	{{.policy = "total = 1.5;"}, 5, "total must be an integer"},
 	{{.policy = "gain = 1.0;"}, 5, "unknown key \"gain\" in policy"},
-	{{.policy = "error_penalty = -2.0;"}, 5, "error_penalty must not be negative"},
-	{{.policy = "min_rate = -1.0;"}, 5, "min_rate must not be negative"},
+	{{.policy = "error_penalty = -2.0;"}, 5, "policy.error_penalty -2 is negative"},
+	{{.policy = "min_rate = -1.0;"}, 5, "policy.min_rate -1 is negative"},
 	/* services */
 	{{.svc = "kind = \"pool\";"}, 7, "kind \"pool\""},
 	{{.svc = "label = \"\";"}, 7, "label is empty"},
 	{{.svc = "frozen = true;"}, 7, "unknown key \"frozen\" in service"},
 	{{.svc = "latency_query = \"\";"}, 7, "no latency_query"},
-	{{.svc = "policy = { kd = -1.0; };"}, 7, "kd must not be negative"},
+	{{.svc = "policy = { kd = -1.0; };"}, 7, "service \"svc\": policy.kd -1 is negative"},
 	{{.svc = "policy = { objective = \"marginal\"; };"}, 7, "needs a rate_query"},
-	{{.svc = "health_check = { interval = \"5s\"; };"}, 7, "health_check.path must be set"},
+	{{.svc = "health_check = { interval = \"5s\"; };"}, 7, "health_check.path is required"},
+	{{.svc = "health_check = { path = \"h\"; };"}, 7, "health_check.path \"h\" must start with \"/\""},
 	{{.svc = "kind = \"weighted\"; health_check = { path = \"/h\"; };", .ba = "", .bb = ""}, 7,
 	 "health_check is only for kind \"servers\""},
 	{{.svc = "freeze = \"yes\";"}, 7, "freeze must be true or false"},
@@ -168,7 +169,8 @@ static const struct bad_case bad_cases[] = {
 	/* output.type "haproxy" */
 	{{.out = "type = \"haproxy\";"}, 4, "output.address (HAProxy's runtime API"},
 	{{.out = "type = \"haproxy\"; address = \"nohostport\";"}, 4, "must be HOST:PORT"},
-	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\"; root_key = \"x\";"}, 4, "output.root_key is not for type \"haproxy\""},
+	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\"; root_key = \"x\";"}, 4, "output.root_key is only for type \"redis\""},
+	{{.out = "type = \"file\"; path = \"/tmp/x\"; address = \"h:1\";"}, 4, "output.address is only for type \"redis\" or \"haproxy\""},
 	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";", .policy = "total = 300; max_weight = 200;"}, 7, "total 300 and max_weight 200 must be at most 256"},
 	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";", .policy = "total = 1000; max_weight = 500;"}, 7, "max_weight 500 must be at most 256"},
 	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";", .svc = "kind = \"weighted\";", .ba = "", .bb = ""}, 7, "kind must be \"servers\""},
@@ -190,7 +192,8 @@ static const struct bad_case bad_cases[] = {
 	 "output.root_key \"traefik/\" must be a key prefix"},
 	{{.out = "type = \"redis\"; root_key = \"a b\";"}, 4, "output.root_key \"a b\" must be a key prefix"},
 	{{.out = "type = \"redis\"; root_key = \"t*\";"}, 4, "output.root_key \"t*\" must be a key prefix"},
-	{{.svc = "health_check = { path = \"/he alth\"; };"}, 7, "health_check.path must be set, start with"},
+	{{.svc = "health_check = { path = \"/he alth\"; };"}, 7,
+	 "health_check.path \"/he alth\" must start with \"/\" and hold no space"},
 	{{.svc = "health_check = { path = \"/h\"; hostname = \"a\\nb\"; };"}, 7,
 	 "health_check.hostname must be a host name"},
 	/* strings that are not UTF-8 (libconfig's \x escapes make the bytes) */
@@ -204,28 +207,34 @@ static const struct bad_case bad_cases[] = {
 	 "root_key is not valid UTF-8 (byte 3 of the string)"},
 };
 
+/* Loads text, which must fail with msg at line (case i, for the message). */
+static void expect_error(size_t i, const char *text, int line, const char *msg)
+{
+	struct wd_config *cfg = NULL;
+	struct wd_errors errs = {0};
+	char *path = NULL;
+	int rc = load_text(text, &cfg, &errs, &path);
+	int found = has_error(&errs, path, line, msg);
+	if (rc != -1 || !found) {
+		fprintf(stderr, "\ncase %zu: expected %s:%d: ...%s...; got rc=%d and:\n", i, path, line,
+			msg, rc);
+		for (size_t k = 0; k < errs.n; k++)
+			fprintf(stderr, "  %s\n", errs.msgs[k]);
+	}
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_PTR_NULL(cfg);
+	CU_ASSERT_TRUE(found);
+	errors_free(&errs);
+	config_free(cfg);
+	unlink(path);
+	free(path);
+}
+
 static void test_each_validation_rule(void)
 {
 	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
 		char *text = build(&bad_cases[i].s);
-		struct wd_config *cfg = NULL;
-		struct wd_errors errs = {0};
-		char *path = NULL;
-		int rc = load_text(text, &cfg, &errs, &path);
-		int found = has_error(&errs, path, bad_cases[i].line, bad_cases[i].msg);
-		if (rc != -1 || !found) {
-			fprintf(stderr, "\ncase %zu: expected %s:%d: ...%s...; got rc=%d and:\n", i, path,
-				bad_cases[i].line, bad_cases[i].msg, rc);
-			for (size_t k = 0; k < errs.n; k++)
-				fprintf(stderr, "  %s\n", errs.msgs[k]);
-		}
-		CU_ASSERT_EQUAL(rc, -1);
-		CU_ASSERT_PTR_NULL(cfg);
-		CU_ASSERT_TRUE(found);
-		errors_free(&errs);
-		config_free(cfg);
-		unlink(path);
-		free(path);
+		expect_error(i, text, bad_cases[i].line, bad_cases[i].msg);
 		free(text);
 	}
 }
@@ -314,25 +323,8 @@ static const struct whole_case name_cases[] = {
 
 static void check_whole_cases(const struct whole_case *cases, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct wd_config *cfg = NULL;
-		struct wd_errors errs = {0};
-		char *path = NULL;
-		int rc = load_text(cases[i].text, &cfg, &errs, &path);
-		int found = has_error(&errs, path, cases[i].line, cases[i].msg);
-		if (rc != -1 || !found) {
-			fprintf(stderr, "\ncase %zu: expected %s:%d: ...%s...; got rc=%d and:\n", i, path,
-				cases[i].line, cases[i].msg, rc);
-			for (size_t k = 0; k < errs.n; k++)
-				fprintf(stderr, "  %s\n", errs.msgs[k]);
-		}
-		CU_ASSERT_EQUAL(rc, -1);
-		CU_ASSERT_TRUE(found);
-		errors_free(&errs);
-		config_free(cfg);
-		unlink(path);
-		free(path);
-	}
+	for (size_t i = 0; i < n; i++)
+		expect_error(i, cases[i].text, cases[i].line, cases[i].msg);
 }
 
 static void test_name_rules(void)
@@ -366,7 +358,7 @@ static void test_all_errors_reported(void)
 	char *path = NULL;
 	CU_ASSERT_EQUAL(load_text(text, &cfg, &errs, &path), -1);
 	CU_ASSERT_TRUE(has_error(&errs, path, 2, "log_level"));
-	CU_ASSERT_TRUE(has_error(&errs, path, 5, "kp must not be negative"));
+	CU_ASSERT_TRUE(has_error(&errs, path, 5, "policy.kp -1 is negative"));
 	CU_ASSERT_TRUE(has_error(&errs, path, 9, "ftp://a"));
 	CU_ASSERT_EQUAL(errs.n, 3);
 	errors_free(&errs);
@@ -417,6 +409,38 @@ static void test_valid_defaults_and_templates(void)
 	CU_ASSERT_PTR_NULL(config_find_service(cfg, "nope"));
 	CU_ASSERT_EQUAL(config_backend_index(svc, "b"), 1);
 	CU_ASSERT_EQUAL(config_backend_index(svc, "c"), -1);
+	config_free(cfg);
+	unlink(path);
+	free(path);
+	free(text);
+}
+
+/* config_defaults (for configs built in code) gives what a file without the
+ * keys gives: both come from the one table. */
+static void test_defaults_in_code(void)
+{
+	char *text = build(&(struct slots){0});
+	struct wd_config *cfg = NULL, def = {0};
+	struct wd_errors errs = {0};
+	char *path = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_text(text, &cfg, &errs, &path), 0);
+	CU_ASSERT_EQUAL_FATAL(config_defaults(&def), 0);
+	CU_ASSERT_EQUAL(def.interval_ms, cfg->interval_ms);
+	CU_ASSERT_STRING_EQUAL(def.listen, cfg->listen);
+	CU_ASSERT_EQUAL(def.prom.timeout_ms, cfg->prom.timeout_ms);
+	CU_ASSERT_EQUAL(def.prom.max_concurrency, cfg->prom.max_concurrency);
+	CU_ASSERT_EQUAL(def.prom.max_response_bytes, cfg->prom.max_response_bytes);
+	CU_ASSERT_EQUAL(def.output.timeout_ms, 2000);
+	CU_ASSERT_STRING_EQUAL(def.output.root_key, "traefik");
+	CU_ASSERT_STRING_EQUAL(def.output.address, "127.0.0.1:6379");
+	CU_ASSERT_DOUBLE_EQUAL(def.policy.kp, cfg->policy.kp, 0);
+	CU_ASSERT_EQUAL(def.policy.total, cfg->policy.total);
+	CU_ASSERT_EQUAL(def.policy.stale_ticks, cfg->policy.stale_ticks);
+	CU_ASSERT_STRING_EQUAL(def.policy.error_query, "");
+	/* config_free takes a heap config: free the copy's strings through one. */
+	struct wd_config *heap = calloc(1, sizeof(*heap));
+	*heap = def;
+	config_free(heap);
 	config_free(cfg);
 	unlink(path);
 	free(path);
@@ -644,6 +668,7 @@ int main(void)
 	CU_add_test(s, "all errors reported, not just the first", test_all_errors_reported);
 	CU_add_test(s, "missing file", test_missing_file);
 	CU_add_test(s, "defaults, overrides and templates", test_valid_defaults_and_templates);
+	CU_add_test(s, "config_defaults gives a file's defaults", test_defaults_in_code);
 	CU_add_test(s, "secrets from files", test_secrets_read_from_files);
 	CU_add_test(s, "short interval warns", test_short_interval_warns);
 	CU_add_test(s, "etc/weightd.conf loads", test_shipped_config);

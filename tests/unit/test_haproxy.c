@@ -188,7 +188,16 @@ static void test_plan(void)
 	CU_ASSERT_STRING_EQUAL(plan_text(want3, &st, &rc, err, sizeof(err)),
 			       "set server be_app/b weight 31\n");
 
-	/* refused: above 256, a missing server, a url that is not the server */
+	/* refused: every server drained, above 256, below 0, a missing server, a
+	 * url that is not the server */
+	int none[NB] = {0, 0, 0, 0}, negative[NB] = {-1, 50, 25, 25};
+	CU_ASSERT_STRING_EQUAL(plan_text(none, NULL, &rc, err, sizeof(err)), "");
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_STRING_EQUAL(err, "service \"app\": every backend is at weight 0; refusing to drain "
+				    "every server of HAProxy backend \"be_app\"");
+	plan_text(negative, NULL, &rc, err, sizeof(err));
+	CU_ASSERT_EQUAL(rc, -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "weight -1 not within HAProxy's 0..256"));
 	int big[NB] = {257, 1, 1, 1};
 	CU_ASSERT_STRING_EQUAL(plan_text(big, NULL, &rc, err, sizeof(err)), "");
 	CU_ASSERT_EQUAL(rc, -1);
@@ -240,6 +249,8 @@ static void test_plan_property(void)
 			have[i] = rand() % 257;
 			admin[i] = admins[rand() % 5];
 		}
+		if (!want[0] && !want[1] && !want[2] && !want[3])
+			want[rand() % NB] = 1 + rand() % 256; /* a service serves something */
 		struct haproxy_backend_state st;
 		struct haproxy_server srv[NB];
 		make_state(&st, srv, have, admin);

@@ -45,6 +45,12 @@ static const char *const families[][2] = {
 	{"weightd_pid_error", "gauge"},
 	{"weightd_backend_action", "gauge"},
 	{"weightd_service_frozen", "gauge"},
+	{"weightd_service_no_data", "gauge"},
+	{"weightd_prometheus_queries_empty_total", "counter"},
+	{"weightd_prometheus_series_unmatched_total", "counter"},
+	{"weightd_traefik_applied", "gauge"},
+	{"weightd_traefik_apply_seconds", "histogram"},
+	{"weightd_traefik_api_errors_total", "counter"},
 	{"weightd_ticks_total", "counter"},
 	{"weightd_tick_duration_seconds", "histogram"},
 	{"weightd_prometheus_queries_total", "counter"},
@@ -54,6 +60,12 @@ static const char *const families[][2] = {
 	{"weightd_last_success_timestamp_seconds", "gauge"},
 	{"weightd_dry_run", "gauge"},
 	{"weightd_build_info", "gauge"},
+	{"weightd_config_last_reload_successful", "gauge"},
+	{"weightd_config_last_reload_success_timestamp_seconds", "gauge"},
+	{"process_cpu_seconds_total", "counter"},
+	{"process_resident_memory_bytes", "gauge"},
+	{"process_open_fds", "gauge"},
+	{"process_start_time_seconds", "gauge"},
 };
 
 static void set_two(struct metrics *m, const char *svc2)
@@ -63,7 +75,7 @@ static void set_two(struct metrics *m, const char *svc2)
 		{"svc", "b:80", 30, NAN, NAN, NAN, NAN, WD_ACT_STALE},
 		{svc2, "v1", 100, 0.5, 0, 0.5, 0, WD_ACT_FROZEN},
 	};
-	struct metrics_service s[] = {{"svc", false}, {svc2, true}};
+	struct metrics_service s[] = {{"svc", false, true, 1}, {svc2, true, false, -1}};
 	CU_ASSERT_FATAL(metrics_set_backends(m, b, 3, s, 2) == 0);
 }
 
@@ -107,10 +119,24 @@ static void test_counters(void)
 	metrics_output_write(m, METRICS_WRITE_SKIPPED, 1700000004);
 	metrics_output_write(m, METRICS_WRITE_SKIPPED, 1700000004);
 	metrics_output_write(m, METRICS_WRITE_FAILED, 1700000005);
-	metrics_config_reload(m, true);
-	metrics_config_reload(m, false);
-	metrics_config_reload(m, false);
 	char *t = render(m);
+	/* The config loaded at start is in effect. */
+	CU_ASSERT_EQUAL(value_of(t, "weightd_config_last_reload_successful"), 1);
+	free(t);
+	metrics_config_loaded(m, 1699999999);
+	metrics_config_reload(m, true, 1700000006);
+	metrics_config_reload(m, false, 1700000007);
+	metrics_config_reload(m, false, 1700000008);
+	t = render(m);
+	/* A rejected edit stays visible until a reload succeeds. */
+	CU_ASSERT_EQUAL(value_of(t, "weightd_config_last_reload_successful"), 0);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_config_last_reload_success_timestamp_seconds"), 1700000006);
+	/* The process_* families of every Prometheus client. */
+	CU_ASSERT(value_of(t, "process_resident_memory_bytes") > 0);
+	CU_ASSERT(value_of(t, "process_open_fds") >= 3);
+	CU_ASSERT(value_of(t, "process_max_fds") >= value_of(t, "process_open_fds"));
+	CU_ASSERT(value_of(t, "process_start_time_seconds") > 1.5e9);
+	CU_ASSERT(value_of(t, "process_cpu_seconds_total") >= 0);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_dry_run"), 1);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_ticks_total{result=\"ok\"}"), 1);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_ticks_total{result=\"partial\"}"), 1);
@@ -133,6 +159,11 @@ static void test_counters(void)
 	CU_ASSERT_EQUAL(value_of(t, "weightd_tick_duration_seconds_bucket{le=\"+Inf\"}"), 3);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_tick_duration_seconds_count"), 3);
 	CU_ASSERT_DOUBLE_EQUAL(value_of(t, "weightd_tick_duration_seconds_sum"), 100.32, 1e-9);
+	free(t);
+	metrics_config_reload(m, true, 1700000009);
+	t = render(m);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_config_last_reload_successful"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_config_last_reload_success_timestamp_seconds"), 1700000009);
 	free(t);
 	metrics_free(m);
 }
@@ -166,11 +197,15 @@ static void test_backends(void)
 	}
 	CU_ASSERT_EQUAL(value_of(t, "weightd_service_frozen{service=\"svc\"}"), 0);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_service_frozen{service=\"w\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_service_no_data{service=\"svc\"}"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_service_no_data{service=\"w\"}"), 0);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_traefik_applied{service=\"svc\"}"), 1);
+	CU_ASSERT_PTR_NULL(strstr(t, "weightd_traefik_applied{service=\"w\"}"));
 	free(t);
 
 	/* A reload that removes backend b and service w: their series disappear. */
 	struct metrics_backend b[] = {{"svc", "a:80", 100, 0.1, 0, 0.1, 0, WD_ACT_HELD}};
-	struct metrics_service s[] = {{"svc", false}};
+	struct metrics_service s[] = {{"svc", false, false, -1}};
 	CU_ASSERT(metrics_set_backends(m, b, 1, s, 1) == 0);
 	t = render(m);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_backend_weight{service=\"svc\",backend=\"a:80\"}"), 100);
@@ -193,7 +228,7 @@ static void test_escaping(void)
 	for (const char *p = t; *p;) {
 		const char *nl = strchr(p, '\n');
 		CU_ASSERT_FATAL(nl != NULL);
-		CU_ASSERT(*p == '#' || strncmp(p, "weightd_", 8) == 0);
+		CU_ASSERT(*p == '#' || strncmp(p, "weightd_", 8) == 0 || strncmp(p, "process_", 8) == 0);
 		p = nl + 1;
 	}
 	free(t);

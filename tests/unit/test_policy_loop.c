@@ -168,7 +168,7 @@ static void test_capacity_drop_moves_traffic_away(void)
 	CU_ASSERT(r.w[r.ticks][2] > r.w[r.ticks][3]);
 }
 
-/* The oscillation criterion can fail: with gains well above SPEC's stable
+/* The oscillation criterion can fail: with gains well above the stable
  * range (a loop gain near 1 per tick against 4 ticks of averaging) the same
  * model oscillates and the criterion says so. */
 static void test_criterion_detects_oscillation(void)

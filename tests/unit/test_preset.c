@@ -140,6 +140,47 @@ static void test_config_refusals(void)
 	errors_free(&e);
 }
 
+static void test_lb_options(void)
+{
+	struct wd_errors e = {0};
+	/* lines: 5.. services */
+	struct wd_config *cfg = load("",
+		SVC("a", "latency_query = \"q\"; strategy = \"p2c\";") ",\n"
+		SVC("b", "latency_query = \"q\"; strategy = \"random\";") ",\n"
+		SVC("c", "metrics = \"traefik\"; strategy = \"hrw\";") ",\n"
+		"{ name = \"d\"; kind = \"weighted\"; latency_query = \"q\"; pass_host_header = true; "
+		"backends = ( { name = \"v1\"; } ); },\n"
+		SVC("e", "latency_query = \"q\"; sticky_cookie = { same_site = \"sometimes\"; };") ",\n"
+		SVC("f", "latency_query = \"q\"; passive_health_check = { max_failed_attempts = 0; };") ",\n"
+		SVC("g", "latency_query = \"q\"; health_check = { path = \"/\"; headers = [ \"nocolon\" ]; };"),
+		&e);
+	CU_ASSERT_PTR_NULL(cfg);
+	CU_ASSERT_TRUE(has(&e, 5, "service \"a\": strategy \"p2c\" ignores weights"));
+	CU_ASSERT_TRUE(has(&e, 6, "strategy \"random\" is not \"wrr\", \"hrw\" or \"leasttime\""));
+	CU_ASSERT_TRUE(has(&e, 7, "service \"c\": with metrics = \"traefik\" the service is a weighted parent"));
+	CU_ASSERT_TRUE(has(&e, 8, "service \"d\": pass_host_header is only for kind \"servers\""));
+	CU_ASSERT_TRUE(has(&e, 9, "sticky_cookie.same_site \"sometimes\" is not \"none\", \"lax\" or \"strict\""));
+	CU_ASSERT_TRUE(has(&e, 10, "passive_health_check.max_failed_attempts 0 must be at least 1"));
+	CU_ASSERT_TRUE(has(&e, 11, "health_check.headers[0] must be \"Name: value\""));
+	if (e.n != 7)
+		print_errors(&e);
+	CU_ASSERT_EQUAL(e.n, 7);
+	errors_free(&e);
+
+	cfg = load("", SVC("a", "latency_query = \"q\"; strategy = \"hrw\"; pass_host_header = false;"
+			      " sticky_cookie = { };"), &e);
+	print_errors(&e);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+	const struct wd_lb_cfg *lb = &cfg->services[0].lb;
+	CU_ASSERT_STRING_EQUAL(lb->strategy, "hrw");
+	CU_ASSERT_EQUAL(lb->pass_host_header, WD_NO);
+	CU_ASSERT_TRUE(lb->sticky);
+	CU_ASSERT_EQUAL(lb->cookie_secure, WD_UNSET);
+	CU_ASSERT_PTR_NULL(lb->servers_transport);
+	config_free(cfg);
+	errors_free(&e);
+}
+
 /* n services app0.. with metrics traefik, plus custom ones sharing a query. */
 static struct wd_config *fleet(size_t n, const char *extra_services)
 {
@@ -252,8 +293,8 @@ static void test_plan_groups_and_sharing(void)
 	plan_print(&p, cfg, f);
 	fclose(f);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "queries per tick: 10\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "latency (2 services: c1, ...): lat\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "latency (service c3): lat\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "# latency of 2 services (c1, ...)\nlat\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "# latency of service c3\nlat\n"));
 	free(out);
 	plan_free(&p);
 	config_free(cfg);
@@ -281,6 +322,7 @@ int main(void)
 	CU_add_test(s, "child names", test_child_names);
 	CU_add_test(s, "metrics, window, latency_statistic", test_config_metrics);
 	CU_add_test(s, "refusals", test_config_refusals);
+	CU_add_test(s, "load-balancer options", test_lb_options);
 	CU_add_test(s, "one query per signal for the fleet", test_plan_fleet);
 	CU_add_test(s, "groups and shared custom queries", test_plan_groups_and_sharing);
 	CU_add_test(s, "keys escaped", test_query_escaping);
