@@ -3,7 +3,9 @@
 # scraped by a real Prometheus: the built-in queries (weightd -t prints them)
 # answer for every backend, keyed by proxy/server; a backend that fails half
 # its requests fast (503) shows its error ratio and loses weight in HAProxy,
-# while the two healthy ones show none.
+# while the two healthy ones show none. Then HAProxy goes down: weightd logs
+# the failed write once and keeps running; HAProxy comes back with its config
+# file's weights: weightd notices the restart and writes its own again.
 . "$top_srcdir/tests/integration/common.sh"
 . "$top_srcdir/tests/integration/haproxy.subr"
 command -v jq >/dev/null || skip "jq not installed"
@@ -61,5 +63,15 @@ s3_loses() {
 wait_for "the failing backend to lose weight in HAProxy" 30 s3_loses
 ok "s3 (half its requests 503) down to $w3 against $w1 and $w2"
 log_has 'level=error' && fail "weightd logged an error: $(grep level=error "$WORK/weightd.log" | head -3)"
+
+stop_haproxy
+wait_log 'output write failed.*output=haproxy.*cannot connect to HAProxy' 15
+launch_haproxy
+wait_log 'output write recovered' 15
+wait_for "weightd's weights back in HAProxy" 15 s3_loses
+log_has 'HAProxy restarted or reloaded' || fail "the restart went unnoticed"
+[ "$(count_log 'output write failed')" = 1 ] || fail "the failure logged $(count_log 'output write failed') times"
+kill -0 "$WEIGHTD_PID" || fail "weightd died with HAProxy"
+ok "HAProxy down: one failure line; back with its config's weights: rewritten ($w1/$w2/$w3)"
 stop_weightd
 [ "$WEIGHTD_RC" -eq 0 ] || fail "weightd exit status $WEIGHTD_RC"
