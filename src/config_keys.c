@@ -12,6 +12,7 @@
 #include "log.h"
 #include "preset.h"
 #include "traefik.h"
+#include "util.h"
 
 static config_check_fn check_interval, check_listen, check_http_url, check_address,
 	check_root_key, check_label, check_abs_path, check_hostname, check_api_url, check_strategy,
@@ -403,11 +404,7 @@ static void read_header_list(struct config_parser *p, const config_setting_t *h,
 			     char ***out, size_t *n_out)
 {
 	int n = config_setting_length(h);
-	*out = calloc((size_t)n + 1, sizeof(char *));
-	if (!*out) {
-		config_err(p, h, "out of memory");
-		return;
-	}
+	*out = xcalloc((size_t)n + 1, sizeof(char *));
 	char what[64];
 	snprintf(what, sizeof(what), "%s[]", qn);
 	for (int i = 0; i < n; i++) {
@@ -418,8 +415,8 @@ static void read_header_list(struct config_parser *p, const config_setting_t *h,
 			config_err(p, e, "%s[%d] must be \"Name: value\"", qn, i);
 		else if (!config_valid_utf8(p, e, what, v, NULL))
 			continue;
-		else if (!((*out)[(*n_out)++] = strdup(v)))
-			config_err(p, e, "out of memory");
+		else
+			(*out)[(*n_out)++] = xstrdup(v);
 	}
 }
 
@@ -504,8 +501,7 @@ static void parse_backend(struct config_parser *p, const config_setting_t *g,
 			  struct wd_service_cfg *svc, struct wd_backend_cfg *b)
 {
 	b->line = config_line_of(g);
-	if (!config_set_defaults(P_BACKEND, b))
-		config_err(p, g, "out of memory");
+	config_set_defaults(P_BACKEND, b);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		config_kerr(p, g, "each backend must be a group { name = ...; }");
 		return;
@@ -594,10 +590,7 @@ static void *new_elems(struct config_parser *p, const config_setting_t *l, size_
 		config_kerr(p, l, "%s", empty);
 		return NULL;
 	}
-	void *a = calloc((size_t)n, size);
-	if (!a)
-		config_err(p, l, "out of memory");
-	return a;
+	return xcalloc((size_t)n, size);
 }
 
 /* The line of the first of a[0..i) named like a[i] (each with a char *name
@@ -639,30 +632,26 @@ static void parse_backends(struct config_parser *p, const config_setting_t *bl, 
 }
 
 /* Replaces each string of the policy by map(it, name): a policy's strings
- * are the query templates. Frees the old strings when owned. False when out
- * of memory. */
-static bool map_policy_strings(struct wd_policy_cfg *pc, char *(*map)(const char *, const char *),
+ * are the query templates. Frees the old strings when owned. */
+static void map_policy_strings(struct wd_policy_cfg *pc, char *(*map)(const char *, const char *),
 			       const char *name, bool owned)
 {
-	bool ok = true;
 	for (size_t i = 0; i < config_n_keys; i++) {
 		const struct config_key *k = &config_keys[i];
 		if (config_home_of(k) != P_POLICY || k->type != K_STRING)
 			continue;
 		char **f = (char **)((char *)pc + k->off);
 		char *x = *f ? map(*f, name) : NULL;
-		ok = ok && (!*f || x);
 		if (owned)
 			free(*f);
 		*f = x;
 	}
-	return ok;
 }
 
 static char *copy_string(const char *s, const char *unused)
 {
 	(void)unused;
-	return strdup(s);
+	return xstrdup(s);
 }
 
 /* metrics = "traefik" or "haproxy": the preset writes the queries and names
@@ -681,16 +670,15 @@ static void check_preset(struct config_parser *p, const config_setting_t *g,
 			config_kerr(p, s, "%s is built in with metrics = \"%s\"; remove it, or set "
 				    "metrics = \"custom\"", own[i], config_metrics_name(svc->metrics));
 	}
-	if (!config_set_string(p, g, &svc->label, preset_get(svc->metrics)->label))
-		return;
+	config_set_string(&svc->label, preset_get(svc->metrics)->label);
 	for (size_t b = 0; config_split_layout(svc) && b < svc->n_backends; b++) {
 		struct wd_backend_cfg *bc = &svc->backends[b];
 		char name[1024];
 		if (bc->name && traefik_child_name(svc->name, bc->name, name, sizeof(name)) < 0)
 			config_kerr(p, g, "backend name \"%.40s...\" too long for a child service name",
 				    bc->name);
-		else if (bc->name && !(bc->child = strdup(name)))
-			config_err(p, g, "out of memory");
+		else if (bc->name)
+			bc->child = xstrdup(name);
 	}
 }
 
@@ -713,11 +701,8 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 {
 	svc->line = config_line_of(g);
 	svc->policy = *defaults;
-	if (!map_policy_strings(&svc->policy, copy_string, NULL, false) ||
-	    !config_set_defaults(P_SERVICE, svc)) {
-		config_err(p, g, "out of memory");
-		return;
-	}
+	map_policy_strings(&svc->policy, copy_string, NULL, false);
+	config_set_defaults(P_SERVICE, svc);
 	svc->metrics = metrics;
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		config_err(p, g, "each service must be a group { name = ...; }");
@@ -728,8 +713,7 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 	p->svc = NULL;
 	if (!svc->name || !svc->name[0]) {
 		config_err(p, g, "service without a name");
-		if (!config_set_string(p, g, &svc->name, "?"))
-			return;
+		config_set_string(&svc->name, "?");
 	} else if (!valid_service_name(svc->name, false)) {
 		config_err(p, config_setting_get_member(g, "name"), "service name \"%s\" " NAME_RULE,
 			   svc->name);
@@ -739,20 +723,19 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 		check_weighted_keys(p, g);
 	if (svc->metrics != WD_METRICS_CUSTOM) {
 		check_preset(p, g, svc);
-		goto out;
+		p->svc = NULL;
+		return;
 	}
 	const char *label = svc->kind == WD_KIND_SERVERS ? "instance" : "service";
-	if (!svc->label && !config_set_string(p, g, &svc->label, label))
-		goto out;
-	if (!map_policy_strings(&svc->policy, config_expand_template, svc->name, true))
-		config_err(p, g, "out of memory");
+	if (!svc->label)
+		config_set_string(&svc->label, label);
+	map_policy_strings(&svc->policy, config_expand_template, svc->name, true);
 	if (!svc->policy.latency_query || !svc->policy.latency_query[0])
 		config_kerr(p, g, "no latency_query (set it on the service or in policy)");
 	const config_setting_t *pol = config_setting_get_member(g, "policy");
 	if (svc->policy.objective == WD_OBJ_MARGINAL &&
 	    (!svc->policy.rate_query || !svc->policy.rate_query[0]))
 		config_kerr(p, pol ? pol : g, "objective \"marginal\" needs a rate_query");
-out:
 	p->svc = NULL;
 }
 
@@ -785,9 +768,7 @@ static void check_names(struct config_parser *p, const struct wd_config *cfg)
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++)
 		n += 1 + cfg->services[i].n_backends;
-	struct owner *o = calloc(n ? n : 1, sizeof(*o));
-	if (!o)
-		return;
+	struct owner *o = xcalloc(n, sizeof(*o));
 	n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct wd_service_cfg *s = &cfg->services[i];

@@ -1,6 +1,7 @@
 /* haproxy_cli: the text of HAProxy's runtime API: commands, answers and the
  * plan of one tick. No I/O (see haproxy_cli.h). */
 #include "haproxy_cli.h"
+#include "util.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -62,15 +63,12 @@ static int parse_int(const char *s, int *v)
 	return 0;
 }
 
+/* Adds a row's server; -1 when a number in it is not one. */
 static int add_server(struct haproxy_backend_state *st, size_t *cap, char **f, const int *col)
 {
 	if (st->n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-		struct haproxy_server *ns = realloc(st->servers, nc * sizeof(*ns));
-		if (!ns)
-			return -1;
-		st->servers = ns;
-		*cap = nc;
+		*cap = *cap ? *cap * 2 : 8;
+		st->servers = xrealloc(st->servers, *cap * sizeof(*st->servers));
 	}
 	struct haproxy_server *s = &st->servers[st->n];
 	memset(s, 0, sizeof(*s));
@@ -78,24 +76,20 @@ static int add_server(struct haproxy_backend_state *st, size_t *cap, char **f, c
 	    parse_int(f[col[COL_WEIGHT]], &s->weight) < 0 ||
 	    parse_int(f[col[COL_IWEIGHT]], &s->initial_weight) < 0 ||
 	    parse_int(f[col[COL_PORT]], &s->port) < 0)
-		return -2;
+		return -1;
 	const char *fq = f[col[COL_FQDN]];
-	s->name = strdup(f[col[COL_NAME]]);
-	s->addr = strdup(f[col[COL_ADDR]]);
-	s->fqdn = strcmp(fq, "-") ? strdup(fq) : NULL;
-	st->n++; /* counted before the check so that free releases what was copied */
-	return s->name && s->addr && (s->fqdn || !strcmp(fq, "-")) ? 0 : -1;
+	s->name = xstrdup(f[col[COL_NAME]]);
+	s->addr = xstrdup(f[col[COL_ADDR]]);
+	s->fqdn = strcmp(fq, "-") ? xstrdup(fq) : NULL;
+	st->n++;
+	return 0;
 }
 
 int haproxy_parse_servers_state(const char *answer, struct haproxy_backend_state *out,
 				char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	char *copy = strdup(answer);
-	if (!copy) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	char *copy = xstrdup(answer);
 	int col[N_COLS], have_header = 0, rc = 0;
 	size_t cap = 0, lineno = 0;
 	char *save = NULL;
@@ -134,12 +128,10 @@ int haproxy_parse_servers_state(const char *answer, struct haproxy_backend_state
 		int enough = 1;
 		for (int c = 0; c < N_COLS; c++)
 			enough &= (size_t)col[c] < n;
-		int r = enough ? add_server(out, &cap, f, col) : -2;
-		if (r == -1)
-			snprintf(err, errlen, "out of memory");
-		else if (r == -2)
+		if (!enough || add_server(out, &cap, f, col) < 0) {
 			snprintf(err, errlen, "show servers state: malformed row %zu", lineno);
-		rc = r ? -1 : 0;
+			rc = -1;
+		}
 	}
 	if (rc == 0 && !have_header) {
 		snprintf(err, errlen, "show servers state: no header line");
@@ -236,19 +228,14 @@ void haproxy_cmd_format(const struct haproxy_cmd *c, char *buf, size_t len)
 			 c->kind == HAPROXY_DRAIN ? "drain" : "ready");
 }
 
-static int plan_add(struct haproxy_plan *p, enum haproxy_cmd_kind kind, const char *backend,
-		    const char *server, int weight)
+static void plan_add(struct haproxy_plan *p, enum haproxy_cmd_kind kind, const char *backend,
+		     const char *server, int weight)
 {
 	if (p->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 16;
-		struct haproxy_cmd *c = realloc(p->cmds, nc * sizeof(*c));
-		if (!c)
-			return -1;
-		p->cmds = c;
-		p->cap = nc;
+		p->cap = p->cap ? p->cap * 2 : 16;
+		p->cmds = xrealloc(p->cmds, p->cap * sizeof(*p->cmds));
 	}
 	p->cmds[p->n++] = (struct haproxy_cmd){kind, backend, server, weight};
-	return 0;
 }
 
 void haproxy_plan_free(struct haproxy_plan *p)
@@ -258,20 +245,19 @@ void haproxy_plan_free(struct haproxy_plan *p)
 }
 
 /* The commands for one server; srv NULL when its state is unknown. */
-static int plan_server(struct haproxy_plan *p, const char *be, const char *sv, int w,
-		       const struct haproxy_server *srv)
+static void plan_server(struct haproxy_plan *p, const char *be, const char *sv, int w,
+			const struct haproxy_server *srv)
 {
-	if (w == 0) /* drained: its weight stays, so undraining restores it */
-		return srv && (srv->admin_state & HAPROXY_ADMIN_DRAIN) ? 0
-								       : plan_add(p, HAPROXY_DRAIN, be, sv, 0);
-	int rc = 0;
+	if (w == 0) { /* drained: its weight stays, so undraining restores it */
+		if (!srv || !(srv->admin_state & HAPROXY_ADMIN_DRAIN))
+			plan_add(p, HAPROXY_DRAIN, be, sv, 0);
+		return;
+	}
 	if (!srv || srv->weight != w)
-		rc = plan_add(p, HAPROXY_SET_WEIGHT, be, sv, w);
+		plan_add(p, HAPROXY_SET_WEIGHT, be, sv, w);
 	/* Undo a drain weightd may have set; leave an operator's maintenance. */
-	if (rc == 0 && srv && (srv->admin_state & HAPROXY_ADMIN_FDRAIN) &&
-	    !(srv->admin_state & HAPROXY_ADMIN_MAINT))
-		rc = plan_add(p, HAPROXY_READY, be, sv, 0);
-	return rc;
+	if (srv && (srv->admin_state & HAPROXY_ADMIN_FDRAIN) && !(srv->admin_state & HAPROXY_ADMIN_MAINT))
+		plan_add(p, HAPROXY_READY, be, sv, 0);
 }
 
 int haproxy_plan_tick(const struct wd_output_service *s, size_t n,
@@ -312,10 +298,7 @@ int haproxy_plan_tick(const struct wd_output_service *s, size_t n,
 					 c->backends[b].name, why);
 				goto fail;
 			}
-			if (plan_server(out, be, sv, w, srv) < 0) {
-				snprintf(err, errlen, "out of memory");
-				goto fail;
-			}
+			plan_server(out, be, sv, w, srv);
 		}
 	}
 	return 0;
@@ -336,12 +319,7 @@ int haproxy_render(const struct wd_output_service *s, size_t n, char **out, char
 		haproxy_cmd_format(&p.cmds[i], line, sizeof(line));
 		len += strlen(line) + 1;
 	}
-	char *buf = malloc(len);
-	if (!buf) {
-		haproxy_plan_free(&p);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	char *buf = xmalloc(len);
 	buf[0] = '\0';
 	for (size_t i = 0; i < p.n; i++) {
 		haproxy_cmd_format(&p.cmds[i], line, sizeof(line));

@@ -1,107 +1,24 @@
-/* measure: the first stage of a tick. Builds every service's queries of a tick
- * (latency, and error ratio and rate when configured), runs them through prom
- * in one concurrent batch, and maps each result's series to the service's
- * backends by the value of the service's label. The data rules (NaN, Inf,
+/* measure: the first stage of a tick. Runs the queries of the config's plan
+ * (plan.h: each distinct text once, presets' fleet-wide queries) through prom
+ * in one concurrent batch, and maps each result's series to the services'
+ * backends by the value of the service's label (or a preset's keys). The data rules (NaN, Inf,
  * negative, duplicates, min_rate) live here, in measure_screen, and nowhere
- * else: policy_step trusts what it leaves. */
+ * else: policy_step trusts what it leaves. What is wrong with the data is
+ * recorded as events for the tick to log. */
 #include "measure.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "plan.h"
+#include "util.h"
 
 enum qkind { Q_LATENCY = WD_SIG_LATENCY, Q_ERROR = WD_SIG_ERROR, Q_RATE = WD_SIG_RATE,
 	     Q_KINDS = WD_SIGNALS };
 static const char *const kind_name[Q_KINDS] = {"latency_query", "error_query", "rate_query"};
-
-/* ---- logging a data warning once ---------------------------------------- */
-
-/* Warnings about the data recur every tick while their cause lasts: the first
- * time a message is seen it goes out at warn level, later at debug. The set
- * of seen messages is a small table of hashes, emptied when full. */
-#define SEEN_MAX 256
-static uint64_t seen[SEEN_MAX];
-static size_t n_seen;
-
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (h ^ 0xff) * 1099511628211ull;
-}
-
-/* Logs the message at level the first time it is seen, later at debug. */
-static void log_once(int level, const char *msg, const char *service, const char *query,
-		     const char *detail)
-{
-	uint64_t h = hash_str(hash_str(hash_str(hash_str(14695981039346656037ull, msg), service),
-				       query), detail);
-	for (size_t i = 0; i < n_seen; i++)
-		if (seen[i] == h)
-			level = WD_LOG_DEBUG;
-	if (level != WD_LOG_DEBUG) {
-		if (n_seen == SEEN_MAX)
-			n_seen = 0;
-		seen[n_seen++] = h;
-	}
-	wd_log(level, msg, "service", service, "query", query, "detail", detail, (char *)NULL);
-}
-
-static void warn_once(const char *msg, const char *service, const char *query,
-		      const char *detail)
-{
-	log_once(WD_LOG_WARN, msg, service, query, detail);
-}
-
-/* The same at info level, for what is expected. */
-static void note_once(const char *msg, const char *service, const char *query, const char *detail)
-{
-	log_once(WD_LOG_INFO, msg, service, query, detail);
-}
-
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* How long a query has answered empty without a break: queries seen empty
- * in the last tick, by hash, with the time they first were. */
-#define EMPTY_MAX 64
-static struct {
-	uint64_t hash;
-	int64_t since_ms, last_ms;
-} empties[EMPTY_MAX];
-
-static int64_t empty_for_ms(const char *expr, int64_t now_ms, int64_t max_gap_ms)
-{
-	uint64_t h = hash_str(14695981039346656037ull, expr);
-	size_t free_at = EMPTY_MAX, oldest = 0;
-	for (size_t i = 0; i < EMPTY_MAX; i++) {
-		if (empties[i].hash == h && empties[i].last_ms) {
-			/* a break (a tick with series) restarts the count */
-			if (now_ms - empties[i].last_ms > max_gap_ms)
-				empties[i].since_ms = now_ms;
-			empties[i].last_ms = now_ms;
-			return now_ms - empties[i].since_ms;
-		}
-		if (!empties[i].last_ms && free_at == EMPTY_MAX)
-			free_at = i;
-		if (empties[i].last_ms < empties[oldest].last_ms)
-			oldest = i;
-	}
-	size_t i = free_at < EMPTY_MAX ? free_at : oldest;
-	empties[i].hash = h;
-	empties[i].since_ms = empties[i].last_ms = now_ms;
-	return 0;
-}
 
 /* ---- mapping --------------------------------------------------------------- */
 
@@ -150,32 +67,30 @@ static void map_result(const struct prom_result *r, const struct wd_service_cfg 
 	/* count[b]: series naming backend b; value[b]: the last one's value.
 	 * Many backends: labels are looked up by binary search, not linearly
 	 * (which would be backends x series per query). */
-	unsigned *count = calloc(svc->n_backends, sizeof(*count));
-	double *value = calloc(svc->n_backends, sizeof(*value));
+	unsigned *count = xcalloc(svc->n_backends, sizeof(*count));
+	double *value = xcalloc(svc->n_backends, sizeof(*value));
 	struct named *byname = NULL;
 	size_t n_named = 0;
-	if (count && value && svc->n_backends > LINEAR_MAX && r->n_samples > 1 &&
-	    (byname = malloc(svc->n_backends * sizeof(*byname))) != NULL) {
+	if (svc->n_backends > LINEAR_MAX && r->n_samples > 1) {
+		byname = xmalloc(svc->n_backends * sizeof(*byname));
 		for (size_t b = 0; b < svc->n_backends; b++)
 			if (svc->backends[b].name)
 				byname[n_named++] = (struct named){svc->backends[b].name, b};
 		qsort(byname, n_named, sizeof(*byname), cmp_named);
 	}
-	if (count && value) {
-		for (size_t i = 0; i < r->n_samples; i++) {
-			int b = backend_index(svc, byname, n_named, r->samples[i].label);
-			if (b < 0)
-				continue;
-			count[b]++;
-			value[b] = r->samples[i].value;
-			(*matched)++;
-		}
-		for (size_t b = 0; b < svc->n_backends; b++) {
-			if (count[b] == 1)
-				set(ctx, b, value[b]);
-			else if (count[b] > 1 && dup)
-				dup(ctx, svc->backends[b].name);
-		}
+	for (size_t i = 0; i < r->n_samples; i++) {
+		int b = backend_index(svc, byname, n_named, r->samples[i].label);
+		if (b < 0)
+			continue;
+		count[b]++;
+		value[b] = r->samples[i].value;
+		(*matched)++;
+	}
+	for (size_t b = 0; b < svc->n_backends; b++) {
+		if (count[b] == 1)
+			set(ctx, b, value[b]);
+		else if (count[b] > 1 && dup)
+			dup(ctx, svc->backends[b].name);
 	}
 	free(byname);
 	free(count);
@@ -216,17 +131,17 @@ static void set_dup(void *ctx, const char *label)
 	snprintf(k->dups + l, sizeof(k->dups) - l, "%s\"%s\"", l ? ", " : "", label);
 }
 
-/* Logs series whose label names no backend (debug), and a warning when a
+/* Notes series whose label names no backend (debug), and a warning when a
  * non-empty result names none of them: usually a label missing from "by". */
 static void report_unmatched(const struct prom_result *r, const struct wd_service_cfg *svc,
-			     const char *query, size_t matched)
+			     const char *query, size_t matched, struct wd_events *ev)
 {
 	if (matched < r->n_samples && log_get_level() >= WD_LOG_DEBUG)
 		for (size_t i = 0; i < r->n_samples; i++)
 			if (config_backend_index(svc, r->samples[i].label) < 0)
-				log_debug("series for an unknown backend ignored", "service", svc->name,
-					  "query", query, "label", svc->label, "value",
-					  r->samples[i].label);
+				event_add(ev, WD_LOG_DEBUG, "series for an unknown backend ignored",
+					  "service", svc->name, "query", query, "label", svc->label,
+					  "value", r->samples[i].label, (char *)NULL);
 	if (r->n_samples && !matched) {
 		char detail[400];
 		if (r->scalar) {
@@ -242,7 +157,8 @@ static void report_unmatched(const struct prom_result *r, const struct wd_servic
 			if (r->n_samples > 5 && l > 0 && (size_t)l < sizeof(detail))
 				snprintf(detail + l, sizeof(detail) - (size_t)l, ", ...");
 		}
-		warn_once("query matches no backend of the service", svc->name, query, detail);
+		event_add_once(ev, WD_LOG_WARN, "query matches no backend of the service", "service",
+			       svc->name, "query", query, "detail", detail, (char *)NULL);
 	}
 }
 
@@ -308,18 +224,18 @@ void measure_screen(const struct wd_policy_cfg *pc, bool rate_queried, struct wd
 
 size_t measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
 		    const struct prom_result *err, const struct prom_result *rate,
-		    struct wd_measurement *m)
+		    struct wd_measurement *m, struct wd_events *ev)
 {
 	size_t lat_matched = 0;
 	const struct prom_result *res[Q_KINDS] = {lat, err, rate};
 	memset(m, 0, svc->n_backends * sizeof(*m));
 	struct kind_values k = {
 		.svc = svc,
-		.v = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(double)),
-		.have = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(bool)),
-		.bad = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(bool)),
+		.v = xcalloc(svc->n_backends, sizeof(double)),
+		.have = xcalloc(svc->n_backends, sizeof(bool)),
+		.bad = xcalloc(svc->n_backends, sizeof(bool)),
 	};
-	for (int kind = 0; k.v && k.have && k.bad && kind < Q_KINDS; kind++) {
+	for (int kind = 0; kind < Q_KINDS; kind++) {
 		const struct prom_result *r = res[kind];
 		if (!r || !r->ok)
 			continue;
@@ -328,7 +244,7 @@ size_t measure_fill(const struct wd_service_cfg *svc, const struct prom_result *
 		k.dups[0] = '\0';
 		size_t matched;
 		map_result(r, svc, set_value, set_dup, &k, &matched);
-		report_unmatched(r, svc, kind_name[kind], matched);
+		report_unmatched(r, svc, kind_name[kind], matched, ev);
 		if (kind == Q_LATENCY)
 			lat_matched = matched;
 		if (k.dups[0]) {
@@ -336,7 +252,8 @@ size_t measure_fill(const struct wd_service_cfg *svc, const struct prom_result *
 			snprintf(detail, sizeof(detail),
 				 "two or more series for %s %s (missing \"sum by (%s)\"?): no data for them",
 				 svc->label, k.dups, svc->label);
-			warn_once("duplicate series for a backend", svc->name, kind_name[kind], detail);
+			event_add_once(ev, WD_LOG_WARN, "duplicate series for a backend", "service",
+				       svc->name, "query", kind_name[kind], "detail", detail, (char *)NULL);
 		}
 		apply(m, svc, (enum qkind)kind, &k);
 	}
@@ -350,16 +267,13 @@ size_t measure_fill(const struct wd_service_cfg *svc, const struct prom_result *
 
 /* ---- the tick --------------------------------------------------------------- */
 
-/* A keyed query's answer split by service: views[svc] holds the series of
- * svc's backends, labelled with the backend's name (borrowed from the
- * config; free only the samples arrays). Series naming no backend of the
- * services that read the query are reported. */
 /* An empty answer is the most common misconfiguration (a metric or label
  * that does not exist, a selector that matches nothing): said once per query.
  * A preset's answer is empty until Traefik has served requests through the
  * child services weightd just wrote, so that one is a note at first, and a
  * warning only while it lasts past its window and three more ticks. */
-static void report_empty(const struct plan_query *q, const struct wd_config *cfg)
+static void report_empty(struct plan_query *q, const struct wd_config *cfg, int64_t now_ms,
+			 struct wd_events *ev)
 {
 	const struct wd_service_cfg *svc = &cfg->services[q->first_service];
 	char who[300], detail[400];
@@ -367,30 +281,39 @@ static void report_empty(const struct plan_query *q, const struct wd_config *cfg
 		snprintf(who, sizeof(who), "%s and %zu more", svc->name, q->n_services - 1);
 	else
 		snprintf(who, sizeof(who), "%s", svc->name);
+	const char *sig = preset_signal_name(q->signal);
 	if (!q->keyed) {
 		snprintf(detail, sizeof(detail),
 			 "the %s query returned no series: check its metric names and label matchers "
-			 "in Prometheus; the services' weights hold meanwhile", preset_signal_name(q->signal));
-		warn_once("query returned no series", who, q->expr, detail);
+			 "in Prometheus; the services' weights hold meanwhile", sig);
+		event_add_once(ev, WD_LOG_WARN, "query returned no series", "service", who, "query",
+			       q->expr, "detail", detail, (char *)NULL);
 		return;
 	}
-	int64_t grace_ms = preset_window_ms(svc) + 3 * cfg->interval_ms;
-	snprintf(detail, sizeof(detail),
-		 "no %s series for the child services yet: Traefik has none until they exist and "
-		 "served requests within the window; the weights hold meanwhile", preset_signal_name(q->signal));
-	if (empty_for_ms(q->expr, monotonic_ms(), 3 * cfg->interval_ms) < grace_ms) {
-		note_once("preset query returned no series yet", who, q->expr, detail);
+	if (!q->empty_since_ms)
+		q->empty_since_ms = now_ms;
+	if (now_ms - q->empty_since_ms < preset_window_ms(svc) + 3 * cfg->interval_ms) {
+		snprintf(detail, sizeof(detail),
+			 "no %s series for the child services yet: Traefik has none until they exist "
+			 "and served requests within the window; the weights hold meanwhile", sig);
+		event_add_once(ev, WD_LOG_INFO, "preset query returned no series yet", "service", who,
+			       "query", q->expr, "detail", detail, (char *)NULL);
 		return;
 	}
 	snprintf(detail, sizeof(detail),
 		 "still no %s series after the window and three ticks: is Traefik scraped, with "
 		 "metrics.prometheus.addServicesLabels, and serving the routers that point at these "
-		 "services?", preset_signal_name(q->signal));
-	warn_once("preset query returned no series", who, q->expr, detail);
+		 "services?", sig);
+	event_add_once(ev, WD_LOG_WARN, "preset query returned no series", "service", who, "query",
+		       q->expr, "detail", detail, (char *)NULL);
 }
 
-static int split_keyed(const struct plan *pl, int qi, const struct prom_result *r,
-		       const struct wd_config *cfg, struct prom_result *views, size_t *unmatched_out)
+/* A keyed query's answer split by service: views[svc] holds the series of
+ * svc's backends, labelled with the backend's name (borrowed from the
+ * config; free only the samples arrays). Series naming no backend of the
+ * services that read the query are reported and counted. */
+static void split_keyed(const struct plan *pl, int qi, const struct prom_result *r,
+			const struct wd_config *cfg, struct prom_result *views, struct measure_tick *t)
 {
 	size_t unmatched = 0;
 	char values[256] = "";
@@ -402,10 +325,7 @@ static int split_keyed(const struct plan *pl, int qi, const struct prom_result *
 			if (plan_at(pl, k[j].svc, pl->q[qi].signal) != qi)
 				continue;
 			struct prom_result *v = &views[k[j].svc];
-			struct prom_sample *ns = realloc(v->samples, (v->n_samples + 1) * sizeof(*ns));
-			if (!ns)
-				return -1;
-			v->samples = ns;
+			v->samples = xrealloc(v->samples, (v->n_samples + 1) * sizeof(*v->samples));
 			const struct wd_service_cfg *svc = &cfg->services[k[j].svc];
 			v->samples[v->n_samples++] = (struct prom_sample){svc->backends[k[j].backend].name,
 									  r->samples[i].value};
@@ -420,104 +340,86 @@ static int split_keyed(const struct plan *pl, int qi, const struct prom_result *
 		char detail[400];
 		snprintf(detail, sizeof(detail), "%zu series with a %s label naming no managed backend: %s%s",
 			 unmatched, pl->q[qi].label, values, unmatched > 5 ? ", ..." : "");
-		warn_once("series match no backend", "(fleet)", pl->q[qi].expr, detail);
+		event_add_once(&t->events, WD_LOG_WARN, "series match no backend", "service", "(fleet)",
+			       "query", pl->q[qi].expr, "detail", detail, (char *)NULL);
 	}
-	*unmatched_out += unmatched;
-	return 0;
+	t->unmatched += unmatched;
 }
 
-static void views_free(struct prom_result *views, size_t n)
-{
-	for (size_t i = 0; views && i < n; i++)
-		free(views[i].samples);
-	free(views);
-}
-
-size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_tick *t,
-		   volatile sig_atomic_t *stop)
+size_t measure_run(struct prom *p, const struct wd_config *cfg, struct plan *pl,
+		   struct measure_tick *t, volatile sig_atomic_t *stop)
 {
 	memset(t, 0, sizeof(*t));
 	size_t n_svc = cfg->n_services;
-	t->svc = calloc(n_svc ? n_svc : 1, sizeof(*t->svc));
-	struct plan pl;
-	char err[256];
-	int plan_rc = plan_build(cfg, &pl, err, sizeof(err));
-	struct prom_query *q = calloc(pl.n_q + 1, sizeof(*q));
+	t->svc = xcalloc(n_svc, sizeof(*t->svc));
+	t->n_svc = n_svc;
+	for (size_t i = 0; i < n_svc; i++)
+		t->svc[i].m = xcalloc(cfg->services[i].n_backends, sizeof(struct wd_measurement));
+	struct prom_query *q = xcalloc(pl->n_q, sizeof(*q));
+	for (size_t j = 0; j < pl->n_q; j++) {
+		q[j].expr = pl->q[j].expr;
+		q[j].label = pl->q[j].label;
+	}
+	t->queries = pl->n_q;
+	t->failed = (size_t)prom_query_batch(p, q, pl->n_q, stop);
+
 	/* views[signal][svc]: the keyed queries' answers, split by service */
-	struct prom_result *views[WD_SIGNALS] = {0};
-	bool oom = !t->svc || !q || plan_rc < 0;
+	struct prom_result *views[WD_SIGNALS];
 	for (int sig = 0; sig < WD_SIGNALS; sig++)
-		oom |= !(views[sig] = calloc(n_svc ? n_svc : 1, sizeof(struct prom_result)));
-	if (t->svc) {
-		t->n_svc = n_svc;
-		for (size_t i = 0; i < n_svc; i++) {
-			size_t nb = cfg->services[i].n_backends;
-			t->svc[i].m = calloc(nb ? nb : 1, sizeof(struct wd_measurement));
-			oom |= !t->svc[i].m;
+		views[sig] = xcalloc(n_svc, sizeof(struct prom_result));
+	int64_t now = util_mono_ms();
+	for (size_t j = 0; j < pl->n_q; j++) {
+		if (!q[j].result.ok)
+			continue;
+		if (q[j].result.n_samples == 0) {
+			t->empty++;
+			report_empty(&pl->q[j], cfg, now, &t->events);
+		} else {
+			pl->q[j].empty_since_ms = 0;
 		}
-	}
-	if (!oom) {
-		for (size_t j = 0; j < pl.n_q; j++) {
-			q[j].expr = pl.q[j].expr;
-			q[j].label = pl.q[j].label;
-		}
-		t->queries = pl.n_q;
-		t->failed = (size_t)prom_query_batch(p, q, pl.n_q, stop);
-		for (size_t j = 0; j < pl.n_q; j++)
-			if (q[j].result.ok && q[j].result.n_samples == 0) {
-				t->empty++;
-				report_empty(&pl.q[j], cfg);
-			}
-		for (size_t j = 0; j < pl.n_q && !oom; j++)
-			if (pl.q[j].keyed && q[j].result.ok)
-				oom = split_keyed(&pl, (int)j, &q[j].result, cfg, views[pl.q[j].signal],
-						  &t->unmatched) < 0;
-	}
-	if (oom) {
-		for (size_t i = 0; i < t->n_svc; i++) {
-			snprintf(t->svc[i].err, sizeof(t->svc[i].err), "out of memory");
-			t->svc[i].ok = false;
-		}
-		goto out;
+		if (pl->q[j].keyed)
+			split_keyed(pl, (int)j, &q[j].result, cfg, views[pl->q[j].signal], t);
 	}
 
 	size_t failed = 0;
 	for (size_t i = 0; i < n_svc; i++) {
 		const struct wd_service_cfg *svc = &cfg->services[i];
 		struct measure_service *ms = &t->svc[i];
-		const struct prom_result *res[WD_SIGNALS];
+		const struct prom_result *res[Q_KINDS];
 		ms->ok = true;
-		for (int sig = 0; sig < WD_SIGNALS; sig++) {
-			int j = plan_at(&pl, i, (enum wd_signal)sig);
-			res[sig] = j < 0 ? NULL : &q[j].result;
-			if (!res[sig])
+		for (int kind = 0; kind < Q_KINDS; kind++) {
+			int j = plan_at(pl, i, (enum wd_signal)kind);
+			res[kind] = j < 0 ? NULL : &q[j].result;
+			if (!res[kind])
 				continue;
-			if (!res[sig]->ok && ms->ok) {
+			if (!res[kind]->ok && ms->ok) {
 				/* "kind: cause", the cause cut short if need be */
-				int l = snprintf(ms->err, sizeof(ms->err), "%s: ", kind_name[sig]);
-				snprintf(ms->err + l, sizeof(ms->err) - (size_t)l, "%s", res[sig]->err);
+				int l = snprintf(ms->err, sizeof(ms->err), "%s: ", kind_name[kind]);
+				snprintf(ms->err + l, sizeof(ms->err) - (size_t)l, "%s", res[kind]->err);
 				ms->ok = false;
 			}
-			if (res[sig]->warnings)
-				warn_once("Prometheus returned warnings", svc->name, kind_name[sig],
-					  res[sig]->warnings);
-			if (pl.q[j].keyed && res[sig]->ok) {
-				views[sig][i].ok = 1;
-				res[sig] = &views[sig][i];
+			if (res[kind]->warnings)
+				event_add_once(&t->events, WD_LOG_WARN, "Prometheus returned warnings",
+					       "service", svc->name, "query", kind_name[kind], "detail",
+					       res[kind]->warnings, (char *)NULL);
+			if (pl->q[j].keyed && res[kind]->ok) {
+				views[kind][i].ok = 1;
+				res[kind] = &views[kind][i];
 			}
 		}
 		failed += !ms->ok;
 		if (ms->ok)
-			ms->no_data = measure_fill(svc, res[0], res[1], res[2], ms->m) == 0;
+			ms->no_data = measure_fill(svc, res[0], res[1], res[2], ms->m, &t->events) == 0;
 	}
-out:
-	for (size_t j = 0; q && j < pl.n_q; j++)
+	for (size_t j = 0; j < pl->n_q; j++)
 		prom_result_clear(&q[j].result);
-	for (int sig = 0; sig < WD_SIGNALS; sig++)
-		views_free(views[sig], n_svc);
+	for (int sig = 0; sig < WD_SIGNALS; sig++) {
+		for (size_t i = 0; i < n_svc; i++)
+			free(views[sig][i].samples);
+		free(views[sig]);
+	}
 	free(q);
-	plan_free(&pl);
-	return oom ? n_svc : failed;
+	return failed;
 }
 
 void measure_tick_free(struct measure_tick *t)
@@ -527,4 +429,5 @@ void measure_tick_free(struct measure_tick *t)
 	free(t->svc);
 	t->svc = NULL;
 	t->n_svc = 0;
+	event_clear(&t->events);
 }

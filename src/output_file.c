@@ -7,8 +7,9 @@
 #include "fileio.h"
 #include "log.h"
 #include "output_impl.h"
+#include "text.h"
+#include "util.h"
 
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,16 +23,8 @@ struct output_file {
 	char *path;
 	uint64_t last_hash; /* of the document last written or found in place */
 	bool last_valid;
+	struct wd_events events; /* for the tick to log */
 };
-
-/* FNV-1a: enough to tell "the same document as last time" apart. */
-static uint64_t doc_hash(const char *p, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 void *output_file_new(const struct wd_config *cfg, char *err, size_t errlen)
 {
@@ -54,14 +47,8 @@ void *output_file_new(const struct wd_config *cfg, char *err, size_t errlen)
 			 path, TRAEFIK_FILE_MARKER);
 		return NULL;
 	}
-	struct output_file *f = calloc(1, sizeof(*f));
-	if (f)
-		f->path = strdup(path);
-	if (!f || !f->path) {
-		free(f);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
+	struct output_file *f = xcalloc(1, sizeof(*f));
+	f->path = xstrdup(path);
 	return f;
 }
 
@@ -79,10 +66,12 @@ static int file_write(void *impl, const struct wd_output_service *s, size_t n, c
 	int r = fileio_read(f->path, MAX_FILE_BYTES, &cur, &cur_len, rerr, sizeof(rerr));
 	int same = r == 0 && cur_len == len && memcmp(cur, doc, len) == 0;
 	free(cur);
-	uint64_t h = doc_hash(doc, len);
+	/* FNV-1a: enough to tell "the same document as last time" apart. */
+	uint64_t h = util_fnv1a(UTIL_FNV_OFFSET, doc, len);
 	if (!same && f->last_valid && h == f->last_hash) {
-		log_warn("the output file was removed or changed outside weightd; writing it again",
-			 "path", f->path);
+		event_add(&f->events, WD_LOG_WARN,
+			  "the output file was removed or changed outside weightd; writing it again",
+			  "path", f->path, (char *)NULL);
 		f->last_valid = false; /* once, even if this write fails */
 	}
 	int rc = OUTPUT_UNCHANGED;
@@ -99,9 +88,14 @@ static int file_write(void *impl, const struct wd_output_service *s, size_t n, c
 static void file_free(void *impl)
 {
 	struct output_file *f = impl;
-	if (f)
+	if (f) {
 		free(f->path);
+		event_clear(&f->events);
+	}
 	free(f);
 }
 
-const struct output_ops output_file_ops = {"file", file_write, NULL, file_free};
+static struct wd_events *file_events(void *impl) { return &((struct output_file *)impl)->events; }
+
+const struct output_ops output_file_ops = {
+	.kind = "file", .write = file_write, .free = file_free, .events = file_events};

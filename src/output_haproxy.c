@@ -14,6 +14,7 @@
 #include "haproxy_cli.h"
 #include "log.h"
 #include "output_impl.h"
+#include "util.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -35,14 +36,14 @@ struct output_haproxy {
 	size_t len, cap;
 	char identity[64];   /* "PID/START" of the HAProxy last seen, "" before */
 	char *last_written;  /* haproxy_render of the last weights written */
+	struct wd_events events; /* for the tick to log */
 };
 
 void *output_haproxy_new(const struct wd_config *cfg, char *err, size_t errlen)
 {
 	const struct wd_output_cfg *oc = &cfg->output;
-	struct output_haproxy *h = calloc(1, sizeof(*h));
-	if (!h || !(h->address = strdup(oc->address)))
-		goto oom;
+	struct output_haproxy *h = xcalloc(1, sizeof(*h));
+	h->address = xstrdup(oc->address);
 	h->fd = -1;
 	h->timeout_ms = oc->timeout_ms > 0 ? (int)oc->timeout_ms : 2000;
 	if (h->address[0] != '/') {
@@ -53,14 +54,12 @@ void *output_haproxy_new(const struct wd_config *cfg, char *err, size_t errlen)
 			host++;
 			hl -= 2;
 		}
-		if (!(h->host = strndup(host, hl)) || !(h->port = strdup(colon + 1)))
-			goto oom;
+		h->host = xstrndup(host, hl);
+		h->port = xstrdup(colon + 1);
 	}
+	(void)err;
+	(void)errlen;
 	return h;
-oom:
-	snprintf(err, errlen, "out of memory");
-	output_haproxy_ops.free(h);
-	return NULL;
 }
 
 static void disconnect(struct output_haproxy *h)
@@ -170,14 +169,8 @@ static int command(struct output_haproxy *h, const char *cmd, char *err, size_t 
 		if (h->len == 2 && memcmp(h->buf, "> ", 2) == 0)
 			break;
 		if (h->cap - h->len < 4096) {
-			size_t nc = h->cap ? h->cap * 2 : 16384;
-			char *nb = realloc(h->buf, nc);
-			if (!nb) {
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-			h->buf = nb;
-			h->cap = nc;
+			h->cap = h->cap ? h->cap * 2 : 16384;
+			h->buf = xrealloc(h->buf, h->cap);
 		}
 		ssize_t r = recv(h->fd, h->buf + h->len, h->cap - h->len - 1, 0);
 		if (r > 0) {
@@ -218,9 +211,10 @@ static int check_identity(struct output_haproxy *h, char *err, size_t errlen)
 		return 0;
 	changed = h->identity[0] && strcmp(h->identity, id) != 0;
 	if (changed)
-		log_warn("HAProxy restarted or reloaded since weightd's last write: its weights are "
-			 "back to its config file's; weightd writes its own again this tick",
-			 "address", h->address);
+		event_add(&h->events, WD_LOG_WARN,
+			  "HAProxy restarted or reloaded since weightd's last write: its weights are "
+			  "back to its config file's; weightd writes its own again this tick",
+			  "address", h->address, (char *)NULL);
 	snprintf(h->identity, sizeof(h->identity), "%s", id);
 	return changed;
 }
@@ -291,12 +285,8 @@ static int haproxy_write(void *impl, const struct wd_output_service *s, size_t n
 	struct output_haproxy *h = impl;
 	char *want = NULL;
 	struct haproxy_plan plan = {0};
-	struct haproxy_backend_state *states = calloc(n, sizeof(*states));
+	struct haproxy_backend_state *states = xcalloc(n ? n : 1, sizeof(*states));
 	int rc = -1;
-	if (!states) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	if (haproxy_render(s, n, &want, err, errlen) < 0 || do_connect(h, err, errlen) < 0 ||
 	    command(h, "prompt", err, errlen) < 0)
 		goto out;
@@ -305,8 +295,10 @@ static int haproxy_write(void *impl, const struct wd_output_service *s, size_t n
 	    haproxy_plan_tick(s, n, states, &plan, err, errlen) < 0)
 		goto out;
 	if (plan.n && !restarted && h->last_written && strcmp(h->last_written, want) == 0)
-		log_warn("HAProxy's weights are not those weightd wrote last (restarted, reloaded, or "
-			 "changed through its runtime API); writing them again", "address", h->address);
+		event_add(&h->events, WD_LOG_WARN,
+			  "HAProxy's weights are not those weightd wrote last (restarted, reloaded, or "
+			  "changed through its runtime API); writing them again",
+			  "address", h->address, (char *)NULL);
 	if (apply(h, &plan, err, errlen) < 0 || read_back(h, &plan, err, errlen) < 0)
 		goto out;
 	free(h->last_written);
@@ -338,7 +330,14 @@ static void haproxy_free(void *impl)
 	free(h->port);
 	free(h->buf);
 	free(h->last_written);
+	event_clear(&h->events);
 	free(h);
 }
 
-const struct output_ops output_haproxy_ops = {"haproxy", haproxy_write, NULL, haproxy_free};
+static struct wd_events *haproxy_events(void *impl)
+{
+	return &((struct output_haproxy *)impl)->events;
+}
+
+const struct output_ops output_haproxy_ops = {
+	.kind = "haproxy", .write = haproxy_write, .free = haproxy_free, .events = haproxy_events};

@@ -20,10 +20,9 @@
  * written again on the next tick. */
 #include "log.h"
 #include "output_impl.h"
+#include "util.h"
 
 #include <hiredis/hiredis.h>
-#include <strings.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,20 +34,10 @@ struct strv {
 	size_t n, cap;
 };
 
-static int strv_add(struct strv *s, const char *str, size_t len)
+static void strv_add(struct strv *s, const char *str, size_t len)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		char **nv = realloc(s->v, cap * sizeof(*nv));
-		if (!nv)
-			return -1;
-		s->v = nv;
-		s->cap = cap;
-	}
-	if (!(s->v[s->n] = strndup(str, len)))
-		return -1;
-	s->n++;
-	return 0;
+	s->v = util_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v), 64);
+	s->v[s->n++] = xstrndup(str, len);
 }
 
 static void strv_free(struct strv *s)
@@ -95,30 +84,25 @@ struct output_redis {
 	struct strv known;       /* keys weightd wrote, from the record, then written */
 	struct wd_kv_list last;  /* what the last EXEC on this connection wrote */
 	bool last_valid;
-	bool refused;             /* last is what was rendered, but services were refused */
+	bool refused;            /* last is what was rendered, but services were refused */
 	char refusal[800];       /* and why */
 	char run_id[64];
+	struct wd_events events; /* for the tick to log */
 };
 
 void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 {
 	const struct wd_output_cfg *oc = &cfg->output;
-	struct output_redis *r = calloc(1, sizeof(*r));
-	if (!r)
-		goto oom;
+	struct output_redis *r = xcalloc(1, sizeof(*r));
 	r->db = oc->db;
 	r->tv.tv_sec = oc->timeout_ms / 1000;
 	r->tv.tv_usec = (oc->timeout_ms % 1000) * 1000;
-	r->address = strdup(oc->address);
-	r->root_key = strdup(oc->root_key);
-	r->username = oc->username ? strdup(oc->username) : NULL;
-	r->password = oc->password ? strdup(oc->password) : NULL;
-	if (!r->address || !r->root_key || (oc->username && !r->username) ||
-	    (oc->password && !r->password))
-		goto oom;
+	r->address = xstrdup(oc->address);
+	r->root_key = xstrdup(oc->root_key);
+	r->username = oc->username ? xstrdup(oc->username) : NULL;
+	r->password = oc->password ? xstrdup(oc->password) : NULL;
 	size_t ml = strlen(r->root_key) + 32;
-	if (!(r->marker = malloc(ml)))
-		goto oom;
+	r->marker = xmalloc(ml);
 	snprintf(r->marker, ml, "weightd:%s:keys", r->root_key);
 	if (r->address[0] != '/') {
 		/* HOST:PORT, or [IPv6]:PORT */
@@ -129,10 +113,8 @@ void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 			h++;
 			hl -= 2;
 		}
-		r->host = strndup(h, hl);
+		r->host = xstrndup(h, hl);
 		r->port = atoi(colon + 1);
-		if (!r->host)
-			goto oom;
 		if (r->port <= 0 || r->port > 65535) {
 			snprintf(err, errlen, "output.address \"%s\": bad port", r->address);
 			output_redis_ops.free(r);
@@ -140,10 +122,6 @@ void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 		}
 	}
 	return r;
-oom:
-	snprintf(err, errlen, "out of memory");
-	output_redis_ops.free(r);
-	return NULL;
 }
 
 static void disconnect(struct output_redis *r)
@@ -183,18 +161,20 @@ static void check_notify(struct output_redis *r)
 	redisReply *rep = cmd(r, "CONFIG GET", err, sizeof(err), 3, argv);
 	if (!rep) {
 		if (!r->c->err)
-			log_warn("could not check Redis notify-keyspace-events; Traefik sees weightd's "
-				 "changes only if it includes K and A (or K, $ and g), e.g. KEA",
-				 "error", err);
+			event_add(&r->events, WD_LOG_WARN,
+				  "could not check Redis notify-keyspace-events; Traefik sees weightd's "
+				  "changes only if it includes K and A (or K, $ and g), e.g. KEA",
+				  "error", err, (char *)NULL);
 		return;
 	}
 	const char *v = "";
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_STRING)
 		v = rep->element[1]->str;
 	if (!has(v, 'K') || !(has(v, 'A') || (has(v, '$') && has(v, 'g'))))
-		log_warn("Redis notify-keyspace-events lacks K and A (or $ and g): Traefik will not see "
-			 "weightd's changes unless it can set them itself; set notify-keyspace-events KEA",
-			 "address", r->address, "notify_keyspace_events", v);
+		event_add(&r->events, WD_LOG_WARN,
+			  "Redis notify-keyspace-events lacks K and A (or $ and g): Traefik will not see "
+			  "weightd's changes unless it can set them itself; set notify-keyspace-events KEA",
+			  "address", r->address, "notify_keyspace_events", v, (char *)NULL);
 	freeReplyObject(rep);
 }
 
@@ -212,9 +192,10 @@ static void check_restart(struct output_redis *r)
 		size_t n = strcspn(p + 7, "\r\n");
 		snprintf(id, sizeof(id), "%.*s", (int)(n < 63 ? n : 63), p + 7);
 		if (r->run_id[0] && strcmp(r->run_id, id) != 0)
-			log_warn("Redis restarted since weightd last wrote; Traefik has been seen to stop "
-				 "following Redis after a restart (traefik#6832): check that it picks up "
-				 "the new weights", "address", r->address);
+			event_add(&r->events, WD_LOG_WARN,
+				  "Redis restarted since weightd last wrote; Traefik has been seen to stop "
+				  "following Redis after a restart (traefik#6832): check that it picks up "
+				  "the new weights", "address", r->address, (char *)NULL);
 		snprintf(r->run_id, sizeof(r->run_id), "%s", id);
 	}
 	freeReplyObject(rep);
@@ -242,16 +223,13 @@ static int read_record(struct output_redis *r, char *err, size_t errlen)
 	redisReply *rep = cmd(r, "SMEMBERS", err, errlen, 2, argv);
 	if (!rep)
 		return -1;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+	for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
 		const redisReply *e = rep->element[i];
 		if (e->type == REDIS_REPLY_STRING && strlen(e->str) == e->len && renders_key(r, e->str))
-			rc = strv_add(&r->known, e->str, e->len);
+			strv_add(&r->known, e->str, e->len);
 	}
 	freeReplyObject(rep);
-	if (rc)
-		snprintf(err, errlen, "out of memory");
-	return rc;
+	return 0;
 }
 
 /* ---- services Traefik would reject ----------------------------------------- */
@@ -298,11 +276,7 @@ static int find_conflicts(struct output_redis *r, const struct wd_kv_list *kv,
 			  const struct strv *mine, struct strv *conflicts, char *why, size_t whylen,
 			  char *err, size_t errlen)
 {
-	struct rendered *rd = calloc(kv->n ? kv->n : 1, sizeof(*rd));
-	if (!rd) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	struct rendered *rd = xcalloc(kv->n, sizeof(*rd));
 	size_t n = 0;
 	for (size_t i = 0; i < kv->n; i++)
 		if (service_of(r, kv->kv[i].key, &rd[n].name, &rd[n].nlen, &rd[n].kind, &rd[n].klen))
@@ -310,7 +284,7 @@ static int find_conflicts(struct output_redis *r, const struct wd_kv_list *kv,
 	qsort(rd, n, sizeof(*rd), cmp_rendered);
 	char pat[600], cursor[32] = "0";
 	snprintf(pat, sizeof(pat), "%s/http/services/*", r->root_key);
-	int rc = 0, oom = 0;
+	int rc = 0;
 	do {
 		const char *argv[] = {"SCAN", cursor, "MATCH", pat, "COUNT", "1000"};
 		redisReply *rep = cmd(r, "SCAN", err, errlen, 6, argv);
@@ -338,14 +312,12 @@ static int find_conflicts(struct output_redis *r, const struct wd_kv_list *kv,
 					 "weightd writes \"%.*s\" as %.*s: Traefik rejects a service of two "
 					 "kinds; delete those keys or rename the service", k, (int)got->nlen,
 					 got->name, (int)got->klen, got->kind);
-			rc = oom = strv_add(conflicts, want.name, want.nlen);
+			strv_add(conflicts, want.name, want.nlen);
 		}
 		freeReplyObject(rep);
 	} while (rc == 0 && strcmp(cursor, "0") != 0);
 	free(rd);
 	strv_sort_unique(conflicts);
-	if (oom)
-		snprintf(err, errlen, "out of memory");
 	return rc;
 }
 
@@ -399,7 +371,8 @@ static int do_connect(struct output_redis *r, char *err, size_t errlen)
 	if (read_record(r, err, errlen) < 0)
 		return -1;
 	strv_sort_unique(&r->known);
-	log_info("connected to Redis", "address", r->address, "root_key", r->root_key);
+	event_add(&r->events, WD_LOG_INFO, "connected to Redis", "address", r->address, "root_key",
+		  r->root_key, (char *)NULL);
 	return 0;
 }
 
@@ -414,16 +387,12 @@ static bool same_kv(const struct wd_kv_list *a, const struct wd_kv_list *b)
 }
 
 /* Queues MULTI, MSET, DEL, the rewrite of the record and EXEC, then reads the
- * replies. kv is never empty (traefik_layout refuses a service without weight), so the MSET always runs. */
+ * replies. kv is never empty (output_validate), so the MSET always runs. */
 static int transact(struct output_redis *r, const struct wd_kv_list *kv, const struct strv *stale,
 		    const struct strv *keep, char *err, size_t errlen)
 {
 	size_t argc = 1 + 2 * kv->n;
-	const char **argv = malloc((argc + stale->n + keep->n + 2) * sizeof(*argv));
-	if (!argv) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	const char **argv = xmalloc((argc + stale->n + keep->n + 2) * sizeof(*argv));
 	int queued = 0;
 	redisAppendCommand(r->c, "MULTI");
 	argv[0] = "MSET";
@@ -531,8 +500,9 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 		/* Write the same weights again, on a fresh connection: the scan at
 		 * connect finds what is left, and a restart is noted there. */
 		if (there == 0)
-			log_warn("weightd's keys are gone from Redis (flushed, or restarted empty); "
-				 "writing them again", "address", r->address, "marker", r->marker);
+			event_add(&r->events, WD_LOG_WARN,
+				  "weightd's keys are gone from Redis (flushed, or restarted empty); "
+				  "writing them again", "address", r->address, "marker", r->marker, (char *)NULL);
 		disconnect(r);
 	}
 	int rc = -1;
@@ -543,43 +513,33 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 	if (!r->c && do_connect(r, err, errlen) < 0)
 		goto out;
 	for (size_t i = 0; i < kv.n; i++)
-		if (strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key)) < 0)
-			goto oom;
+		strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key));
 	strv_sort_unique(&keys);
 	if (find_conflicts(r, &kv, &r->known, &conflicts, why, sizeof(why), err, errlen) < 0)
 		goto out;
-	memset(&kv, 0, sizeof(kv));
 	if (conflicts.n) {
 		/* leave those services as they are; write the others */
-		kv.kv = malloc((all.n ? all.n : 1) * sizeof(*kv.kv));
-		if (!kv.kv)
-			goto oom;
+		kv = (struct wd_kv_list){xmalloc(all.n * sizeof(*kv.kv)), 0, all.n};
 		filtered = true;
 		for (size_t i = 0; i < all.n; i++)
 			if (!under(r, all.kv[i].key, &conflicts))
 				kv.kv[kv.n++] = all.kv[i]; /* borrowed from all */
 		for (size_t i = 0; i < r->known.n; i++)
-			if (under(r, r->known.v[i], &conflicts) &&
-			    strv_add(&keep, r->known.v[i], strlen(r->known.v[i])) < 0)
-				goto oom;
-	} else {
-		kv = all;
+			if (under(r, r->known.v[i], &conflicts))
+				strv_add(&keep, r->known.v[i], strlen(r->known.v[i]));
 	}
 	for (size_t i = 0; i < r->known.n; i++)
-		if (!strv_has(&keys, r->known.v[i]) && !under(r, r->known.v[i], &conflicts) &&
-		    strv_add(&stale, r->known.v[i], strlen(r->known.v[i])) < 0)
-			goto oom;
+		if (!strv_has(&keys, r->known.v[i]) && !under(r, r->known.v[i], &conflicts))
+			strv_add(&stale, r->known.v[i], strlen(r->known.v[i]));
 	if (kv.n && transact(r, &kv, &stale, &keep, err, errlen) < 0)
 		goto out;
 	if (conflicts.n) {
 		/* the record now holds what was written and what was kept */
 		strv_free(&keys);
 		for (size_t i = 0; i < kv.n; i++)
-			if (strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key)) < 0)
-				goto oom;
+			strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key));
 		for (size_t i = 0; i < keep.n; i++)
-			if (strv_add(&keys, keep.v[i], strlen(keep.v[i])) < 0)
-				goto oom;
+			strv_add(&keys, keep.v[i], strlen(keep.v[i]));
 		strv_sort_unique(&keys);
 	}
 	strv_free(&r->known);
@@ -600,9 +560,6 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 		goto out;
 	}
 	rc = OUTPUT_WRITTEN;
-	goto out;
-oom:
-	snprintf(err, errlen, "out of memory");
 out:
 	if (rc == -2) /* a refusal, not a failure of the connection */
 		rc = -1;
@@ -628,13 +585,14 @@ static void redis_free(void *impl)
 	free(r->address);
 	free(r->host);
 	free(r->username);
-	if (r->password) {
-		memset(r->password, 0, strlen(r->password));
-		free(r->password);
-	}
+	util_free_secret(r->password);
 	free(r->root_key);
 	free(r->marker);
+	event_clear(&r->events);
 	free(r);
 }
 
-const struct output_ops output_redis_ops = {"redis", redis_write, NULL, redis_free};
+static struct wd_events *redis_events(void *impl) { return &((struct output_redis *)impl)->events; }
+
+const struct output_ops output_redis_ops = {
+	.kind = "redis", .write = redis_write, .free = redis_free, .events = redis_events};

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* A preset group: services with the same preset, window and statistic. */
 struct group {
 	const struct preset *ps;
@@ -23,19 +25,13 @@ static int cmp_key(const void *a, const void *b)
 	return x->svc < y->svc ? -1 : x->svc > y->svc;
 }
 
-/* Adds a query (taking expr) and returns its index, or -1. */
+/* Adds a query (taking expr) and returns its index. */
 static int add_query(struct plan *p, char *expr, const char *label, enum wd_signal sig, bool keyed,
 		     size_t svc)
 {
-	if (!expr)
-		return -1;
-	struct plan_query *nq = realloc(p->q, (p->n_q + 1) * sizeof(*nq));
-	if (!nq) {
-		free(expr);
-		return -1;
-	}
-	p->q = nq;
-	p->q[p->n_q] = (struct plan_query){expr, label, sig, keyed, 0, svc};
+	p->q = xrealloc(p->q, (p->n_q + 1) * sizeof(*p->q));
+	p->q[p->n_q] = (struct plan_query){.expr = expr, .label = label, .signal = sig,
+					   .keyed = keyed, .first_service = svc};
 	return (int)p->n_q++;
 }
 
@@ -60,12 +56,10 @@ static int cmp_text(const void *a, const void *b)
 	return c ? c : strcmp(x->label, y->label);
 }
 
-static int plan_custom(struct plan *p, const struct wd_config *cfg)
+static void plan_custom(struct plan *p, const struct wd_config *cfg)
 {
-	size_t cap = cfg->n_services * WD_SIGNALS, n = 0;
-	struct text_ref *refs = malloc((cap ? cap : 1) * sizeof(*refs));
-	if (!refs)
-		return -1;
+	struct text_ref *refs = xmalloc(cfg->n_services * WD_SIGNALS * sizeof(*refs));
+	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct wd_service_cfg *svc = &cfg->services[i];
 		if (svc->metrics != WD_METRICS_CUSTOM)
@@ -76,13 +70,9 @@ static int plan_custom(struct plan *p, const struct wd_config *cfg)
 			if (!qs[sig] || !qs[sig][0])
 				continue;
 			struct text_ref want = {qs[sig], svc->label, -1};
-			struct text_ref *found = bsearch(&want, refs, n, sizeof(*refs), cmp_text);
+			struct text_ref *found = n ? bsearch(&want, refs, n, sizeof(*refs), cmp_text) : NULL;
 			if (!found) {
-				want.q = add_query(p, strdup(qs[sig]), svc->label, (enum wd_signal)sig, false, i);
-				if (want.q < 0) {
-					free(refs);
-					return -1;
-				}
+				want.q = add_query(p, xstrdup(qs[sig]), svc->label, (enum wd_signal)sig, false, i);
 				/* keep refs sorted: insert in place */
 				size_t at = 0;
 				while (at < n && cmp_text(&refs[at], &want) < 0)
@@ -96,7 +86,6 @@ static int plan_custom(struct plan *p, const struct wd_config *cfg)
 		}
 	}
 	free(refs);
-	return 0;
 }
 
 static bool in_group(const struct wd_service_cfg *svc, const struct group *g)
@@ -107,35 +96,28 @@ static bool in_group(const struct wd_service_cfg *svc, const struct group *g)
 
 /* The group's fleet-wide queries, over the keys of its services' backends
  * (p->keys is sorted, so is the selector). */
-static int group_queries(struct plan *p, const struct wd_config *cfg, struct group *g)
+static void group_queries(struct plan *p, const struct wd_config *cfg, struct group *g)
 {
-	const char **keys = malloc((p->n_keys ? p->n_keys : 1) * sizeof(*keys));
-	if (!keys)
-		return -1;
+	const char **keys = xmalloc(p->n_keys * sizeof(*keys));
 	size_t n = 0;
 	for (size_t k = 0; k < p->n_keys; k++)
 		if (in_group(&cfg->services[p->keys[k].svc], g) &&
 		    (n == 0 || strcmp(keys[n - 1], p->keys[k].key) != 0))
 			keys[n++] = p->keys[k].key;
-	int rc = 0;
-	for (int sig = 0; sig < WD_SIGNALS && rc == 0; sig++) {
+	for (int sig = 0; sig < WD_SIGNALS; sig++) {
 		char *expr = preset_query(g->ps, (enum wd_signal)sig, g->stat, g->window_ms, keys, n);
 		g->q[sig] = add_query(p, expr, g->ps->label, (enum wd_signal)sig, true, 0);
-		rc = g->q[sig] < 0 ? -1 : 0;
 	}
 	free(keys);
-	return rc;
 }
 
-static int plan_keys(struct plan *p, const struct wd_config *cfg)
+static void plan_keys(struct plan *p, const struct wd_config *cfg)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++)
 		if (preset_get(cfg->services[i].metrics))
 			n += cfg->services[i].n_backends;
-	p->keys = calloc(n ? n : 1, sizeof(*p->keys));
-	if (!p->keys)
-		return -1;
+	p->keys = xcalloc(n, sizeof(*p->keys));
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct wd_service_cfg *svc = &cfg->services[i];
 		const struct preset *ps = preset_get(svc->metrics);
@@ -143,22 +125,17 @@ static int plan_keys(struct plan *p, const struct wd_config *cfg)
 			char key[1100];
 			if (ps->key(cfg, svc, b, key, sizeof(key)) < 0)
 				continue; /* config keeps names far shorter */
-			if (!(p->keys[p->n_keys].key = strdup(key)))
-				return -1;
-			p->keys[p->n_keys].svc = i;
-			p->keys[p->n_keys++].backend = b;
+			p->keys[p->n_keys++] = (struct plan_key){xstrdup(key), i, b};
 		}
 	}
 	qsort(p->keys, p->n_keys, sizeof(*p->keys), cmp_key);
-	return 0;
 }
 
-static int plan_presets(struct plan *p, const struct wd_config *cfg)
+static void plan_presets(struct plan *p, const struct wd_config *cfg)
 {
 	struct group *groups = NULL;
 	size_t n_groups = 0;
-	int rc = 0;
-	for (size_t i = 0; i < cfg->n_services && rc == 0; i++) {
+	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct wd_service_cfg *svc = &cfg->services[i];
 		const struct preset *ps = preset_get(svc->metrics);
 		if (!ps)
@@ -167,38 +144,28 @@ static int plan_presets(struct plan *p, const struct wd_config *cfg)
 		while (g < n_groups && !in_group(svc, &groups[g]))
 			g++;
 		if (g == n_groups) {
-			struct group *ng = realloc(groups, (n_groups + 1) * sizeof(*ng));
-			if (!ng) {
-				rc = -1;
-				break;
-			}
-			groups = ng;
+			groups = xrealloc(groups, (n_groups + 1) * sizeof(*groups));
 			groups[n_groups++] = (struct group){ps, preset_window_ms(svc), svc->policy.latency_stat,
 							    {-1, -1, -1}};
-			if ((rc = group_queries(p, cfg, &groups[g])) < 0)
-				break;
+			group_queries(p, cfg, &groups[g]);
 		}
 		for (int sig = 0; sig < WD_SIGNALS; sig++)
 			use(p, i, (enum wd_signal)sig, groups[g].q[sig]);
 	}
 	free(groups);
-	return rc;
 }
 
-int plan_build(const struct wd_config *cfg, struct plan *p, char *err, size_t errlen)
+void plan_build(const struct wd_config *cfg, struct plan *p)
 {
 	memset(p, 0, sizeof(*p));
 	size_t n = cfg->n_services * WD_SIGNALS;
-	p->at = malloc((n ? n : 1) * sizeof(*p->at));
-	for (size_t i = 0; p->at && i < n; i++)
+	p->at = xmalloc(n * sizeof(*p->at));
+	for (size_t i = 0; i < n; i++)
 		p->at[i] = -1;
-	if (!p->at || plan_custom(p, cfg) < 0 || plan_keys(p, cfg) < 0 || plan_presets(p, cfg) < 0) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
+	plan_custom(p, cfg);
+	plan_keys(p, cfg);
+	plan_presets(p, cfg);
 }
-
 void plan_free(struct plan *p)
 {
 	for (size_t i = 0; i < p->n_q; i++)

@@ -4,12 +4,14 @@
  * identical. Preset services are grouped by preset, window and latency
  * statistic into one fleet-wide query per signal, whose series name their
  * backend by a key (plan_find). So Prometheus's load does not grow with the
- * number of services. */
+ * number of services. A plan is built once per config and also remembers,
+ * per query, since when it has answered empty. */
 #ifndef WD_PLAN_H
 #define WD_PLAN_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 
@@ -23,6 +25,7 @@ struct plan_query {
 	bool keyed;            /* a preset's fleet query: series carry keys */
 	size_t n_services;     /* how many services read it */
 	size_t first_service;  /* the first of them (index in cfg) */
+	int64_t empty_since_ms; /* monotonic: answered empty since (0: it was not) */
 };
 
 /* One backend's key in a keyed query's answers. */
@@ -39,9 +42,8 @@ struct plan {
 	size_t n_keys;
 };
 
-/* Builds the plan of cfg. 0, or -1 (out of memory) with err set; free with
- * plan_free either way. */
-int plan_build(const struct wd_config *cfg, struct plan *p, char *err, size_t errlen);
+/* Builds the plan of cfg; free it with plan_free. */
+void plan_build(const struct wd_config *cfg, struct plan *p);
 void plan_free(struct plan *p);
 
 /* The index in q of service svc's query for signal, or -1. */

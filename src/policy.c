@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* Latencies below this are floored: ln(0) has no place in a ratio. */
 #define MIN_LATENCY_S 1e-6
 /* The in-flight estimate at which the gain schedule stops falling. */
@@ -72,10 +74,8 @@ int policy_state_derive(const struct wd_service_state *st, const struct wd_servi
 			struct wd_service_state *out)
 {
 	size_t n = svc->n_backends;
-	struct wd_backend_state *b = calloc(n ? n : 1, sizeof(*b));
-	char *name = strdup(svc->name);
-	if (!b || !name)
-		goto fail;
+	struct wd_backend_state *b = xcalloc(n, sizeof(*b));
+	char *name = xstrdup(svc->name);
 	bool changed = st->n != n || !st->name;
 	for (size_t i = 0; i < n; i++) {
 		const struct wd_backend_cfg *bc = &svc->backends[i];
@@ -96,12 +96,7 @@ int policy_state_derive(const struct wd_service_state *st, const struct wd_servi
 			b[i].out_weight = bc->pin >= 0 ? bc->pin : bc->weight;
 			b[i].pin = bc->pin;
 		}
-		b[i].name = strdup(bc->name);
-		if (!b[i].name) {
-			for (size_t k = 0; k < i; k++)
-				free(b[k].name);
-			goto fail;
-		}
+		b[i].name = xstrdup(bc->name);
 	}
 	/* Not only for a new set: a reload that changes total, the bounds or
 	 * the pins must not leave weights behind that break them (written as
@@ -109,10 +104,6 @@ int policy_state_derive(const struct wd_service_state *st, const struct wd_servi
 	normalise_start(svc, b, n);
 	*out = (struct wd_service_state){.name = name, .b = b, .n = n, .dirty = st->dirty || changed};
 	return 0;
-fail:
-	free(b);
-	free(name);
-	return -1;
 }
 
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc)
@@ -148,11 +139,6 @@ enum role {
 	R_PID,     /* has data: steered */
 	R_NODATA,  /* no data of its own: held, or drifting once stale */
 };
-
-static double clampd(double v, double lo, double hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
-}
 
 /* Writes a decision's reason (truncated to fit). */
 static void __attribute__((format(printf, 2, 3))) reasonf(struct wd_decision *d, const char *fmt, ...)
@@ -214,7 +200,7 @@ static double start_weight(const struct wd_policy_cfg *pc, const struct wd_backe
 	double w = bs->weight;
 	if (bs->pin == 0 || !isfinite(w) || w <= 0)
 		w = bc->weight;
-	return clampd(w, pc->min_weight, pc->max_weight);
+	return util_clamp(w, pc->min_weight, pc->max_weight);
 }
 
 /* Sets every decision to "hold as is" with one reason (used when the state
@@ -251,7 +237,7 @@ static int shape(const struct wd_service_cfg *svc, const enum role *role, const 
 		for (size_t i = 0; i < n; i++)
 			x[i] = role[i] == R_DRAIN || role[i] == R_PIN
 				       ? want[i]
-				       : clampd(want[i], pc->min_weight, pc->max_weight);
+				       : util_clamp(want[i], pc->min_weight, pc->max_weight);
 		return 0;
 	}
 	for (int level = 0; level < 3; level++) {
@@ -396,7 +382,7 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
 		d->action = WD_ACT_STALE;
 		reasonf(d, "no data for over %d ticks: %s; back toward weight %d", pc->stale_ticks,
 			why, bc->weight);
-		return w * exp(clampd(log(bc->weight / w), -step_max, step_max));
+		return w * exp(util_clamp(log(bc->weight / w), -step_max, step_max));
 	}
 	case R_PID:
 		break;
@@ -425,7 +411,7 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
 			       .stale = 0};
 	d->action = WD_ACT_APPLIED;
 	reasonf(d, "cost %.3gs vs pool %.3gs", d->cost, exp(ln_pool));
-	return w * exp(clampd(dd, -step_max, step_max));
+	return w * exp(util_clamp(dd, -step_max, step_max));
 }
 
 /* Shape, in integers: apportions x into newi. Held and frozen backends

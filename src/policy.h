@@ -86,6 +86,8 @@ struct wd_backend_state {
 	int n_err;
 	int stale;
 	int pin;         /* the pin the last step applied (-1 none): notices pins set or lifted */
+	unsigned reported; /* not the policy's: which states (ejected, stale) the report
+			    * logged as begun, so their end is logged once too */
 };
 
 struct wd_service_state {
@@ -102,14 +104,13 @@ struct wd_service_state {
  * until the next tick with data are then made valid for the config (pins at
  * their pin, the rest within the bounds, summing to total), untouched when
  * they already are. st is either zeroed
- * or a state of the same service. Allocates; not for the hot path. 0, or -1
- * on allocation failure with st untouched. */
+ * or a state of the same service. Allocates (running out aborts); not for
+ * the hot path. Returns 0. */
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc);
 
 /* As policy_state_sync, but leaves st as it is and builds the reconciled
  * state in out (which the caller frees with policy_state_free): what a reload
- * builds aside before it knows every service can be synced. 0, or -1 on
- * allocation failure with out untouched. */
+ * builds aside from the running state. Returns 0. */
 int policy_state_derive(const struct wd_service_state *st, const struct wd_service_cfg *svc,
 			struct wd_service_state *out);
 

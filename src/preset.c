@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 const char *preset_signal_name(enum wd_signal s)
 {
 	static const char *const names[WD_SIGNALS] = {"latency", "error", "rate"};
@@ -96,40 +98,12 @@ int64_t preset_window_ms(const struct wd_service_cfg *svc)
 	return svc->policy.window_ms > 0 ? svc->policy.window_ms : PRESET_DEFAULT_WINDOW_MS;
 }
 
-/* A growable string. */
-struct str {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void put(struct str *s, const char *v, size_t n)
-{
-	if (s->oom)
-		return;
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 256;
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		char *np = realloc(s->p, cap);
-		if (!np) {
-			s->oom = 1;
-			return;
-		}
-		s->p = np;
-		s->cap = cap;
-	}
-	memcpy(s->p + s->len, v, n);
-	s->len += n;
-	s->p[s->len] = '\0';
-}
-
-static void puts_(struct str *s, const char *v) { put(s, v, strlen(v)); }
+static void puts_(struct util_buf *s, const char *v) { util_buf_add(s, v, strlen(v)); }
 
 /* label=~"(k1|k2|...)": each key escaped once for the regex, then once more
  * for the PromQL string it sits in. With prefix, only the part of each key
  * before its first '/', each distinct part once (keys are sorted). */
-static void put_selector(struct str *s, const char *label, const char *const *keys, size_t n,
+static void put_selector(struct util_buf *s, const char *label, const char *const *keys, size_t n,
 			 bool prefix)
 {
 	puts_(s, label);
@@ -150,14 +124,14 @@ static void put_selector(struct str *s, const char *label, const char *const *ke
 			else if (*c == '"')
 				puts_(s, "\\");
 			if (*c != '\\')
-				put(s, c, 1);
+				util_buf_add(s, c, 1);
 		}
 	}
 	puts_(s, ")\"");
 }
 
 /* Formats a range for PromQL: the largest unit that divides it. */
-static void put_window(struct str *s, int64_t ms)
+static void put_window(struct util_buf *s, int64_t ms)
 {
 	char b[32];
 	if (ms % 3600000 == 0)
@@ -176,7 +150,7 @@ char *preset_query(const struct preset *ps, enum wd_signal sig, enum wd_latency_
 {
 	const char *tmpl = sig == WD_SIG_LATENCY ? ps->latency[stat]
 			   : sig == WD_SIG_ERROR ? ps->error : ps->rate;
-	struct str s = {0};
+	struct util_buf s = {0};
 	static const char sel[] = "${selector}", win[] = "${window}";
 	for (const char *t = tmpl; *t;) {
 		if (strncmp(t, sel, sizeof(sel) - 1) == 0) {
@@ -187,12 +161,8 @@ char *preset_query(const struct preset *ps, enum wd_signal sig, enum wd_latency_
 			put_window(&s, window_ms);
 			t += sizeof(win) - 1;
 		} else {
-			put(&s, t++, 1);
+			util_buf_add(&s, t++, 1);
 		}
-	}
-	if (s.oom || !s.p) {
-		free(s.p);
-		return NULL;
 	}
 	return s.p;
 }

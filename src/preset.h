@@ -44,8 +44,7 @@ const struct preset *preset_get(enum wd_metrics m);
 int64_t preset_window_ms(const struct wd_service_cfg *svc);
 
 /* Builds signal's query over the n keys (each matched exactly: regex
- * metacharacters escaped). Returns a string the caller frees, or NULL when
- * out of memory. */
+ * metacharacters escaped). Returns a string the caller frees. */
 char *preset_query(const struct preset *ps, enum wd_signal sig, enum wd_latency_stat stat,
 		   int64_t window_ms, const char *const *keys, size_t n);
 

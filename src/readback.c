@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define API_TIMEOUT_MS 2000
 #define MAX_BODY (4u << 20)
 
@@ -28,8 +30,7 @@ struct readback {
 	CURL *easy;
 	struct rb_service *svc;
 	size_t n;
-	char *body;
-	size_t len, cap;
+	struct util_buf body; /* the answer being read */
 	bool too_big;
 };
 
@@ -37,16 +38,14 @@ struct readback *readback_new(const struct wd_config *cfg, char *err, size_t err
 {
 	if (!cfg->traefik_api || !cfg->traefik_api[0])
 		return NULL;
-	struct readback *rb = calloc(1, sizeof(*rb));
+	struct readback *rb = xcalloc(1, sizeof(*rb));
 	size_t l = strlen(cfg->traefik_api);
-	if (rb && (rb->base = malloc(l + 32)) != NULL)
-		snprintf(rb->base, l + 32, "%s%s", cfg->traefik_api,
-			 cfg->traefik_api[l - 1] == '/' ? "api/http/services/" : "/api/http/services/");
-	if (rb)
-		rb->easy = curl_easy_init();
-	if (!rb || !rb->base || !rb->easy) {
+	rb->base = xmalloc(l + 32);
+	snprintf(rb->base, l + 32, "%s%s", cfg->traefik_api,
+		 cfg->traefik_api[l - 1] == '/' ? "api/http/services/" : "/api/http/services/");
+	if (!(rb->easy = curl_easy_init())) {
 		readback_free(rb);
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "cannot create a libcurl handle");
 		return NULL;
 	}
 	rb->provider = cfg->output.type == WD_OUT_REDIS ? "redis" : "file";
@@ -72,7 +71,7 @@ void readback_free(struct readback *rb)
 	if (rb->easy)
 		curl_easy_cleanup(rb->easy);
 	free(rb->base);
-	free(rb->body);
+	util_buf_free(&rb->body);
 	free(rb);
 }
 
@@ -89,22 +88,25 @@ static int bare_len(const char *ref, bool weighted, const char *provider)
 	return at && strcmp(at + 1, provider) == 0 ? (int)(at - ref) : (int)strlen(ref);
 }
 
+/* "ref=weight", ref cut to its first len bytes. */
+static char *entry_string(const char *ref, int len, int weight)
+{
+	char w[24];
+	int wl = snprintf(w, sizeof(w), "=%d", weight);
+	char *v = xmalloc((size_t)len + (size_t)wl + 1);
+	memcpy(v, ref, (size_t)len);
+	memcpy(v + len, w, (size_t)wl + 1);
+	return v;
+}
+
 /* "ref=weight" for each entry (a missing weight is 1, as in Traefik), sorted. */
 static char **entry_strings(const struct traefik_service *t, const char *provider, size_t *n)
 {
-	char **v = calloc(t->n ? t->n : 1, sizeof(*v));
-	for (size_t i = 0; v && i < t->n; i++) {
-		const char *ref = t->e[i].ref;
-		if (asprintf(&v[i], "%.*s=%d", bare_len(ref, t->weighted, provider), ref,
-			     t->e[i].weight < 0 ? 1 : t->e[i].weight) < 0) {
-			for (size_t j = 0; j < i; j++)
-				free(v[j]);
-			free(v);
-			return NULL;
-		}
-	}
-	if (v)
-		qsort(v, t->n, sizeof(*v), cmp_str);
+	char **v = xcalloc(t->n, sizeof(*v));
+	for (size_t i = 0; i < t->n; i++)
+		v[i] = entry_string(t->e[i].ref, bare_len(t->e[i].ref, t->weighted, provider),
+				    t->e[i].weight < 0 ? 1 : t->e[i].weight);
+	qsort(v, t->n, sizeof(*v), cmp_str);
 	*n = t->n;
 	return v;
 }
@@ -135,22 +137,13 @@ int readback_expect(struct readback *rb, const struct wd_output_service *s, size
 		while (k < rb->n && strcmp(rb->svc[k].name, t->name) != 0)
 			k++;
 		if (k == rb->n) {
-			struct rb_service *ns = realloc(rb->svc, (rb->n + 1) * sizeof(*ns));
-			if (!ns) {
-				rc = -1;
-				break;
-			}
-			rb->svc = ns;
+			rb->svc = xrealloc(rb->svc, (rb->n + 1) * sizeof(*rb->svc));
 			rb->svc[rb->n++] = (struct rb_service){.name = t->cfg->name, .applied = true};
 		}
 		struct rb_service *rs = &rb->svc[k];
 		rs->name = t->cfg->name; /* the config may be a new one */
 		size_t ne;
 		char **e = entry_strings(t, rb->provider, &ne);
-		if (!e) {
-			rc = -1;
-			break;
-		}
 		if (same_entries(e, ne, rs->entries, rs->n)) {
 			for (size_t j = 0; j < ne; j++)
 				free(e[j]);
@@ -184,10 +177,8 @@ static size_t read_entries(const cJSON *list, const char *refkey, const char *pr
 		if (!cJSON_IsString(ref) || n == max)
 			continue;
 		const char *r = ref->valuestring;
-		if (asprintf(&v[n], "%.*s=%d", bare_len(r, strcmp(refkey, "name") == 0, provider), r,
-			     cJSON_IsNumber(w) ? (int)w->valuedouble : 1) < 0)
-			break;
-		n++;
+		v[n++] = entry_string(r, bare_len(r, strcmp(refkey, "name") == 0, provider),
+				      cJSON_IsNumber(w) ? (int)w->valuedouble : 1);
 	}
 	return n;
 }
@@ -220,13 +211,12 @@ static int compare_json(const char *json, bool weighted, char **want, size_t nwa
 		return 0;
 	}
 	size_t max = (size_t)cJSON_GetArraySize(list);
-	char **have = calloc(max ? max : 1, sizeof(*have));
-	size_t n = have ? read_entries(list, weighted ? "name" : "url", provider, have, max) : 0;
+	char **have = xcalloc(max, sizeof(*have));
+	size_t n = read_entries(list, weighted ? "name" : "url", provider, have, max);
 	cJSON_Delete(doc);
-	if (have)
-		qsort(have, n, sizeof(*have), cmp_str);
-	int same = have && same_entries(have, n, want, nwant);
-	if (!same && have)
+	qsort(have, n, sizeof(*have), cmp_str);
+	int same = same_entries(have, n, want, nwant);
+	if (!same)
 		join(seen, seenlen, have, n);
 	for (size_t i = 0; i < n; i++)
 		free(have[i]);
@@ -239,8 +229,6 @@ int readback_compare(const char *json, const struct traefik_service *want, const
 {
 	size_t n;
 	char **w = entry_strings(want, provider, &n);
-	if (!w)
-		return -1;
 	int rc = compare_json(json, want->weighted, w, n, provider, seen, seenlen);
 	for (size_t i = 0; i < n; i++)
 		free(w[i]);
@@ -254,23 +242,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
 {
 	struct readback *rb = user;
 	size_t n = size * nmemb;
-	if (rb->len + n + 1 > MAX_BODY) {
+	if (rb->body.len + n + 1 > MAX_BODY) {
 		rb->too_big = true;
 		return 0;
 	}
-	if (rb->len + n + 1 > rb->cap) {
-		size_t cap = rb->cap ? rb->cap : 4096;
-		while (cap < rb->len + n + 1)
-			cap *= 2;
-		char *nb = realloc(rb->body, cap);
-		if (!nb)
-			return 0;
-		rb->body = nb;
-		rb->cap = cap;
-	}
-	memcpy(rb->body + rb->len, data, n);
-	rb->len += n;
-	rb->body[rb->len] = '\0';
+	util_buf_add(&rb->body, data, n);
 	return n;
 }
 
@@ -280,7 +256,7 @@ static int fetch(struct readback *rb, const char *name, char *err, size_t errlen
 {
 	char url[1200];
 	snprintf(url, sizeof(url), "%s%s@%s", rb->base, name, rb->provider);
-	rb->len = 0;
+	rb->body.len = 0;
 	rb->too_big = false;
 	CURL *e = rb->easy;
 	curl_easy_reset(e);
@@ -302,7 +278,7 @@ static int fetch(struct readback *rb, const char *name, char *err, size_t errlen
 		snprintf(err, errlen, "Traefik does not have the service");
 		return -1;
 	}
-	if (status != 200 || !rb->body) {
+	if (status != 200 || !rb->body.p) {
 		snprintf(err, errlen, "Traefik's API answered HTTP %ld", status);
 		return -1;
 	}
@@ -312,9 +288,7 @@ static int fetch(struct readback *rb, const char *name, char *err, size_t errlen
 size_t readback_check(struct readback *rb, int64_t now_ms, struct readback_result *out)
 {
 	out->n = 0;
-	out->svc = calloc(rb->n ? rb->n : 1, sizeof(*out->svc));
-	if (!out->svc)
-		return 0;
+	out->svc = xcalloc(rb->n, sizeof(*out->svc));
 	size_t failed = 0;
 	bool reachable = true;
 	for (size_t i = 0; i < rb->n; i++) {
@@ -337,7 +311,7 @@ size_t readback_check(struct readback *rb, int64_t now_ms, struct readback_resul
 			failed++;
 			continue;
 		}
-		if (compare_json(rb->body, rs->weighted, rs->entries, rs->n, rb->provider, o->seen,
+		if (compare_json(rb->body.p, rs->weighted, rs->entries, rs->n, rb->provider, o->seen,
 				 sizeof(o->seen)) == 1) {
 			rs->applied = o->applied = o->newly_applied = true;
 			o->apply_s = o->pending_s;

@@ -25,7 +25,7 @@ void readback_free(struct readback *rb);
 /* Remembers what was just written (the managed services with the weights
  * they were written with) at now_ms (monotonic); a service written again
  * before Traefik applied the last write keeps its first pending time. 0, or
- * -1 when out of memory. */
+ * -1 when the services cannot be laid out (the write refused them too). */
 int readback_expect(struct readback *rb, const struct wd_output_service *s, size_t n,
 		    int64_t now_ms);
 

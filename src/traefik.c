@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 static size_t put_safe(char *buf, size_t at, size_t len, const char *s)
 {
 	for (; *s; s++, at++)
@@ -81,60 +83,54 @@ bool traefik_kv_renders(const char *path)
 	return false;
 }
 
-static int opt_add(struct traefik_service *t, const char *path, const char *value,
-		   enum traefik_type type)
+static void opt_add(struct traefik_service *t, const char *path, const char *value,
+		    enum traefik_type type)
 {
-	struct traefik_opt *no = realloc(t->opt, (t->n_opt + 1) * sizeof(*no));
-	if (!no)
-		return -1;
-	t->opt = no;
-	struct traefik_opt *o = &t->opt[t->n_opt];
-	o->path = strdup(path);
-	o->value = value ? strdup(value) : NULL;
-	o->type = type;
-	if (!o->path || (value && !o->value)) {
-		free(o->path);
-		free(o->value);
-		return -1;
-	}
-	t->n_opt++;
-	return 0;
+	t->opt = xrealloc(t->opt, (t->n_opt + 1) * sizeof(*t->opt));
+	t->opt[t->n_opt++] = (struct traefik_opt){xstrdup(path), value ? xstrdup(value) : NULL, type};
 }
 
-static int opt_dur(struct traefik_service *t, const char *path, int64_t ms)
+/* The option when set: a duration not 0, a number not 0, a boolean not
+ * WD_UNSET, a string not NULL. */
+static void opt_dur(struct traefik_service *t, const char *path, int64_t ms)
 {
 	char d[32];
 	traefik_duration(ms, d, sizeof(d));
-	return ms ? opt_add(t, path, d, TRAEFIK_STR) : 0;
+	if (ms)
+		opt_add(t, path, d, TRAEFIK_STR);
 }
 
-static int opt_int(struct traefik_service *t, const char *path, long v)
+static void opt_int(struct traefik_service *t, const char *path, long v)
 {
 	char d[32];
 	snprintf(d, sizeof(d), "%ld", v);
-	return opt_add(t, path, d, TRAEFIK_INT);
+	if (v)
+		opt_add(t, path, d, TRAEFIK_INT);
 }
 
-static int opt_bool(struct traefik_service *t, const char *path, enum wd_tristate v)
+static void opt_bool(struct traefik_service *t, const char *path, enum wd_tristate v)
 {
-	return v == WD_UNSET ? 0 : opt_add(t, path, v == WD_YES ? "true" : "false", TRAEFIK_BOOL);
+	if (v != WD_UNSET)
+		opt_add(t, path, v == WD_YES ? "true" : "false", TRAEFIK_BOOL);
 }
 
-static int opt_str(struct traefik_service *t, const char *path, const char *v)
+static void opt_str(struct traefik_service *t, const char *path, const char *v)
 {
-	return v ? opt_add(t, path, v, TRAEFIK_STR) : 0;
+	if (v)
+		opt_add(t, path, v, TRAEFIK_STR);
 }
 
-static int opts_health(struct traefik_service *t, const struct wd_health_cfg *h)
+static void opts_health(struct traefik_service *t, const struct wd_health_cfg *h)
 {
-	int rc = opt_str(t, "healthCheck/path", h->path) | opt_str(t, "healthCheck/method", h->method) |
-		 opt_str(t, "healthCheck/scheme", h->scheme) |
-		 opt_str(t, "healthCheck/hostname", h->hostname) |
-		 (h->port ? opt_int(t, "healthCheck/port", h->port) : 0) |
-		 opt_dur(t, "healthCheck/interval", h->interval_ms) |
-		 opt_dur(t, "healthCheck/timeout", h->timeout_ms) |
-		 opt_bool(t, "healthCheck/followRedirects", h->follow_redirects);
-	for (size_t i = 0; i < h->n_headers && rc == 0; i++) {
+	opt_str(t, "healthCheck/path", h->path);
+	opt_str(t, "healthCheck/method", h->method);
+	opt_str(t, "healthCheck/scheme", h->scheme);
+	opt_str(t, "healthCheck/hostname", h->hostname);
+	opt_int(t, "healthCheck/port", h->port);
+	opt_dur(t, "healthCheck/interval", h->interval_ms);
+	opt_dur(t, "healthCheck/timeout", h->timeout_ms);
+	opt_bool(t, "healthCheck/followRedirects", h->follow_redirects);
+	for (size_t i = 0; i < h->n_headers; i++) {
 		/* "Name: value" -> healthCheck/headers/Name = value */
 		char path[300];
 		const char *colon = strchr(h->headers[i], ':'), *v = colon + 1;
@@ -142,54 +138,51 @@ static int opts_health(struct traefik_service *t, const struct wd_health_cfg *h)
 			 h->headers[i]);
 		while (*v == ' ' || *v == '\t')
 			v++;
-		rc = opt_add(t, path, v, TRAEFIK_STR);
+		opt_add(t, path, v, TRAEFIK_STR);
 	}
-	return rc;
 }
 
-static int opts_sticky(struct traefik_service *t, const struct wd_lb_cfg *lb)
+static void opts_sticky(struct traefik_service *t, const struct wd_lb_cfg *lb)
 {
 	if (!lb->sticky)
-		return 0;
-	int rc = opt_str(t, "sticky/cookie/name", lb->cookie_name) |
-		 opt_bool(t, "sticky/cookie/secure", lb->cookie_secure) |
-		 opt_bool(t, "sticky/cookie/httpOnly", lb->cookie_http_only) |
-		 opt_str(t, "sticky/cookie/sameSite", lb->cookie_same_site);
-	/* a cookie with every option at its default */
-	if (rc == 0 && (t->n_opt == 0 || strncmp(t->opt[t->n_opt - 1].path, "sticky/", 7) != 0))
-		rc = opt_add(t, "sticky/cookie", NULL, TRAEFIK_EMPTY);
-	return rc;
+		return;
+	size_t before = t->n_opt;
+	opt_str(t, "sticky/cookie/name", lb->cookie_name);
+	opt_bool(t, "sticky/cookie/secure", lb->cookie_secure);
+	opt_bool(t, "sticky/cookie/httpOnly", lb->cookie_http_only);
+	opt_str(t, "sticky/cookie/sameSite", lb->cookie_same_site);
+	if (t->n_opt == before) /* a cookie with every option at its default */
+		opt_add(t, "sticky/cookie", NULL, TRAEFIK_EMPTY);
 }
 
 /* The options of a service's load balancer (a plain one, or a child). */
-static int opts_lb(struct traefik_service *t, const struct wd_service_cfg *c, bool child)
+static void opts_lb(struct traefik_service *t, const struct wd_service_cfg *c, bool child)
 {
 	const struct wd_lb_cfg *lb = &c->lb;
-	int rc = child ? 0 : opt_str(t, "strategy", lb->strategy);
-	if (c->health.set)
-		rc |= opts_health(t, &c->health);
-	if (lb->passive)
-		rc |= (lb->failure_window_ms ? opt_dur(t, "passiveHealthCheck/failureWindow",
-						       lb->failure_window_ms) : 0) |
-		      (lb->max_failed_attempts ? opt_int(t, "passiveHealthCheck/maxFailedAttempts",
-							 lb->max_failed_attempts) : 0);
-	if (lb->passive && !lb->failure_window_ms && !lb->max_failed_attempts)
-		rc |= opt_add(t, "passiveHealthCheck", NULL, TRAEFIK_EMPTY);
-	rc |= opt_bool(t, "passHostHeader", lb->pass_host_header) |
-	      opt_str(t, "serversTransport", lb->servers_transport);
 	if (!child)
-		rc |= opts_sticky(t, lb);
-	return rc;
+		opt_str(t, "strategy", lb->strategy);
+	if (c->health.set)
+		opts_health(t, &c->health);
+	if (lb->passive) {
+		size_t before = t->n_opt;
+		opt_dur(t, "passiveHealthCheck/failureWindow", lb->failure_window_ms);
+		opt_int(t, "passiveHealthCheck/maxFailedAttempts", lb->max_failed_attempts);
+		if (t->n_opt == before) /* Traefik's defaults */
+			opt_add(t, "passiveHealthCheck", NULL, TRAEFIK_EMPTY);
+	}
+	opt_bool(t, "passHostHeader", lb->pass_host_header);
+	opt_str(t, "serversTransport", lb->servers_transport);
+	if (!child)
+		opts_sticky(t, lb);
 }
 
 /* The options of a weighted service: its sticky cookie and, as a split
  * parent over health-checked children, following their health. */
-static int opts_weighted(struct traefik_service *t, const struct wd_service_cfg *c)
+static void opts_weighted(struct traefik_service *t, const struct wd_service_cfg *c)
 {
-	int rc = opts_sticky(t, &c->lb);
+	opts_sticky(t, &c->lb);
 	if (c->health.set && config_split_layout(c))
-		rc |= opt_add(t, "healthCheck", NULL, TRAEFIK_EMPTY);
-	return rc;
+		opt_add(t, "healthCheck", NULL, TRAEFIK_EMPTY);
 }
 
 /* ---- layout ------------------------------------------------------------- */
@@ -207,13 +200,8 @@ int traefik_layout(const struct wd_output_service *s, size_t n, struct traefik_l
 		n_svc += 1 + (split ? nb : 0);
 		n_e += nb * (split ? 2 : 1);
 	}
-	out->svc = calloc(n_svc, sizeof(*out->svc));
-	out->entries = calloc(n_e ? n_e : 1, sizeof(*out->entries));
-	if (!out->svc || !out->entries) {
-		traefik_layout_free(out);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	out->svc = xcalloc(n_svc, sizeof(*out->svc));
+	out->entries = xcalloc(n_e, sizeof(*out->entries));
 	struct traefik_entry *e = out->entries;
 	for (size_t i = 0; i < n; i++) {
 		const struct wd_service_cfg *c = s[i].cfg;
@@ -235,15 +223,12 @@ int traefik_layout(const struct wd_output_service *s, size_t n, struct traefik_l
 								      true, NULL, 0};
 		}
 	}
-	int rc = 0;
-	for (size_t i = 0; i < out->n && rc == 0; i++) {
+	for (size_t i = 0; i < out->n; i++) {
 		struct traefik_service *t = &out->svc[i];
-		rc = t->weighted ? opts_weighted(t, t->cfg) : opts_lb(t, t->cfg, t->child);
-	}
-	if (rc) {
-		traefik_layout_free(out);
-		snprintf(err, errlen, "out of memory");
-		return -1;
+		if (t->weighted)
+			opts_weighted(t, t->cfg);
+		else
+			opts_lb(t, t->cfg, t->child);
 	}
 	return 0;
 }
@@ -266,23 +251,8 @@ void traefik_layout_free(struct traefik_layout *l)
 
 static int kv_add(struct wd_kv_list *l, const char *key, const char *value)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct wd_kv *nk = realloc(l->kv, cap * sizeof(*nk));
-		if (!nk)
-			return -1;
-		l->kv = nk;
-		l->cap = cap;
-	}
-	char *k = strdup(key), *v = strdup(value);
-	if (!k || !v) {
-		free(k);
-		free(v);
-		return -1;
-	}
-	l->kv[l->n].key = k;
-	l->kv[l->n].value = v;
-	l->n++;
+	l->kv = util_grow(l->kv, &l->cap, l->n + 1, sizeof(*l->kv), 32);
+	l->kv[l->n++] = (struct wd_kv){xstrdup(key), xstrdup(value)};
 	return 0;
 }
 
@@ -345,7 +315,7 @@ int traefik_kv(const char *root_key, const struct wd_output_service *s, size_t n
 	traefik_layout_free(&lay);
 	if (rc) {
 		traefik_kv_free(out);
-		snprintf(err, errlen, "out of memory, or a key longer than 2 KiB");
+		snprintf(err, errlen, "a key longer than 2 KiB");
 		return -1;
 	}
 	return 0;

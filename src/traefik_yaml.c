@@ -4,6 +4,7 @@
  * long URLs never folded. */
 #include "traefik.h"
 #include "text.h"
+#include "util.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,32 +16,10 @@ static const char header[] =
 	TRAEFIK_FILE_MARKER ": do not edit. weightd rewrites this whole file whenever\n"
 	"# weights change; edit weightd.conf and send weightd SIGHUP instead.\n";
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const void *data, size_t len)
-{
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np)
-			return -1;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 static int on_output(void *data, unsigned char *buffer, size_t size)
 {
-	return buf_add(data, buffer, size) == 0;
+	util_buf_add(data, buffer, size);
+	return 1;
 }
 
 /* The emitter with a sticky failure flag, so the structure below reads as
@@ -198,10 +177,11 @@ int traefik_yaml(const struct wd_output_service *s, size_t n, char **out, size_t
 	struct traefik_layout lay;
 	if (traefik_layout(s, n, &lay, err, errlen) < 0)
 		return -1;
-	struct buf b = {0};
+	struct util_buf b = {0};
 	struct em m = {0};
-	if (buf_add(&b, header, sizeof(header) - 1) < 0 || !yaml_emitter_initialize(&m.e)) {
-		free(b.p);
+	util_buf_add(&b, header, sizeof(header) - 1);
+	if (!yaml_emitter_initialize(&m.e)) {
+		util_buf_free(&b);
 		traefik_layout_free(&lay);
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -233,7 +213,7 @@ int traefik_yaml(const struct wd_output_service *s, size_t n, char **out, size_t
 		snprintf(err, errlen, "YAML emitter: %s",
 			 m.problem ? m.problem : m.e.problem ? m.e.problem : "out of memory");
 		yaml_emitter_delete(&m.e);
-		free(b.p);
+		util_buf_free(&b);
 		return -1;
 	}
 	yaml_emitter_delete(&m.e);

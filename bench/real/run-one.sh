@@ -19,7 +19,6 @@
 # nominal capacity), leastconn, weightd+roundrobin, weightd+leastconn.
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/haproxy.subr"
 
 scenario=$1
 policy=$2
@@ -68,7 +67,7 @@ esac
 printf '%s\n' "$backends" >"$WORK/backends"
 names=""
 while read -r name workers service; do
-	start_backend "$name" "$workers" "$service"
+	start_realbackend "$name" "$workers" "$service"
 	names="$names $name"
 done <"$WORK/backends"
 
@@ -86,9 +85,9 @@ backend app
 "
 
 if [ -n "$steer" ]; then
-	prom_backend_jobs $names
+	set_realbackend_jobs $names
 	start_prometheus "$HAPROXY_PROM"
-	REAL_INTERVAL=2s real_loop_conf "$WORK/weightd.conf" 10s $names
+	REAL_INTERVAL=2s write_real_loop_config "$WORK/weightd.conf" 10s $names
 	start_weightd "$WORK/weightd.conf"
 fi
 
@@ -106,13 +105,13 @@ t0=$(date +%s)
 		while [ "$(date +%s)" -lt $((t0 + at)) ]; do
 			sleep 0.1
 		done
-		backend_control "$name" "$query" >/dev/null
+		control_realbackend "$name" "$query" >/dev/null
 	done
 ) &
 track $!
 : >"$run.weights"
 while kill -0 "$LOAD_PID" 2>/dev/null; do
-	w=$(hapx "show servers state app" | awk '$2 == "app" { printf " %s", $8 }')
+	w=$(haproxy_api "show servers state app" | awk '$2 == "app" { printf " %s", $8 }')
 	echo "$(($(date +%s) - t0))$w" >>"$run.weights"
 	sleep 1
 done

@@ -25,6 +25,7 @@
 #include "scenario.h"
 #include "sim_api.h"
 #include "sim_weights.h"
+#include "util.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -52,13 +53,6 @@ struct sim {
 	size_t n_queued;
 	struct simw_set *applied;            /* in force: what the API shows */
 };
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void usage(FILE *out)
 {
@@ -529,10 +523,10 @@ static int setup(struct sim *s, const struct opts *o)
 
 static void run(struct sim *s, const struct opts *o, double duration_s)
 {
-	double start = mono_s(), next_truth = s->sc.interval_s, next_poll = 0;
+	double start = util_mono_s(), next_truth = s->sc.interval_s, next_poll = 0;
 	char last_err[512] = "";
 	while (!stop_requested) {
-		double wall = mono_s() - start, t = wall * o->speed;
+		double wall = util_mono_s() - start, t = wall * o->speed;
 		if (duration_s > 0 && t >= duration_s)
 			t = duration_s;
 		if (s->src && wall >= next_poll) {

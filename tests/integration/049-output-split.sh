@@ -7,7 +7,6 @@
 # can set (strategy, health checks, sticky cookie, passHostHeader,
 # serversTransport) lands where Traefik takes it, in both outputs, valid too.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/output.subr"
 python3 -c 'import yaml, jsonschema; yaml.CSafeLoader' 2>/dev/null ||
 	skip "python3-yaml (with libyaml) and python3-jsonschema are needed"
 SCHEMA37=$top_srcdir/tests/fixtures/traefik-v3.7-file-provider.json
@@ -43,7 +42,7 @@ F=$D/weightd.yml
 mkdir "$D"
 split_conf "$WORK/f.conf" "type = \"file\"; path = \"$F\";"
 "$WEIGHTD" -t -c "$WORK/f.conf" >"$WORK/t" || fail "test config invalid"
-[ "$(once "$WORK/f.conf" write)" = written ] || fail "first write: $(cat "$WORK/outdrv.log")"
+[ "$(run_outdrv "$WORK/f.conf" write)" = written ] || fail "first write: $(cat "$WORK/outdrv.log")"
 $CHECK validate "$F" "$SCHEMA37" >"$WORK/w" || fail "schema validation of the split layout"
 cat >"$WORK/want" <<'W'
 web 0 50
@@ -59,7 +58,7 @@ cmp -s "$WORK/want" "$WORK/w" || fail "split layout read back: $(cat "$WORK/w")"
 grep -q '"web--s3-8080":' "$F" || fail "child names"
 ok "split layout valid against the v3.7 schema; weights on the parent"
 
-[ "$(once "$WORK/f.conf" 'write web=70,0,30')" = written ] || fail "drain write"
+[ "$(run_outdrv "$WORK/f.conf" 'write web=70,0,30')" = written ] || fail "drain write"
 $CHECK validate "$F" "$SCHEMA37" >"$WORK/w" || fail "schema validation (drain)"
 grep -q '^web 1 30$' "$WORK/w" && grep -q '^web--s2-8080 0 1$' "$WORK/w" && ! grep -q '^web 2' "$WORK/w" ||
 	fail "drained child: $(cat "$WORK/w")"
@@ -76,7 +75,7 @@ ok "a drained backend is left out of the parent; its child stays"
 # The same layout in Redis, read back as Traefik's KV provider does.
 start_redis --notify-keyspace-events KEA
 split_conf "$WORK/r.conf" "type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\";"
-[ "$(once "$WORK/r.conf" 'write web=70,0,30')" = written ] || fail "redis write: $(cat "$WORK/outdrv.log")"
+[ "$(run_outdrv "$WORK/r.conf" 'write web=70,0,30')" = written ] || fail "redis write: $(cat "$WORK/outdrv.log")"
 $CHECK kvvalidate "$REDIS_PORT" traefik "$SCHEMA37" >"$WORK/kw" || fail "KV schema validation"
 grep -v "^canary" "$WORK/w" | sort >"$WORK/w2"; grep -v "^canary" "$WORK/kw" | sort >"$WORK/kw2"
 cmp -s "$WORK/w2" "$WORK/kw2" ||
@@ -114,7 +113,7 @@ CONF
 }
 opts_conf "$WORK/of.conf" "type = \"file\"; path = \"$F\";"
 "$WEIGHTD" -t -c "$WORK/of.conf" >/dev/null || fail "options config invalid"
-[ "$(once "$WORK/of.conf" write)" = written ] || fail "options write: $(cat "$WORK/outdrv.log")"
+[ "$(run_outdrv "$WORK/of.conf" write)" = written ] || fail "options write: $(cat "$WORK/outdrv.log")"
 $CHECK validate "$F" "$SCHEMA37" >/dev/null || fail "schema validation with every option"
 python3 - "$F" <<'PY' || fail "options in the file"
 import sys, yaml
@@ -140,7 +139,7 @@ PY
 ok "every option in the file, where Traefik takes it, valid against the v3.7 schema"
 
 opts_conf "$WORK/or.conf" "type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\";"
-[ "$(once "$WORK/or.conf" write)" = written ] || fail "options redis write: $(cat "$WORK/outdrv.log")"
+[ "$(run_outdrv "$WORK/or.conf" write)" = written ] || fail "options redis write: $(cat "$WORK/outdrv.log")"
 $CHECK kvvalidate "$REDIS_PORT" traefik "$SCHEMA37" >/dev/null || fail "KV schema validation with every option"
 $CHECK kv "$REDIS_PORT" 'traefik/http/services/*' >"$WORK/okv"
 for kv in 'plain/loadBalancer/strategy = leasttime' 'plain/loadBalancer/passHostHeader = false' \
@@ -158,8 +157,8 @@ ok "every option in Redis, valid against the v3.7 schema"
 R="redis-cli -p $REDIS_PORT"
 $R flushall >/dev/null
 $R set traefik/http/services/web/loadBalancer/servers/0/url http://by-hand:1 >/dev/null
-drv_start "$WORK/r.conf"
-drv write
+start_outdrv "$WORK/r.conf"
+send_outdrv write
 case $REPLY in
 "error: service web not written: Redis holds \"traefik/http/services/web/loadBalancer/servers/0/url\", which weightd did not write, and weightd writes \"web\" as weighted: Traefik rejects a service of two kinds"*) ;;
 *) fail "refusal: $REPLY" ;;
@@ -169,15 +168,15 @@ esac
 	fail "the other services were not written"
 [ "$($R get traefik/http/services/web--s1-8080/loadBalancer/servers/0/url)" = http://10.0.0.1:8080 ] ||
 	fail "the children were not written"
-drv write
+send_outdrv write
 case $REPLY in "error: service web not written"*) ;; *) fail "second tick: $REPLY" ;; esac
 $R del traefik/http/services/web/loadBalancer/servers/0/url >/dev/null
-drv write
+send_outdrv write
 [ "$REPLY" = written ] || fail "after the operator's key is gone: $REPLY"
 [ "$($R get traefik/http/services/web/weighted/services/0/name)" = web--s1-8080 ] || fail "web not written"
-drv write
+send_outdrv write
 [ "$REPLY" = unchanged ] || fail "then unchanged: $REPLY"
-drv_stop
+stop_outdrv
 $CHECK kvvalidate "$REDIS_PORT" traefik "$SCHEMA37" >/dev/null || fail "KV invalid after the refusal"
 ok "a service that would be both weighted and loadBalancer is refused with the reason; the others written"
 
@@ -185,9 +184,9 @@ ok "a service that would be both weighted and loadBalancer is refused with the r
 # written as a loadBalancer (metrics custom), then as a split parent.
 $R flushall >/dev/null
 sed 's/^metrics = "traefik";$/metrics = "custom"; policy = { latency_query = "up"; };/' "$WORK/r.conf" >"$WORK/rc.conf"
-[ "$(once "$WORK/rc.conf" write)" = written ] || fail "custom write: $(tail -n 3 "$WORK/outdrv.log")"
+[ "$(run_outdrv "$WORK/rc.conf" write)" = written ] || fail "custom write: $(tail -n 3 "$WORK/outdrv.log")"
 [ -n "$($R keys 'traefik/http/services/web/loadBalancer/*')" ] || fail "no loadBalancer keys"
-[ "$(once "$WORK/r.conf" write)" = written ] || fail "split write after custom"
+[ "$(run_outdrv "$WORK/r.conf" write)" = written ] || fail "split write after custom"
 [ -z "$($R keys 'traefik/http/services/web/loadBalancer/*')" ] || fail "weightd's loadBalancer keys left"
 $CHECK kvvalidate "$REDIS_PORT" traefik "$SCHEMA37" >/dev/null || fail "KV invalid after the change of layout"
 ok "a change of layout replaces weightd's own keys of the old kind"
@@ -196,7 +195,7 @@ ok "a change of layout replaces weightd's own keys of the old kind"
 # child's server weighted as the child is in the parent, a drained child's
 # server at 0, and the same in the API it serves.
 $R flushall >/dev/null
-[ "$(once "$WORK/r.conf" 'write web=70,0,30')" = written ] || fail "split write for the sim"
+[ "$(run_outdrv "$WORK/r.conf" 'write web=70,0,30')" = written ] || fail "split write for the sim"
 cat >"$WORK/web.scn" <<'EOS'
 seed = 3;
 traefik = { service = "web"; };
@@ -207,7 +206,6 @@ backends = (
   { name = "s3:8080"; url = "http://10.0.0.3:8080"; capacity = 100.0; latency = "10ms"; }
 );
 EOS
-. "$top_srcdir/tests/integration/sim-common.sh"
 start_sim "$WORK/web.scn" -r "127.0.0.1:$REDIS_PORT"
 sim_weights_are() {
 	[ "$(sim_weight s1:8080)" = 70 ] && [ "$(sim_weight s2:8080)" = 0 ] && [ "$(sim_weight s3:8080)" = 30 ]

@@ -7,12 +7,11 @@
 # A metrics = "traefik" service's empty answers are expected at first (a
 # note), and a warning once they last past the window and three ticks.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/obs-lib.sh"
 
 set_values "ok1 a 0.1 0" "ok1 b 0.2 0" "stranger x 0.1 0"
-start_obs_stack
+start_exporter_prometheus
 WD_PORT=$(free_port)
-obs_config "$WORK/weightd.conf" '
+write_obs_config "$WORK/weightd.conf" '
   { name = "ok1"; label = "backend"; backends = (
     { name = "a"; url = "http://a:80"; }, { name = "b"; url = "http://b:80"; } ); },
   { name = "ghost"; label = "backend"; error_query = "";

@@ -6,7 +6,6 @@
 # it, and weightd's built-in queries steer. The weights end ordered like the
 # capacities and the fleet's p95 meets 082's bar (well below equal weights).
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
 
 hetero_scenario "$WORK/hetero.scn"
 equal=$(equal_p95 "$WORK/hetero.scn") || fail "baseline run failed"

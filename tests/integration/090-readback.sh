@@ -6,8 +6,6 @@
 # and records the apply time. A balancer stuck on old weights: the warning
 # names what was written and what Traefik shows, and the applied gauge stays 0.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
-. "$top_srcdir/tests/integration/obs-lib.sh"
 
 hetero_scenario "$WORK/hetero.scn"
 
@@ -20,7 +18,7 @@ run_loop() {
 	start_sim "$WORK/hetero.scn" -f "$OUT_FILE" --traefik-metrics --speed 30 "$@"
 	start_prometheus "127.0.0.1:$SIM_PORT"
 	WD_PORT=$(free_port)
-	LOOP_METRICS=traefik loop_conf "type = \"file\"; path = \"$OUT_FILE\";" \
+	LOOP_METRICS=traefik write_loop_config "type = \"file\"; path = \"$OUT_FILE\";" \
 		"$HETERO_START" "" \
 		"traefik_api = \"http://127.0.0.1:$SIM_PORT\";"
 	sed -i "s/^listen *= \"\";/listen = \"127.0.0.1:$WD_PORT\";/" "$WORK/weightd.conf"

@@ -7,8 +7,6 @@
 # lacks, a url that is not the server, a static algorithm, HAProxy down)
 # an error that changes nothing.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/output.subr"
-. "$top_srcdir/tests/integration/haproxy.subr"
 
 start_haproxy "
 backend app
@@ -53,33 +51,33 @@ conf "$WORK/a.conf" "$TCP"
 "$WEIGHTD" -t -c "$WORK/a.conf" >/dev/null || fail "test config invalid"
 
 weights() {
-	echo "$(hapx_weight app/s1) $(hapx_weight app/s2) $(hapx_weight app/s3) $(hapx_weight be_api/api-1) $(hapx_weight be_api/api-2)"
+	echo "$(haproxy_weight app/s1) $(haproxy_weight app/s2) $(haproxy_weight app/s3) $(haproxy_weight be_api/api-1) $(haproxy_weight be_api/api-2)"
 }
 
-drv_start "$WORK/a.conf"
-drv write
+start_outdrv "$WORK/a.conf"
+send_outdrv write
 [ "$REPLY" = written ] || fail "first write: $REPLY"
 [ "$(weights)" = "50 30 20 60 40" ] || fail "weights after the first write: $(weights)"
-drv write
+send_outdrv write
 [ "$REPLY" = unchanged ] || fail "an unchanged tick sent commands: $REPLY"
 ok "weights set through the runtime API; an unchanged tick sends nothing"
 
 # Drain s2: "state drain", its weight untouched; then back with "state ready".
-drv "write app=70,0,30"
+send_outdrv "write app=70,0,30"
 [ "$REPLY" = written ] || fail "drain write: $REPLY"
-[ "$(hapx_admin app s2)" = 8 ] || fail "s2 admin state $(hapx_admin app s2), not drain (8)"
+[ "$(haproxy_admin app s2)" = 8 ] || fail "s2 admin state $(haproxy_admin app s2), not drain (8)"
 [ "$(weights)" = "70 30 30 60 40" ] || fail "weights after the drain: $(weights) (s2 must keep 30)"
-drv "write app=60,25,15"
+send_outdrv "write app=60,25,15"
 [ "$REPLY" = written ] || fail "undrain write: $REPLY"
-[ "$(hapx_admin app s2)" = 0 ] || fail "s2 admin state $(hapx_admin app s2) after undrain, not 0"
+[ "$(haproxy_admin app s2)" = 0 ] || fail "s2 admin state $(haproxy_admin app s2) after undrain, not 0"
 [ "$(weights)" = "60 25 15 60 40" ] || fail "weights after the undrain: $(weights)"
 ok "drain by state drain (weight kept), undone by state ready"
 
 # Someone changes a weight through the runtime API: rewritten, with a warning.
-hapx "set server app/s1 weight 5" >/dev/null
-drv "write app=60,25,15"
+haproxy_api "set server app/s1 weight 5" >/dev/null
+send_outdrv "write app=60,25,15"
 [ "$REPLY" = written ] || fail "rewrite after a manual change: $REPLY"
-[ "$(hapx_weight app/s1)" = 60 ] || fail "s1 not rewritten: $(hapx_weight app/s1)"
+[ "$(haproxy_weight app/s1)" = 60 ] || fail "s1 not rewritten: $(haproxy_weight app/s1)"
 grep -q "weights are not those weightd wrote last" "$WORK/outdrv.log" ||
 	fail "no warning for the manual change: $(cat "$WORK/outdrv.log")"
 ok "a weight changed behind weightd's back is noticed and rewritten"
@@ -87,8 +85,8 @@ ok "a weight changed behind weightd's back is noticed and rewritten"
 # HAProxy restarts: weights back to the config file's (10), rewritten at the
 # next write, and the restart named in the log.
 restart_haproxy
-[ "$(hapx_weight app/s1)" = 10 ] || fail "HAProxy did not restart with its config's weights"
-drv "write app=60,25,15"
+[ "$(haproxy_weight app/s1)" = 10 ] || fail "HAProxy did not restart with its config's weights"
+send_outdrv "write app=60,25,15"
 [ "$REPLY" = written ] || fail "write after the restart: $REPLY"
 [ "$(weights)" = "60 25 15 60 40" ] || fail "weights after the restart: $(weights)"
 grep -q "HAProxy restarted or reloaded" "$WORK/outdrv.log" ||
@@ -97,16 +95,16 @@ ok "a restarted HAProxy is noticed and rewritten"
 
 # HAProxy down: a clear error, and the next write after it is back goes through.
 stop_haproxy
-drv "write app=55,25,20"
+send_outdrv "write app=55,25,20"
 case $REPLY in
 "error: cannot connect to HAProxy's runtime API at $HAPROXY_API: Connection refused") ;;
 *) fail "HAProxy down: $REPLY" ;;
 esac
-launch_haproxy
-drv "write app=55,25,20"
+start_haproxy_again
+send_outdrv "write app=55,25,20"
 [ "$REPLY" = written ] || fail "write after HAProxy came back: $REPLY"
 [ "$(weights)" = "55 25 20 60 40" ] || fail "weights after HAProxy came back: $(weights)"
-drv_stop
+stop_outdrv
 ok "HAProxy down: one clear error; written when it is back"
 
 # Refusals change nothing: a server HAProxy lacks (s4), a url that is not
@@ -114,11 +112,11 @@ ok "HAProxy down: one clear error; written when it is back"
 before=$(weights)
 conf "$WORK/s4.conf" "$TCP" ",
       { name = \"s4\"; weight = 10; }"
-out=$(once "$WORK/s4.conf" 'write app=40,30,20,10')
+out=$(run_outdrv "$WORK/s4.conf" 'write app=40,30,20,10')
 [ "$out" = 'error: service "app": HAProxy backend "app" has no server "s4"' ] ||
 	fail "missing server: $out"
 conf "$WORK/url.conf" "$TCP" "" "http://127.0.0.1:18009"
-out=$(once "$WORK/url.conf" 'write app=40,40,20')
+out=$(run_outdrv "$WORK/url.conf" 'write app=40,40,20')
 case $out in
 *'backend "s1": url http://127.0.0.1:18009 is 127.0.0.1:18009 but HAProxy'"'"'s server "s1" is at 127.0.0.1:18001'*) ;;
 *) fail "url mismatch: $out" ;;
@@ -133,7 +131,7 @@ output = { $TCP };
 services = ( { name = "hashed"; latency_query = "up";
   backends = ( { name = "h1"; weight = 70; }, { name = "h2"; weight = 30; } ); } );
 CONF
-out=$(once "$WORK/hashed.conf" write)
+out=$(run_outdrv "$WORK/hashed.conf" write)
 case $out in
 'error: HAProxy '"$HAPROXY_API"': "set server hashed/h1 weight 70" refused: Backend is using a static LB algorithm'*) ;;
 *) fail "static algorithm: $out" ;;
@@ -142,8 +140,8 @@ ok "HAProxy's refusal is the error: $out"
 
 # The UNIX socket, and the dry run prints the commands it would send.
 conf "$WORK/unix.conf" "type = \"haproxy\"; address = \"$HAPROXY_SOCK\";"
-[ "$(once "$WORK/unix.conf" 'write app=34,33,33')" = written ] || fail "write over the UNIX socket"
-[ "$(hapx_weight app/s3)" = 33 ] || fail "UNIX socket write not applied"
+[ "$(run_outdrv "$WORK/unix.conf" 'write app=34,33,33')" = written ] || fail "write over the UNIX socket"
+[ "$(haproxy_weight app/s3)" = 33 ] || fail "UNIX socket write not applied"
 printf 'write app=90,0,10\npreview\nquit\n' | "$OUTDRV" -n "$WORK/unix.conf" >"$WORK/dry.out" 2>"$WORK/dry.log"
 cat >"$WORK/dry.want" <<'EOF'
 written
@@ -155,5 +153,5 @@ set server be_api/api-2 weight 40
 .
 EOF
 diff "$WORK/dry.want" "$WORK/dry.out" || fail "dry run preview"
-[ "$(hapx_weight app/s3)" = 33 ] || fail "the dry run changed HAProxy"
+[ "$(haproxy_weight app/s3)" = 33 ] || fail "the dry run changed HAProxy"
 ok "UNIX socket; the dry run prints the commands and sends none"

@@ -8,11 +8,10 @@
 # weights must end ordered like the capacities. The client's latency is
 # reported, not asserted (timing belongs to the benchmark).
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/haproxy.subr"
 
-start_backend s1 1 10ms
-start_backend s2 1 20ms
-start_backend s3 1 40ms
+start_realbackend s1 1 10ms
+start_realbackend s2 1 20ms
+start_realbackend s3 1 40ms
 start_haproxy "
 backend app
   balance roundrobin
@@ -20,9 +19,9 @@ backend app
   server s2 127.0.0.1:$PORT_s2 weight 33
   server s3 127.0.0.1:$PORT_s3 weight 33
 "
-prom_backend_jobs s1 s2 s3
+set_realbackend_jobs s1 s2 s3
 start_prometheus "$HAPROXY_PROM"
-real_loop_conf "$WORK/weightd.conf" 5s s1 s2 s3
+write_real_loop_config "$WORK/weightd.conf" 5s s1 s2 s3
 "$WEIGHTD" -t -c "$WORK/weightd.conf" >/dev/null || fail "weightd.conf invalid"
 
 "$OPENLOAD" -r 100 -d 60s -t 10s -S 7 -o "$WORK/requests.csv" "http://$HAPROXY_HTTP/work" \
@@ -33,9 +32,9 @@ wait_prom_series 'haproxy_server_http_responses_total{proxy="app",code="2xx"} > 
 start_weightd "$WORK/weightd.conf"
 
 ordered() {
-	w1=$(hapx_weight app/s1)
-	w2=$(hapx_weight app/s2)
-	w3=$(hapx_weight app/s3)
+	w1=$(haproxy_weight app/s1)
+	w2=$(haproxy_weight app/s2)
+	w3=$(haproxy_weight app/s3)
 	[ "$w1" -gt "$w2" ] && [ "$w2" -gt "$w3" ]
 }
 wait_for "HAProxy's weights ordered like the capacities" 40 ordered

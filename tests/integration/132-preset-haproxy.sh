@@ -7,12 +7,11 @@
 # the failed write once and keeps running; HAProxy comes back with its config
 # file's weights: weightd notices the restart and writes its own again.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/haproxy.subr"
 command -v jq >/dev/null || skip "jq not installed"
 
-start_backend s1 2 10ms
-start_backend s2 2 10ms
-start_backend s3 2 10ms "-f 0.5"
+start_realbackend s1 2 10ms
+start_realbackend s2 2 10ms
+start_realbackend s3 2 10ms "-f 0.5"
 start_haproxy "
 backend app
   balance roundrobin
@@ -55,9 +54,9 @@ wait_for "every backend measured through the preset, s3's errors seen" 30 measur
 ok "latency, rate and error ratio for s1, s2, s3 from HAProxy's exporter"
 
 s3_loses() {
-	w1=$(hapx_weight app/s1)
-	w2=$(hapx_weight app/s2)
-	w3=$(hapx_weight app/s3)
+	w1=$(haproxy_weight app/s1)
+	w2=$(haproxy_weight app/s2)
+	w3=$(haproxy_weight app/s3)
 	[ "$w3" -lt "$w1" ] && [ "$w3" -lt "$w2" ]
 }
 wait_for "the failing backend to lose weight in HAProxy" 30 s3_loses
@@ -66,7 +65,7 @@ log_has 'level=error' && fail "weightd logged an error: $(grep level=error "$WOR
 
 stop_haproxy
 wait_log 'output write failed.*output=haproxy.*cannot connect to HAProxy' 15
-launch_haproxy
+start_haproxy_again
 wait_log 'output write recovered' 15
 wait_for "weightd's weights back in HAProxy" 15 s3_loses
 log_has 'HAProxy restarted or reloaded' || fail "the restart went unnoticed"

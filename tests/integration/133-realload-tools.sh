@@ -6,7 +6,6 @@
 # behaviour at once (fail fast with 503, slow down), refuses bad input whole,
 # and its histogram counts what it answered.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/haproxy.subr"
 
 # field NAME SUMMARY-LINE
 field() {
@@ -16,7 +15,7 @@ metric() {
 	curl -fsS "http://127.0.0.1:$PORT_b/metrics" | awk -v m="$1" '$1 == m { print $2 }'
 }
 
-start_backend b 4 5ms "-d const"
+start_realbackend b 4 5ms "-d const"
 sum=$("$OPENLOAD" -r 50 -d 2s -t 5s -S 1 -o "$WORK/a.csv" "http://127.0.0.1:$PORT_b/x")
 sent=$(field sent "$sum")
 [ "$sent" -gt 0 ] || fail "nothing sent: $sum"
@@ -28,7 +27,7 @@ sent=$(field sent "$sum")
 ok "every request accounted for: $sum"
 
 # Fail fast: every answer a 503, counted as an error, none reaching a worker.
-[ "$(backend_control b 'fail=1')" = "workers=4 service_s=0.005 dist=const fail=1" ] || fail "control fail=1"
+[ "$(control_realbackend b 'fail=1')" = "workers=4 service_s=0.005 dist=const fail=1" ] || fail "control fail=1"
 sum=$("$OPENLOAD" -r 50 -d 1s -t 5s -S 2 -o "$WORK/f.csv" "http://127.0.0.1:$PORT_b/x")
 [ "$(field error "$sum")" = "$(field sent "$sum")" ] || fail "fail=1 but not every request an error: $sum"
 [ "$(awk -F, 'NR > 1 && $3 != 503' "$WORK/f.csv" | wc -l)" = 0 ] || fail "an answer other than 503"
@@ -45,7 +44,7 @@ ok "bad /control input refused whole"
 
 # Open loop: one worker of 200 ms against 20 requests a second builds a queue,
 # and the latency measured from each request's intended send time shows it.
-backend_control b 'fail=0&workers=1&service=200ms' >/dev/null
+control_realbackend b 'fail=0&workers=1&service=200ms' >/dev/null
 sum=$("$OPENLOAD" -r 20 -d 2s -t 30s -S 3 "http://127.0.0.1:$PORT_b/x")
 [ "$(field ok "$sum")" = "$(field sent "$sum")" ] || fail "slow run: $sum"
 awk -v p="$(field p99_s "$sum")" 'BEGIN { exit !(p > 1.0) }' || fail "queue hidden: $sum"

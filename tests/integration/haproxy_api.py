@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""hapx: sends one command to HAProxy's runtime API and prints the answer.
+"""haproxy_api: sends one command to HAProxy's runtime API and prints the answer.
 
-   hapx.py HOST:PORT|/unix/path 'command'
+   haproxy_api.py HOST:PORT|/unix/path 'command'
 """
 import socket
 import sys
