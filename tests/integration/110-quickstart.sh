@@ -332,8 +332,8 @@ haproxy -db -f "$WORK/haproxy.cfg" >>"$WORK/haproxy.log" 2>&1 &
 HAPROXY_PID=$!
 track "$HAPROXY_PID"
 SOCK=$Q/run/haproxy/admin.sock
-hapx() { python3 "$top_srcdir/tests/integration/hapx.py" "$SOCK" "$1"; }
-wait_for "HAProxy's runtime API" 10 sh -c "python3 '$top_srcdir/tests/integration/hapx.py' '$SOCK' 'show info' | grep -q '^Pid: '"
+runtime_api() { python3 "$top_srcdir/tests/integration/haproxy_api.py" "$SOCK" "$1"; }
+wait_for "HAProxy's runtime API" 10 sh -c "python3 '$top_srcdir/tests/integration/haproxy_api.py' '$SOCK' 'show info' | grep -q '^Pid: '"
 wait_for "HAProxy's exporter" 10 http_ok "http://127.0.0.1:$HAPROXY_PROM_PORT/metrics"
 # Prometheus scrapes the exporter: step 3's job with its address.
 stop_prometheus
@@ -344,13 +344,14 @@ put file=/etc/weightd/weightd.conf 2
 grep -q "address = \"$SOCK\"" "$Q/etc/weightd/weightd.conf" || fail "weightd's socket is not haproxy.cfg's"
 check_and_dry_run haproxy ""
 for s in $BACKENDS; do
-	[ "$(hapx "get weight api/$s" | cut -d' ' -f1)" = 1 ] || fail "the dry run changed $s's weight"
+	w=$(runtime_api "get weight api/$s")
+	[ "${w%% *}" = 1 ] || fail "HAProxy's api/$s after the dry run: $w (want its start weight 1)"
 done
 qs_enable haproxy
 weights_set() {
-	[ "$(hapx 'get weight api/api-1' | cut -d' ' -f1)" = 34 ] &&
-		[ "$(hapx 'get weight api/api-2' | cut -d' ' -f1)" = 33 ] &&
-		[ "$(hapx 'get weight api/api-3' | cut -d' ' -f1)" = 33 ]
+	[ "$(runtime_api 'get weight api/api-1' | cut -d' ' -f1)" = 34 ] &&
+		[ "$(runtime_api 'get weight api/api-2' | cut -d' ' -f1)" = 33 ] &&
+		[ "$(runtime_api 'get weight api/api-3' | cut -d' ' -f1)" = 33 ]
 }
 wait_for "weightd to set the weights the README promises (34, 33, 33)" 20 weights_set
 ok "HAProxy: weightd set api/api-1..3 to 34/33/33 through the runtime API"
