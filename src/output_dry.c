@@ -30,7 +30,7 @@ static int render_kv_lines(const char *root_key, const struct wd_output_service 
 			   char **out, char *err, size_t errlen)
 {
 	struct wd_kv_list kv;
-	if (output_redis_render(root_key, s, n, &kv, err, errlen) < 0)
+	if (traefik_kv(root_key, s, n, &kv, err, errlen) < 0)
 		return -1;
 	size_t len = 1;
 	for (size_t i = 0; i < kv.n; i++)
@@ -40,7 +40,7 @@ static int render_kv_lines(const char *root_key, const struct wd_output_service 
 	p[0] = '\0';
 	for (size_t i = 0; i < kv.n; i++)
 		at += (size_t)snprintf(p + at, len - at, "%s = %s\n", kv.kv[i].key, kv.kv[i].value);
-	output_kv_free(&kv);
+	traefik_kv_free(&kv);
 	*out = p;
 	return 0;
 }
@@ -51,7 +51,7 @@ static int dry_write(void *impl, const struct wd_output_service *s, size_t n, ch
 	struct output_dry *d = impl;
 	char *doc;
 	size_t len;
-	int rc = d->type == WD_OUT_FILE ? output_file_render(s, n, &doc, &len, err, errlen)
+	int rc = d->type == WD_OUT_FILE ? traefik_yaml(s, n, &doc, &len, err, errlen)
 					: render_kv_lines(d->root_key, s, n, &doc, err, errlen);
 	if (rc < 0)
 		return -1;
