@@ -1,7 +1,8 @@
 /* output_dry: the dry run. It opens nothing and writes nothing: it renders
- * what the configured output would have written (the YAML document, or the
- * Redis keys as "key = value" lines) and keeps it for the audit and the
+ * what the configured output would have written (the YAML document, the
+ * Redis keys as "key = value" lines, or HAProxy's runtime API commands) and keeps it for the audit and the
  * operator (output_preview). The control path is the same as a real run. */
+#include "haproxy_cli.h"
 #include "output_impl.h"
 #include "util.h"
 
@@ -51,8 +52,9 @@ static int dry_write(void *impl, const struct wd_output_service *s, size_t n, ch
 	struct output_dry *d = impl;
 	char *doc;
 	size_t len;
-	int rc = d->type == WD_OUT_FILE ? traefik_yaml(s, n, &doc, &len, err, errlen)
-					: render_kv_lines(d->root_key, s, n, &doc, err, errlen);
+	int rc = d->type == WD_OUT_FILE      ? traefik_yaml(s, n, &doc, &len, err, errlen)
+		 : d->type == WD_OUT_HAPROXY ? haproxy_render(s, n, &doc, err, errlen)
+					     : render_kv_lines(d->root_key, s, n, &doc, err, errlen);
 	if (rc < 0)
 		return -1;
 	rc = d->preview && strcmp(d->preview, doc) == 0 ? OUTPUT_UNCHANGED : OUTPUT_WRITTEN;

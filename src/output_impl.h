@@ -21,6 +21,8 @@ struct output_ops {
 void *output_file_new(const struct wd_config *cfg, char *err, size_t errlen);
 void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen);
 void *output_dry_new(const struct wd_config *cfg, char *err, size_t errlen);
-extern const struct output_ops output_file_ops, output_redis_ops, output_dry_ops;
+void *output_haproxy_new(const struct wd_config *cfg, char *err, size_t errlen);
+extern const struct output_ops output_file_ops, output_redis_ops, output_dry_ops,
+	output_haproxy_ops;
 
 #endif
