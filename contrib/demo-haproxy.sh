@@ -33,8 +33,7 @@ for b in "s1 4 20ms" "s2 4 40ms" "s3 2 40ms"; do
   server $1 127.0.0.1:$port weight 33"
 	jobs="$jobs
       - { targets: ['127.0.0.1:$port'], labels: { server: '$1' } }"
-	backends="$backends${backends:+,
-}      { name = \"$1\"; url = \"http://127.0.0.1:$port\"; }"
+	backends="$backends $1=http://127.0.0.1:$port"
 done
 
 cat >"$out/haproxy.cfg" <<EOC
@@ -70,26 +69,10 @@ EOC
 
 # Latency from the backends' own histograms (a 5 s window: fresh for every
 # server whatever its traffic), errors and rate from HAProxy's exporter.
-cat >"$out/weightd.conf" <<EOC
-interval   = "1s";
-listen     = "127.0.0.1:$wd_port";
-state_file = "";
-audit_log  = "$out/audit.jsonl";
-prometheus = { url = "http://127.0.0.1:$prom_port"; timeout = "2s"; };
-output     = { type = "haproxy"; address = "127.0.0.1:$api_port"; };
-services = (
-  {
-    name  = "app";
-    label = "server";
-    latency_query = "histogram_quantile(0.95, sum by (le, server) (rate(realbackend_request_duration_seconds_bucket[5s])))";
-    error_query   = "sum by (server) (rate(haproxy_server_http_responses_total{proxy=\"app\",code=\"5xx\"}[5s])) / sum by (server) (rate(haproxy_server_http_responses_total{proxy=\"app\"}[5s]))";
-    rate_query    = "sum by (server) (rate(haproxy_server_http_responses_total{proxy=\"app\"}[5s]))";
-    backends = (
-$backends
-    );
-  }
-);
-EOC
+. "$top/contrib/realload/loop-config.sh"
+# shellcheck disable=SC2086
+real_loop_config 1s 5s "127.0.0.1:$wd_port" "$out/audit.jsonl" "http://127.0.0.1:$prom_port" \
+	"127.0.0.1:$api_port" $backends >"$out/weightd.conf"
 ./weightd -t -c "$out/weightd.conf" >/dev/null 2>"$out/check.log" || { cat "$out/check.log" >&2; exit 1; }
 
 say "starting 3 backends, HAProxy (:$http_port, runtime API :$api_port), Prometheus (:$prom_port) and weightd (:$wd_port) in $out"

@@ -872,34 +872,17 @@ set_realbackend_jobs() {
 # the named servers, a tick every $REAL_INTERVAL (default 1s): latency from
 # the backends' own histograms (p95 over WINDOW), errors and rate from
 # HAProxy's per-server responses.
+. "$top_srcdir/contrib/realload/loop-config.sh"
 write_real_loop_config() {
 	f=$1
 	win=$2
 	shift 2
-	bl=""
+	rl=""
 	for n in "$@"; do
 		eval "port=\$PORT_$n"
-		bl="$bl${bl:+,
-}      { name = \"$n\"; url = \"http://127.0.0.1:$port\"; }"
+		rl="$rl $n=http://127.0.0.1:$port"
 	done
-	cat >"$f" <<EOC
-interval   = "${REAL_INTERVAL:-1s}";
-listen     = "";
-state_file = "";
-audit_log  = "$WORK/audit.jsonl";
-prometheus = { url = "$PROM_URL"; timeout = "2s"; };
-output     = { type = "haproxy"; address = "$HAPROXY_API"; };
-services = (
-  {
-    name  = "app";
-    label = "server";
-    latency_query = "histogram_quantile(0.95, sum by (le, server) (rate(realbackend_request_duration_seconds_bucket[$win])))";
-    error_query   = "sum by (server) (rate(haproxy_server_http_responses_total{proxy=\"app\",code=\"5xx\"}[$win])) / sum by (server) (rate(haproxy_server_http_responses_total{proxy=\"app\"}[$win]))";
-    rate_query    = "sum by (server) (rate(haproxy_server_http_responses_total{proxy=\"app\"}[$win]))";
-    backends = (
-$bl
-    );
-  }
-);
-EOC
+	# shellcheck disable=SC2086
+	real_loop_config "${REAL_INTERVAL:-1s}" "$win" "" "$WORK/audit.jsonl" "$PROM_URL" \
+		"$HAPROXY_API" $rl >"$f"
 }
