@@ -50,6 +50,9 @@ static int write_output(struct tick *t, struct runtime *rt, char *err, size_t er
 		os[i].weights = weights[i];
 	}
 	int rc = output_write(rt->out, os, cfg->n_services, err, errlen);
+	const char *diff = output_diff(rt->out); /* a dry run's: shown when it changed */
+	if (rc == OUTPUT_WRITTEN && diff)
+		report_dry_diff(&t->report, diff);
 	struct wd_events ev = {0};
 	output_take_events(rt->out, &ev);
 	event_log(&ev, &t->seen);
@@ -146,6 +149,9 @@ enum tick_result tick_run(struct tick *t, struct runtime *rt)
 	}
 	metrics_output_write(metrics, wres, util_wall_ms() / 1000.0);
 	report_tick(&t->report, cfg, rt->st, &mt, dec, t->n);
+	static const char *const rname[] = {
+		[TICK_OK] = "ok", [TICK_PARTIAL] = "partial", [TICK_FAILED] = "failed"};
+	report_status(&t->report, cfg, rt->st, &mt, dec, t->n, rname[res], reason);
 	for (size_t i = 0; i < cfg->n_services; i++)
 		free(dec[i]);
 	free(dec);

@@ -84,7 +84,7 @@ static void test_endpoints(void)
 	struct metrics *m = metrics_new("9.9.9", util_mono_ms() - 60000);
 	metrics_set_config(m, 1000, false);
 	metrics_tick(m, METRICS_TICK_FAILED, 0.01, util_mono_ms(), 1, "Prometheus query failed: refused");
-	struct httpd *h = httpd_start("127.0.0.1:0", m, err, sizeof(err));
+	struct httpd *h = httpd_start("127.0.0.1:0", m, NULL, err, sizeof(err));
 	CU_ASSERT_FATAL(h != NULL);
 	int port = httpd_port(h);
 	CU_ASSERT(port > 0);
@@ -119,13 +119,13 @@ static void test_endpoints(void)
 	/* The port is taken: a second server fails and says where. */
 	char addr[64];
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	CU_ASSERT_PTR_NULL(httpd_start(addr, m, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(httpd_start(addr, m, NULL, err, sizeof(err)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, addr));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "in use"));
 
 	/* Stopping frees the port at once. */
 	httpd_stop(h);
-	h = httpd_start(addr, m, err, sizeof(err));
+	h = httpd_start(addr, m, NULL, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL(h);
 	httpd_stop(h);
 	metrics_free(m);
@@ -135,11 +135,11 @@ static void test_bad_listen(void)
 {
 	char err[256];
 	struct metrics *m = metrics_new("x", 0);
-	CU_ASSERT_PTR_NULL(httpd_start("nohost", m, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(httpd_start("nohost", m, NULL, err, sizeof(err)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "HOST:PORT"));
-	CU_ASSERT_PTR_NULL(httpd_start("127.0.0.1:http", m, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(httpd_start("127.0.0.1:http", m, NULL, err, sizeof(err)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "127.0.0.1:http"));
-	struct httpd *h = httpd_start("[::1]:0", m, err, sizeof(err));
+	struct httpd *h = httpd_start("[::1]:0", m, NULL, err, sizeof(err));
 	if (h) /* IPv6 loopback may be absent in a container */
 		CU_ASSERT(httpd_port(h) > 0);
 	httpd_stop(h);
@@ -152,7 +152,7 @@ static void test_slow_clients(void)
 {
 	char err[256];
 	struct metrics *m = metrics_new("x", 0);
-	struct httpd *h = httpd_start("127.0.0.1:0", m, err, sizeof(err));
+	struct httpd *h = httpd_start("127.0.0.1:0", m, NULL, err, sizeof(err));
 	CU_ASSERT_FATAL(h != NULL);
 	int fds[8];
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)httpd_port(h))};
