@@ -115,9 +115,12 @@ bool report_change_line(const struct wd_service_cfg *svc, const struct wd_measur
 		return false;
 	weights[0] = reason[0] = '\0';
 	size_t at = 0;
-	for (size_t b = 0; b < svc->n_backends && at < wlen; b++)
-		at += (size_t)snprintf(weights + at, wlen - at, "%s%s:%d->%d", b ? " " : "",
-				       svc->backends[b].name, dec[b].old_weight, dec[b].new_weight);
+	for (size_t b = 0; b < svc->n_backends && at < wlen; b++) {
+		const char *sep = b ? " " : "", *name = svc->backends[b].name;
+		int o = dec[b].old_weight, n = dec[b].new_weight;
+		at += (size_t)(o == n ? snprintf(weights + at, wlen - at, "%s%s=%d", sep, name, n)
+				      : snprintf(weights + at, wlen - at, "%s%s=%d->%d", sep, name, o, n));
+	}
 	for (size_t b = 0; b < svc->n_backends; b++) {
 		const struct wd_decision *d = &dec[b];
 		const char *name = svc->backends[b].name;
@@ -299,7 +302,7 @@ void report_status(struct report_sink *sink, const struct wd_config *cfg,
 
 void report_dry_diff(struct report_sink *sink, const char *text)
 {
-	if (!sink->diff || !text[0])
+	if (!sink->diff || !text || !text[0])
 		return;
 	fputs(text, sink->diff);
 	fflush(sink->diff);

@@ -35,8 +35,8 @@ void report_tick(struct report_sink *sink, const struct wd_config *cfg,
 		 struct wd_decision **dec, uint64_t tick);
 
 /* The one line an operator reads for a service whose written weights
- * changed this tick: weights gets "a:50->62 b:50->38" (every backend, in
- * config order), reason says why in words (which backend drove the move and
+ * changed this tick: weights gets "a=50->62 b=50->38 c=10" (every backend,
+ * in config order; one that kept its weight shows only that), reason says why in words (which backend drove the move and
  * on which signal: latency or errors against the pool; or an ejection, a
  * return from one, a drain, a pin, a stale backend's drift). m (NULL when
  * nothing was measured) and dec are indexed like svc->backends; was_ejected
@@ -54,7 +54,7 @@ void report_status(struct report_sink *sink, const struct wd_config *cfg,
 		   const struct wd_service_state *st, const struct measure_tick *mt,
 		   struct wd_decision **dec, uint64_t tick, const char *result, const char *reason);
 
-/* Prints a dry run's diff (text, "" for none) on sink->diff, if set. */
+/* Prints a dry run's diff (text; NULL or "" for none) on sink->diff, if set. */
 void report_dry_diff(struct report_sink *sink, const char *text);
 
 /* Logs a backend's ejection, return, staleness and recovery once per change,

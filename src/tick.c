@@ -50,9 +50,6 @@ static int write_output(struct tick *t, struct runtime *rt, char *err, size_t er
 		os[i].weights = weights[i];
 	}
 	int rc = output_write(rt->out, os, cfg->n_services, err, errlen);
-	const char *diff = output_diff(rt->out); /* a dry run's: shown when it changed */
-	if (rc == OUTPUT_WRITTEN && diff)
-		report_dry_diff(&t->report, diff);
 	struct wd_events ev = {0};
 	output_take_events(rt->out, &ev);
 	event_log(&ev, &t->seen);
@@ -67,12 +64,13 @@ static int write_output(struct tick *t, struct runtime *rt, char *err, size_t er
  * with what its target holds and writes only a difference, so an output file
  * deleted or edited, or a Redis flushed or restarted empty, is put back while
  * the weights hold. Logs a failure once and the recovery once. */
-static enum metrics_write_result apply(struct tick *t, struct runtime *rt, char *reason,
-				       size_t len)
+static enum metrics_write_result apply(struct tick *t, struct runtime *rt, bool *written,
+				       char *reason, size_t len)
 {
 	char err[512];
 	const char *kind = output_kind(rt->out);
 	int rc = write_output(t, rt, err, sizeof(err));
+	*written = rc == OUTPUT_WRITTEN;
 	if (rc < 0) {
 		if (!t->output_failing)
 			log_error("output write failed; the last good output stays; retrying next tick",
@@ -142,13 +140,18 @@ enum tick_result tick_run(struct tick *t, struct runtime *rt)
 
 	enum tick_result res = failed ? (all_failed ? TICK_FAILED : TICK_PARTIAL) : TICK_OK;
 	enum metrics_write_result wres = METRICS_WRITE_SKIPPED;
+	bool dry_diff_due = false;
 	if (!all_failed) {
-		wres = apply(t, rt, reason, sizeof(reason));
+		wres = apply(t, rt, &dry_diff_due, reason, sizeof(reason));
 		if (wres == METRICS_WRITE_FAILED)
 			res = TICK_FAILED;
 	}
 	metrics_output_write(metrics, wres, util_wall_ms() / 1000.0);
 	report_tick(&t->report, cfg, rt->st, &mt, dec, t->n);
+	/* A dry run shows what it would write, after the decisions, when that
+	 * changed since the last tick (its write returned OUTPUT_WRITTEN). */
+	if (!all_failed && dry_diff_due)
+		report_dry_diff(&t->report, output_diff(rt->out));
 	static const char *const rname[] = {
 		[TICK_OK] = "ok", [TICK_PARTIAL] = "partial", [TICK_FAILED] = "failed"};
 	report_status(&t->report, cfg, rt->st, &mt, dec, t->n, rname[res], reason);

@@ -42,7 +42,7 @@ static void test_change_line(void)
 	struct wd_measurement m[3] = {lat(0.1, 0), lat(0.21, 0)};
 	struct wd_decision d[3] = {applied(50, 62, 0.37), applied(50, 38, -0.37)};
 	CU_ASSERT_TRUE(report_change_line(&svc, m, d, NULL, w, sizeof(w), r, sizeof(r)));
-	CU_ASSERT_STRING_EQUAL(w, "a:50->62 b:50->38");
+	CU_ASSERT_STRING_EQUAL(w, "a=50->62 b=50->38");
 	CU_ASSERT_STRING_EQUAL(r, "a latency 0.69x the pool (0.1s)");
 	d[1].error = -0.5; /* b is further from the pool than a */
 	CU_ASSERT_TRUE(report_change_line(&svc, m, d, NULL, w, sizeof(w), r, sizeof(r)));
@@ -63,7 +63,7 @@ static void test_change_line(void)
 	snprintf(d[1].reason, sizeof(d[1].reason), "error ratio 0.6 >= 0.5");
 	d[0] = applied(50, 99, 0);
 	CU_ASSERT_TRUE(report_change_line(&svc, m, d, NULL, w, sizeof(w), r, sizeof(r)));
-	CU_ASSERT_STRING_EQUAL(w, "a:50->99 b:50->1");
+	CU_ASSERT_STRING_EQUAL(w, "a=50->99 b=50->1");
 	CU_ASSERT_STRING_EQUAL(r, "b ejected: error ratio 0.6 >= 0.5; a latency 1x the pool (0.1s)");
 
 	/* Back from the ejection. */
@@ -81,12 +81,15 @@ static void test_change_line(void)
 	d3[0].action = d3[1].action = WD_ACT_HELD;
 	snprintf(d3[0].reason, sizeof(d3[0].reason), "no data: no latency series (tick 1 of 3)");
 	CU_ASSERT_TRUE(report_change_line(&svc3, NULL, d3, NULL, w, sizeof(w), r, sizeof(r)));
-	CU_ASSERT_STRING_EQUAL(w, "a:40->50 b:40->50 c:20->0");
+	CU_ASSERT_STRING_EQUAL(w, "a=40->50 b=40->50 c=20->0");
 	CU_ASSERT_STRING_EQUAL(r, "c drained by pin = 0");
 	d3[2] = (struct wd_decision){.action = WD_ACT_STALE, .old_weight = 10, .new_weight = 20};
 	snprintf(d3[2].reason, sizeof(d3[2].reason), "no data for over 3 ticks");
 	CU_ASSERT_TRUE(report_change_line(&svc3, NULL, d3, NULL, w, sizeof(w), r, sizeof(r)));
 	CU_ASSERT_STRING_EQUAL(r, "c stale: no data for over 3 ticks");
+	d3[1].new_weight = 40; /* one that kept its weight shows only that */
+	CU_ASSERT_TRUE(report_change_line(&svc3, NULL, d3, NULL, w, sizeof(w), r, sizeof(r)));
+	CU_ASSERT_STRING_EQUAL(w, "a=40->50 b=40 c=10->20");
 	d3[2].action = WD_ACT_HELD;
 	CU_ASSERT_TRUE(report_change_line(&svc3, NULL, d3, NULL, w, sizeof(w), r, sizeof(r)));
 	CU_ASSERT_STRING_EQUAL(r, "a held: no data: no latency series (tick 1 of 3)");
@@ -101,7 +104,7 @@ static void test_change_line(void)
 	/* A small buffer truncates, never overflows. */
 	d[0] = applied(50, 62, 0.3);
 	CU_ASSERT_TRUE(report_change_line(&svc, m, d, NULL, w, 6, r, 8));
-	CU_ASSERT_STRING_EQUAL(w, "a:50-");
+	CU_ASSERT_STRING_EQUAL(w, "a=50-");
 	CU_ASSERT_EQUAL(strlen(r), 7);
 }
 
