@@ -76,7 +76,10 @@ static void steering_reason(const struct wd_service_cfg *svc, const struct wd_me
 	for (size_t b = 0; b < n; b++) {
 		if (!steered(&dec[b]))
 			continue;
-		if (drv == n || fabs(dec[b].error) > fabs(dec[drv].error))
+		/* Ties (two backends around an even split) go to the slower one:
+		 * "b latency 2x the pool" reads better than "a 0.5x". */
+		double gap = drv == n ? 1 : fabs(dec[b].error) - fabs(dec[drv].error);
+		if (gap > 1e-9 || (fabs(gap) <= 1e-9 && dec[b].error < dec[drv].error))
 			drv = b;
 		if (m && m[b].has_latency) {
 			double er = m[b].has_error ? m[b].error_ratio : 0;

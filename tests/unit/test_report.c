@@ -38,11 +38,14 @@ static void test_change_line(void)
 	struct wd_service_cfg svc = service(2);
 	char w[256], r[256];
 
-	/* b is slower: it drove the move, on latency. */
+	/* b is slower: it drove the move, on latency (a tie goes to the slower). */
 	struct wd_measurement m[3] = {lat(0.1, 0), lat(0.21, 0)};
 	struct wd_decision d[3] = {applied(50, 62, 0.37), applied(50, 38, -0.37)};
 	CU_ASSERT_TRUE(report_change_line(&svc, m, d, NULL, w, sizeof(w), r, sizeof(r)));
 	CU_ASSERT_STRING_EQUAL(w, "a=50->62 b=50->38");
+	CU_ASSERT_STRING_EQUAL(r, "b latency 1.4x the pool (0.21s)");
+	d[0].error = 0.5; /* a is further from the pool than b */
+	CU_ASSERT_TRUE(report_change_line(&svc, m, d, NULL, w, sizeof(w), r, sizeof(r)));
 	CU_ASSERT_STRING_EQUAL(r, "a latency 0.69x the pool (0.1s)");
 	d[1].error = -0.5; /* b is further from the pool than a */
 	CU_ASSERT_TRUE(report_change_line(&svc, m, d, NULL, w, sizeof(w), r, sizeof(r)));
