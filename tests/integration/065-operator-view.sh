@@ -7,16 +7,15 @@
 # that diff, applied with patch, gives the file a real run then writes; a dry
 # run prints its diff when it changes, not every tick.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/obs-lib.sh"
 
 set_values "app a 0.1 0" "app b 0.3 0"
-start_obs_stack
+start_exporter_prometheus
 WD_PORT=$(free_port)
 svc() {
 	echo "{ name = \"app\"; label = \"backend\";${1:-} backends = (
     { name = \"a\"; url = \"http://a\"; }, { name = \"b\"; url = \"http://b\"; } ); }"
 }
-obs_config "$WORK/weightd.conf" "$(svc)"
+write_obs_config "$WORK/weightd.conf" "$(svc)"
 status() {
 	curl -fsS --max-time 5 "http://127.0.0.1:$WD_PORT/status"
 }
@@ -88,7 +87,7 @@ cmp "$WORK/patched.yml" "$WORK/out.yml" || fail "the dry run's diff is not what 
 ok "dry run: the diff on stdout, applied, is the file a real run writes"
 
 # --- a dry-run daemon prints its diff when it changes, not every tick -------
-obs_config "$WORK/weightd.conf" "$(svc ' freeze = true;')"
+write_obs_config "$WORK/weightd.conf" "$(svc ' freeze = true;')"
 : >"$WORK/weightd.out"
 : >"$WORK/weightd.log"
 start_weightd "$WORK/weightd.conf" --dry-run

@@ -5,16 +5,14 @@
 # -SET / +DEL), reading them with read commands only (MONITOR) and leaving
 # the keyspace as it was; a real run then leaves Redis as the diff says.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/obs-lib.sh"
-. "$top_srcdir/tests/integration/output.subr"
 
 set_values "app a 0.1 0" "app b 0.3 0" "app c 0.2 0"
-start_obs_stack
+start_exporter_prometheus
 start_redis --notify-keyspace-events KEA
 R="redis-cli -p $REDIS_PORT"
 WD_PORT=$(free_port)
 conf() {
-	obs_config "$WORK/weightd.conf" "{ name = \"app\"; label = \"backend\"; backends = (
+	write_obs_config "$WORK/weightd.conf" "{ name = \"app\"; label = \"backend\"; backends = (
     { name = \"a\"; url = \"http://a\"; }, { name = \"b\"; url = \"http://b\"; },
     { name = \"c\"; url = \"http://c\";$1 } ); }"
 	sed -i "s|output = .*|output = { type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\"; root_key = \"tk\"; };|" \

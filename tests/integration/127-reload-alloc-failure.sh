@@ -10,7 +10,6 @@
 # continues from the state file. The reload that allocates everything takes
 # effect and the exit is ASan/UBSan clean.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/fault-common.sh"
 WEIGHTD=$top_builddir/tests/tools/weightd-fault
 
 start_backends_prometheus

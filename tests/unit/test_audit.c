@@ -325,16 +325,17 @@ static void test_table(void)
 	free(buf);
 }
 
-int main(void)
-{
-	static const struct tu_test tests[] = {
-		{"every field, for each action", test_every_action},
-		{"unknown values are null", test_unknown_is_null},
-		{"strings are escaped", test_strings_escaped},
-		{"append, rotate, failed reopen", test_file_append_and_rotate},
-		{"concurrent writers never interleave", test_concurrent_writers},
-		{"dry-run table is aligned", test_table},
-		{NULL, NULL},
-	};
-	return tu_main("audit", tests);
-}
+static const struct tu_test audit_tests[] = {
+	{"every field, for each action", test_every_action},
+	{"unknown values are null", test_unknown_is_null},
+	{"strings are escaped", test_strings_escaped},
+	{"append, rotate, failed reopen", test_file_append_and_rotate},
+	{"concurrent writers never interleave", test_concurrent_writers},
+	{"dry-run table is aligned", test_table},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"audit", NULL, NULL, audit_tests},
+	{NULL, NULL, NULL, NULL},
+};

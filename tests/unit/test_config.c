@@ -608,24 +608,25 @@ static void test_template_escaping(void)
 	}
 }
 
-int main(void)
-{
-	static const struct tu_test tests[] = {
-		{"every validation rule names its line", test_each_validation_rule},
-		{"whole-file errors", test_whole_file_errors},
-		{"service and child names", test_name_rules},
-		{"all errors reported, not just the first", test_all_errors_reported},
-		{"missing file", test_missing_file},
-		{"defaults, overrides and templates", test_valid_defaults_and_templates},
-		{"config_defaults gives a file's defaults", test_defaults_in_code},
-		{"secrets from files", test_secrets_read_from_files},
-		{"short interval warns", test_short_interval_warns},
-		{"etc/weightd.conf loads", test_shipped_config},
-		{"durations", test_durations},
-		{"numeric durations are seconds", test_numeric_durations},
-		{"${service} templates", test_template_expansion},
-		{"${service} escaped for its place in PromQL", test_template_escaping},
-		{NULL, NULL},
-	};
-	return tu_main("config", tests);
-}
+static const struct tu_test config_tests[] = {
+	{"every validation rule names its line", test_each_validation_rule},
+	{"whole-file errors", test_whole_file_errors},
+	{"service and child names", test_name_rules},
+	{"all errors reported, not just the first", test_all_errors_reported},
+	{"missing file", test_missing_file},
+	{"defaults, overrides and templates", test_valid_defaults_and_templates},
+	{"config_defaults gives a file's defaults", test_defaults_in_code},
+	{"secrets from files", test_secrets_read_from_files},
+	{"short interval warns", test_short_interval_warns},
+	{"etc/weightd.conf loads", test_shipped_config},
+	{"durations", test_durations},
+	{"numeric durations are seconds", test_numeric_durations},
+	{"${service} templates", test_template_expansion},
+	{"${service} escaped for its place in PromQL", test_template_escaping},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"config", NULL, NULL, config_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -374,22 +374,23 @@ static void test_scenario(void)
 	}
 }
 
-int main(void)
-{
-	static const struct tu_test tests[] = {
-		{"EDF WRR shares follow the weights", test_wrr_shares},
-		{"EDF WRR order", test_wrr_sequence},
-		{"drained backends get nothing", test_drained},
-		{"latency rises with load; batch stays flat", test_latency_rises_with_load},
-		{"error ratio schedule and fail-fast", test_error_schedule},
-		{"same seed, same run", test_determinism},
-		{"capacity schedule", test_capacity_step},
-		{"weighted child services", test_groups},
-		{"a backend joins later", test_join},
-		{"p2c and leasttime hooks", test_choosers},
-		{"histogram_quantile", test_hist_quantile},
-		{"scenario files", test_scenario},
-		{NULL, NULL},
-	};
-	return tu_main("fleet", tests);
-}
+static const struct tu_test fleet_tests[] = {
+	{"EDF WRR shares follow the weights", test_wrr_shares},
+	{"EDF WRR order", test_wrr_sequence},
+	{"drained backends get nothing", test_drained},
+	{"latency rises with load; batch stays flat", test_latency_rises_with_load},
+	{"error ratio schedule and fail-fast", test_error_schedule},
+	{"same seed, same run", test_determinism},
+	{"capacity schedule", test_capacity_step},
+	{"weighted child services", test_groups},
+	{"a backend joins later", test_join},
+	{"p2c and leasttime hooks", test_choosers},
+	{"histogram_quantile", test_hist_quantile},
+	{"scenario files", test_scenario},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"fleet", NULL, NULL, fleet_tests},
+	{NULL, NULL, NULL, NULL},
+};

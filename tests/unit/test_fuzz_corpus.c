@@ -50,15 +50,16 @@ static void test_duration(void) { CU_ASSERT(replay("duration", fuzz_duration) >=
 static void test_state(void) { CU_ASSERT(replay("state", fuzz_state) >= 1); }
 static void test_answer(void) { CU_ASSERT(replay("answer", fuzz_prom_answer) >= 5); }
 
-int main(void)
-{
-	static const struct tu_test tests[] = {
-		{"prometheus responses", test_prom},
-		{"config files", test_config},
-		{"durations", test_duration},
-		{"state files", test_state},
-		{"answers and their error messages", test_answer},
-		{NULL, NULL},
-	};
-	return tu_main("fuzz corpora", tests);
-}
+static const struct tu_test fuzz_corpus_tests[] = {
+	{"prometheus responses", test_prom},
+	{"config files", test_config},
+	{"durations", test_duration},
+	{"state files", test_state},
+	{"answers and their error messages", test_answer},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"fuzz corpora", NULL, NULL, fuzz_corpus_tests},
+	{NULL, NULL, NULL, NULL},
+};

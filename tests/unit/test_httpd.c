@@ -171,16 +171,25 @@ static void test_slow_clients(void)
 	metrics_free(m);
 }
 
-int main(void)
+static int suite_init(void)
 {
-	static const struct tu_test tests[] = {
-		{"metrics, healthz, 404, 405, HEAD, port in use", test_endpoints},
-		{"bad listen addresses", test_bad_listen},
-		{"slow clients do not stall others", test_slow_clients},
-		{NULL, NULL},
-	};
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	int rc = tu_main("httpd", tests);
-	curl_global_cleanup();
-	return rc;
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
+
+static int suite_cleanup(void)
+{
+	curl_global_cleanup();
+	return 0;
+}
+
+static const struct tu_test httpd_tests[] = {
+	{"metrics, healthz, 404, 405, HEAD, port in use", test_endpoints},
+	{"bad listen addresses", test_bad_listen},
+	{"slow clients do not stall others", test_slow_clients},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"httpd", suite_init, suite_cleanup, httpd_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -290,16 +290,17 @@ static void test_duplicates_warned_once(void)
 	fclose(logf);
 }
 
-int main(void)
-{
-	static const struct tu_test tests[] = {
-		{"map by label", test_map},
-		{"map a large service", test_map_large},
-		{"latency validity", test_latency_validity},
-		{"error ratio", test_error_ratio},
-		{"rate and min_rate", test_rate},
-		{"duplicates warned once", test_duplicates_warned_once},
-		{NULL, NULL},
-	};
-	return tu_main("measure", tests);
-}
+static const struct tu_test measure_tests[] = {
+	{"map by label", test_map},
+	{"map a large service", test_map_large},
+	{"latency validity", test_latency_validity},
+	{"error ratio", test_error_ratio},
+	{"rate and min_rate", test_rate},
+	{"duplicates warned once", test_duplicates_warned_once},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"measure", NULL, NULL, measure_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -283,16 +283,17 @@ static void test_health(void)
 	metrics_free(m);
 }
 
-int main(void)
-{
-	static const struct tu_test tests[] = {
-		{"every family has HELP and TYPE", test_families},
-		{"counters, timestamps and the histogram", test_counters},
-		{"backend series, actions, removal", test_backends},
-		{"label values are escaped", test_escaping},
-		{"promtool check metrics accepts the output", test_promtool},
-		{"healthz: three intervals", test_health},
-		{NULL, NULL},
-	};
-	return tu_main("metrics", tests);
-}
+static const struct tu_test metrics_tests[] = {
+	{"every family has HELP and TYPE", test_families},
+	{"counters, timestamps and the histogram", test_counters},
+	{"backend series, actions, removal", test_backends},
+	{"label values are escaped", test_escaping},
+	{"promtool check metrics accepts the output", test_promtool},
+	{"healthz: three intervals", test_health},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"metrics", NULL, NULL, metrics_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -221,13 +221,128 @@ static void test_diff(void)
 	check_diff("a\nb\nc\n", "b\nc\na\n", "--- now\n+++ new\n@@ -1,3 +1,3 @@\n-a\n b\n c\n+a\n");
 }
 
-int main(void)
+/* Applies a unified diff to a, as patch does, strictly: every context and
+ * removed line must match. A new string, or NULL when the diff does not
+ * apply. */
+static char *apply_diff(const char *a, const char *diff)
 {
-	static const struct tu_test tests[] = {
-		{"the weights-changed line", test_change_line},
-		{"the /status document", test_status},
-		{"unified diff", test_diff},
-		{NULL, NULL},
-	};
-	return tu_main("report", tests);
+	size_t cap = strlen(a) + strlen(diff) + 1, at = 0;
+	char *out = calloc(1, cap);
+	const char *src = a, *d = strchr(diff, '\n');
+	d = d ? strchr(d + 1, '\n') : NULL; /* past the two headers */
+	d = d ? d + 1 : diff + strlen(diff);
+	int line = 1; /* the 1-based line src points at */
+	while (*d == '@') {
+		int start, n_old = 1;
+		if (sscanf(d, "@@ -%d,%d", &start, &n_old) < 1)
+			goto bad;
+		if (n_old == 0)
+			start++; /* "-N,0": the hunk goes after line N */
+		while (line < start) { /* copy the lines before the hunk */
+			const char *nl = strchr(src, '\n');
+			size_t len = nl ? (size_t)(nl - src) + 1 : strlen(src);
+			if (!len)
+				goto bad;
+			memcpy(out + at, src, len);
+			at += len;
+			src += len;
+			line++;
+		}
+		d = strchr(d, '\n') + 1;
+		while (*d == ' ' || *d == '-' || *d == '+') {
+			const char *nl = strchr(d, '\n');
+			size_t len = (size_t)(nl - d); /* the line without its sign */
+			bool no_nl = strncmp(nl + 1, "\\ No newline", 12) == 0;
+			if (*d != '+') { /* must match src */
+				if (strncmp(src, d + 1, len - 1) != 0 || src[len - 1] != (no_nl ? '\0' : '\n'))
+					goto bad;
+				src += len - (no_nl ? 1 : 0);
+				line++;
+			}
+			if (*d != '-') {
+				memcpy(out + at, d + 1, len - 1);
+				at += len - 1;
+				if (!no_nl)
+					out[at++] = '\n';
+			}
+			d = nl + 1;
+			if (no_nl)
+				d = strchr(d, '\n') + 1;
+		}
+	}
+	if (*d)
+		goto bad;
+	memcpy(out + at, src, strlen(src) + 1);
+	return out;
+bad:
+	free(out);
+	return NULL;
 }
+
+/* Random texts over a small alphabet (many equal lines, the hard case for
+ * alignment), edited at random; the diff, applied, gives the edited text,
+ * and the diff of a text with itself is empty. WEIGHTD_SEED replays. */
+static void test_diff_property(void)
+{
+	uint64_t seed = tu_seed();
+	srand((unsigned)seed);
+	for (int round = 0; round < 2000; round++) {
+		char a[256] = "", b[256] = "";
+		size_t na = (size_t)rand() % 20;
+		for (size_t i = 0; i < na; i++) {
+			char l[4] = {(char)('a' + rand() % 4), '\n', 0};
+			strcat(a, l);
+		}
+		/* b: a with some lines replaced, dropped or added. */
+		const char *p = a;
+		while (*p || rand() % 4 == 0) {
+			int op = rand() % 6;
+			char l[4] = {(char)('a' + rand() % 6), '\n', 0};
+			if (op == 0 || !*p) {
+				strcat(b, l);
+				if (!*p)
+					break;
+				continue;
+			}
+			if (op != 1) {
+				size_t bl = strlen(b);
+				memcpy(b + bl, op == 2 ? l : p, 2);
+				b[bl + 2] = '\0';
+			}
+			p += 2;
+		}
+		if (rand() % 5 == 0 && a[0])
+			a[strlen(a) - 1] = '\0';
+		if (rand() % 5 == 0 && b[0])
+			b[strlen(b) - 1] = '\0';
+		char *d = diff_unified(a, b, "a", "b");
+		char *got = apply_diff(a, d);
+		CU_ASSERT_PTR_NOT_NULL(got);
+		if (!got || strcmp(got, b) != 0) {
+			CU_FAIL("the diff does not turn a into b");
+			fprintf(stderr, "\nseed %llu round %d\na:\n%s\nb:\n%s\ndiff:\n%s\n",
+				(unsigned long long)seed, round, a, b, d);
+			free(got);
+			free(d);
+			return;
+		}
+		free(got);
+		free(d);
+		d = diff_unified(b, b, "b", "b");
+		CU_ASSERT_STRING_EQUAL(d, "");
+		free(d);
+	}
+}
+
+static const struct tu_test report_tests[] = {
+	{"the weights-changed line", test_change_line},
+	{"the /status document", test_status},
+	{"unified diff", test_diff},
+	{"unified diff: applied, it gives the new text", test_diff_property},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"report", NULL, NULL, report_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -16,7 +16,6 @@
 #include "tick.h"
 #include "util.h"
 
-static char dir[] = "/tmp/weightd-test-runtime-XXXXXX";
 
 /* A config with services app (s1, s2) and, when extra, canary too; output
  * to out in dir. */
@@ -32,7 +31,7 @@ static struct wd_config *config(const char *out, bool extra, int prom_port)
 		 " { name = \"app\"; label = \"instance\"; backends = (\n"
 		 "   { name = \"s1\"; url = \"http://s1:80\"; weight = 60; },\n"
 		 "   { name = \"s2\"; url = \"http://s2:80\"; weight = 40; } ); }%s);\n",
-		 prom_port, dir, out,
+		 prom_port, tu_scratch_dir(), out,
 		 extra ? ",\n { name = \"canary\"; label = \"service\"; backends = (\n"
 			 "   { name = \"v1\"; url = \"http://v1:80\"; weight = 90; },\n"
 			 "   { name = \"v2\"; url = \"http://v2:80\"; weight = 10; } ); }\n"
@@ -89,7 +88,7 @@ static void test_failure_keeps_running(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(old);
 	old->st[0].b[0].weight = 55;
 	/* An output file someone else wrote: the new output cannot open. */
-	snprintf(path, sizeof(path), "%s/foreign.yml", dir);
+	snprintf(path, sizeof(path), "%s/foreign.yml", tu_scratch_dir());
 	FILE *f = fopen(path, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	fputs("http: {}\n", f);
@@ -100,7 +99,7 @@ static void test_failure_keeps_running(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "was not written by weightd"));
 	CU_ASSERT_EQUAL(old->n_st, 1);
 	CU_ASSERT_EQUAL(old->st[0].b[0].weight, 55);
-	CU_ASSERT_STRING_EQUAL(old->cfg->output.path + strlen(dir), "/a.yml");
+	CU_ASSERT_STRING_EQUAL(old->cfg->output.path + strlen(tu_scratch_dir()), "/a.yml");
 	unlink(path);
 	runtime_free(old);
 }
@@ -171,18 +170,15 @@ static void test_tick_logs_failure_once(void)
 	fclose(f);
 }
 
-int main(void)
-{
-	static const struct tu_test tests[] = {
-		{"built aside, state carried by name", test_built_aside},
-		{"a failed build keeps the running one", test_failure_keeps_running},
-		{"backend changes logged once", test_backend_changes_once},
-		{"a tick logs a failure once", test_tick_logs_failure_once},
-		{NULL, NULL},
-	};
-	if (!mkdtemp(dir))
-		return 1;
-	int rc = tu_main("runtime", tests);
-	rmdir(dir);
-	return rc;
-}
+static const struct tu_test runtime_tests[] = {
+	{"built aside, state carried by name", test_built_aside},
+	{"a failed build keeps the running one", test_failure_keeps_running},
+	{"backend changes logged once", test_backend_changes_once},
+	{"a tick logs a failure once", test_tick_logs_failure_once},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"runtime", NULL, NULL, runtime_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -133,14 +133,15 @@ static void test_events(void)
 	fclose(f);
 }
 
-int main(void)
-{
-	static const struct tu_test tests[] = {
-		{"checked allocation", test_alloc},
-		{"growable arrays and buffers", test_grow_and_buf},
-		{"hash, clamps, wipe, clocks", test_hash_clamp_wipe},
-		{"events logged by the tick", test_events},
-		{NULL, NULL},
-	};
-	return tu_main("util", tests);
-}
+static const struct tu_test util_tests[] = {
+	{"checked allocation", test_alloc},
+	{"growable arrays and buffers", test_grow_and_buf},
+	{"hash, clamps, wipe, clocks", test_hash_clamp_wipe},
+	{"events logged by the tick", test_events},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"util", NULL, NULL, util_tests},
+	{NULL, NULL, NULL, NULL},
+};
