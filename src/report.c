@@ -89,7 +89,9 @@ static void steering_reason(const struct wd_service_cfg *svc, const struct wd_me
 			k++;
 		}
 	}
-	if (drv == n)
+	/* A backend alone in the pool (the others ejected or pinned) is at the
+	 * pool's cost: the other parts of the reason explain the move. */
+	if (drv == n || (reason[0] && fabs(dec[drv].error) < 0.01))
 		return;
 	const char *name = svc->backends[drv].name;
 	if (!m || !m[drv].has_latency || !k) {

@@ -67,6 +67,9 @@ static void test_change_line(void)
 	d[0] = applied(50, 99, 0);
 	CU_ASSERT_TRUE(report_change_line(&svc, m, d, NULL, w, sizeof(w), r, sizeof(r)));
 	CU_ASSERT_STRING_EQUAL(w, "a=50->99 b=50->1");
+	CU_ASSERT_STRING_EQUAL(r, "b ejected: error ratio 0.6 >= 0.5");
+	d[0].error = 0.4; /* a steered against others as well: both told */
+	CU_ASSERT_TRUE(report_change_line(&svc, m, d, NULL, w, sizeof(w), r, sizeof(r)));
 	CU_ASSERT_STRING_EQUAL(r, "b ejected: error ratio 0.6 >= 0.5; a latency 1x the pool (0.1s)");
 
 	/* Back from the ejection. */
