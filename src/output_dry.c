@@ -23,7 +23,11 @@ struct output_dry {
 void *output_dry_new(const struct wd_config *cfg, char *err, size_t errlen)
 {
 	struct output_dry *d = xcalloc(1, sizeof(*d));
-	d->peek = cfg->output.type == WD_OUT_FILE ? &output_file_peek_ops : &output_redis_peek_ops;
+	/* One read-only look per output type; a new type adds its own here. */
+	switch (cfg->output.type) {
+	case WD_OUT_FILE: d->peek = &output_file_peek_ops; break;
+	case WD_OUT_REDIS: d->peek = &output_redis_peek_ops; break;
+	}
 	if (!(d->impl = d->peek->new(cfg, err, errlen))) {
 		free(d);
 		return NULL;
