@@ -5,7 +5,8 @@
 # actions and reasons, the last tick and the reload state as JSON; the dry
 # run prints on stdout the diff of what it would write against the file, and
 # that diff, applied with patch, gives the file a real run then writes; a dry
-# run prints its diff when it changes, not every tick.
+# run prints its diff when it changes, not every tick. An ejection is one
+# line with its cause, and the ticks that hold the weights after it none.
 . "$top_srcdir/tests/integration/common.sh"
 
 set_values "app a 0.1 0" "app b 0.3 0"
@@ -49,16 +50,31 @@ reload_failed() {
 }
 wait_for "/status to show the failed reload" 10 reload_failed
 mv "$WORK/good.conf" "$WORK/weightd.conf"
-stop_weightd
-[ "$WEIGHTD_RC" -eq 0 ] || fail "weightd exit status $WEIGHTD_RC"
 ok "/status: a failed reload shows"
 
+# b starts failing 90% of its requests: ejected, one line says so.
+set_values "app a 0.1 0" "app b 0.3 0.9"
+wait_log 'msg="weights changed" service=app .*reason="b ejected: error ratio 0.9 >= 0.5"' 20
+ejected_at=$(wc -l <"$WORK/weightd.log")
+status | jq -e '.services[0].backends[1].action == "ejected" and .services[0].backends[1].error_ratio == 0.9' \
+	>/dev/null || fail "/status does not show b ejected: $(status)"
+t=$(status | jq .last_tick.number)
+wait_for "three more ticks" 20 sh -c "curl -fsS --max-time 5 http://127.0.0.1:$WD_PORT/status | jq -e '.last_tick.number >= $t + 3' >/dev/null"
+stop_weightd
+[ "$WEIGHTD_RC" -eq 0 ] || fail "weightd exit status $WEIGHTD_RC"
+[ "$(count_log 'msg="weights changed".*ejected')" -eq 1 ] ||
+	fail "want one line for the ejection: $(grep 'weights changed' "$WORK/weightd.log" | tail -n 3)"
+tail -n +"$((ejected_at + 1))" "$WORK/weightd.log" | grep -q 'weights changed' &&
+	fail "weights held after the ejection, yet a change line: $(tail -n 3 "$WORK/weightd.log")"
+ok "info: the ejection is one change line with its cause, the ticks after it none"
+
 # One line per tick that changed a weight, none for the others; each names b
-# (the slower) and latency as the reason, and its weights are the audit's.
+# and why (latency: the slower; or its ejection), and its weights are the
+# audit's.
 want=$(jq -s '[.[] | select(.old != .new) | .tick] | unique | length' "$WORK/audit.log")
 got=$(count_log 'level=info msg="weights changed" service=app ')
 [ "$got" -eq "$want" ] || fail "$got change lines for $want ticks that changed a weight"
-[ "$(count_log 'msg="weights changed" service=app weights="a=[0-9]+->[0-9]+ b=[0-9]+->[0-9]+" reason="b latency [0-9.]+x the pool \(0.3s\)"$')" -eq "$got" ] ||
+[ "$(count_log 'msg="weights changed" service=app weights="a=[0-9]+->[0-9]+ b=[0-9]+->[0-9]+" reason="b (latency [0-9.]+x the pool \(0.3s\)|ejected: error ratio 0.9 >= 0.5)"$')" -eq "$got" ] ||
 	fail "a change line without the reason: $(grep 'weights changed' "$WORK/weightd.log" | head -3)"
 last_tick=$(jq -s '[.[] | select(.old != .new) | .tick] | max' "$WORK/audit.log")
 audit_w=$(jq -s -r --argjson t "$last_tick" \
