@@ -206,6 +206,7 @@ static size_t type_size(enum key_type t)
 {
 	switch (t) {
 	case K_BOOL: return sizeof(bool);
+	case K_TRISTATE: return sizeof(enum wd_tristate);
 	case K_INT: case K_ENUM: return sizeof(int);
 	case K_INT64: case K_DURATION: return sizeof(int64_t);
 	case K_DOUBLE: return sizeof(double);
@@ -453,6 +454,13 @@ static bool read_value(struct config_parser *p, const config_setting_t *s,
 		}
 		*(bool *)field = config_setting_get_bool(s) != 0;
 		return true;
+	case K_TRISTATE:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+			config_kerr(p, s, "%s must be true or false", qn);
+			return false;
+		}
+		*(enum wd_tristate *)field = config_setting_get_bool(s) ? WD_YES : WD_NO;
+		return true;
 	case K_INT:
 	case K_INT64:
 		if (!setting_number(s, &v, true)) {
@@ -619,6 +627,7 @@ void config_set_defaults(unsigned place, void *base)
 		char *f = (char *)base + k->off;
 		switch (k->type) {
 		case K_BOOL: *(bool *)f = k->def != 0; break;
+		case K_TRISTATE: *(enum wd_tristate *)f = WD_UNSET; break;
 		case K_INT: case K_ENUM: *(int *)f = (int)k->def; break;
 		case K_INT64: case K_DURATION: *(int64_t *)f = (int64_t)k->def; break;
 		case K_DOUBLE: *(double *)f = k->def; break;
@@ -711,8 +720,14 @@ void config_free(struct wd_config *cfg)
 		free_place(P_SERVICE, s);
 		free_place(P_POLICY, &s->policy);
 		free_place(P_HEALTH, &s->health);
-		for (size_t j = 0; j < s->n_backends; j++)
+		for (size_t j = 0; j < s->health.n_headers; j++)
+			free(s->health.headers[j]);
+		free(s->health.headers);
+		free_place(P_COOKIE, &s->lb);
+		for (size_t j = 0; j < s->n_backends; j++) {
 			free_place(P_BACKEND, &s->backends[j]);
+			free(s->backends[j].child);
+		}
 		free(s->backends);
 	}
 	free(cfg->services);
@@ -725,6 +740,16 @@ const struct wd_service_cfg *config_find_service(const struct wd_config *cfg, co
 		if (strcmp(cfg->services[i].name, name) == 0)
 			return &cfg->services[i];
 	return NULL;
+}
+
+const char *config_metrics_name(enum wd_metrics m)
+{
+	return m == WD_METRICS_TRAEFIK ? "traefik" : "custom";
+}
+
+bool config_split_layout(const struct wd_service_cfg *svc)
+{
+	return svc->metrics == WD_METRICS_TRAEFIK && svc->kind == WD_KIND_SERVERS;
 }
 
 int config_backend_index(const struct wd_service_cfg *svc, const char *name)

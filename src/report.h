@@ -29,16 +29,18 @@ struct report_sink {
 /* Reports tick number tick of cfg: st holds every service's state after the
  * policy step (the weights the output carries, the states already logged),
  * mt what was measured and dec[i] (NULL when unknown) service i's decisions,
- * which a dry run relabels. */
+ * which a dry run relabels; applied (NULL: not read back) whether Traefik's
+ * API shows each service's last write (readback.h). */
 void report_tick(struct report_sink *sink, const struct wd_config *cfg,
 		 struct wd_service_state *st, const struct measure_tick *mt,
-		 struct wd_decision **dec, uint64_t tick);
+		 struct wd_decision **dec, uint64_t tick, const int *applied);
 
 /* The one line an operator reads for a service whose written weights
  * changed this tick: weights gets "a=50->62 b=50->38 c=10" (every backend,
- * in config order; one that kept its weight shows only that), reason says why in words (which backend drove the move and
- * on which signal: latency or errors against the pool; or an ejection, a
- * return from one, a drain, a pin, a stale backend's drift). m (NULL when
+ * in config order; one that kept its weight shows only that), reason says
+ * why in words (which backend drove the move and on which signal: latency
+ * or errors against the pool; or an ejection, a return from one, a drain, a
+ * pin, a stale backend's drift). m (NULL when
  * nothing was measured) and dec are indexed like svc->backends; was_ejected
  * (NULL: none) marks the backends ejected before this tick. Returns false,
  * writing nothing, when no backend's weight changed. */

@@ -538,8 +538,14 @@ wait_truth_rows() {
 # write_loop_config OUTPUT BACKENDS [SERVICE_KEYS] [TOP_KEYS]: writes $WORK/weightd.conf
 # for the service medical-imaging (kind servers, 1 s ticks, 5 s rate windows)
 # reading $PROM_URL. OUTPUT is the output group's body; BACKENDS is a list of
-# NAME=WEIGHT (url http://NAME).
+# NAME=WEIGHT (url http://NAME). With LOOP_METRICS=traefik the service has no
+# query of its own: metrics = "traefik" with a 5 s window.
 write_loop_config() {
+	signals='label = "instance";
+    latency_query = "histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))";
+    error_query   = "sum by (instance) (rate(http_requests_total{code=~\"5..\"}[5s])) / sum by (instance) (rate(http_requests_total[5s]))";
+    rate_query    = "sum by (instance) (rate(http_requests_total[5s]))";'
+	[ "${LOOP_METRICS:-custom}" = traefik ] && signals='metrics = "traefik"; window = "5s";'
 	bl=""
 	for bw in $2; do
 		bl="$bl${bl:+,
@@ -557,10 +563,7 @@ services = (
   {
     name  = "medical-imaging";
     kind  = "servers";
-    label = "instance";
-    latency_query = "histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))";
-    error_query   = "sum by (instance) (rate(http_requests_total{code=~\"5..\"}[5s])) / sum by (instance) (rate(http_requests_total[5s]))";
-    rate_query    = "sum by (instance) (rate(http_requests_total[5s]))";
+    $signals
     ${3:-}
     backends = (
 $bl
@@ -575,7 +578,7 @@ EOC
 start_loop_file() {
 	mkdir -p "$WORK/dynamic"
 	OUT_FILE="$WORK/dynamic/weightd.yml"
-	start_sim "$1" -f "$OUT_FILE"
+	start_sim "$1" -f "$OUT_FILE" ${SIM_ARGS:-}
 	start_prometheus "127.0.0.1:$SIM_PORT"
 	write_loop_config "type = \"file\"; path = \"$OUT_FILE\";" "$2" "${3:-}"
 	start_weightd "$WORK/weightd.conf"
@@ -610,6 +613,59 @@ EOP
 # sim_time_at_least SECONDS: the ground truth has reached that simulated time.
 sim_time_at_least() {
 	[ -s "$WORK/truth.csv" ] && awk -F, -v t="$1" 'END { exit !($1 + 0 >= t) }' "$WORK/truth.csv"
+}
+
+# ---- the heterogeneous fleet of 082, 089 and 090 ----
+
+# hetero_scenario FILE: servers of capacity 100, 70 and 30 at 70 % load,
+# followed as the servers-kind service medical-imaging.
+hetero_scenario() {
+	cat >"$1" <<'EOS'
+seed = 21;
+traefik = { service = "medical-imaging"; };
+load = { rate = 140.0; };
+buckets = [0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4,
+           0.5, 0.75, 1.0, 2.0, 5.0, 10.0];
+backends = (
+  { name = "server1:8080"; url = "http://server1:8080"; capacity = 100.0; slots = 8; latency = "40ms"; weight = 34; },
+  { name = "server2:8080"; url = "http://server2:8080"; capacity = 70.0; slots = 8; latency = "40ms"; weight = 33; },
+  { name = "server3:8080"; url = "http://server3:8080"; capacity = 30.0; slots = 4; latency = "40ms"; weight = 33; }
+);
+EOS
+}
+HETERO_START="server1:8080=34 server2:8080=33 server3:8080=33"
+
+# equal_p95 SCENARIO: the fleet p95 with the scenario's equal weights, over
+# the second half of 60 simulated seconds at 30x speed.
+equal_p95() {
+	"$SIM" -s "$1" -l "127.0.0.1:$(free_port)" --speed 30 -d 60 \
+		-o "$WORK/equal.csv" 2>"$WORK/equal.log" || fail "baseline run failed"
+	fleet_p95_mean "$WORK/equal.csv" 30 60
+}
+
+# hetero_ordered: the simulated balancer's weights follow the capacities.
+hetero_ordered() {
+	w1=$(sim_weight server1:8080)
+	w2=$(sim_weight server2:8080)
+	w3=$(sim_weight server3:8080)
+	[ -n "$w1" ] && [ -n "$w2" ] && [ -n "$w3" ] && [ "$w1" -gt "$w2" ] && [ "$w2" -gt "$w3" ]
+}
+
+# hetero_steers EQUAL_P95 WHAT: the running loop orders the weights like the
+# capacities, and after 30 s of settling keeps them so with a fleet p95 (the
+# last 10 s) under half of EQUAL_P95. WHAT names the loop in the output.
+hetero_steers() {
+	wait_for "weights ordered like the capacities" 60 hetero_ordered
+	ok "weights ordered: $(sim_weight server1:8080) > $(sim_weight server2:8080) > $(sim_weight server3:8080)"
+	t0=$(tail -n 1 "$WORK/truth.csv" | cut -d, -f1)
+	wait_for "30 s of settling" 40 sim_time_at_least "$((${t0%.*} + 30))"
+	t1=$(tail -n 1 "$WORK/truth.csv" | cut -d, -f1)
+	tuned=$(fleet_p95_mean "$WORK/truth.csv" "$(awk -v t="$t1" 'BEGIN { print t - 10 }')" "$t1")
+	echo "fleet p95: equal weights $1 s, $2 $tuned s"
+	hetero_ordered || fail "weights lost their order"
+	awk -v a="$tuned" -v b="$1" 'BEGIN { exit !(a < 0.5 * b) }' ||
+		fail "fleet p95 $tuned not well below equal weights' $1"
+	ok "fleet p95 well below equal weights ($2)"
 }
 
 # ---- a misbehaving Prometheus (fakeprom.py) and a fast-ticking weightd on it ----

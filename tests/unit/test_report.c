@@ -168,6 +168,7 @@ static void test_status(void)
 	cJSON *s = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "services"), 0);
 	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(s, "name")->valuestring, "app");
 	CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(s, "measured")));
+	CU_ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(s, "no_data")));
 	cJSON *w = cJSON_GetObjectItem(s, "weights");
 	CU_ASSERT_EQUAL(cJSON_GetObjectItem(w, "a")->valueint, 99);
 	CU_ASSERT_EQUAL(cJSON_GetObjectItem(w, "b")->valueint, 1);
@@ -186,6 +187,7 @@ static void test_status(void)
 	doc = parse_status(st);
 	s = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "services"), 0);
 	CU_ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(s, "measured")));
+	CU_ASSERT_TRUE(cJSON_IsFalse(cJSON_GetObjectItem(s, "no_data")));
 	b = cJSON_GetArrayItem(cJSON_GetObjectItem(s, "backends"), 0);
 	CU_ASSERT_TRUE(cJSON_IsNull(cJSON_GetObjectItem(b, "latency_s")));
 	t = cJSON_GetObjectItem(doc, "last_tick");
