@@ -3,6 +3,7 @@
  * "FILE:LINE: message"; also durations and ${service} templates. */
 #include "config.h"
 #include "config_keys.h"
+#include "haproxy_cli.h"
 #include "text.h"
 #include "util.h"
 
@@ -554,6 +555,18 @@ static bool is_shape(struct config_parser *p, const config_setting_t *s, const s
 	return true;
 }
 
+/* The output types of a key's only mask: "\"redis\" or \"haproxy\"". */
+static const char *only_types(unsigned only, char *buf, size_t len)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (unsigned t = 0; config_output_types[t] && at < len; t++)
+		if (only & (1u << t))
+			at += (size_t)snprintf(buf + at, len - at, "%s\"%s\"", at ? " or " : "",
+					       config_output_types[t]);
+	return buf;
+}
+
 static void report_missing(struct config_parser *p, const config_setting_t *g,
 			   const struct config_key *k, const char *qn)
 {
@@ -561,8 +574,8 @@ static void report_missing(struct config_parser *p, const config_setting_t *g,
 	if (k->type == K_ENUM)
 		choices(k->names, alts, sizeof(alts));
 	if (k->only)
-		config_kerr(p, g, "%s is required for type \"%s\"", qn,
-		     config_output_types[__builtin_ctz(k->only)]);
+		config_kerr(p, g, "%s is required for type %s", qn,
+			    only_types(k->only, alts, sizeof(alts)));
 	else if (alts[0])
 		config_kerr(p, g, "%s is required (%s)", qn, alts);
 	else if (k->hint && (k->type == K_GROUP || k->type == K_LIST))
@@ -586,9 +599,10 @@ void config_read_group(struct config_parser *p, const config_setting_t *g, unsig
 		snprintf(qn, sizeof(qn), "%s%s", config_place_prefix(place), k->name);
 		config_setting_t *s = config_setting_get_member(g, k->name);
 		if (variant && !(k->only & variant)) {
+			char types[64];
 			if (s)
-				config_kerr(p, s, "%s is only for type \"%s\"", qn,
-				     config_output_types[__builtin_ctz(k->only)]);
+				config_kerr(p, s, "%s is only for type %s", qn,
+					    only_types(k->only, types, sizeof(types)));
 			continue;
 		}
 		if (!s) {
@@ -695,6 +709,8 @@ int config_load(const char *path, struct wd_config **out, struct wd_errors *errs
 	struct config_parser p = {.file = path, .errs = errs, .warns = warns};
 	config_read_group(&p, config_root_setting(&lc), P_TOP, cfg, 0);
 	config_destroy(&lc);
+	if (errs->n == errs_before)
+		haproxy_check_config(cfg, errs);
 	if (errs->n > errs_before) {
 		config_free(cfg);
 		return -1;
@@ -744,7 +760,7 @@ const struct wd_service_cfg *config_find_service(const struct wd_config *cfg, co
 
 const char *config_metrics_name(enum wd_metrics m)
 {
-	return m == WD_METRICS_TRAEFIK ? "traefik" : "custom";
+	return m == WD_METRICS_TRAEFIK ? "traefik" : m == WD_METRICS_HAPROXY ? "haproxy" : "custom";
 }
 
 bool config_split_layout(const struct wd_service_cfg *svc)

@@ -20,10 +20,10 @@
 
 enum wd_objective { WD_OBJ_LATENCY = 0, WD_OBJ_MARGINAL };
 enum wd_kind { WD_KIND_SERVERS = 0, WD_KIND_WEIGHTED };
-enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS };
+enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS, WD_OUT_HAPROXY };
 /* Where a service's signals come from: its own queries, or the built-in
  * queries over a load balancer's metrics (preset.h). */
-enum wd_metrics { WD_METRICS_CUSTOM = 0, WD_METRICS_TRAEFIK };
+enum wd_metrics { WD_METRICS_CUSTOM = 0, WD_METRICS_TRAEFIK, WD_METRICS_HAPROXY };
 /* The latency statistic of a preset's built-in query. */
 enum wd_latency_stat { WD_STAT_MEAN = 0, WD_STAT_P95 };
 
@@ -50,8 +50,9 @@ struct wd_policy_cfg {
 
 struct wd_backend_cfg {
 	char *name;
-	char *url;   /* kind servers; NULL for weighted */
+	char *url;   /* kind servers; NULL for weighted (and optional for HAProxy) */
 	char *child; /* the one-server Traefik service of the split layout, or NULL */
+	char *haproxy_server; /* output haproxy: the server's name there; NULL: name */
 	int weight;  /* initial weight */
 	int pin;     /* -1: not pinned; 0: drained; N: fixed */
 	int line;
@@ -98,6 +99,7 @@ struct wd_service_cfg {
 	size_t n_backends;
 	struct wd_health_cfg health;
 	struct wd_lb_cfg lb;
+	char *haproxy_backend; /* output haproxy: the backend's name there; NULL: name */
 	int line;
 };
 
@@ -122,7 +124,7 @@ struct wd_output_cfg {
 	/* file */
 	char *path;
 	bool take_over; /* overwrite an existing file weightd did not write */
-	/* redis */
+	/* redis and haproxy */
 	char *address;  /* host:port, or a unix socket path starting with '/' */
 	int db;
 	char *username; /* NULL if none */

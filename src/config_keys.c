@@ -10,10 +10,11 @@
 #include <string.h>
 
 #include "log.h"
+#include "preset.h"
 #include "traefik.h"
 #include "util.h"
 
-static config_check_fn check_interval, check_listen, check_http_url, check_redis_address,
+static config_check_fn check_interval, check_listen, check_http_url, check_address,
 	check_root_key, check_label, check_abs_path, check_hostname, check_api_url, check_strategy,
 	check_transport, check_cookie_name;
 static config_parse_fn parse_prometheus, parse_headers, parse_output, parse_top_policy,
@@ -22,9 +23,9 @@ static config_parse_fn parse_prometheus, parse_headers, parse_output, parse_top_
 
 static const char *const objective_names[] = {"latency", "marginal", NULL};
 static const char *const kind_names[] = {"servers", "weighted", NULL};
-const char *const config_output_types[] = {"file", "redis", NULL};
+const char *const config_output_types[] = {"file", "redis", "haproxy", NULL};
 static const char *const scheme_names[] = {"http", "https", NULL};
-static const char *const metrics_names[] = {"custom", "traefik", NULL};
+static const char *const metrics_names[] = {"custom", "traefik", "haproxy", NULL};
 static const char *const stat_names[] = {"mean", "p95", NULL};
 static const char *const same_site_names[] = {"none", "lax", "strict", NULL};
 
@@ -43,6 +44,7 @@ static const char *const same_site_names[] = {"none", "lax", "strict", NULL};
 #define ABOVE_UPTO(a, b) .bounds = B_LO | B_LO_OPEN | B_HI, .lo = (a), .hi = (b)
 #define FILE_ONLY .only = 1u << WD_OUT_FILE
 #define REDIS_ONLY .only = 1u << WD_OUT_REDIS
+#define REDIS_HAPROXY .only = (1u << WD_OUT_REDIS) | (1u << WD_OUT_HAPROXY)
 #define POLICY_KEY (P_POLICY | P_SERVICE_POLICY)
 
 /* Every key of weightd.conf, one row each: its name, type, where it may
@@ -95,15 +97,16 @@ const struct config_key config_keys[] = {
 	{"type", K_ENUM, P_OUTPUT, OUT(type), .flags = KF_REQUIRED, .names = config_output_types},
 	{"path", K_STRING, P_OUTPUT, OUT(path), .flags = KF_REQUIRED | KF_NOT_EMPTY, FILE_ONLY},
 	{"take_over", K_BOOL, P_OUTPUT, OUT(take_over), FILE_ONLY},
-	{"address", K_STRING, P_OUTPUT, OUT(address), .def_str = "127.0.0.1:6379", REDIS_ONLY,
-	 .check = check_redis_address},
+	/* Redis's address has a default; HAProxy's runtime API none (parse_output) */
+	{"address", K_STRING, P_OUTPUT, OUT(address), .def_str = "127.0.0.1:6379", REDIS_HAPROXY,
+	 .check = check_address},
 	{"db", K_INT, P_OUTPUT, OUT(db), WITHIN(0, 1000), REDIS_ONLY},
 	{"username", K_STRING, P_OUTPUT, OUT(username), .flags = KF_EMPTY_IS_NULL, REDIS_ONLY},
 	{"password_file", K_SECRET, P_OUTPUT, OUT(password_file),
 	 .secret_off = offsetof(struct wd_output_cfg, password), REDIS_ONLY},
 	{"root_key", K_STRING, P_OUTPUT, OUT(root_key), .def_str = "traefik", REDIS_ONLY,
 	 .check = check_root_key},
-	{"timeout", K_DURATION, P_OUTPUT, OUT(timeout_ms), .def = 2000, REDIS_ONLY},
+	{"timeout", K_DURATION, P_OUTPUT, OUT(timeout_ms), .def = 2000, REDIS_HAPROXY},
 
 	/* services = ( { } ), up to its policy group: the query keys below may
 	 * also stand on the service itself, and win over its policy group */
@@ -113,6 +116,8 @@ const struct config_key config_keys[] = {
 	{"metrics", K_ENUM, P_SERVICE, SVC(metrics), .names = metrics_names},
 	{"label", K_STRING, P_SERVICE, SVC(label), .flags = KF_NOT_EMPTY, .check = check_label},
 	{"freeze", K_BOOL, P_SERVICE, SVC(freeze)},
+	/* output.type "haproxy" only (haproxy_check_config) */
+	{"haproxy_backend", K_STRING, P_SERVICE, SVC(haproxy_backend)},
 	{"policy", K_GROUP, P_SERVICE, .parse = parse_service_policy},
 
 	/* policy = { }, at the top (the defaults) and in a service (its override) */
@@ -157,6 +162,7 @@ const struct config_key config_keys[] = {
 	{"weight", K_INT, P_BACKEND, BACK(weight), .def = -1, AT_LEAST(0),
 	 .hint = " (leave weight out for an equal share)"},
 	{"pin", K_INT, P_BACKEND, BACK(pin), .def = -1},
+	{"haproxy_server", K_STRING, P_BACKEND, BACK(haproxy_server)},
 
 	/* health_check = { }: what Traefik probes; 0 and NULL are unset */
 	{"path", K_STRING, P_HEALTH, HEALTH(path), .flags = KF_REQUIRED, .check = check_abs_path},
@@ -213,10 +219,21 @@ const char *config_place_prefix(unsigned place)
 
 /* ---- rules of single keys ------------------------------------------------ */
 
+/* The output type the file names, read ahead from anywhere in it (the keys
+ * of the top level are read before the output group). */
+static bool output_type_is(const config_setting_t *s, const char *type)
+{
+	config_setting_t *root = config_root_setting(s->config);
+	const config_setting_t *t = config_setting_lookup(root, "output.type");
+	const char *v = t ? config_setting_get_string(t) : NULL;
+	return v && strcmp(v, type) == 0;
+}
+
 static void check_interval(struct config_parser *p, const config_setting_t *s, const char *qn,
 			   const void *field)
 {
-	if (*(const int64_t *)field < 2000)
+	/* HAProxy applies a runtime API change at once: only Traefik throttles. */
+	if (*(const int64_t *)field < 2000 && !output_type_is(s, "haproxy"))
 		config_warn(p, s, "%s below 2s: Traefik applies at most one change per 2s", qn);
 }
 
@@ -259,8 +276,8 @@ static void check_http_url(struct config_parser *p, const config_setting_t *s, c
 		config_kerr(p, s, "%s \"%s\" is not an http:// or https:// URL", qn, v);
 }
 
-static void check_redis_address(struct config_parser *p, const config_setting_t *s, const char *qn,
-				const void *field)
+static void check_address(struct config_parser *p, const config_setting_t *s, const char *qn,
+			  const void *field)
 {
 	const char *v = *(char *const *)field;
 	if (!v[0] || (v[0] != '/' && !strrchr(v, ':')))
@@ -438,6 +455,9 @@ static void parse_output(struct config_parser *p, const config_setting_t *g, voi
 	int i = type ? config_name_index(config_output_types, type) : -1;
 	if (i >= 0) /* else the type's error is all there is to say */
 		config_read_group(p, g, P_OUTPUT, oc, 1u << i);
+	if (i == WD_OUT_HAPROXY && !config_setting_get_member(g, "address"))
+		config_kerr(p, g, "output.address (HAProxy's runtime API: HOST:PORT or a unix socket "
+			    "path) is required for type \"haproxy\"");
 	if (i == WD_OUT_REDIS && oc->username && (!oc->password_file || !oc->password_file[0]))
 		config_err(p, config_setting_get_member(g, "username"),
 			   "output.username needs a password_file (Redis ACL users authenticate with "
@@ -503,9 +523,10 @@ static void parse_backend(struct config_parser *p, const config_setting_t *g,
 	p->backend = b;
 	const config_setting_t *url = config_setting_get_member(g, "url");
 	if (svc->kind == WD_KIND_SERVERS) {
-		if (!b->url)
+		/* HAProxy knows its servers' addresses: a url is only checked there. */
+		if (!b->url && !output_type_is(g, "haproxy"))
 			config_kerr(p, g, "url is required for kind \"servers\"");
-		else
+		else if (b->url)
 			check_http_url(p, url, "url", &b->url);
 	} else if (b->url) {
 		config_kerr(p, url, "url is only for kind \"servers\" (a weighted child is a service name)");
@@ -633,8 +654,9 @@ static char *copy_string(const char *s, const char *unused)
 	return xstrdup(s);
 }
 
-/* metrics = "traefik": the preset writes the queries and names the label;
- * for kind servers each backend gets its child service's name. */
+/* metrics = "traefik" or "haproxy": the preset writes the queries and names
+ * the label; for Traefik's kind servers each backend gets its child service's
+ * name. */
 static void check_preset(struct config_parser *p, const config_setting_t *g,
 			 struct wd_service_cfg *svc)
 {
@@ -648,7 +670,7 @@ static void check_preset(struct config_parser *p, const config_setting_t *g,
 			config_kerr(p, s, "%s is built in with metrics = \"%s\"; remove it, or set "
 				    "metrics = \"custom\"", own[i], config_metrics_name(svc->metrics));
 	}
-	config_set_string(&svc->label, "service");
+	config_set_string(&svc->label, preset_get(svc->metrics)->label);
 	for (size_t b = 0; config_split_layout(svc) && b < svc->n_backends; b++) {
 		struct wd_backend_cfg *bc = &svc->backends[b];
 		char name[1024];

@@ -1,6 +1,7 @@
 /* output: picks the implementation the config names (the dry run whenever
- * dry_run is set, so the file and Redis are never opened). What Traefik must
- * never get is refused where it is rendered (traefik.h). */
+ * dry_run is set, so the file, Redis or HAProxy are never opened). What Traefik
+ * must never get is refused where it is rendered (traefik.h); what HAProxy
+ * must never get, where its commands are planned (haproxy_cli.h). */
 #include "output_impl.h"
 
 #include <stdio.h>
@@ -22,6 +23,9 @@ struct output *output_new(const struct wd_config *cfg, char *err, size_t errlen)
 	} else if (cfg->output.type == WD_OUT_FILE) {
 		o->ops = &output_file_ops;
 		o->impl = output_file_new(cfg, err, errlen);
+	} else if (cfg->output.type == WD_OUT_HAPROXY) {
+		o->ops = &output_haproxy_ops;
+		o->impl = output_haproxy_new(cfg, err, errlen);
 	} else {
 		o->ops = &output_redis_ops;
 		o->impl = output_redis_new(cfg, err, errlen);

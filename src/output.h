@@ -1,8 +1,9 @@
-/* output: where decided weights go. One interface, three implementations:
+/* output: where decided weights go. One interface, four implementations:
  * the Traefik file provider (output_file.c), the Traefik Redis KV provider
- * (output_redis.c), and the dry run (output_dry.c), which writes nothing.
+ * (output_redis.c), HAProxy's runtime API (output_haproxy.c), and the dry
+ * run (output_dry.c), which writes nothing.
  * Outputs never compute weights: they carry what the policy decided, and
- * they only transport what traefik.h renders. */
+ * they only transport what traefik.h or haproxy_cli.h renders. */
 #ifndef WD_OUTPUT_H
 #define WD_OUTPUT_H
 
@@ -33,13 +34,13 @@ int output_write(struct output *o, const struct wd_output_service *s, size_t n,
 struct wd_events;
 void output_take_events(struct output *o, struct wd_events *into);
 
-/* "file", "redis" or "dry-run". */
+/* "file", "redis", "haproxy" or "dry-run". */
 const char *output_kind(const struct output *o);
 
 /* The dry run's last rendering of what it would have written (the YAML
- * document, or the Redis commands: "SET key value" lines, then "DEL key"
- * for the keys of an earlier write that are gone); NULL for the other outputs or
- * before the first write. Owned by o, valid until its next write. */
+ * document, the Redis commands: "SET key value" lines, then "DEL key" for the
+ * keys of an earlier write that are gone, or HAProxy's runtime API commands);
+ * NULL for the other outputs or before the first write. Owned by o, valid until its next write. */
 const char *output_preview(const struct output *o);
 
 /* The dry run's unified diff of its last rendering against what the target

@@ -27,6 +27,7 @@ void *output_dry_new(const struct wd_config *cfg, char *err, size_t errlen)
 	switch (cfg->output.type) {
 	case WD_OUT_FILE: d->peek = &output_file_peek_ops; break;
 	case WD_OUT_REDIS: d->peek = &output_redis_peek_ops; break;
+	case WD_OUT_HAPROXY: d->peek = &output_haproxy_peek_ops; break;
 	}
 	if (!(d->impl = d->peek->new(cfg, err, errlen))) {
 		free(d);

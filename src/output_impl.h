@@ -40,12 +40,15 @@ struct output_peek_ops {
 	struct wd_events *(*events)(void *impl); /* NULL: notices nothing */
 	void (*free)(void *impl);
 };
-extern const struct output_peek_ops output_file_peek_ops, output_redis_peek_ops;
+extern const struct output_peek_ops output_file_peek_ops, output_redis_peek_ops,
+	output_haproxy_peek_ops;
 
 /* Each constructor returns its state, or NULL with err set. */
 void *output_file_new(const struct wd_config *cfg, char *err, size_t errlen);
 void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen);
 void *output_dry_new(const struct wd_config *cfg, char *err, size_t errlen);
-extern const struct output_ops output_file_ops, output_redis_ops, output_dry_ops;
+void *output_haproxy_new(const struct wd_config *cfg, char *err, size_t errlen);
+extern const struct output_ops output_file_ops, output_redis_ops, output_dry_ops,
+	output_haproxy_ops;
 
 #endif

@@ -1,12 +1,21 @@
-/* preset: Traefik's metrics as weightd's three signals.
+/* preset: Traefik's and HAProxy's metrics as weightd's three signals.
  *
  * Traefik labels traefik_service_request_duration_seconds and
  * traefik_service_requests_total by the service that holds the server that
  * answered, as "<name>@<provider>"; a weighted parent records nothing of its
  * own. So in the split layout each backend's series are its child service's,
- * and for kind weighted they are the child services' themselves. */
+ * and for kind weighted they are the child services' themselves.
+ *
+ * HAProxy's exporter labels its per-server series by proxy and server; a
+ * server name repeats across proxies, so a backend's key is "proxy/server",
+ * joined into the label weightd_server by the query itself. It has no
+ * per-server histogram: its latency is the mean over each server's last
+ * 1,024 requests, a gauge with no window (see weightd.conf(5)). */
 #include "preset.h"
 
+#include "haproxy_cli.h"
+
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,9 +62,35 @@ static const struct preset traefik = {
 	.key = traefik_key,
 };
 
+static int haproxy_key(const struct wd_config *cfg, const struct wd_service_cfg *svc, size_t b,
+		       char *buf, size_t len)
+{
+	(void)cfg;
+	int n = snprintf(buf, len, "%s/%s", haproxy_backend_name(svc), haproxy_server_name(svc, b));
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+#define HAPROXY_KEYED(expr) "label_join(" expr ", \"weightd_server\", \"/\", \"proxy\", \"server\")"
+
+static const struct preset haproxy = {
+	.metrics = WD_METRICS_HAPROXY,
+	.label = "weightd_server",
+	.select_label = "proxy",
+	.latency = {
+		[WD_STAT_MEAN] = HAPROXY_KEYED(
+			"max by (proxy, server) (haproxy_server_total_time_average_seconds{${selector}})"),
+	},
+	.error = HAPROXY_KEYED(
+		"sum by (proxy, server) (rate(haproxy_server_http_responses_total{${selector},code=\"5xx\"}[${window}]))"
+		" / sum by (proxy, server) (rate(haproxy_server_http_responses_total{${selector}}[${window}]))"),
+	.rate = HAPROXY_KEYED(
+		"sum by (proxy, server) (rate(haproxy_server_http_responses_total{${selector}}[${window}]))"),
+	.key = haproxy_key,
+};
+
 const struct preset *preset_get(enum wd_metrics m)
 {
-	return m == WD_METRICS_TRAEFIK ? &traefik : NULL;
+	return m == WD_METRICS_TRAEFIK ? &traefik : m == WD_METRICS_HAPROXY ? &haproxy : NULL;
 }
 
 int64_t preset_window_ms(const struct wd_service_cfg *svc)
@@ -66,15 +101,22 @@ int64_t preset_window_ms(const struct wd_service_cfg *svc)
 static void puts_(struct util_buf *s, const char *v) { util_buf_add(s, v, strlen(v)); }
 
 /* label=~"(k1|k2|...)": each key escaped once for the regex, then once more
- * for the PromQL string it sits in. */
-static void put_selector(struct util_buf *s, const char *label, const char *const *keys, size_t n)
+ * for the PromQL string it sits in. With prefix, only the part of each key
+ * before its first '/', each distinct part once (keys are sorted). */
+static void put_selector(struct util_buf *s, const char *label, const char *const *keys, size_t n,
+			 bool prefix)
 {
 	puts_(s, label);
 	puts_(s, "=~\"(");
+	size_t prev_len = 0;
 	for (size_t i = 0; i < n; i++) {
+		size_t len = prefix ? strcspn(keys[i], "/") : strlen(keys[i]);
+		if (prefix && i && len == prev_len && strncmp(keys[i], keys[i - 1], len) == 0)
+			continue;
+		prev_len = len;
 		if (i)
 			puts_(s, "|");
-		for (const char *c = keys[i]; *c; c++) {
+		for (const char *c = keys[i]; c < keys[i] + len; c++) {
 			if (*c == '\\')
 				puts_(s, "\\\\\\\\"); /* \\ in the regex */
 			else if (strchr(".+*?()|[]{}^$", *c))
@@ -112,7 +154,8 @@ char *preset_query(const struct preset *ps, enum wd_signal sig, enum wd_latency_
 	static const char sel[] = "${selector}", win[] = "${window}";
 	for (const char *t = tmpl; *t;) {
 		if (strncmp(t, sel, sizeof(sel) - 1) == 0) {
-			put_selector(&s, ps->label, keys, n);
+			put_selector(&s, ps->select_label ? ps->select_label : ps->label, keys, n,
+				     ps->select_label != NULL);
 			t += sizeof(sel) - 1;
 		} else if (strncmp(t, win, sizeof(win) - 1) == 0) {
 			put_window(&s, window_ms);

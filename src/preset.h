@@ -1,7 +1,8 @@
-/* preset: the built-in queries over a load balancer's own metrics (today
- * Traefik's), and the label value each of a service's backends is named by
- * in their answers. A service with metrics = "traefik" writes no query: its
- * signals come from here, one query per signal for the whole fleet. */
+/* preset: the built-in queries over a load balancer's own metrics (Traefik's
+ * or HAProxy's exporter), and the label value each of a service's backends is
+ * named by in their answers. A service with metrics = "traefik" or "haproxy"
+ * writes no query: its signals come from here, one query per signal for the
+ * whole fleet. */
 #ifndef WD_PRESET_H
 #define WD_PRESET_H
 
@@ -22,8 +23,12 @@ struct preset {
 	enum wd_metrics metrics;
 	const char *label; /* the series label whose value names a backend */
 	/* Query templates. ${selector} becomes a matcher of label over the keys
-	 * of every backend the query serves, ${window} the range ("1m"). */
-	const char *latency[2]; /* by enum wd_latency_stat */
+	 * of every backend the query serves, ${window} the range ("1m"). With
+	 * select_label set, the matcher is on select_label instead, over the
+	 * part of each key before the first '/' (HAProxy: the proxy of a
+	 * "proxy/server" key, which the query's label_join builds). */
+	const char *select_label;
+	const char *latency[2]; /* by enum wd_latency_stat; NULL: not offered */
 	const char *error;      /* the ratio of failed requests */
 	const char *rate;       /* requests per second */
 	/* Writes the label value backend b of svc is named by into buf;

@@ -19,7 +19,8 @@
 # Sections: basics; real Redis and Prometheus; weightd; the output driver
 # (outdrv); observability (exporter, /metrics, /healthz, audit); weightd-sim
 # and the whole loop; a misbehaving Prometheus (fakeprom.py: the only
-# stand-in for Prometheus, for faults a real one will not produce).
+# stand-in for Prometheus, for faults a real one will not produce); a real
+# HAProxy with real backends and open-loop load.
 
 set -eu
 
@@ -123,7 +124,8 @@ stop_redis() {
 }
 
 # start_prometheus TARGET...: a real Prometheus scraping each HOST:PORT target
-# every second. Sets PROM_PORT, PROM_URL, PROM_PID. Optional: PROM_WEB_CONFIG
+# every second. Sets PROM_PORT, PROM_URL, PROM_PID. Optional: PROM_JOBS (more
+# scrape_configs entries, YAML indented by two spaces), PROM_WEB_CONFIG
 # (a --web.config.file for TLS or basic auth), PROM_SCHEME (https with TLS) and
 # PROM_CURL_OPTS (what curl needs to reach it then, e.g. --cacert, -u).
 start_prometheus() {
@@ -146,6 +148,7 @@ scrape_configs:
     honor_labels: true
     static_configs:
       - targets: [$targets]
+${PROM_JOBS:-}
 EOP
 	mkdir -p "$WORK/prom-data"
 	prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
@@ -750,4 +753,136 @@ start_file_weightd() {
 	write_fault_config
 	start_weightd "$WORK/weightd.conf"
 	wait_for "the first write" 20 test -s "$WORK/out/weightd.yml"
+}
+
+# ---- a real HAProxy, real backends and open-loop load (130-134, bench-real) ----
+#
+#   start_haproxy 'backend sections'   haproxy -db on free loopback ports with
+#       its runtime API on TCP ($HAPROXY_API = 127.0.0.1:PORT) and on a UNIX
+#       socket ($HAPROXY_SOCK), an HTTP frontend on $HAPROXY_HTTP whose default
+#       backend is "app", and the Prometheus exporter on $HAPROXY_PROM/metrics;
+#       stop_haproxy, start_haproxy_again (the same config, a new process),
+#       restart_haproxy
+#   haproxy_api 'command'              one runtime API command; prints the answer
+#   haproxy_weight BACKEND/SERVER      the current weight
+#   haproxy_admin BACKEND SERVER       the server's srv_admin_state (8: drain)
+#   start_realbackend NAME WORKERS SERVICE [ARGS]  a realbackend on a free
+#       port; sets PORT_<NAME>; its log is $WORK/backend-NAME.log
+#   control_realbackend NAME 'query'   GET /control?query on it
+#   set_realbackend_jobs NAME...       PROM_JOBS scraping them, labelled server=NAME
+#   write_real_loop_config FILE WINDOW NAME...  weightd on HAProxy backend "app"
+
+REALBACKEND=$top_builddir/realbackend
+OPENLOAD=$top_builddir/openload
+
+start_haproxy() {
+	command -v haproxy >/dev/null || skip "haproxy not installed"
+	HAPROXY_API_PORT=${HAPROXY_API_PORT:-$(free_port)}
+	HAPROXY_API=127.0.0.1:$HAPROXY_API_PORT
+	HAPROXY_SOCK=$WORK/haproxy.sock
+	HAPROXY_HTTP=${HAPROXY_HTTP:-127.0.0.1:$(free_port)}
+	HAPROXY_PROM=${HAPROXY_PROM:-127.0.0.1:$(free_port)}
+	cat >"$WORK/haproxy.cfg" <<EOH
+global
+  nbthread 1
+  stats socket ipv4@$HAPROXY_API level admin
+  stats socket $HAPROXY_SOCK mode 600 level admin
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  timeout queue 30s
+frontend fe
+  bind $HAPROXY_HTTP
+  default_backend app
+frontend prom
+  bind $HAPROXY_PROM
+  http-request use-service prometheus-exporter if { path /metrics }
+$1
+EOH
+	haproxy -c -f "$WORK/haproxy.cfg" >"$WORK/haproxy-check.log" 2>&1 ||
+		fail "haproxy.cfg invalid: $(cat "$WORK/haproxy-check.log")"
+	start_haproxy_again
+}
+
+start_haproxy_again() {
+	haproxy -db -f "$WORK/haproxy.cfg" >>"$WORK/haproxy.log" 2>&1 &
+	HAPROXY_PID=$!
+	track "$HAPROXY_PID"
+	wait_for "haproxy's runtime API on $HAPROXY_API" 10 haproxy_is_up
+}
+
+stop_haproxy() {
+	kill "$HAPROXY_PID" 2>/dev/null || true
+	wait "$HAPROXY_PID" 2>/dev/null || true
+	untrack "$HAPROXY_PID"
+}
+
+restart_haproxy() {
+	stop_haproxy
+	start_haproxy_again
+}
+
+haproxy_api() {
+	python3 "$top_srcdir/tests/integration/haproxy_api.py" "$HAPROXY_API" "$1"
+}
+
+haproxy_is_up() {
+	haproxy_api 'show info' | grep -q "^Pid: $HAPROXY_PID\$"
+}
+
+haproxy_weight() {
+	haproxy_api "get weight $1" | cut -d' ' -f1
+}
+
+haproxy_admin() {
+	haproxy_api "show servers state $1" | awk -v s="$2" '$4 == s { print $7 }'
+}
+
+start_realbackend() {
+	port=$(free_port)
+	"$REALBACKEND" -l "127.0.0.1:$port" -w "$2" -t "$3" -S "$port" ${4:-} \
+		>"$WORK/backend-$1.out" 2>"$WORK/backend-$1.log" &
+	track $!
+	eval "PORT_$1=$port"
+	wait_for "realbackend $1 on port $port" 10 http_ok "http://127.0.0.1:$port/metrics"
+}
+
+control_realbackend() {
+	eval "port=\$PORT_$1"
+	curl -fsS --max-time 5 "http://127.0.0.1:$port/control?$2"
+}
+
+# set_realbackend_jobs NAME...: a scrape job (PROM_JOBS) for the named
+# realbackends, each target labelled server="NAME" like HAProxy's series.
+set_realbackend_jobs() {
+	PROM_JOBS="  - job_name: backends
+    scrape_interval: 1s
+    static_configs:"
+	for n in "$@"; do
+		eval "port=\$PORT_$n"
+		PROM_JOBS="$PROM_JOBS
+      - targets: ['127.0.0.1:$port']
+        labels: { server: '$n' }"
+	done
+}
+
+# write_real_loop_config FILE WINDOW NAME...: weightd on HAProxy backend "app" with
+# the named servers, a tick every $REAL_INTERVAL (default 1s): latency from
+# the backends' own histograms (p95 over WINDOW), errors and rate from
+# HAProxy's per-server responses.
+. "$top_srcdir/contrib/realload/loop-config.sh"
+write_real_loop_config() {
+	f=$1
+	win=$2
+	shift 2
+	rl=""
+	for n in "$@"; do
+		eval "port=\$PORT_$n"
+		rl="$rl $n=http://127.0.0.1:$port"
+	done
+	# shellcheck disable=SC2086
+	real_loop_config "${REAL_INTERVAL:-1s}" "$win" "" "$WORK/audit.jsonl" "$PROM_URL" \
+		"$HAPROXY_API" $rl >"$f"
 }

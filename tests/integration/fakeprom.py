@@ -114,7 +114,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode in ("good", "swap"):
             return self.answer(200, json.dumps(vector(body, mode == "swap")).encode())
         if mode == "garbage":
-            return self.answer(200, os.urandom(512))
+            # Never a valid JSON start (random bytes that begin with a digit
+            # would parse as a number and make another error).
+            return self.answer(200, b"\xff" + os.urandom(511))
         if mode == "html":
             return self.answer(200, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
         if mode == "half":

@@ -107,7 +107,7 @@ static void test_config_refusals(void)
 				     SVC("d", "metrics = \"traefik\"; policy = { error_query = \"e\"; };"),
 				     &e);
 	CU_ASSERT_PTR_NULL(cfg);
-	CU_ASSERT_TRUE(has(&e, 3, "metrics \"prometheus\" is not \"custom\" or \"traefik\""));
+	CU_ASSERT_TRUE(has(&e, 3, "metrics \"prometheus\" is not \"custom\", \"traefik\" or \"haproxy\""));
 	CU_ASSERT_TRUE(has(&e, 5, "service \"a\": latency_query is built in with metrics = \"traefik\""));
 	CU_ASSERT_TRUE(has(&e, 6, "service \"b\": label is built in"));
 	CU_ASSERT_TRUE(has(&e, 7, "latency_statistic \"p99\" is not \"mean\" or \"p95\""));
