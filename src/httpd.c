@@ -1,7 +1,7 @@
-/* httpd: /metrics and /healthz over libmicrohttpd. weightd binds the socket
+/* httpd: /metrics, /healthz and /status over libmicrohttpd. weightd binds the socket
  * itself (for a clear error naming the address) and hands it to MHD, which
  * serves it from one internal polling thread. Handlers only take the metrics
- * mutex for the time of a render. */
+ * (or status) mutex for the time of a render. */
 #include "httpd.h"
 
 #include <errno.h>
@@ -27,6 +27,7 @@
 struct httpd {
 	struct MHD_Daemon *mhd;
 	struct metrics *m;
+	struct status *st;
 	char *listen;
 	int port;
 };
@@ -88,7 +89,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		strcat(reason, "\n");
 		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, reason);
 	}
-	return respond_text(c, MHD_HTTP_NOT_FOUND, "not found: weightd serves /metrics and /healthz\n");
+	if (strcmp(url, "/status") == 0 && h->st) {
+		char *doc = status_render(h->st);
+		if (!doc)
+			return respond_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+		return respond(c, MHD_HTTP_OK, "application/json", doc, strlen(doc));
+	}
+	return respond_text(c, MHD_HTTP_NOT_FOUND,
+			    "not found: weightd serves /metrics, /healthz and /status\n");
 }
 
 /* Binds and listens on "HOST:PORT"; returns the socket or -1 with err set. */
@@ -144,11 +152,13 @@ static int bind_listen(const char *listen_addr, int *port, char *err, size_t err
 	return fd;
 }
 
-struct httpd *httpd_start(const char *listen_addr, struct metrics *m, char *err, size_t errlen)
+struct httpd *httpd_start(const char *listen_addr, struct metrics *m, struct status *st, char *err,
+			  size_t errlen)
 {
 	struct httpd *h = xcalloc(1, sizeof(*h));
 	h->listen = xstrdup(listen_addr);
 	h->m = m;
+	h->st = st;
 	int fd = bind_listen(listen_addr, &h->port, err, errlen);
 	if (fd < 0) {
 		free(h->listen);

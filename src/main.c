@@ -30,6 +30,7 @@
 #include "runtime.h"
 #include "sdnotify.h"
 #include "state.h"
+#include "status.h"
 #include "tick.h"
 #include "util.h"
 
@@ -109,7 +110,7 @@ static struct runtime *build_runtime(const struct daemon *d, struct wd_config *c
 	return rt;
 }
 
-/* Serves /metrics and /healthz on listen ("" none), restarting the server
+/* Serves /metrics, /healthz and /status on listen ("" none), restarting the server
  * only when the address changed. Never in --once mode: a one-shot audit run
  * beside the daemon must not fight it for the port. */
 static int switch_listener(struct daemon *d, const char *listen)
@@ -124,7 +125,7 @@ static int switch_listener(struct daemon *d, const char *listen)
 		return 0;
 	}
 	char err[512], port[16];
-	d->httpd = httpd_start(listen, d->tick.report.metrics, err, sizeof(err));
+	d->httpd = httpd_start(listen, d->tick.report.metrics, d->tick.report.status, err, sizeof(err));
 	if (!d->httpd) {
 		log_error("cannot serve /metrics and /healthz", "error", err);
 		return -1;
@@ -192,12 +193,14 @@ static void reload(struct daemon *d)
 	apply_log_level(d, rt->cfg);
 	metrics_set_config(rep->metrics, rt->cfg->interval_ms, rt->cfg->dry_run);
 	metrics_config_reload(rep->metrics, true, util_wall_ms() / 1000.0);
+	status_set_config(rep->status, path, rt->cfg->dry_run, true, util_wall_ms() / 1000.0);
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", rt->cfg->n_services);
 	log_info("config reloaded", "config", path, "services", n);
 	return;
 failed:
 	metrics_config_reload(rep->metrics, false, util_wall_ms() / 1000.0);
+	status_set_config(rep->status, path, d->rt->cfg->dry_run, false, util_wall_ms() / 1000.0);
 	reopen_audit(d);
 }
 
@@ -230,6 +233,7 @@ static void daemon_free(struct daemon *d)
 {
 	httpd_stop(d->httpd); /* first: its thread reads the metrics */
 	metrics_free(d->tick.report.metrics);
+	status_free(d->tick.report.status);
 	audit_close(d->tick.report.audit);
 	runtime_free(d->rt);
 }
@@ -289,7 +293,10 @@ static int start(struct daemon *d, struct wd_config *cfg)
 	struct report_sink *rep = &d->tick.report;
 	d->tick.stop = &stop_requested;
 	rep->table = d->opt.once && cfg->dry_run ? stdout : NULL;
+	rep->diff = stdout;
 	rep->metrics = metrics_new(PACKAGE_VERSION, util_mono_ms());
+	rep->status = status_new();
+	status_set_config(rep->status, d->opt.config_path, cfg->dry_run, true, 0);
 	if (!(d->rt = build_runtime(d, cfg)))
 		return -1;
 	metrics_set_config(rep->metrics, cfg->interval_ms, cfg->dry_run);

@@ -57,6 +57,11 @@ const char *output_preview(const struct output *o)
 	return o->ops->preview ? o->ops->preview(o->impl) : NULL;
 }
 
+const char *output_diff(const struct output *o)
+{
+	return o->ops->diff ? o->ops->diff(o->impl) : NULL;
+}
+
 void output_free(struct output *o)
 {
 	if (!o)

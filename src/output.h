@@ -38,10 +38,16 @@ void output_take_events(struct output *o, struct wd_events *into);
 const char *output_kind(const struct output *o);
 
 /* The dry run's last rendering of what it would have written (the YAML
- * document, "key = value" lines for Redis, or the runtime API commands for
- * HAProxy, as if HAProxy held none of the weights yet); NULL for the other outputs or
- * before the first write. Owned by o, valid until its next write. */
+ * document, the Redis commands: "SET key value" lines, then "DEL key" for the
+ * keys of an earlier write that are gone, or HAProxy's runtime API commands);
+ * NULL for the other outputs or before the first write. Owned by o, valid until its next write. */
 const char *output_preview(const struct output *o);
+
+/* The dry run's unified diff of its last rendering against what the target
+ * held then ("" when they were the same); NULL for the other outputs or
+ * before the first write. A dry run's write returns OUTPUT_WRITTEN exactly
+ * when this diff changed. Owned by o, valid until its next write. */
+const char *output_diff(const struct output *o);
 
 void output_free(struct output *o);
 

@@ -99,3 +99,36 @@ static struct wd_events *file_events(void *impl) { return &((struct output_file 
 
 const struct output_ops output_file_ops = {
 	.kind = "file", .write = file_write, .free = file_free, .events = file_events};
+
+/* ---- the dry run's look ------------------------------------------------- */
+
+static void *file_peek_new(const struct wd_config *cfg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	return xstrdup(cfg->output.path);
+}
+
+/* The document a write renders, and the file as it is: read, never opened
+ * for writing, and not refused when it is not weightd's (a dry run is how an
+ * operator sees what taking it over would change). */
+static int file_peek(void *impl, const struct wd_output_service *s, size_t n,
+		     struct output_peek *p, char *err, size_t errlen)
+{
+	const char *path = impl;
+	size_t len;
+	if (traefik_yaml(s, n, &p->would, &len, err, errlen) < 0)
+		return -1;
+	snprintf(p->label, sizeof(p->label), "%s", path);
+	int r = fileio_read(path, MAX_FILE_BYTES, &p->now, &len, p->now_err, sizeof(p->now_err));
+	if (r != 0 || memchr(p->now, '\0', len)) {
+		if (r == 0)
+			snprintf(p->now_err, sizeof(p->now_err), "%s holds a NUL byte: not a text file", path);
+		free(p->now);
+		p->now = xstrdup("");
+	}
+	return 0;
+}
+
+const struct output_peek_ops output_file_peek_ops = {
+	.new = file_peek_new, .peek = file_peek, .free = free};

@@ -341,3 +341,55 @@ static struct wd_events *haproxy_events(void *impl)
 
 const struct output_ops output_haproxy_ops = {
 	.kind = "haproxy", .write = haproxy_write, .free = haproxy_free, .events = haproxy_events};
+
+/* ---- the dry run's look ------------------------------------------------- */
+
+static void *haproxy_peek_new(const struct wd_config *cfg, char *err, size_t errlen)
+{
+	return output_haproxy_new(cfg, err, errlen);
+}
+
+/* What a write would set, as the commands that set it from scratch
+ * (haproxy_render), and the state HAProxy holds now in the same form: each
+ * managed server's weight, or its drain. Read with "prompt" and "show
+ * servers state" only, on a connection closed again. */
+static int haproxy_peek(void *impl, const struct wd_output_service *s, size_t n,
+			struct output_peek *p, char *err, size_t errlen)
+{
+	struct output_haproxy *h = impl;
+	if (haproxy_render(s, n, &p->would, err, errlen) < 0)
+		return -1;
+	snprintf(p->label, sizeof(p->label), "haproxy %s", h->address);
+	struct haproxy_backend_state *states = xcalloc(n ? n : 1, sizeof(*states));
+	struct util_buf now = {0};
+	char *e = p->now_err;
+	size_t el = sizeof(p->now_err);
+	if (do_connect(h, e, el) == 0 && command(h, "prompt", e, el) == 0 &&
+	    read_states(h, s, n, states, e, el) == 0) {
+		for (size_t i = 0; i < n; i++)
+			for (size_t b = 0; b < s[i].cfg->n_backends; b++) {
+				const char *sv = haproxy_server_name(s[i].cfg, b);
+				const struct haproxy_server *srv = haproxy_find_server(&states[i], sv);
+				if (!srv)
+					continue;
+				struct haproxy_cmd c = {srv->admin_state & HAPROXY_ADMIN_DRAIN
+								? HAPROXY_DRAIN : HAPROXY_SET_WEIGHT,
+							haproxy_backend_name(s[i].cfg), sv, srv->weight};
+				char line[HAPROXY_CMD_MAX];
+				haproxy_cmd_format(&c, line, sizeof(line));
+				util_buf_add(&now, line, strlen(line));
+				util_buf_add(&now, "\n", 1);
+			}
+	}
+	disconnect(h);
+	for (size_t i = 0; i < n; i++)
+		haproxy_backend_state_free(&states[i]);
+	free(states);
+	p->now = now.p ? now.p : xstrdup("");
+	return 0;
+}
+
+const struct output_peek_ops output_haproxy_peek_ops = {.new = haproxy_peek_new,
+							.peek = haproxy_peek,
+							.events = haproxy_events,
+							.free = haproxy_free};

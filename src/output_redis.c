@@ -596,3 +596,106 @@ static struct wd_events *redis_events(void *impl) { return &((struct output_redi
 
 const struct output_ops output_redis_ops = {
 	.kind = "redis", .write = redis_write, .free = redis_free, .events = redis_events};
+
+/* ---- the dry run's look ------------------------------------------------- */
+
+static void *redis_peek_new(const struct wd_config *cfg, char *err, size_t errlen)
+{
+	return output_redis_new(cfg, err, errlen);
+}
+
+static void add_cmd(struct util_buf *b, const char *verb, const char *key, const char *value)
+{
+	util_buf_add(b, verb, strlen(verb));
+	util_buf_add(b, " ", 1);
+	util_buf_add(b, key, strlen(key));
+	if (value) {
+		util_buf_add(b, " ", 1);
+		util_buf_add(b, value, strlen(value));
+	}
+	util_buf_add(b, "\n", 1);
+}
+
+/* What Redis holds now for the keys a write would set or delete, as the SET
+ * commands that would have written it, into now (read commands only: GET).
+ * 0, or -1 with err set. */
+static int read_current(struct output_redis *r, const struct wd_kv_list *kv,
+			const struct strv *stale, struct util_buf *now, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < kv->n + stale->n; i++) {
+		const char *key = i < kv->n ? kv->kv[i].key : stale->v[i - kv->n];
+		const char *argv[] = {"GET", key};
+		redisReply *rep = cmd(r, "GET", err, errlen, 2, argv);
+		if (!rep)
+			return -1;
+		if (rep->type == REDIS_REPLY_STRING)
+			add_cmd(now, "SET", key, rep->str);
+		freeReplyObject(rep);
+	}
+	return 0;
+}
+
+/* The commands a write would send (SET for every managed key, DEL for the
+ * keys of the record that are gone; a service a write would leave alone for
+ * someone else's keys of another kind is left out, with a warning), and what
+ * Redis holds for those keys now, on a connection that only reads: AUTH,
+ * SELECT, CONFIG GET, INFO, SMEMBERS, SCAN and GET. */
+static int redis_peek(void *impl, const struct wd_output_service *s, size_t n,
+		      struct output_peek *p, char *err, size_t errlen)
+{
+	struct output_redis *r = impl;
+	struct wd_kv_list kv;
+	if (traefik_kv(r->root_key, s, n, &kv, err, errlen) < 0)
+		return -1;
+	snprintf(p->label, sizeof(p->label), "redis %s db %d", r->address, r->db);
+	struct strv keys = {0}, stale = {0}, conflicts = {0};
+	char why[700] = "";
+	struct util_buf would = {0}, now = {0};
+	char *e = p->now_err;
+	size_t el = sizeof(p->now_err);
+	int rc;
+	if (!r->c) {
+		rc = do_connect(r, e, el); /* reads the record */
+	} else { /* the record may have changed since the last look */
+		strv_free(&r->known);
+		rc = read_record(r, e, el);
+		strv_sort_unique(&r->known);
+	}
+	if (rc == 0)
+		rc = find_conflicts(r, &kv, &r->known, &conflicts, why, sizeof(why), e, el);
+	if (conflicts.n)
+		event_add_once(&r->events, WD_LOG_WARN,
+			       "dry run: a write would leave services alone (keys of another kind)",
+			       "service", conflicts.v[0], "why", why, (char *)NULL);
+	struct wd_kv_list sent = {xmalloc((kv.n + 1) * sizeof(*kv.kv)), 0, kv.n};
+	for (size_t i = 0; i < kv.n; i++) {
+		strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key));
+		if (under(r, kv.kv[i].key, &conflicts))
+			continue;
+		sent.kv[sent.n++] = kv.kv[i]; /* borrowed from kv */
+		add_cmd(&would, "SET", kv.kv[i].key, kv.kv[i].value);
+	}
+	strv_sort_unique(&keys);
+	for (size_t i = 0; rc == 0 && i < r->known.n; i++)
+		if (!strv_has(&keys, r->known.v[i]) && !under(r, r->known.v[i], &conflicts)) {
+			strv_add(&stale, r->known.v[i], strlen(r->known.v[i]));
+			add_cmd(&would, "DEL", r->known.v[i], NULL);
+		}
+	if (rc == 0)
+		rc = read_current(r, &sent, &stale, &now, e, el);
+	if (rc < 0) {
+		disconnect(r);
+		util_buf_free(&now);
+	}
+	p->would = would.p ? would.p : xstrdup("");
+	p->now = now.p ? now.p : xstrdup("");
+	free(sent.kv);
+	strv_free(&keys);
+	strv_free(&stale);
+	strv_free(&conflicts);
+	traefik_kv_free(&kv);
+	return 0;
+}
+
+const struct output_peek_ops output_redis_peek_ops = {
+	.new = redis_peek_new, .peek = redis_peek, .events = redis_events, .free = redis_free};

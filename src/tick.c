@@ -67,12 +67,13 @@ static int write_output(struct tick *t, struct runtime *rt, char *err, size_t er
  * with what its target holds and writes only a difference, so an output file
  * deleted or edited, or a Redis flushed or restarted empty, is put back while
  * the weights hold. Logs a failure once and the recovery once. */
-static enum metrics_write_result apply(struct tick *t, struct runtime *rt, char *reason,
-				       size_t len)
+static enum metrics_write_result apply(struct tick *t, struct runtime *rt, bool *written,
+				       char *reason, size_t len)
 {
 	char err[512];
 	const char *kind = output_kind(rt->out);
 	int rc = write_output(t, rt, err, sizeof(err));
+	*written = rc == OUTPUT_WRITTEN;
 	if (rc < 0) {
 		if (!t->output_failing)
 			log_error("output write failed; the last good output stays; retrying next tick",
@@ -206,8 +207,9 @@ enum tick_result tick_run(struct tick *t, struct runtime *rt)
 
 	enum tick_result res = failed ? (all_failed ? TICK_FAILED : TICK_PARTIAL) : TICK_OK;
 	enum metrics_write_result wres = METRICS_WRITE_SKIPPED;
+	bool dry_diff_due = false;
 	if (!all_failed) {
-		wres = apply(t, rt, reason, sizeof(reason));
+		wres = apply(t, rt, &dry_diff_due, reason, sizeof(reason));
 		if (wres == METRICS_WRITE_FAILED)
 			res = TICK_FAILED;
 	}
@@ -215,6 +217,13 @@ enum tick_result tick_run(struct tick *t, struct runtime *rt)
 	if (rt->rb)
 		check_readback(t, rt);
 	report_tick(&t->report, cfg, rt->st, &mt, dec, t->n, rt->rb ? rt->rb_state : NULL);
+	/* A dry run shows what it would write, after the decisions, when that
+	 * changed since the last tick (its write returned OUTPUT_WRITTEN). */
+	if (!all_failed && dry_diff_due)
+		report_dry_diff(&t->report, output_diff(rt->out));
+	static const char *const rname[] = {
+		[TICK_OK] = "ok", [TICK_PARTIAL] = "partial", [TICK_FAILED] = "failed"};
+	report_status(&t->report, cfg, rt->st, &mt, dec, t->n, rname[res], reason);
 	for (size_t i = 0; i < cfg->n_services; i++)
 		free(dec[i]);
 	free(dec);

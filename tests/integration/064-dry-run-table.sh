@@ -1,6 +1,7 @@
 #!/bin/sh
 # 064-dry-run-table: `weightd --once --dry-run` prints an aligned table of
-# every backend's measurements and decision on stdout, and writes no output.
+# every backend's measurements and decision on stdout, then the diff of what
+# it would write against what is there (nothing yet), and writes no output.
 . "$top_srcdir/tests/integration/common.sh"
 
 set_values "medical-imaging server1:8080 0.1234 0.015" "medical-imaging server2:8080 0.4 0"
@@ -12,8 +13,10 @@ write_obs_config "$WORK/weightd.conf" '{ name = "medical-imaging"; label = "back
     { name = "server2:8080"; url = "http://server2:8080"; },
     { name = "server3:8080"; url = "http://server3:8080"; pin = 10; } ); }'
 rc=0
-"$WEIGHTD" -c "$WORK/weightd.conf" --once --dry-run >"$WORK/table.txt" 2>"$WORK/weightd.log" || rc=$?
-cat "$WORK/table.txt"
+"$WEIGHTD" -c "$WORK/weightd.conf" --once --dry-run >"$WORK/stdout.txt" 2>"$WORK/weightd.log" || rc=$?
+cat "$WORK/stdout.txt"
+sed '/^--- /,$d' "$WORK/stdout.txt" >"$WORK/table.txt"
+sed -n '/^--- /,$p' "$WORK/stdout.txt" >"$WORK/diff.txt"
 [ "$rc" -eq 0 ] || fail "exit $rc, want 0"
 [ ! -e "$WORK/out.yml" ] || fail "a dry run wrote the output"
 
@@ -30,3 +33,10 @@ col=$(awk 'NR == 1 { print index($0, "ACTION") }' "$WORK/table.txt")
 awk -v c="$col" 'NR > 1 && substr($0, c, 1) !~ /[a-z]/ { exit 1 } NR > 1 && substr($0, c - 1, 1) != " " { exit 1 }' \
 	"$WORK/table.txt" || fail "ACTION column not aligned"
 ok "aligned table on stdout, no output written"
+
+[ "$(head -n 2 "$WORK/diff.txt" | tr '\t' ' ')" = "--- $WORK/out.yml now
++++ $WORK/out.yml weightd would write" ] || fail "the diff's headers"
+sed -n 3p "$WORK/diff.txt" | grep -q '^@@ -0,0 +1,[0-9]* @@$' || fail "the diff is not against an empty file"
+grep -q '^+          weight: 10$' "$WORK/diff.txt" || fail "the diff lacks server3's pinned weight"
+[ "$(grep -c '^-' "$WORK/diff.txt")" -eq 1 ] || fail "lines removed from nothing"
+ok "then the diff of what it would write against what is there"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # 124-secrets: a bearer token, a basic-auth password and a Redis password are
 # used (the servers see them) but appear nowhere weightd writes: not in its
-# log, the audit log, /metrics, /healthz, the state file or the output — not
+# log, the audit log, /metrics, /healthz, /status, the state file, the output
+# or a dry run's diff — not
 # even when the server echoes the credential back in an error, a Prometheus
 # error message, a body that is not JSON or a warning, at every offset around
 # the cuts of the messages, or when a password is wrong. Not the whole secret
@@ -37,17 +38,18 @@ done >"$WORK/fragments"
 # Everything weightd wrote, checked for every part of every secret.
 assert_clean() {
 	for f in "$WORK/weightd.log" "$WORK/weightd.all.log" "$WORK/weightd.out" "$WORK/audit.jsonl" "$WORK/state.json" \
-		"$WORK/metrics.txt" "$WORK/healthz.txt" "$WORK/out/weightd.yml"; do
+		"$WORK/metrics.txt" "$WORK/healthz.txt" "$WORK/status.txt" "$WORK/out/weightd.yml"; do
 		[ -f "$f" ] || continue
 		if found=$(grep -oF -f "$WORK/fragments" "$f"); then
 			fail "$1: part of a secret appears in $(basename "$f"): $(echo "$found" | head -3 | tr '\n' ' ')"
 		fi
 	done
-	ok "$1: no 5 bytes of a secret in the log, audit, metrics, /healthz, state or output"
+	ok "$1: no 5 bytes of a secret in the log, audit, metrics, /healthz, /status, state or output"
 }
 
 # Each echo mode for 12 ticks (a request's padding shifts the credentials by
-# a byte, so they sit at every offset around the cuts), /healthz read at each.
+# a byte, so they sit at every offset around the cuts), /healthz and /status
+# read at each.
 run_echo_modes() { # $1: name
 	cat "$WORK/weightd.log" >>"$WORK/weightd.all.log"
 	: >"$WORK/weightd.log"
@@ -59,6 +61,7 @@ run_echo_modes() { # $1: name
 		while [ $n -lt 12 ]; do
 			wait_ticks 1
 			curl -sS "http://127.0.0.1:$mport/healthz" >>"$WORK/healthz.txt" || fail "$1: /healthz"
+			curl -fsS "http://127.0.0.1:$mport/status" >>"$WORK/status.txt" || fail "$1: /status"
 			n=$((n + 1))
 		done
 	done
@@ -123,4 +126,12 @@ wait_for "a Redis write with the password" 20 sh -c \
 	"redis-cli --no-auth-warning -a '$RPASS' -p $REDIS_PORT GET traefik/http/services/svc/loadBalancer/servers/0/weight | grep -q '^[0-9]'"
 curl -fsS "http://127.0.0.1:$mport/metrics" >"$WORK/metrics.txt" || fail "redis: /metrics"
 stop_weightd
+# A dry run reads Redis with the password; from the daemon's state, Redis
+# holds what it would write: no diff.
+cat "$WORK/weightd.log" >>"$WORK/weightd.all.log"
+: >"$WORK/weightd.log"
+"$WEIGHTD" -c "$WORK/weightd.conf" --once --dry-run >>"$WORK/weightd.out" 2>>"$WORK/weightd.log" ||
+	fail "redis: the dry run failed: $(tail -n 2 "$WORK/weightd.log")"
+log_has 'connected to Redis' || fail "redis: the dry run did not read Redis"
+grep -q '^--- ' "$WORK/weightd.out" && fail "redis: a dry-run diff though Redis holds the weights"
 assert_clean "Redis password"

@@ -142,7 +142,9 @@ ok "HAProxy's refusal is the error: $out"
 conf "$WORK/unix.conf" "type = \"haproxy\"; address = \"$HAPROXY_SOCK\";"
 [ "$(run_outdrv "$WORK/unix.conf" 'write app=34,33,33')" = written ] || fail "write over the UNIX socket"
 [ "$(haproxy_weight app/s3)" = 33 ] || fail "UNIX socket write not applied"
-printf 'write app=90,0,10\npreview\nquit\n' | "$OUTDRV" -n "$WORK/unix.conf" >"$WORK/dry.out" 2>"$WORK/dry.log"
+printf 'write app=90,0,10\npreview\ndiff\nquit\n' | "$OUTDRV" -n "$WORK/unix.conf" >"$WORK/dry.all" 2>"$WORK/dry.log"
+sed '/^\.$/q' "$WORK/dry.all" >"$WORK/dry.out"
+sed '1,/^\.$/d' "$WORK/dry.all" >"$WORK/dry.diff"
 cat >"$WORK/dry.want" <<'EOF'
 written
 set server app/s1 weight 90
@@ -153,5 +155,12 @@ set server be_api/api-2 weight 40
 .
 EOF
 diff "$WORK/dry.want" "$WORK/dry.out" || fail "dry run preview"
+# The diff against what HAProxy holds now, read with "show servers state".
+[ "$(head -n 2 "$WORK/dry.diff" | tr '\t' ' ')" = "--- haproxy $HAPROXY_SOCK now
++++ haproxy $HAPROXY_SOCK weightd would write" ] || fail "the diff's headers: $(cat "$WORK/dry.diff")"
+for l in '-set server app/s1 weight 34' '-set server app/s2 weight 33' '-set server app/s3 weight 33' \
+	'+set server app/s1 weight 90' '+set server app/s2 state drain' '+set server app/s3 weight 10'; do
+	grep -qxF -- "$l" "$WORK/dry.diff" || fail "the diff lacks \"$l\": $(cat "$WORK/dry.diff")"
+done
 [ "$(haproxy_weight app/s3)" = 33 ] || fail "the dry run changed HAProxy"
-ok "UNIX socket; the dry run prints the commands and sends none"
+ok "UNIX socket; the dry run prints the commands and their diff against HAProxy, and changes nothing"

@@ -7,6 +7,7 @@
  *   loop N [START]              N writes; write t gives every backend weight
  *                               1 + t % 90; answers "loop written=A unchanged=B failed=C"
  *   preview                     the dry run's preview, then a line "."
+ *   diff                        the dry run's diff, then a line "."
  *   quit
  * Exits 1 when the output cannot be opened (the reason on stdout). */
 #include <signal.h>
@@ -121,6 +122,9 @@ int main(int argc, char **argv)
 		} else if (strncmp(line, "preview", 7) == 0) {
 			const char *p = output_preview(o);
 			printf("%s.\n", p ? p : "");
+		} else if (strncmp(line, "diff", 4) == 0) {
+			const char *d = output_diff(o);
+			printf("%s.\n", d ? d : "");
 		} else if (strncmp(line, "quit", 4) == 0) {
 			break;
 		} else {

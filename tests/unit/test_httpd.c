@@ -1,6 +1,7 @@
 /* test_httpd: the endpoint over real loopback sockets — /metrics, /healthz
- * (503 with its reason, then 200), 404, 405, HEAD, a bind error that names
- * the address, and slow clients that do not stall other requests. */
+ * (503 with its reason, then 200), /status (JSON), 404, 405, HEAD, a bind
+ * error that names the address, and slow clients that do not stall other
+ * requests. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -84,13 +85,21 @@ static void test_endpoints(void)
 	struct metrics *m = metrics_new("9.9.9", util_mono_ms() - 60000);
 	metrics_set_config(m, 1000, false);
 	metrics_tick(m, METRICS_TICK_FAILED, 0.01, util_mono_ms(), 1, "Prometheus query failed: refused");
-	struct httpd *h = httpd_start("127.0.0.1:0", m, err, sizeof(err));
+	struct status *st = status_new();
+	status_set_config(st, "/etc/weightd/weightd.conf", false, true, 0);
+	struct httpd *h = httpd_start("127.0.0.1:0", m, st, err, sizeof(err));
 	CU_ASSERT_FATAL(h != NULL);
 	int port = httpd_port(h);
 	CU_ASSERT(port > 0);
 	CU_ASSERT_STRING_EQUAL(httpd_listen(h), "127.0.0.1:0");
 
-	struct reply r = fetch(port, "GET", "/metrics");
+	struct reply r = fetch(port, "GET", "/status");
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_STRING_EQUAL(r.ctype, "application/json");
+	CU_ASSERT_PTR_NOT_NULL(r.body && strstr(r.body, "\"path\":\t\"/etc/weightd/weightd.conf\""));
+	free(r.body);
+
+	r = fetch(port, "GET", "/metrics");
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_PTR_NOT_NULL(strstr(r.ctype, "text/plain; version=0.0.4"));
 	CU_ASSERT_PTR_NOT_NULL(r.body && strstr(r.body, "weightd_build_info{version=\"9.9.9\"} 1\n"));
@@ -119,27 +128,29 @@ static void test_endpoints(void)
 	/* The port is taken: a second server fails and says where. */
 	char addr[64];
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
-	CU_ASSERT_PTR_NULL(httpd_start(addr, m, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(httpd_start(addr, m, NULL, err, sizeof(err)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, addr));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "in use"));
 
 	/* Stopping frees the port at once. */
 	httpd_stop(h);
-	h = httpd_start(addr, m, err, sizeof(err));
+	h = httpd_start(addr, m, NULL, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL(h);
+	expect_status(port, "GET", "/status", 404); /* no status given: none served */
 	httpd_stop(h);
 	metrics_free(m);
+	status_free(st);
 }
 
 static void test_bad_listen(void)
 {
 	char err[256];
 	struct metrics *m = metrics_new("x", 0);
-	CU_ASSERT_PTR_NULL(httpd_start("nohost", m, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(httpd_start("nohost", m, NULL, err, sizeof(err)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "HOST:PORT"));
-	CU_ASSERT_PTR_NULL(httpd_start("127.0.0.1:http", m, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(httpd_start("127.0.0.1:http", m, NULL, err, sizeof(err)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "127.0.0.1:http"));
-	struct httpd *h = httpd_start("[::1]:0", m, err, sizeof(err));
+	struct httpd *h = httpd_start("[::1]:0", m, NULL, err, sizeof(err));
 	if (h) /* IPv6 loopback may be absent in a container */
 		CU_ASSERT(httpd_port(h) > 0);
 	httpd_stop(h);
@@ -152,7 +163,7 @@ static void test_slow_clients(void)
 {
 	char err[256];
 	struct metrics *m = metrics_new("x", 0);
-	struct httpd *h = httpd_start("127.0.0.1:0", m, err, sizeof(err));
+	struct httpd *h = httpd_start("127.0.0.1:0", m, NULL, err, sizeof(err));
 	CU_ASSERT_FATAL(h != NULL);
 	int fds[8];
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)httpd_port(h))};

@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "event.h"
 #include "output.h"
 #include "readback.h"
 #include "testutil.h"
@@ -481,6 +482,11 @@ static void test_dry_run_touches_nothing(void)
 	const char *p = output_preview(o);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
 	CU_ASSERT_PTR_NOT_NULL(strstr(p, "weight: 70"));
+	/* The diff is against the file as it is, read, not refused. */
+	const char *d = output_diff(o);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d, "\n-not weightd's\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(d, "weight: 70\n"));
 	output_free(o);
 	FILE *f = fopen(path, "r");
 	char buf[64] = "";
@@ -488,7 +494,8 @@ static void test_dry_run_touches_nothing(void)
 	fclose(f);
 	CU_ASSERT_STRING_EQUAL(buf, "not weightd's\n");
 	unlink(path);
-	/* Redis dry run: the keys as lines, and no connection attempted. */
+	/* Redis dry run: the commands as lines; with Redis unreachable, the
+	 * diff is against nothing and a warning says why. */
 	struct wd_config *cfg = file_cfg(path, false, true);
 	cfg->output.type = WD_OUT_REDIS;
 	cfg->output.address = "127.0.0.1:1";
@@ -497,7 +504,13 @@ static void test_dry_run_touches_nothing(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_EQUAL(output_write(o, outs, 2, err, sizeof(err)), OUTPUT_WRITTEN);
 	CU_ASSERT_PTR_NOT_NULL(strstr(output_preview(o),
-				      "tk/http/services/app/loadBalancer/servers/0/weight = 70\n"));
+				      "SET tk/http/services/app/loadBalancer/servers/0/weight 70\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(output_diff(o), "\n+SET tk/http/services/app/loadBalancer/servers/0/weight 70\n"));
+	struct wd_events ev = {0};
+	output_take_events(o, &ev);
+	CU_ASSERT_EQUAL(ev.n, 1);
+	CU_ASSERT_PTR_NOT_NULL(ev.n ? strstr(ev.ev[0].msg, "cannot read what the output holds now") : NULL);
+	event_clear(&ev);
 	output_free(o);
 }
 
