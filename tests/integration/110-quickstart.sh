@@ -103,8 +103,8 @@ run_lines() {
 }
 
 # check_and_dry_run STEP OUT: the README's check and dry-run lines; -t says
-# ok, the dry run decides for every backend (BACKENDS) and writes nothing (no
-# OUT file).
+# ok, the dry run decides for every backend (BACKENDS), shows the diff of what
+# it would write and writes nothing (no OUT file).
 check_and_dry_run() {
 	run_lines run "$1"
 	[ "$(cat "$WORK/$1.1.rc")" -eq 0 ] || fail "$1: weightd -t exit $(cat "$WORK/$1.1.rc"): $(cat "$WORK/$1.1.err")"
@@ -115,8 +115,10 @@ check_and_dry_run() {
 	for b in $BACKENDS; do
 		grep -Eq "^api +$b " "$WORK/$1.2.out" || fail "$1: the dry run shows no decision for $b: $(cat "$WORK/$1.2.out")"
 	done
+	grep -q '^+++ .*	weightd would write$' "$WORK/$1.2.out" ||
+		fail "$1: the dry run shows no diff of what it would write: $(cat "$WORK/$1.2.out")"
 	[ -z "${2:-}" ] || [ ! -e "$2" ] || fail "$1: the dry run wrote $2"
-	ok "$1: the dry run decides for $(echo "$BACKENDS" | wc -w) backends and writes nothing"
+	ok "$1: the dry run decides for $(echo "$BACKENDS" | wc -w) backends, shows what it would write and writes nothing"
 }
 
 # qs_prepare: the README's preparation block: the user (which a test cannot
