@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "delay.h"
 #include "log.h"
 
 #ifndef SYSCONFDIR
@@ -356,7 +357,7 @@ static void free_secret(char *s)
 static const char *const policy_keys[] = {
 	"objective", "kp", "ki", "kd", "error_penalty", "eject_error_ratio", "total",
 	"min_weight", "max_weight", "max_step", "deadband", "stale_ticks", "min_rate",
-	"latency_query", "error_query", "rate_query", NULL};
+	"min_requests", "window", "latency_query", "error_query", "rate_query", NULL};
 
 static void policy_defaults(struct wd_policy_cfg *pc)
 {
@@ -374,6 +375,7 @@ static void policy_defaults(struct wd_policy_cfg *pc)
 	pc->deadband = 1;
 	pc->stale_ticks = 4;
 	pc->min_rate = 0.0;
+	pc->min_requests = 10.0;
 }
 
 static int policy_copy(struct wd_policy_cfg *dst, const struct wd_policy_cfg *src)
@@ -418,7 +420,8 @@ static void parse_policy(struct parser *p, const config_setting_t *g, struct wd_
 		double *v;
 	} dbl[] = {{"kp", &pc->kp}, {"ki", &pc->ki}, {"kd", &pc->kd},
 		   {"error_penalty", &pc->error_penalty}, {"eject_error_ratio", &pc->eject_error_ratio},
-		   {"max_step", &pc->max_step}, {"min_rate", &pc->min_rate}};
+		   {"max_step", &pc->max_step}, {"min_rate", &pc->min_rate},
+		   {"min_requests", &pc->min_requests}};
 	for (size_t i = 0; i < sizeof(dbl) / sizeof(dbl[0]); i++)
 		if (get_double(p, g, dbl[i].key, dbl[i].v) > 0 && *dbl[i].v < 0)
 			perr(p, config_setting_get_member(g, dbl[i].key), "%s must not be negative",
@@ -431,6 +434,7 @@ static void parse_policy(struct parser *p, const config_setting_t *g, struct wd_
 		    {"stale_ticks", &pc->stale_ticks}};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
 		get_int(p, g, ints[i].key, ints[i].v);
+	get_duration(p, g, "window", &pc->window_ms);
 	get_string(p, g, "latency_query", &pc->latency_query);
 	get_string(p, g, "error_query", &pc->error_query);
 	get_string(p, g, "rate_query", &pc->rate_query);
@@ -568,6 +572,27 @@ static void validate_service_weights(struct parser *p, const config_setting_t *g
 		     svc->name, unpinned, pc->max_weight, pc->total);
 }
 
+/* The service's signal window (delay.h): its window, else the longest range
+ * selector in its queries. Warns when neither says, since the gains then
+ * assume four intervals of window. */
+static void signal_window(struct parser *p, const config_setting_t *s, struct wd_service_cfg *svc)
+{
+	struct wd_policy_cfg *pc = &svc->policy;
+	pc->signal_window_ms = pc->window_ms;
+	const char *q[] = {pc->latency_query, pc->error_query, pc->rate_query};
+	for (size_t i = 0; !pc->window_ms && i < 3; i++) {
+		int64_t r = delay_longest_range_ms(q[i]);
+		if (r > pc->signal_window_ms)
+			pc->signal_window_ms = r;
+	}
+	if (!pc->signal_window_ms && pc->latency_query && pc->latency_query[0])
+		pwarn(p, s, "service \"%s\": its queries have no range selector such as [1m] and no window "
+		      "is set, so weightd cannot know how old its signal is and assumes %d intervals "
+		      "(%gs); set window = \"1m\" in the service's policy group to what the queries "
+		      "average over", svc->name, DELAY_REF_TICKS_PER_WINDOW,
+		      DELAY_REF_TICKS_PER_WINDOW * pc->tick_ms / 1000.0);
+}
+
 static void parse_service(struct parser *p, const config_setting_t *g,
 			  const struct wd_policy_cfg *defaults, struct wd_service_cfg *svc)
 {
@@ -614,6 +639,7 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 		free(*q[i]);
 		*q[i] = x;
 	}
+	signal_window(p, pol ? pol : g, svc);
 	if (pol) { /* without a policy group the defaults were validated already */
 		char who[300];
 		snprintf(who, sizeof(who), "service \"%s\": ", svc->name);
@@ -859,6 +885,7 @@ static void parse_top(struct parser *p, config_setting_t *root, struct wd_config
 	parse_output(p, root, &cfg->output);
 
 	policy_defaults(&cfg->policy);
+	cfg->policy.tick_ms = cfg->interval_ms;
 	config_setting_t *pol = config_setting_get_member(root, "policy");
 	if (pol)
 		parse_policy(p, pol, &cfg->policy, "policy");

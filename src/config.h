@@ -29,6 +29,13 @@ struct wd_policy_cfg {
 	int deadband;
 	int stale_ticks;
 	double min_rate;
+	double min_requests; /* a backend's signal built from fewer requests (rate x window) is thin */
+	int64_t window_ms;  /* the `window` key: what the queries average over; 0 = not set */
+	/* Derived at load, for the policy's delay arithmetic (delay.h): the
+	 * interval, and the service's signal window: window_ms, else the longest
+	 * range selector in its queries; 0 when it cannot be known. */
+	int64_t tick_ms;
+	int64_t signal_window_ms;
 	/* Templates in the top-level group; expanded (${service} replaced) in a
 	 * service's effective policy. "" means absent. */
 	char *latency_query;

@@ -15,7 +15,7 @@
 static const double tick_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				      0.5,   1,    2.5,   5,    10,  30};
 #define N_BUCKETS (sizeof(tick_buckets) / sizeof(tick_buckets[0]))
-#define N_ACTIONS (WD_ACT_STALE + 1)
+#define N_ACTIONS (WD_ACT_PROBING + 1)
 
 struct mbackend {
 	char *service, *backend;

@@ -4,6 +4,7 @@
  * over struct wd_service_state. README.md "How weightd decides" is the
  * operator's account of the same rules. */
 #include "policy.h"
+#include "delay.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -19,7 +20,7 @@
 const char *policy_action_name(enum wd_action a)
 {
 	static const char *const names[] = {"applied", "dry_run", "held", "pinned",
-					    "frozen", "ejected", "stale"};
+					    "frozen", "ejected", "stale", "probing"};
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
 
@@ -88,6 +89,7 @@ int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *
 			b[i].weight = bc->pin > 0 ? bc->pin : bc->weight;
 			b[i].out_weight = bc->pin >= 0 ? bc->pin : bc->weight;
 			b[i].pin = bc->pin;
+			b[i].last_latency = NAN;
 		}
 		b[i].name = strdup(bc->name);
 		if (!b[i].name) {
@@ -135,6 +137,19 @@ enum role {
 	R_EJECT,   /* error ratio at or above eject_error_ratio */
 	R_PID,     /* has data: steered */
 	R_NODATA,  /* no data of its own: held, or drifting once stale */
+	R_THIN,    /* data too thin or too old to steer on: held, or probed back */
+};
+
+/* What this tick's controller is, from the config and the signal's delay
+ * (delay.h): the per-tick share of the gains and of the step limit. */
+struct ctl {
+	double scale;      /* the share of a control step one tick is */
+	double step_max;   /* the largest log-weight move of one tick */
+	double window_s;   /* the signal's window (four ticks when unknown) */
+	int stale_ticks;   /* ticks without data before the stale drift */
+	int repeat_ticks;  /* ticks a latency may repeat exactly before it is stale */
+	double probe_w;    /* the weight a thin backend is probed back to */
+	double fair_w;     /* an equal share of what the pins leave */
 };
 
 static double clampd(double v, double lo, double hi)
@@ -283,13 +298,43 @@ static int shape(const struct wd_service_cfg *svc, const enum role *role, const 
 struct memory {
 	double e1, e2;
 	int n_err, stale;
+	double last_latency;
+	int repeats;
+	bool probing;
 };
+
+/* How many requests the signal of m was built from: its rate over the
+ * window; NaN when the rate is unknown. */
+static double evidence(const struct ctl *c, const struct wd_measurement *m)
+{
+	return rate_known(m) ? m->rate * c->window_s : NAN;
+}
+
+/* How many ticks in a row m repeats the latency bs saw, this one included. */
+static int repeats_of(const struct wd_backend_state *bs, const struct wd_measurement *m)
+{
+	return m->latency_s == bs->last_latency ? bs->repeats + 1 : 0;
+}
+
+/* A signal the controller must not push a backend further on: built from
+ * fewer than min_requests requests, or (without a rate to tell) a starved
+ * backend's latency (below half a fair share) repeated exactly for longer
+ * than the signal's delay: nothing has refreshed it, as when a server's
+ * average is left over from the last requests it served. */
+static bool signal_thin(const struct wd_policy_cfg *pc, const struct ctl *c,
+			const struct wd_backend_state *bs, const struct wd_measurement *m)
+{
+	double ev = evidence(c, m);
+	if (isfinite(ev))
+		return ev < pc->min_requests;
+	return bs->weight < c->fair_w / 2 && repeats_of(bs, m) >= c->repeat_ticks;
+}
 
 /* SPEC §3.2 and §3.7: what each backend is this tick; fills the costs (§3.3).
  * Returns whether any backend is steered. */
 static bool classify(const struct wd_service_cfg *svc, const struct wd_service_state *st,
-		     const struct wd_measurement *m, enum role *role, double *lnc,
-		     double *inflight, struct wd_decision *out)
+		     const struct ctl *c, const struct wd_measurement *m, enum role *role,
+		     double *lnc, double *inflight, struct wd_decision *out)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
 	bool any_steered = false;
@@ -307,7 +352,7 @@ static bool classify(const struct wd_service_cfg *svc, const struct wd_service_s
 		else if (error_usable(pc, &m[i]) && m[i].error_ratio >= pc->eject_error_ratio)
 			role[i] = R_EJECT;
 		else if (latency_usable(pc, &m[i]))
-			role[i] = R_PID;
+			role[i] = signal_thin(pc, c, &st->b[i], &m[i]) ? R_THIN : R_PID;
 		else
 			role[i] = R_NODATA;
 		if (latency_usable(pc, &m[i])) {
@@ -340,15 +385,20 @@ static double pool_log_cost(const struct wd_service_cfg *svc, const struct wd_se
 
 /* The continuous weight one backend asks for this tick (before shaping), its
  * action and reason, and its next PID memory. */
-static double decide(const struct wd_service_cfg *svc, const struct wd_backend_cfg *bc,
-		     const struct wd_backend_state *bs, enum role role,
-		     const struct wd_measurement *m, double ln_pool, double inflight,
-		     struct memory *mem, struct wd_decision *d)
+static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
+		     const struct wd_backend_cfg *bc, const struct wd_backend_state *bs,
+		     enum role role, const struct wd_measurement *m, double ln_pool,
+		     double inflight, struct memory *mem, struct wd_decision *d)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
-	double step_max = log(1 + pc->max_step);
+	double step_max = c->step_max;
 	double w = start_weight(pc, bc, bs);
-	*mem = (struct memory){.e1 = bs->e1, .e2 = bs->e2, .n_err = 0, .stale = bs->stale};
+	*mem = (struct memory){.e1 = bs->e1, .e2 = bs->e2, .n_err = 0, .stale = bs->stale,
+			       .last_latency = NAN};
+	if (latency_usable(pc, m)) {
+		mem->last_latency = m->latency_s;
+		mem->repeats = repeats_of(bs, m);
+	}
 	switch (role) {
 	case R_DRAIN:
 		d->action = WD_ACT_PINNED;
@@ -377,19 +427,40 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
 	case R_NODATA: {
 		char why[96];
 		no_data_why(pc, m, why, sizeof(why));
-		mem->stale = bs->stale < pc->stale_ticks ? bs->stale + 1 : pc->stale_ticks + 1;
-		if (mem->stale <= pc->stale_ticks) {
+		mem->stale = bs->stale < c->stale_ticks ? bs->stale + 1 : c->stale_ticks + 1;
+		if (mem->stale <= c->stale_ticks) {
 			mem->n_err = bs->n_err;
 			d->action = WD_ACT_HELD;
-			reasonf(d, "no data: %s (tick %d of %d)", why, mem->stale, pc->stale_ticks);
+			reasonf(d, "no data: %s (tick %d of %d)", why, mem->stale, c->stale_ticks);
 			return w;
 		}
 		/* Stale: drift toward the configured weight, at most one max_step a
 		 * tick, so it gets traffic and produces data again. */
 		d->action = WD_ACT_STALE;
-		reasonf(d, "no data for over %d ticks: %s; back toward weight %d", pc->stale_ticks,
+		reasonf(d, "no data for over %d ticks: %s; back toward weight %d", c->stale_ticks,
 			why, bc->weight);
 		return w * exp(clampd(log(bc->weight / w), -step_max, step_max));
+	}
+	case R_THIN: {
+		/* Not pushed further on a signal that says little: held, or
+		 * probed back (one step a tick) to a share that measures it. */
+		char why[96];
+		double ev = evidence(c, m);
+		if (isfinite(ev))
+			snprintf(why, sizeof(why), "signal from %.3g requests (min_requests %g)", ev,
+				 pc->min_requests);
+		else
+			snprintf(why, sizeof(why), "latency unchanged for %d ticks", mem->repeats + 1);
+		mem->stale = 0;
+		if (w < c->probe_w) {
+			d->action = WD_ACT_PROBING;
+			mem->probing = true;
+			reasonf(d, "%s: probing back toward weight %.3g", why, c->probe_w);
+			return w * exp(clampd(log(c->probe_w / w), 0, step_max));
+		}
+		d->action = WD_ACT_HELD;
+		reasonf(d, "%s: holding", why);
+		return w;
 	}
 	case R_PID:
 		break;
@@ -411,11 +482,18 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
 		double n = inflight < POLICY_GAIN_INFLIGHT_CAP ? inflight : POLICY_GAIN_INFLIGHT_CAP;
 		g = 1 / (1 + (pc->objective == WD_OBJ_MARGINAL ? 2 : 1) * n);
 	}
-	double dd = g * (pc->kp * (e - e1) + pc->ki * e + pc->kd * (e - 2 * e1 + e2));
+	/* Per tick, the integral and the step limit take the tick's share of a
+	 * control step (delay.h); the proportional term telescopes over the
+	 * ticks and needs no share; the derivative's second difference shrinks
+	 * with the square of the tick, so it takes the inverse share. */
+	double dd = g * (pc->kp * (e - e1) + pc->ki * c->scale * e +
+			 pc->kd / c->scale * (e - 2 * e1 + e2));
 	if (!isfinite(dd))
 		dd = 0;
-	*mem = (struct memory){.e1 = e, .e2 = e1, .n_err = bs->n_err < 2 ? bs->n_err + 1 : 2,
-			       .stale = 0};
+	mem->e1 = e;
+	mem->e2 = e1;
+	mem->n_err = bs->n_err < 2 ? bs->n_err + 1 : 2;
+	mem->stale = 0;
 	d->action = WD_ACT_APPLIED;
 	reasonf(d, "cost %.3gs vs pool %.3gs", d->cost, exp(ln_pool));
 	return w * exp(clampd(dd, -step_max, step_max));
@@ -428,8 +506,8 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
  * total, a pin was set or lifted, or an integer is outside its bounds (a new
  * ejection, drain or undrain, or a reload changed the bounds). 0 or -1. */
 static int integers(const struct wd_service_cfg *svc, const struct wd_service_state *st,
-		    const enum role *role, const struct memory *mem, const double *x, int *newi,
-		    bool *forced)
+		    const enum role *role, const struct memory *mem, int stale_ticks,
+		    const double *x, int *newi, bool *forced)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
 	size_t n = svc->n_backends;
@@ -447,7 +525,8 @@ static int integers(const struct wd_service_cfg *svc, const struct wd_service_st
 			hi[i] = pc->max_weight;
 		}
 		bool held = role[i] == R_HOLDALL || role[i] == R_FROZEN ||
-			    (role[i] == R_NODATA && mem[i].stale <= pc->stale_ticks);
+			    (role[i] == R_NODATA && mem[i].stale <= stale_ticks) ||
+			    (role[i] == R_THIN && !mem[i].probing);
 		if (ow < lo[i] || ow > hi[i] || st->b[i].pin != svc->backends[i].pin)
 			*forced = true;
 		else if (held)
@@ -464,6 +543,80 @@ static int integers(const struct wd_service_cfg *svc, const struct wd_service_st
 		}
 	}
 	return policy_apportion(x, n, pc->total, lo, hi, newi);
+}
+
+/* The samples' spacing in ticks, from how often a tick brought no new
+ * latency for any backend (see policy_sample_spacing). */
+double policy_sample_spacing(const struct wd_service_state *st)
+{
+	if (st->ticks_seen < POLICY_SPACING_MIN_TICKS || st->ticks_repeated >= st->ticks_seen)
+		return 1.0;
+	return (double)st->ticks_seen / (double)(st->ticks_seen - st->ticks_repeated);
+}
+
+/* Counts whether this tick brought any new latency (every usable one
+ * repeating its last exactly means no sample arrived since). */
+static void count_spacing(const struct wd_service_cfg *svc, struct wd_service_state *st,
+			  const struct wd_measurement *m)
+{
+	bool any = false, fresh = false;
+	for (size_t i = 0; i < svc->n_backends; i++) {
+		if (!latency_usable(&svc->policy, &m[i]))
+			continue;
+		any = true;
+		fresh |= m[i].latency_s != st->b[i].last_latency;
+	}
+	if (!any)
+		return;
+	if (st->ticks_seen >= 2 * POLICY_SPACING_MIN_TICKS) { /* a memory of the last few dozen */
+		st->ticks_seen /= 2;
+		st->ticks_repeated /= 2;
+	}
+	st->ticks_seen++;
+	st->ticks_repeated += !fresh;
+}
+
+/* This tick's controller: the gains' per-tick share from the tick and the
+ * signal's window, lengthened by the samples' spacing when the tick is
+ * shorter than it; and the weight a thin backend is probed back to. */
+static void control_of(const struct wd_service_cfg *svc, const struct wd_service_state *st,
+		       const struct wd_measurement *m, struct ctl *c)
+{
+	const struct wd_policy_cfg *pc = &svc->policy;
+	int64_t tick = pc->tick_ms, win = pc->signal_window_ms;
+	if (win <= 0)
+		win = DELAY_REF_TICKS_PER_WINDOW * tick;
+	double spacing = policy_sample_spacing(st);
+	int64_t extra = (int64_t)((spacing - 1) * (double)tick);
+	c->scale = delay_tick_scale(tick, win + extra);
+	c->step_max = log(1 + pc->max_step) * c->scale;
+	c->window_s = (double)win / 1000.0;
+	c->stale_ticks = (int)ceil(pc->stale_ticks / c->scale - 1e-9);
+	c->repeat_ticks = tick > 0 ? (int)ceil((double)(delay_signal_ms(tick, win) + extra) /
+					   (double)tick - 1e-9) : 5;
+	/* A probe gets what measures it: twice min_requests over the window,
+	 * from the traffic the service's rates show; never over half a fair share. */
+	double rate = 0, fixed = 0;
+	size_t free_n = 0;
+	bool rates = true;
+	for (size_t i = 0; i < svc->n_backends; i++) {
+		int pin = svc->backends[i].pin;
+		if (pin >= 0) {
+			fixed += pin;
+			continue;
+		}
+		free_n++;
+		if (rate_known(&m[i]))
+			rate += m[i].rate;
+		else
+			rates = false;
+	}
+	double fair = free_n ? (pc->total - fixed) / (double)free_n : pc->total;
+	c->fair_w = fair;
+	double want = rates && rate > 0
+			      ? pc->total * 2 * pc->min_requests / (rate * c->window_s)
+			      : fair / 4;
+	c->probe_w = clampd(want, pc->min_weight, fair / 2 > pc->min_weight ? fair / 2 : pc->min_weight);
 }
 
 bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
@@ -486,18 +639,23 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	enum role role[WD_MAX_BACKENDS];
 	double lnc[WD_MAX_BACKENDS], inflight[WD_MAX_BACKENDS], want[WD_MAX_BACKENDS];
 	struct memory mem[WD_MAX_BACKENDS];
-	bool any_steered = classify(svc, st, m, role, lnc, inflight, out);
+	struct ctl c;
+	count_spacing(svc, st, m);
+	control_of(svc, st, m, &c);
+	bool any_steered = classify(svc, st, &c, m, role, lnc, inflight, out);
 	/* No backend with data: fail static, without stale drift (the cause is
 	 * the service's metrics, not one backend). Ejections and pins still apply. */
-	if (!svc->freeze && !any_steered)
+	if (!svc->freeze && !any_steered) {
 		for (size_t i = 0; i < n; i++)
 			if (role[i] == R_NODATA)
 				role[i] = R_HOLDALL;
+		c.probe_w = 0; /* every signal thin: nothing to probe against */
+	}
 	double ln_pool = pool_log_cost(svc, st, role, lnc);
 	for (size_t i = 0; i < n; i++) {
 		if (isfinite(ln_pool) && isfinite(out[i].cost))
 			out[i].error = ln_pool - lnc[i];
-		want[i] = decide(svc, &svc->backends[i], &st->b[i], role[i], &m[i], ln_pool,
+		want[i] = decide(svc, &c, &svc->backends[i], &st->b[i], role[i], &m[i], ln_pool,
 				 inflight[i], &mem[i], &out[i]);
 	}
 
@@ -506,7 +664,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	bool forced = st->dirty;
 	if (shape(svc, role, want, x) < 0)
 		return hold_unchanged(svc, st, out, "weights cannot be shaped within bounds: holding all");
-	if (integers(svc, st, role, mem, x, newi, &forced) < 0)
+	if (integers(svc, st, role, mem, c.stale_ticks, x, newi, &forced) < 0)
 		return hold_unchanged(svc, st, out, "weights cannot be apportioned: holding all");
 
 	/* SPEC §3.8: deadband 0 and 1 both mean "any change". A move counts
@@ -529,6 +687,8 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		bs->e2 = mem[i].e2;
 		bs->n_err = mem[i].n_err;
 		bs->stale = mem[i].stale;
+		bs->last_latency = mem[i].last_latency;
+		bs->repeats = mem[i].repeats;
 		bs->pin = svc->backends[i].pin;
 		if (write)
 			bs->out_weight = newi[i];

@@ -29,6 +29,7 @@ enum wd_action {
 	WD_ACT_FROZEN,
 	WD_ACT_EJECTED,
 	WD_ACT_STALE,
+	WD_ACT_PROBING, /* a thin signal's backend brought back to a share that measures it */
 };
 const char *policy_action_name(enum wd_action a);
 
@@ -64,6 +65,8 @@ struct wd_backend_state {
 	int n_err;
 	int stale;
 	int pin;         /* the pin the last step applied (-1 none): notices pins set or lifted */
+	double last_latency; /* the last usable latency (NaN none): repeats mean no new sample */
+	int repeats;     /* consecutive ticks it repeated exactly */
 };
 
 struct wd_service_state {
@@ -71,7 +74,20 @@ struct wd_service_state {
 	struct wd_backend_state *b; /* in the order of the service's config backends */
 	size_t n;
 	bool dirty;      /* backends added, removed or reordered since the last write was due */
+	unsigned ticks_seen, ticks_repeated; /* ticks with latencies; of them, with none new */
+	bool spacing_warned; /* the caller warned once that the tick is shorter than the samples */
 };
+
+/* Ticks with data before the samples' spacing is estimated. */
+#define POLICY_SPACING_MIN_TICKS 8
+
+/* How many ticks apart the samples the service's queries read arrive (1:
+ * new data every tick), estimated from the last few dozen ticks: a tick in
+ * which no backend's latency changed at all brought no new sample. Above 1
+ * the tick is shorter than the samples' spacing (Prometheus scrape or rule
+ * evaluation interval); the policy counts that spacing into the signal's
+ * delay. */
+double policy_sample_spacing(const struct wd_service_state *st);
 
 /* Creates or reconciles a service's state with its config (at start and on
  * reload): keeps backends by name with all their memory (bumpless), adds new

@@ -13,7 +13,7 @@ static const char *const base_lines[] = {
 	"@TOP@",                                                           /* 2 */
 	"prometheus = { url = \"http://127.0.0.1:9090\"; @PROM@ };",      /* 3 */
 	"output = { @OUT@ };",                                             /* 4 */
-	"policy = { latency_query = \"lat{svc=\\\"${service}\\\"}\"; @POLICY@ };", /* 5 */
+	"policy = { latency_query = \"lat{svc=\\\"${service}\\\"}\"; window = \"1m\"; @POLICY@ };", /* 5 */
 	"services = (",                                                    /* 6 */
 	"  { name = \"svc\"; @SVC@",                                        /* 7 */
 	"    backends = (",                                                /* 8 */

@@ -300,6 +300,8 @@ static void test_stale_drifts_toward_initial(void)
 	static const enum wd_action act0[] = {H, H, H, H, WD_ACT_STALE, WD_ACT_STALE,
 					      WD_ACT_STALE, WD_ACT_STALE, WD_ACT_STALE};
 	for (size_t t = 0; t < sizeof(want0) / sizeof(want0[0]); t++) {
+		/* b1's samples are new every tick (an exact repeat means none came) */
+		m[1].latency_s = 0.1 * (1 + 1e-6 * (double)t);
 		bool w = policy_step(&f.svc, &st, m, true, d);
 		CU_ASSERT_EQUAL(st.b[0].out_weight, want0[t]);
 		CU_ASSERT_EQUAL(st.b[1].out_weight, 100 - want0[t]);

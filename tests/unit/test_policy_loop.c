@@ -11,7 +11,7 @@
 #include "testutil.h"
 
 #define NB 4
-#define MAX_TICKS 400
+#define MAX_TICKS 1700
 
 static const double caps[NB] = {100, 60, 40, 20};
 
@@ -22,10 +22,10 @@ struct run {
 	unsigned writes;
 };
 
-/* Runs `ticks` ticks; at tick drop_at (if >= 0) backend drop_b's capacity
- * becomes drop_cap. */
-static void run_loop(struct run *r, const struct wd_policy_cfg *pc, int ticks, uint64_t seed,
-		     int drop_at, int drop_b, double drop_cap)
+/* Runs `ticks` ticks measured over a window of `window` ticks; at tick
+ * drop_at (if >= 0) backend drop_b's capacity becomes drop_cap. */
+static void run_loop_window(struct run *r, const struct wd_policy_cfg *pc, int window, int ticks,
+			    uint64_t seed, int drop_at, int drop_b, double drop_cap)
 {
 	struct pf_service f;
 	pf_init(&f, NB, NULL);
@@ -33,7 +33,7 @@ static void run_loop(struct run *r, const struct wd_policy_cfg *pc, int ticks, u
 	struct wd_service_state st = {0};
 	CU_ASSERT_FATAL(policy_state_sync(&st, &f.svc) == 0);
 	struct qmodel q;
-	qm_init(&q, NB, caps, 150, 4, 0.03, seed);
+	qm_init(&q, NB, caps, 150, window, 0.03, seed);
 	struct wd_measurement m[NB];
 	struct wd_decision d[NB];
 	memset(r, 0, sizeof(*r));
@@ -52,6 +52,12 @@ static void run_loop(struct run *r, const struct wd_policy_cfg *pc, int ticks, u
 			r->w[t + 1][i] = st.b[i].out_weight;
 	}
 	policy_state_free(&st);
+}
+
+static void run_loop(struct run *r, const struct wd_policy_cfg *pc, int ticks, uint64_t seed,
+		     int drop_at, int drop_b, double drop_cap)
+{
+	run_loop_window(r, pc, 4, ticks, seed, drop_at, drop_b, drop_cap);
 }
 
 /* Direction reversals of one backend's weight from tick `from` on, ignoring
@@ -188,6 +194,85 @@ static void test_criterion_detects_oscillation(void)
 	CU_ASSERT(worst > 1);
 }
 
+/* Ticks after `from` until backend b's weight stays within 2 HYST of where
+ * it ends (its mean over the last `tail` ticks) for good. */
+static int settle_ticks(const struct run *r, int b, int from, int tail)
+{
+	double fin = 0;
+	for (int t = r->ticks - tail; t < r->ticks; t++)
+		fin += r->w[t][b] / (double)tail;
+	int last_out = from;
+	for (int t = from; t <= r->ticks; t++)
+		if (fabs(r->w[t][b] - fin) > 2 * HYST)
+			last_out = t;
+	return last_out - from;
+}
+
+/* The same one-minute window read at 1, 4, 8, 12 and 16 ticks per window
+ * (ticks of 60, 15, 7.5, 5 and 3.75 s), an hour each, backend 0 losing half
+ * its capacity at 30 minutes: with the gains set per unit of the signal's
+ * delay, every ratio settles without oscillating, ordered like the
+ * capacities, moves away from the slowed backend, and does so in the same
+ * wall-clock time (from a cold start, a one-minute tick takes its few
+ * ticks). */
+static void test_any_tick_per_window(void)
+{
+	static const int ratios[] = {1, 4, 8, 12, 16};
+	enum { NR = sizeof(ratios) / sizeof(ratios[0]), WINDOWS = 60, DROP = 30 };
+	static struct run r;
+	int fin[NR][NB], settle_s[NR], before_s[NR];
+	uint64_t sd = seed();
+	printf("\n ratio tick  final weights     settle b0 (s)  first settle (s)  reversals\n");
+	for (int k = 0; k < NR; k++) {
+		int q = ratios[k], ticks = WINDOWS * q, drop = DROP * q;
+		struct wd_policy_cfg pc;
+		pf_defaults(&pc);
+		pc.signal_window_ms = 60000;
+		pc.tick_ms = 60000 / q;
+		run_loop_window(&r, &pc, q, ticks, sd, drop, 0, 50);
+		int worst = 0;
+		for (int b = 0; b < NB; b++) {
+			int rev = reversals(&r, b, 10 * q, HYST) + reversals(&r, b, drop + 10 * q, HYST);
+			worst = rev > worst ? rev : worst;
+			fin[k][b] = r.w[ticks][b];
+		}
+		/* settling in seconds: from equal weights, and after the drop */
+		struct run first = r;
+		first.ticks = drop;
+		before_s[k] = settle_ticks(&first, 0, 0, 5 * q) * pc.tick_ms / 1000;
+		settle_s[k] = settle_ticks(&r, 0, drop, 10 * q) * pc.tick_ms / 1000;
+		printf("%5d %5.2fs  %3d %3d %3d %3d   %8d %16d %10d\n", q, pc.tick_ms / 1000.0,
+		       fin[k][0], fin[k][1], fin[k][2], fin[k][3], settle_s[k], before_s[k], worst);
+		CU_ASSERT(worst <= 2);
+		/* ordered like the capacities before the drop, and like the new
+		 * ones (50, 60, 40, 20) after it */
+		for (int b = 0; b + 1 < NB; b++)
+			CU_ASSERT(r.w[drop][b] > r.w[drop][b + 1]);
+		CU_ASSERT(fin[k][1] > fin[k][0] && fin[k][0] > fin[k][2] && fin[k][2] > fin[k][3]);
+		/* moves away from the slowed backend within one window of the drop */
+		CU_ASSERT(r.w[drop + q][0] < r.w[drop][0]);
+		for (int t = drop + q; t <= ticks; t++)
+			CU_ASSERT(r.w[t][0] <= r.w[drop][0]);
+		for (int b = 0; b < NB; b++)
+			CU_ASSERT(spread(&r, b, ticks - 10 * q, ticks) <= 2 * HYST);
+	}
+	int ref = 1; /* ratios[1] == 4, the reference */
+	for (int k = 0; k < NR; k++) {
+		for (int b = 0; b < NB; b++)
+			CU_ASSERT(abs(fin[k][b] - fin[ref][b]) <= 2 * HYST);
+		/* the same in seconds, give or take a window */
+		CU_ASSERT(abs(settle_s[k] - settle_s[ref]) <= 60);
+		/* from a cold start a one-minute tick needs its few ticks */
+		if (ratios[k] >= 4) {
+			CU_ASSERT(abs(before_s[k] - before_s[ref]) <= 60);
+		} else {
+			CU_ASSERT(before_s[k] <= 5 * 60);
+		}
+	}
+	printf("seed %llu (replay: WD_LOOP_SEED=%llu)\n", (unsigned long long)sd,
+	       (unsigned long long)sd);
+}
+
 int main(void)
 {
 	CU_initialize_registry();
@@ -196,5 +281,6 @@ int main(void)
 		    test_settles_without_oscillation);
 	CU_add_test(s, "capacity drop moves traffic away", test_capacity_drop_moves_traffic_away);
 	CU_add_test(s, "the criterion catches an oscillating loop", test_criterion_detects_oscillation);
+	CU_add_test(s, "any tick per window: same loop in seconds", test_any_tick_per_window);
 	return tu_run();
 }

@@ -52,8 +52,8 @@ static void test_roundtrip(void)
 	char path[] = "/tmp/weightd-test-state-XXXXXX", err[256];
 	close(mkstemp(path));
 	fresh();
-	st[0].b[0] = (struct wd_backend_state){st[0].b[0].name, 61.123456789012345, 61, 0.1 / 3, -1e-9, 2, 0, -1};
-	st[0].b[1] = (struct wd_backend_state){st[0].b[1].name, 38.87654321, 39, -0.25, 0.0, 1, 3, -1};
+	st[0].b[0] = (struct wd_backend_state){st[0].b[0].name, 61.123456789012345, 61, 0.1 / 3, -1e-9, 2, 0, -1, NAN, 0};
+	st[0].b[1] = (struct wd_backend_state){st[0].b[1].name, 38.87654321, 39, -0.25, 0.0, 1, 3, -1, NAN, 0};
 	st[0].b[2].out_weight = 0; /* pinned at 0: drained */
 	st[1].b[1].e1 = M_PI;
 	st[1].b[1].n_err = 1;
