@@ -476,6 +476,27 @@ static int write_output(struct daemon *d, char *err, size_t errlen)
 	return rc;
 }
 
+/* Warns once per service when its samples come less often than the tick:
+ * the policy then counts the spacing into the signal's delay, but ticks that
+ * see nothing new are wasted. */
+static void warn_sample_spacing(const struct wd_config *cfg, struct wd_service_state *st)
+{
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		double spacing = policy_sample_spacing(&st[i]);
+		if (spacing < 1.5 || st[i].spacing_warned)
+			continue;
+		st[i].spacing_warned = true;
+		char every[32], interval[32], want[32];
+		snprintf(every, sizeof(every), "%.3gs", spacing * (double)cfg->interval_ms / 1000.0);
+		snprintf(interval, sizeof(interval), "%.3gs", (double)cfg->interval_ms / 1000.0);
+		snprintf(want, sizeof(want), "%.0fs", ceil(spacing * (double)cfg->interval_ms / 1000.0));
+		log_warn("the tick is shorter than the spacing of the samples the service's queries read: "
+			 "most ticks see nothing new; set interval to at least the samples' spacing "
+			 "(or scrape more often)", "service", cfg->services[i].name, "interval", interval,
+			 "samples_every", every, "suggested_interval", want);
+	}
+}
+
 static enum tick_result run_tick(struct daemon *d)
 {
 	const struct wd_config *cfg = d->cfg;
@@ -512,6 +533,7 @@ static enum tick_result run_tick(struct daemon *d)
 		if (dec[i])
 			policy_step(&cfg->services[i], &d->st[i], mt.svc[i].m, mt.svc[i].ok, dec[i]);
 	}
+	warn_sample_spacing(cfg, d->st);
 
 	enum tick_result res = failed ? (all_failed ? TICK_FAILED : TICK_PARTIAL) : TICK_OK;
 	enum metrics_write_result wres = METRICS_WRITE_SKIPPED;

@@ -323,6 +323,115 @@ static void test_stale_drifts_toward_initial(void)
 	policy_state_free(&st);
 }
 
+/* A measurement with a rate. */
+static struct wd_measurement lat_rate(double lat, double rate)
+{
+	struct wd_measurement m = pf_lat(lat);
+	m.has_rate = true;
+	m.rate = rate;
+	return m;
+}
+
+static void test_thin_signal_held_or_probed(void)
+{
+	/* b2 was starved to weight 2 and its latency is an overload left over
+	 * from when it had traffic: 0.1 req/s over the (four-tick, 60 s)
+	 * window is 6 requests, below min_requests 10. The old rule pushed it
+	 * further down; now it is probed back, one step a tick, toward the
+	 * weight that would give it twice min_requests a window: 100 x 20 /
+	 * (10.1 req/s x 60 s) = 3.3. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 3, (int[]){49, 49, 2});
+	learned(&st, 0, 49, 49);
+	learned(&st, 1, 49, 49);
+	learned(&st, 2, 2, 2);
+	struct wd_measurement m[3] = {lat_rate(0.1, 5), lat_rate(0.1, 5), lat_rate(5.0, 0.1)};
+	struct wd_decision d[3];
+	CU_ASSERT(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(d[2].action, WD_ACT_PROBING);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[2].reason, "signal from 6 requests (min_requests 10)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[2].reason, "probing back toward weight 3.3"));
+	CU_ASSERT_EQUAL(st.b[2].out_weight, 3);
+	/* once at the probe's share it holds there, never pushed down */
+	for (int t = 0; t < 5; t++) {
+		m[0].latency_s *= 1.0001; /* new samples every tick */
+		policy_step(&f.svc, &st, m, true, d);
+		CU_ASSERT(st.b[2].out_weight >= 3);
+	}
+	CU_ASSERT_EQUAL(d[2].action, H);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[2].reason, ": holding"));
+	/* enough requests again: steered on its (slow) latency, and down it goes */
+	m[2] = lat_rate(5.0, 1);
+	int before = st.b[2].out_weight;
+	policy_step(&f.svc, &st, m, true, d);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[2].reason, "cost 5s vs pool"));
+	CU_ASSERT(st.b[2].weight < before);
+	policy_state_free(&st);
+
+	/* Every signal thin (a quiet service): everything holds, nothing probes. */
+	setup(&f, &st, 2, (int[]){90, 10});
+	struct wd_measurement q[2] = {lat_rate(0.1, 0.1), lat_rate(0.5, 0.01)};
+	CU_ASSERT(!policy_step(&f.svc, &st, q, true, d));
+	CU_ASSERT_EQUAL(d[0].action, H);
+	CU_ASSERT_EQUAL(d[1].action, H);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 10);
+	policy_state_free(&st);
+}
+
+static void test_repeated_latency_is_stale(void)
+{
+	/* No rate query: a starved backend (below half a fair share) whose
+	 * latency repeats exactly for longer than the signal's delay (five
+	 * ticks at the reference) is no longer pushed on it. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 3, (int[]){48, 48, 4});
+	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.4)};
+	struct wd_decision d[3] = {{0}};
+	int t;
+	for (t = 0; t < 10 && !strstr(d[2].reason, "unchanged"); t++) {
+		m[0].latency_s *= 1.001; /* the others get new samples */
+		m[1].latency_s *= 1.001;
+		policy_step(&f.svc, &st, m, true, d);
+	}
+	/* the same value in six ticks: over the delay of five; without rates
+	 * the probe's share is a quarter of a fair share */
+	CU_ASSERT_EQUAL(t, 6);
+	CU_ASSERT_EQUAL(d[2].action, WD_ACT_PROBING);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[2].reason, "latency unchanged for 6 ticks: probing back toward weight 8.33"));
+	policy_state_free(&st);
+}
+
+static void test_sample_spacing(void)
+{
+	/* A 30 s scrape read every 15 s: every other tick sees nothing new. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, NULL);
+	struct wd_measurement m[2] = {pf_lat(0.1), pf_lat(0.1)};
+	struct wd_decision d[2];
+	for (int t = 0; t < 40; t++) {
+		if (t % 2 == 0) {
+			m[0].latency_s *= 1.01;
+			m[1].latency_s *= 0.99;
+		}
+		policy_step(&f.svc, &st, m, true, d);
+		if (t < POLICY_SPACING_MIN_TICKS - 1)
+			CU_ASSERT_DOUBLE_EQUAL(policy_sample_spacing(&st), 1.0, 1e-12);
+	}
+	CU_ASSERT_DOUBLE_EQUAL(policy_sample_spacing(&st), 2.0, 0.25);
+	policy_state_free(&st);
+	/* fresh every tick */
+	setup(&f, &st, 2, NULL);
+	for (int t = 0; t < 40; t++) {
+		m[0].latency_s *= 1.01;
+		policy_step(&f.svc, &st, m, true, d);
+	}
+	CU_ASSERT_DOUBLE_EQUAL(policy_sample_spacing(&st), 1.0, 1e-12);
+	policy_state_free(&st);
+}
+
 static void test_deadband(void)
 {
 	/* deadband 5, costs 0.1 vs 0.11: the integers creep 1 a tick at most, so
@@ -947,6 +1056,9 @@ int main(void)
 	CU_add_test(s, "one tick per rule (table)", test_step_table);
 	CU_add_test(s, "velocity PID with history and kd", test_velocity_pid_with_history);
 	CU_add_test(s, "stale backend drifts toward its initial weight", test_stale_drifts_toward_initial);
+	CU_add_test(s, "thin signal: held or probed back", test_thin_signal_held_or_probed);
+	CU_add_test(s, "a starved backend's repeated latency is stale", test_repeated_latency_is_stale);
+	CU_add_test(s, "samples' spacing from repeated ticks", test_sample_spacing);
 	CU_add_test(s, "deadband", test_deadband);
 	CU_add_test(s, "rounding noise is not a move", test_rounding_noise_is_not_a_move);
 	CU_add_test(s, "reload keeps backends by name", test_reload_keeps_backends_by_name);
