@@ -6,8 +6,10 @@
  * are the real ones: a weightd.conf is generated and loaded by config_load,
  * and policy_step turns measurements into the integers a write carries.
  * Measurements are what `rate(...[1m])` and `histogram_quantile(0.95, ...)`
- * give at a 15 s tick: the last four ticks' histogram deltas merged, the
- * bucket interpolation included, times a lognormal noise. */
+ * give: the histogram deltas over the window (b->window_ticks ticks) ending
+ * at the last scrape, merged, the bucket interpolation included, times a
+ * lognormal noise drawn once per scrape (a tick that sees no new scrape
+ * reads exactly what the last one did, as Prometheus answers). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,10 +96,22 @@ static double rng_normal(struct rng *g)
 	return sqrt(-2 * log(rng_u(g))) * cos(2 * M_PI * rng_u(g));
 }
 
+/* Snapshots kept: back to the last scrape, and a window before it. */
+#define METER_RING (2 * BENCH_MAX_WINDOW + 1)
+
 struct meter {
-	struct fleet_counters snap[BENCH_WINDOW_TICKS + 1][BENCH_MAX_W]; /* ring by tick */
-	struct rng g;
+	struct fleet_counters snap[METER_RING][BENCH_MAX_W]; /* ring by tick */
+	uint64_t seed;
 };
+
+/* The noise factor of entity e's measurement from the scrape at tick ks:
+ * the same whenever that scrape is read. */
+static double meter_noise(const struct meter *m, const struct bench *b, size_t ks, size_t e)
+{
+	struct rng g = { m->seed ^ (ks * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)e << 48) };
+	rng_u(&g);
+	return exp(b->noise * rng_normal(&g));
+}
 
 static const struct fleet_counters *entity_counters(const struct bench *b, struct fleet *f,
 						    size_t e)
@@ -109,7 +123,7 @@ static const struct fleet_counters *entity_counters(const struct bench *b, struc
 static void meter_take(struct meter *m, const struct bench *b, struct fleet *f, size_t k)
 {
 	for (size_t e = 0; e < b->nw; e++)
-		m->snap[k % (BENCH_WINDOW_TICKS + 1)][e] = *entity_counters(b, f, e);
+		m->snap[k % METER_RING][e] = *entity_counters(b, f, e);
 }
 
 /* Entity e over the window ending with tick k, as the queries of SPEC §2's
@@ -118,19 +132,21 @@ static struct wd_measurement meter_read(struct meter *m, const struct bench *b, 
 					size_t k, size_t e)
 {
 	struct wd_measurement out = { 0 };
-	const struct fleet_counters *now = &m->snap[k % (BENCH_WINDOW_TICKS + 1)][e];
+	size_t sc = b->scrape_ticks, wt = b->window_ticks;
+	if (k + 1 < sc)
+		return out; /* not scraped yet */
+	size_t ks = k - (k + 1) % sc; /* the tick the last scrape ended */
+	const struct fleet_counters *now = &m->snap[ks % METER_RING][e];
 	struct fleet_counters zero = { 0 };
-	const struct fleet_counters *then =
-		k >= BENCH_WINDOW_TICKS ? &m->snap[(k - BENCH_WINDOW_TICKS) % (BENCH_WINDOW_TICKS + 1)][e]
-					: &zero;
+	const struct fleet_counters *then = ks >= wt ? &m->snap[(ks - wt) % METER_RING][e] : &zero;
 	size_t n_le;
 	const double *le = fleet_buckets(f, &n_le);
 	uint64_t cum[FLEET_MAX_BUCKETS + 1];
 	for (size_t i = 0; i <= n_le; i++)
 		cum[i] = now->hist.bucket[i] - then->hist.bucket[i];
 	uint64_t count = now->hist.count - then->hist.count;
-	size_t ticks = k >= BENCH_WINDOW_TICKS ? BENCH_WINDOW_TICKS : k + 1;
-	double noise = exp(b->noise * rng_normal(&m->g));
+	size_t ticks = ks >= wt ? wt : ks + 1;
+	double noise = meter_noise(m, b, ks, e);
 	if (!count)
 		return out; /* 0/0: no series */
 	out.has_latency = true;
@@ -169,10 +185,10 @@ static int wd_config(const struct bench *b, enum wd_objective obj, size_t k, str
 		   "prometheus = { url = \"http://127.0.0.1:1\"; };\n"
 		   "output = { type = \"file\"; path = \"/nonexistent/weightd-bench.yml\"; };\n"
 		   "policy = { objective = \"%s\"; latency_query = \"l\"; error_query = \"e\";"
-		   " rate_query = \"r\"; %s };\n"
+		   " rate_query = \"r\"; window = \"%gs\"; %s };\n"
 		   "services = ( { name = \"bench\"; kind = \"%s\"; label = \"instance\";\n"
 		   "  backends = (\n",
-		b->tick_s, obj == WD_OBJ_MARGINAL ? "marginal" : "latency",
+		b->tick_s, obj == WD_OBJ_MARGINAL ? "marginal" : "latency", b->window_s,
 		b->policy_set ? b->policy_set : "", b->groups ? "weighted" : "servers");
 	int wint[BENCH_MAX_W], lo[BENCH_MAX_W], hi[BENCH_MAX_W];
 	for (size_t e = 0; e < b->nw; e++) {
@@ -259,7 +275,7 @@ struct step {
 static bool step_tick(struct step *s, struct meter *m, const struct bench *b, struct fleet *f,
 		      size_t k, double *w)
 {
-	if (s->rolled_back || (k + 1) % BENCH_WINDOW_TICKS)
+	if (s->rolled_back || (k + 1) % b->minute_ticks)
 		return false;
 	struct wd_measurement pri = meter_read(m, b, f, k, 0), can = meter_read(m, b, f, k, 1);
 	bool ok = can.has_latency && pri.has_latency &&
@@ -340,7 +356,7 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 		free(x);
 		goto out;
 	}
-	m->g.s = b->sc.spec.seed * 7919 + 17;
+	m->seed = b->sc.spec.seed * 7919 + 17;
 	x->r = r;
 	x->inner = p == BP_P2C ? fleet_chooser_p2c()
 		 : p == BP_LEASTTIME ? fleet_chooser_leasttime() : fleet_chooser_wrr();
