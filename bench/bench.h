@@ -60,6 +60,7 @@ struct bench {
 	size_t n_seg;
 	double noise;           /* sigma of the lognormal noise on measured latency */
 	double tick_override_s; /* --tick: > 0 replaces the scenario's interval */
+	uint64_t seed_override; /* --seed: > 0 replaces the scenario's seed */
 	const char *policy_set; /* extra keys for weightd's policy group, e.g. "ki = 0.3;" */
 	int verbose;
 };

@@ -63,9 +63,12 @@ int bench_load(struct bench *b, const char *path, double duration_s, char *err, 
 	b->policy_set = keep.policy_set;
 	b->verbose = keep.verbose;
 	b->tick_override_s = keep.tick_override_s;
+	b->seed_override = keep.seed_override;
 	b->window_s = keep.window_s > 0 ? keep.window_s : BENCH_WINDOW_S;
 	if (scenario_load(path, &b->sc, err, errlen) < 0)
 		return -1;
+	if (b->seed_override)
+		b->sc.spec.seed = b->seed_override;
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	snprintf(b->name, sizeof b->name, "%.*s", (int)strcspn(base, "."), base);

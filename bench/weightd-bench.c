@@ -26,6 +26,7 @@ static void usage(FILE *out)
 		"      --noise SIGMA     lognormal noise on measured latency (default 0.05)\n"
 		"      --tick SECONDS    weightd's interval instead of the scenario's\n"
 		"      --window SECONDS  what the queries average over (default 60: [1m])\n"
+		"      --seed N          replace the scenario's seed (a rerun on other randomness)\n"
 		"      --set KEYS        extra keys for weightd's policy group, e.g. \"ki = 0.3;\"\n"
 		"      --series DIR      write DIR/SCENARIO.POLICY.dat per tick for plots\n"
 		"      --header          print the CSV header first\n"
@@ -112,6 +113,7 @@ int main(int argc, char **argv)
 		{ "set", required_argument, NULL, 'k' },      { "series", required_argument, NULL, 'S' },
 		{ "header", no_argument, NULL, 'H' },         { "verbose", no_argument, NULL, 'v' },
 		{ "tick", required_argument, NULL, 't' },     { "window", required_argument, NULL, 'w' },
+		{ "seed", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -147,6 +149,13 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			b.policy_set = optarg;
+			break;
+		case 'r':
+			b.seed_override = strtoull(optarg, &end, 10);
+			if (*end || !b.seed_override) {
+				fprintf(stderr, "weightd-bench: --seed \"%s\": expected a positive integer\n", optarg);
+				return 2;
+			}
 			break;
 		case 't':
 		case 'w': {

@@ -424,7 +424,8 @@ static void report_tick(struct daemon *d, const struct measure_tick *mt, struct 
 			mb[k] = (struct metrics_backend){
 				svc->name, svc->backends[b].name, d->st[i].b[b].out_weight,
 				m && m->has_latency ? m->latency_s : NAN,
-				m && m->has_error ? m->error_ratio : NAN, x->cost, x->error, x->action};
+				m && m->has_error ? m->error_ratio : NAN, x->cost, x->error, x->action,
+				damping_gain(&d->st[i].b[b].damp), d->st[i].b[b].damp.count};
 		}
 	}
 	char err[512];

@@ -150,6 +150,7 @@ struct ctl {
 	int repeat_ticks;  /* ticks a latency may repeat exactly before it is stale */
 	double probe_w;    /* the weight a thin backend is probed back to */
 	double fair_w;     /* an equal share of what the pins leave */
+	double damping;    /* the service's damping: the lowest of its backends' */
 };
 
 static double clampd(double v, double lo, double hi)
@@ -301,6 +302,7 @@ struct memory {
 	double last_latency;
 	int repeats;
 	bool probing;
+	struct wd_damping damp;
 };
 
 /* How many requests the signal of m was built from: its rate over the
@@ -394,7 +396,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 	double step_max = c->step_max;
 	double w = start_weight(pc, bc, bs);
 	*mem = (struct memory){.e1 = bs->e1, .e2 = bs->e2, .n_err = 0, .stale = bs->stale,
-			       .last_latency = NAN};
+			       .last_latency = NAN, .damp = bs->damp};
 	if (latency_usable(pc, m)) {
 		mem->last_latency = m->latency_s;
 		mem->repeats = repeats_of(bs, m);
@@ -490,13 +492,14 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 			 pc->kd / c->scale * (e - 2 * e1 + e2));
 	if (!isfinite(dd))
 		dd = 0;
+	double move = clampd(dd * c->damping, -step_max, step_max);
 	mem->e1 = e;
 	mem->e2 = e1;
 	mem->n_err = bs->n_err < 2 ? bs->n_err + 1 : 2;
 	mem->stale = 0;
 	d->action = WD_ACT_APPLIED;
 	reasonf(d, "cost %.3gs vs pool %.3gs", d->cost, exp(ln_pool));
-	return w * exp(clampd(dd, -step_max, step_max));
+	return w * exp(move);
 }
 
 /* SPEC §3.6, integers: apportions x into newi. Held and frozen backends
@@ -613,6 +616,11 @@ static void control_of(const struct wd_service_cfg *svc, const struct wd_service
 	}
 	double fair = free_n ? (pc->total - fixed) / (double)free_n : pc->total;
 	c->fair_w = fair;
+	/* An oscillation is a mode of the whole service (every weight moves
+	 * against the others), so one backend's damping damps them all. */
+	c->damping = 1;
+	for (size_t i = 0; i < svc->n_backends; i++)
+		c->damping = fmin(c->damping, damping_gain(&st->b[i].damp));
 	double want = rates && rate > 0
 			      ? pc->total * 2 * pc->min_requests / (rate * c->window_s)
 			      : fair / 4;
@@ -681,6 +689,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 
 	for (size_t i = 0; i < n; i++) {
 		struct wd_backend_state *bs = &st->b[i];
+		double w0 = start_weight(pc, &svc->backends[i], bs);
 		if (role[i] != R_DRAIN) /* a drained backend keeps its weight as memory */
 			bs->weight = x[i];
 		bs->e1 = mem[i].e1;
@@ -689,6 +698,16 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		bs->stale = mem[i].stale;
 		bs->last_latency = mem[i].last_latency;
 		bs->repeats = mem[i].repeats;
+		bs->damp = mem[i].damp;
+		/* The weight's real move (after the others' moves shared the
+		 * total), in points of the total: a swing between weights 1 and 2
+		 * is not worth damping, one between 40 and 60 is. */
+		if (role[i] == R_PID && damping_feed(&bs->damp, (x[i] - w0) / pc->total, c.scale)) {
+			out[i].oscillating = true;
+			size_t len = strlen(out[i].reason);
+			snprintf(out[i].reason + len, sizeof(out[i].reason) - len,
+				 "; oscillating: gain damped to %.2g", damping_gain(&bs->damp));
+		}
 		bs->pin = svc->backends[i].pin;
 		if (write)
 			bs->out_weight = newi[i];
@@ -696,9 +715,9 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		if (!write && role[i] == R_PID) {
 			out[i].action = WD_ACT_HELD;
 			if (newi[i] != out[i].old_weight)
-				reasonf(&out[i], "cost %.3gs vs pool %.3gs; move %+d below deadband %d",
+				reasonf(&out[i], "cost %.3gs vs pool %.3gs; move %+d below deadband %d%s",
 					out[i].cost, exp(ln_pool), newi[i] - out[i].old_weight,
-					pc->deadband);
+					pc->deadband, out[i].oscillating ? "; oscillating: gain damped" : "");
 		}
 	}
 	if (write)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "damping.h"
 
 /* What one tick measured for one backend. */
 struct wd_measurement {
@@ -41,6 +42,7 @@ struct wd_decision {
 	double error;     /* e_i; NaN when unknown */
 	int old_weight;
 	int new_weight;
+	bool oscillating; /* this tick found the backend oscillating and damped its gain */
 };
 
 /* Controller memory of one backend. The first six fields are what the state
@@ -67,6 +69,7 @@ struct wd_backend_state {
 	int pin;         /* the pin the last step applied (-1 none): notices pins set or lifted */
 	double last_latency; /* the last usable latency (NaN none): repeats mean no new sample */
 	int repeats;     /* consecutive ticks it repeated exactly */
+	struct wd_damping damp; /* oscillation memory and the gain's damping */
 };
 
 struct wd_service_state {
