@@ -30,7 +30,7 @@ enum bench_policy {
 	BP_LEASTTIME,
 	BP_STEP,
 	BP_WD_LATENCY,
-	BP_WD_MARGINAL,
+	BP_WD_LEASTTIME,
 	BP_ORACLE,
 	BP_N
 };

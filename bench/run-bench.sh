@@ -40,7 +40,7 @@ function ms(v) { return v == "" ? "" : sprintf("%.0f", v * 1000) }
 if command -v gnuplot >/dev/null 2>&1; then
 	for s in $plots; do
 		pols=""
-		for p in equal capacity p2c leasttime step weightd-latency weightd-marginal oracle; do
+		for p in equal capacity p2c leasttime step weightd-latency weightd-leasttime oracle; do
 			[ -s "$tmp/$s.$p.dat" ] && pols="$pols $p"
 		done
 		nw=$(head -n 1 "$tmp/$s.oracle.dat" | awk -F'weights:' '{ print split($2, a, " ") }')

@@ -169,7 +169,7 @@ struct wd {
 };
 
 /* Loads a weightd.conf for the entities that have joined by tick k. */
-static int wd_config(const struct bench *b, enum wd_objective obj, size_t k, struct wd *w,
+static int wd_config(const struct bench *b, bool leasttime, size_t k, struct wd *w,
 		     char *err, size_t errlen)
 {
 	char path[] = "/tmp/weightd-bench.XXXXXX";
@@ -184,11 +184,11 @@ static int wd_config(const struct bench *b, enum wd_objective obj, size_t k, str
 	fprintf(o, "interval = \"%gs\";\nlisten = \"\";\nstate_file = \"\";\n"
 		   "prometheus = { url = \"http://127.0.0.1:1\"; };\n"
 		   "output = { type = \"file\"; path = \"/nonexistent/weightd-bench.yml\"; };\n"
-		   "policy = { objective = \"%s\"; latency_query = \"l\"; error_query = \"e\";"
+		   "policy = { latency_query = \"l\"; error_query = \"e\";"
 		   " rate_query = \"r\"; window = \"%gs\"; %s };\n"
 		   "services = ( { name = \"bench\"; kind = \"%s\"; label = \"instance\";\n"
 		   "  backends = (\n",
-		b->tick_s, obj == WD_OBJ_MARGINAL ? "marginal" : "latency", b->window_s,
+		b->tick_s, b->window_s,
 		b->policy_set ? b->policy_set : "", b->groups ? "weighted" : "servers");
 	int wint[BENCH_MAX_W], lo[BENCH_MAX_W], hi[BENCH_MAX_W];
 	for (size_t e = 0; e < b->nw; e++) {
@@ -221,6 +221,8 @@ static int wd_config(const struct bench *b, enum wd_objective obj, size_t k, str
 		return -1;
 	}
 	errors_free(&errs);
+	/* Traefik's leasttime strategy on the service (the output's choice) */
+	cfg->services[0].policy.leasttime = leasttime;
 	if (policy_state_sync(&w->st, &cfg->services[0]) < 0) {
 		config_free(cfg);
 		snprintf(err, errlen, "out of memory");
@@ -359,7 +361,8 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 	m->seed = b->sc.spec.seed * 7919 + 17;
 	x->r = r;
 	x->inner = p == BP_P2C ? fleet_chooser_p2c()
-		 : p == BP_LEASTTIME ? fleet_chooser_leasttime() : fleet_chooser_wrr();
+		 : p == BP_LEASTTIME || p == BP_WD_LEASTTIME ? fleet_chooser_leasttime()
+							     : fleet_chooser_wrr();
 	fleet_set_chooser(f, (struct fleet_chooser){ .pick = rec_pick, .on_weights = rec_weights,
 						     .on_done = rec_done, .free = rec_free,
 						     .ctx = x });
@@ -374,7 +377,7 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 			w[e] = b->capacity[e];
 			break;
 		case BP_WD_LATENCY:
-		case BP_WD_MARGINAL:
+		case BP_WD_LEASTTIME:
 			w[e] = 0; /* in Traefik once weightd writes it */
 			break;
 		case BP_STEP:
@@ -384,8 +387,9 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 			w[e] = 1;
 		}
 	}
-	if (p == BP_WD_LATENCY || p == BP_WD_MARGINAL) {
-		if (wd_config(b, p == BP_WD_MARGINAL ? WD_OBJ_MARGINAL : WD_OBJ_LATENCY, 0, &d, err,
+	bool wd = p == BP_WD_LATENCY || p == BP_WD_LEASTTIME;
+	if (wd) {
+		if (wd_config(b, p == BP_WD_LEASTTIME, 0, &d, err,
 			      errlen) < 0)
 			goto out;
 		for (size_t i = 0; i < d.cfg->services[0].n_backends; i++)
@@ -401,12 +405,12 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 			memcpy(w, seg_w + seg * b->nw, b->nw * sizeof *w);
 			seg++;
 		}
-		if ((p == BP_WD_LATENCY || p == BP_WD_MARGINAL) && k) {
+		if (wd && k) {
 			bool change = false;
 			for (size_t e = 0; e < b->nw; e++)
 				change |= (b->join_tick[e] <= k) != d.joined[e];
 			/* an operator adds the new server to the config as it joins */
-			if (change && wd_config(b, d.cfg->services[0].policy.objective, k, &d, err,
+			if (change && wd_config(b, p == BP_WD_LEASTTIME, k, &d, err,
 						errlen) < 0)
 				goto out;
 		}
@@ -417,7 +421,7 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 		r->n_ticks = k + 1;
 		meter_take(m, b, f, k);
 		bool wrote = false;
-		if (p == BP_WD_LATENCY || p == BP_WD_MARGINAL)
+		if (wd)
 			wrote = wd_tick(&d, m, b, f, k, w);
 		else if (p == BP_STEP)
 			wrote = step_tick(&st, m, b, f, k, w);

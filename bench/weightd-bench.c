@@ -21,7 +21,7 @@ static void usage(FILE *out)
 		"  -s, --scenario FILE   a scenario (contrib/sim/scenarios/README.md); its\n"
 		"                        interval is the tick (weightd's interval)\n"
 		"  -p, --policies LIST   comma-separated subset of: equal,capacity,p2c,leasttime,\n"
-		"                        step,weightd-latency,weightd-marginal (the oracle always runs)\n"
+		"                        step,weightd-latency,weightd-leasttime (the oracle always runs)\n"
 		"  -d, --duration SECONDS  override the scenario's duration\n"
 		"      --noise SIGMA     lognormal noise on measured latency (default 0.05)\n"
 		"      --tick SECONDS    weightd's interval instead of the scenario's\n"

@@ -409,10 +409,12 @@ static void parse_policy(struct parser *p, const config_setting_t *g, struct wd_
 		if (strcmp(obj, "latency") == 0)
 			pc->objective = WD_OBJ_LATENCY;
 		else if (strcmp(obj, "marginal") == 0)
-			pc->objective = WD_OBJ_MARGINAL;
+			pwarn(p, config_setting_get_member(g, "objective"),
+			      "objective \"marginal\" is retired (it lost to \"latency\" in every benchmark "
+			      "scenario) and now means \"latency\"; remove the objective key");
 		else
 			perr(p, config_setting_get_member(g, "objective"),
-			     "objective \"%s\" is not \"latency\" or \"marginal\"", obj);
+			     "objective \"%s\" is not \"latency\"", obj);
 	}
 	free(obj);
 	struct {
@@ -647,10 +649,6 @@ static void parse_service(struct parser *p, const config_setting_t *g,
 	}
 	if (!svc->policy.latency_query || !svc->policy.latency_query[0])
 		perr(p, g, "service \"%s\": no latency_query (set it on the service or in policy)",
-		     svc->name);
-	if (svc->policy.objective == WD_OBJ_MARGINAL &&
-	    (!svc->policy.rate_query || !svc->policy.rate_query[0]))
-		perr(p, pol ? pol : g, "service \"%s\": objective \"marginal\" needs a rate_query",
 		     svc->name);
 
 	config_setting_t *hc = config_setting_get_member(g, "health_check");

@@ -13,7 +13,7 @@
 
 #define WD_MAX_BACKENDS 1024
 
-enum wd_objective { WD_OBJ_LATENCY = 0, WD_OBJ_MARGINAL };
+enum wd_objective { WD_OBJ_LATENCY = 0 }; /* "marginal" is an alias, retired */
 enum wd_kind { WD_KIND_SERVERS = 0, WD_KIND_WEIGHTED };
 enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS };
 
@@ -36,6 +36,9 @@ struct wd_policy_cfg {
 	 * range selector in its queries; 0 when it cannot be known. */
 	int64_t tick_ms;
 	int64_t signal_window_ms;
+	/* The balancer is Traefik's leasttime (its strategy): weightd then
+	 * leaves per-request reaction to it and writes only real moves. */
+	bool leasttime;
 	/* Templates in the top-level group; expanded (${service} replaced) in a
 	 * service's effective policy. "" means absent. */
 	char *latency_query;

@@ -14,6 +14,14 @@
 
 /* Latencies below this are floored: ln(0) has no place in a ratio. */
 #define MIN_LATENCY_S 1e-6
+/* Under leasttime: a backend failing at least this share is not held up by
+ * the latency floor, and the deadband is at least total / this. */
+#define POLICY_LEASTTIME_ERROR 0.01
+#define POLICY_LEASTTIME_DEADBAND_DIV 10
+/* Slow start: a backend below its fair share ramps up while its cost is
+ * below the pool's by this much (ln 1.25). */
+#define POLICY_RAMP_ERROR 0.2231
+#define POLICY_RAMP_FACTOR 2.0
 /* The in-flight estimate at which the gain schedule stops falling. */
 #define POLICY_GAIN_INFLIGHT_CAP 8.0
 
@@ -90,6 +98,8 @@ int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *
 			b[i].out_weight = bc->pin >= 0 ? bc->pin : bc->weight;
 			b[i].pin = bc->pin;
 			b[i].last_latency = NAN;
+			b[i].last_error_ratio = NAN;
+			b[i].probation = st->n > 0; /* joined a running service */
 		}
 		b[i].name = strdup(bc->name);
 		if (!b[i].name) {
@@ -151,6 +161,7 @@ struct ctl {
 	double probe_w;    /* the weight a thin backend is probed back to */
 	double fair_w;     /* an equal share of what the pins leave */
 	double damping;    /* the service's damping: the lowest of its backends' */
+	double pool_error; /* the mean error ratio of the backends not ejected */
 };
 
 static double clampd(double v, double lo, double hi)
@@ -210,9 +221,25 @@ static double cost_of(const struct wd_policy_cfg *pc, const struct wd_measuremen
 	double er = error_usable(pc, m) ? m->error_ratio : 0;
 	double c = lat * (1 + pc->error_penalty * er);
 	*inflight = rate_known(m) ? m->rate * m->latency_s : NAN;
-	if (pc->objective == WD_OBJ_MARGINAL && isfinite(*inflight))
-		c *= 1 + *inflight;
 	return c;
+}
+
+/* Whether m's error ratio is within bounds of the pool's: at most half as
+ * much again, plus half a percent (unknown counts as 0). */
+static bool error_at_most_pool(const struct wd_policy_cfg *pc, const struct wd_measurement *m,
+			       const struct ctl *c)
+{
+	double er = error_usable(pc, m) ? m->error_ratio : 0;
+	return er <= 1.5 * c->pool_error + 0.005;
+}
+
+/* Whether m's error ratio fell since the last tick (an ejected backend's
+ * window still holds its old failures while it recovers). */
+static bool error_falling(const struct wd_policy_cfg *pc, const struct wd_backend_state *bs,
+			  const struct wd_measurement *m)
+{
+	return error_usable(pc, m) && isfinite(bs->last_error_ratio) &&
+	       m->error_ratio < bs->last_error_ratio;
 }
 
 /* The weight a steered backend continues from: its continuous weight, or its
@@ -246,7 +273,7 @@ static bool hold_unchanged(const struct wd_service_cfg *svc, const struct wd_ser
  * rest; if that is infeasible (few steered backends, or total or bounds
  * changed by a reload), the held ones scale with them; last, the ejected. */
 static int shape(const struct wd_service_cfg *svc, const enum role *role, const double *want,
-		 double *x)
+		 const double *floor, double *x)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
 	size_t n = svc->n_backends;
@@ -284,7 +311,7 @@ static int shape(const struct wd_service_cfg *svc, const enum role *role, const 
 			if (fixed) {
 				lo[i] = hi[i] = want[i];
 			} else {
-				lo[i] = pc->min_weight;
+				lo[i] = role[i] == R_PID && level == 0 ? floor[i] : pc->min_weight;
 				hi[i] = pc->max_weight;
 			}
 		}
@@ -302,6 +329,8 @@ struct memory {
 	double last_latency;
 	int repeats;
 	bool probing;
+	bool probation;
+	double last_error_ratio;
 	struct wd_damping damp;
 };
 
@@ -396,7 +425,8 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 	double step_max = c->step_max;
 	double w = start_weight(pc, bc, bs);
 	*mem = (struct memory){.e1 = bs->e1, .e2 = bs->e2, .n_err = 0, .stale = bs->stale,
-			       .last_latency = NAN, .damp = bs->damp};
+			       .last_latency = NAN, .damp = bs->damp, .probation = bs->probation,
+			       .last_error_ratio = error_usable(pc, m) ? m->error_ratio : NAN};
 	if (latency_usable(pc, m)) {
 		mem->last_latency = m->latency_s;
 		mem->repeats = repeats_of(bs, m);
@@ -425,6 +455,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 		d->action = WD_ACT_EJECTED;
 		reasonf(d, "error ratio %.3g >= %.3g", m->error_ratio, pc->eject_error_ratio);
 		mem->stale = 0;
+		mem->probation = true;
 		return pc->min_weight;
 	case R_NODATA: {
 		char why[96];
@@ -439,6 +470,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 		/* Stale: drift toward the configured weight, at most one max_step a
 		 * tick, so it gets traffic and produces data again. */
 		d->action = WD_ACT_STALE;
+		mem->probation = true;
 		reasonf(d, "no data for over %d ticks: %s; back toward weight %d", c->stale_ticks,
 			why, bc->weight);
 		return w * exp(clampd(log(bc->weight / w), -step_max, step_max));
@@ -454,6 +486,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 		else
 			snprintf(why, sizeof(why), "latency unchanged for %d ticks", mem->repeats + 1);
 		mem->stale = 0;
+		mem->probation = true;
 		if (w < c->probe_w) {
 			d->action = WD_ACT_PROBING;
 			mem->probing = true;
@@ -482,7 +515,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 	double g = 1;
 	if (isfinite(inflight)) {
 		double n = inflight < POLICY_GAIN_INFLIGHT_CAP ? inflight : POLICY_GAIN_INFLIGHT_CAP;
-		g = 1 / (1 + (pc->objective == WD_OBJ_MARGINAL ? 2 : 1) * n);
+		g = 1 / (1 + n);
 	}
 	/* Per tick, the integral and the step limit take the tick's share of a
 	 * control step (delay.h); the proportional term telescopes over the
@@ -492,13 +525,30 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 			 pc->kd / c->scale * (e - 2 * e1 + e2));
 	if (!isfinite(dd))
 		dd = 0;
+	/* Slow start, gated on what it measures: a backend on probation
+	 * (joined, or back from an ejection, staleness or a thin signal) below
+	 * its fair share doubles each control step while its latency stays
+	 * clearly below the pool's cost and its errors within the pool's (or
+	 * falling, as an ejected backend's window forgets its failures); the
+	 * first tick it does not, probation ends and the PID above takes over
+	 * (and backs off if it must). */
+	bool ramp = bs->probation && w < c->fair_w &&
+		    ln_pool - log(fmax(m->latency_s, MIN_LATENCY_S)) > POLICY_RAMP_ERROR &&
+		    (error_at_most_pool(pc, m, c) || error_falling(pc, bs, m));
+	mem->probation = ramp;
 	double move = clampd(dd * c->damping, -step_max, step_max);
+	if (ramp) /* doubling a control step: at a fair share in a few ticks */
+		move = fmax(move, log(POLICY_RAMP_FACTOR) * c->scale);
 	mem->e1 = e;
 	mem->e2 = e1;
 	mem->n_err = bs->n_err < 2 ? bs->n_err + 1 : 2;
 	mem->stale = 0;
 	d->action = WD_ACT_APPLIED;
-	reasonf(d, "cost %.3gs vs pool %.3gs", d->cost, exp(ln_pool));
+	if (ramp)
+		reasonf(d, "cost %.3gs vs pool %.3gs; below fair share %.3g: ramping up", d->cost,
+			exp(ln_pool), c->fair_w);
+	else
+		reasonf(d, "cost %.3gs vs pool %.3gs", d->cost, exp(ln_pool));
 	return w * exp(move);
 }
 
@@ -616,6 +666,15 @@ static void control_of(const struct wd_service_cfg *svc, const struct wd_service
 	}
 	double fair = free_n ? (pc->total - fixed) / (double)free_n : pc->total;
 	c->fair_w = fair;
+	double er_sum = 0;
+	size_t er_n = 0;
+	for (size_t i = 0; i < svc->n_backends; i++) {
+		if (error_usable(pc, &m[i]) && m[i].error_ratio < pc->eject_error_ratio) {
+			er_sum += m[i].error_ratio;
+			er_n++;
+		}
+	}
+	c->pool_error = er_n ? er_sum / (double)er_n : 0;
 	/* An oscillation is a mode of the whole service (every weight moves
 	 * against the others), so one backend's damping damps them all. */
 	c->damping = 1;
@@ -670,7 +729,23 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	double x[WD_MAX_BACKENDS];
 	int newi[WD_MAX_BACKENDS];
 	bool forced = st->dirty;
-	if (shape(svc, role, want, x) < 0)
+	/* Under leasttime a backend whose bad history makes the balancer skip
+	 * it gets no requests, so that history never improves: the write that
+	 * rebuilds the balancer when it turns stale gives it a fresh start. */
+	for (size_t i = 0; pc->leasttime && i < n; i++)
+		if (role[i] == R_NODATA && st->b[i].stale == c.stale_ticks &&
+		    mem[i].stale > c.stale_ticks)
+			forced = true;
+	/* Under leasttime a weight divides the balancer's latency score, so a
+	 * latency cut counts twice and a slow backend starves outright (no
+	 * traffic, no data): latency alone never takes a backend below a
+	 * quarter of a fair share there; errors still do. */
+	double floor[WD_MAX_BACKENDS];
+	for (size_t i = 0; i < n; i++)
+		floor[i] = pc->leasttime && !(error_usable(pc, &m[i]) && m[i].error_ratio >= POLICY_LEASTTIME_ERROR)
+				   ? fmax(pc->min_weight, fmin(c.fair_w / 4, pc->max_weight))
+				   : pc->min_weight;
+	if (shape(svc, role, want, floor, x) < 0)
 		return hold_unchanged(svc, st, out, "weights cannot be shaped within bounds: holding all");
 	if (integers(svc, st, role, mem, c.stale_ticks, x, newi, &forced) < 0)
 		return hold_unchanged(svc, st, out, "weights cannot be apportioned: holding all");
@@ -680,7 +755,11 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	 * as far from the written one: noise that only carries a weight across a
 	 * rounding boundary (27.4 -> 27.6 flips 27 to 28) is no reason for
 	 * Traefik to rebuild its balancers. */
+	/* Under leasttime every write also wipes the balancer's history: only
+	 * moves of a tenth of the total are worth it. */
 	int db = pc->deadband > 1 ? pc->deadband : 1;
+	if (pc->leasttime && db < pc->total / POLICY_LEASTTIME_DEADBAND_DIV)
+		db = pc->total / POLICY_LEASTTIME_DEADBAND_DIV;
 	bool moved = false;
 	for (size_t i = 0; i < n; i++)
 		if (abs(newi[i] - st->b[i].out_weight) >= db && fabs(x[i] - st->b[i].out_weight) >= db)
@@ -699,6 +778,8 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		bs->last_latency = mem[i].last_latency;
 		bs->repeats = mem[i].repeats;
 		bs->damp = mem[i].damp;
+		bs->probation = mem[i].probation;
+		bs->last_error_ratio = mem[i].last_error_ratio;
 		/* The weight's real move (after the others' moves shared the
 		 * total), in points of the total: a swing between weights 1 and 2
 		 * is not worth damping, one between 40 and 60 is. */

@@ -70,6 +70,8 @@ struct wd_backend_state {
 	double last_latency; /* the last usable latency (NaN none): repeats mean no new sample */
 	int repeats;     /* consecutive ticks it repeated exactly */
 	struct wd_damping damp; /* oscillation memory and the gain's damping */
+	bool probation;  /* joined, or back from an ejection, staleness or a thin signal: may ramp */
+	double last_error_ratio; /* the last usable error ratio (NaN none) */
 };
 
 struct wd_service_state {

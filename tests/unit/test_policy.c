@@ -91,7 +91,6 @@ struct step_case {
 
 static void max60(struct wd_service_cfg *s) { s->policy.max_weight = 60; }
 static void min10(struct wd_service_cfg *s) { s->policy.min_weight = 10; }
-static void marginal(struct wd_service_cfg *s) { s->policy.objective = WD_OBJ_MARGINAL; }
 static void freeze(struct wd_service_cfg *s) { s->freeze = true; }
 static void min_rate1(struct wd_service_cfg *s) { s->policy.min_rate = 1; }
 
@@ -121,11 +120,6 @@ static const struct step_case step_cases[] = {
 	{"gain schedule stops at n = 8", 2, {50, 50}, {NP, NP}, NULL,
 	 {{0.1, NONE, 200}, {0.2, NONE, 200}}, false, {50, 50}, {H, H}, false,
 	 {"move +1 below deadband 1", "move -1 below deadband 1"}, {50.7701, 49.2299}},
-	/* marginal: n = 1 and 3, costs .1*2 = .2 and .1*4 = .4, g = 1/3 and 1/7;
-	 * d = 0.046210, -0.019804; ratio e^0.066013: 51.650 : 48.350. */
-	{"marginal objective, 1/(1+2n)", 2, {50, 50}, {NP, NP}, marginal,
-	 {{0.1, NONE, 10}, {0.1, NONE, 30}}, false, {52, 48}, {A, A}, true,
-	 {"cost 0.2s", "cost 0.4s"}, {51.6498, 48.3502}},
 	/* cost = .1*(1 + 10*.1) = .2 equals .2*(1 + 0): no error, no move. */
 	{"error penalty in cost", 2, {50, 50}, {NP, NP}, NULL,
 	 {{0.1, 0.1, NONE}, {0.2, 0.0, NONE}}, false, {50, 50}, {H, H}, false,
@@ -429,6 +423,99 @@ static void test_sample_spacing(void)
 		policy_step(&f.svc, &st, m, true, d);
 	}
 	CU_ASSERT_DOUBLE_EQUAL(policy_sample_spacing(&st), 1.0, 1e-12);
+	policy_state_free(&st);
+}
+
+static void test_leasttime_mode(void)
+{
+	/* Under Traefik's leasttime a weight divides the balancer's latency
+	 * score: latency alone never takes a backend below a quarter of a fair
+	 * share (errors still do), moves under a tenth of the total are not
+	 * written (each write wipes the balancer's history), and a backend the
+	 * balancer starves (no data) gets the write that rebuilds it. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 4, NULL);
+	f.svc.policy.leasttime = true;
+	struct wd_measurement m[4] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.1), pf_lat(2.0)};
+	struct wd_decision d[4];
+	unsigned writes = 0;
+	for (int t = 0; t < 40; t++) {
+		for (int i = 0; i < 4; i++)
+			m[i].latency_s *= 1.0001; /* new samples every tick */
+		if (policy_step(&f.svc, &st, m, true, d)) {
+			writes++;
+			bool big = false; /* some weight moved by the deadband of 10 */
+			for (int i = 0; i < 4; i++)
+				big |= abs(st.b[i].out_weight - d[i].old_weight) >= 10;
+			CU_ASSERT(big || t == 0);
+		}
+	}
+	CU_ASSERT(st.b[3].weight >= 25.0 / 4 - 1e-9);
+	CU_ASSERT(st.b[3].out_weight >= 6);
+	CU_ASSERT(writes >= 1 && writes <= 4);
+	/* errors take it lower */
+	m[3].has_error = true;
+	m[3].error_ratio = 0.2;
+	for (int t = 0; t < 20; t++) {
+		for (int i = 0; i < 4; i++)
+			m[i].latency_s *= 1.0001;
+		policy_step(&f.svc, &st, m, true, d);
+	}
+	CU_ASSERT(st.b[3].out_weight < 6);
+	/* starved: no data for stale_ticks, then one forced write */
+	m[3] = (struct wd_measurement){0};
+	bool wrote[8];
+	for (int t = 0; t < 8; t++) {
+		for (int i = 0; i < 3; i++)
+			m[i].latency_s *= 1.0001;
+		wrote[t] = policy_step(&f.svc, &st, m, true, d);
+	}
+	CU_ASSERT(!wrote[0] && !wrote[1] && !wrote[2]);
+	CU_ASSERT(wrote[4]); /* the tick it turns stale (after 4 held) */
+	CU_ASSERT_EQUAL(d[3].action, WD_ACT_STALE);
+	policy_state_free(&st);
+}
+
+static void test_probation_ramps_a_recovered_backend(void)
+{
+	/* b2 was ejected; its failures stop. While its window still holds
+	 * them (errors falling) and its latency is well below the pool's, it
+	 * ramps by a full step a tick and is at its fair share within 10
+	 * ticks of its error ratio falling below eject_error_ratio. The old
+	 * rule climbed from min_weight by the PID alone (14 after 10 ticks). */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 3, NULL);
+	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.05)};
+	for (int i = 0; i < 3; i++) {
+		m[i].has_error = true;
+		m[i].error_ratio = 0;
+	}
+	m[2].error_ratio = 0.8;
+	struct wd_decision d[3];
+	for (int t = 0; t < 3; t++)
+		policy_step(&f.svc, &st, m, true, d);
+	CU_ASSERT_EQUAL(d[2].action, WD_ACT_EJECTED);
+	CU_ASSERT_EQUAL(st.b[2].out_weight, 1);
+	int t;
+	for (t = 0; t < 20 && st.b[2].out_weight < 30; t++) {
+		m[2].error_ratio = m[2].error_ratio > 0.1 ? m[2].error_ratio - 0.1 : 0;
+		m[0].latency_s *= 1.0001;
+		m[1].latency_s *= 1.0001;
+		m[2].latency_s *= 1.0001;
+		double before = st.b[2].weight;
+		policy_step(&f.svc, &st, m, true, d);
+		if (m[2].error_ratio < 0.5) /* ramping: on probation, growing half again at least */
+			CU_ASSERT(st.b[2].probation && st.b[2].weight >= 1.5 * before);
+	}
+	printf("\nrecovered backend at weight %d after %d ticks\n", st.b[2].out_weight, t);
+	CU_ASSERT(st.b[2].out_weight >= 30);
+	CU_ASSERT(t <= 3 + 10); /* ejected for three more ticks, then 10 */
+	/* at its fair share, probation is over: the PID steers it again */
+	policy_step(&f.svc, &st, m, true, d);
+	CU_ASSERT_PTR_NULL(strstr(d[2].reason, "ramping"));
+	CU_ASSERT(!st.b[2].probation);
 	policy_state_free(&st);
 }
 
@@ -757,7 +844,6 @@ static void random_service(uint64_t *r, struct pf_service *f, bool allow_pins)
 		pc->total = (int)n * 10;
 	pc->min_weight = irange(r, 1, pc->total / (int)n > 3 ? 3 : pc->total / (int)n);
 	pc->max_weight = irange(r, (pc->total + (int)n - 1) / (int)n, pc->total);
-	pc->objective = irange(r, 0, 1) ? WD_OBJ_MARGINAL : WD_OBJ_LATENCY;
 	pc->kp = uni(r, 0, 1);
 	pc->ki = uni(r, 0, 1.5);
 	pc->kd = irange(r, 0, 1) ? 0 : uni(r, 0, 0.5);
@@ -1059,6 +1145,9 @@ int main(void)
 	CU_add_test(s, "thin signal: held or probed back", test_thin_signal_held_or_probed);
 	CU_add_test(s, "a starved backend's repeated latency is stale", test_repeated_latency_is_stale);
 	CU_add_test(s, "samples' spacing from repeated ticks", test_sample_spacing);
+	CU_add_test(s, "leasttime mode: floor, deadband, rebuild for the starved",
+		    test_leasttime_mode);
+	CU_add_test(s, "probation ramps a recovered backend", test_probation_ramps_a_recovered_backend);
 	CU_add_test(s, "deadband", test_deadband);
 	CU_add_test(s, "rounding noise is not a move", test_rounding_noise_is_not_a_move);
 	CU_add_test(s, "reload keeps backends by name", test_reload_keeps_backends_by_name);
