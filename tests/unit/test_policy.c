@@ -483,7 +483,7 @@ static void test_probation_ramps_a_recovered_backend(void)
 	 * them (errors falling) and its latency is well below the pool's, it
 	 * ramps by a full step a tick and is at its fair share within 10
 	 * ticks of its error ratio falling below eject_error_ratio. The old
-	 * rule climbed from min_weight by the PID alone (14 after 10 ticks). */
+	 * rule climbed from min_weight by the PID alone (30 after 20 ticks). */
 	struct pf_service f;
 	struct wd_service_state st;
 	setup(&f, &st, 3, NULL);
