@@ -1,4 +1,4 @@
-/* bench: the control benchmark (issue 8). Runs one scenario of the fleet
+/* bench: the control benchmark. Runs one scenario of the fleet
  * model (contrib/sim/fleet.h) in simulated time under each policy an operator
  * could choose, and scores them against the oracle (the best static split per
  * phase, searched in the same model).

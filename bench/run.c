@@ -18,6 +18,7 @@
 
 #include "bench.h"
 #include "config.h"
+#include "measure.h"
 #include "policy.h"
 
 /* ---- recording every request ------------------------------------------- */
@@ -126,8 +127,8 @@ static void meter_take(struct meter *m, const struct bench *b, struct fleet *f, 
 		m->snap[k % METER_RING][e] = *entity_counters(b, f, e);
 }
 
-/* Entity e over the window ending with tick k, as the queries of SPEC §2's
- * example return it: p95 latency, 5xx ratio, request rate. */
+/* Entity e over the window ending with tick k, as the queries of the
+ * README's example return it: p95 latency, 5xx ratio, request rate. */
 static struct wd_measurement meter_read(struct meter *m, const struct bench *b, struct fleet *f,
 					size_t k, size_t e)
 {
@@ -243,8 +244,10 @@ static bool wd_tick(struct wd *d, struct meter *m, const struct bench *b, struct
 	const struct wd_service_cfg *svc = &d->cfg->services[0];
 	struct wd_measurement meas[BENCH_MAX_W];
 	struct wd_decision dec[BENCH_MAX_W];
-	for (size_t i = 0; i < svc->n_backends; i++)
+	for (size_t i = 0; i < svc->n_backends; i++) {
 		meas[i] = meter_read(m, b, f, k, d->map[i]);
+		measure_screen(&svc->policy, svc->policy.rate_query[0] != '\0', &meas[i]);
+	}
 	if (!policy_step(svc, &d->st, meas, true, dec))
 		return false;
 	for (size_t i = 0; i < svc->n_backends; i++)

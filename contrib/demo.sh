@@ -32,6 +32,16 @@ case $duration in
 esac
 [ -r "$scenario" ] || { echo "demo.sh: cannot read scenario $scenario" >&2; exit 2; }
 scenario=$(cd "$(dirname "$scenario")" && pwd)/$(basename "$scenario")
+case $out in /*) ;; *) out=$(pwd)/$out ;; esac
+
+# The output directory holds only what this script creates. A directory that
+# is not empty and was not made by an earlier demo run is refused, and an
+# earlier run's directory is cleared only of the files the demo writes.
+marker=.weightd-demo
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -f "$out/$marker" ]; then
+	echo "demo.sh: $out exists, is not empty and was not made by demo.sh; choose another --out" >&2
+	exit 2
+fi
 
 say() { printf '\033[1m%s\033[0m\n' "$*"; }
 
@@ -51,7 +61,13 @@ fi
 make -j2 weightd weightd-sim >/dev/null
 
 # ---- processes -----------------------------------------------------------------
-rm -rf "$out"
+mkdir -p "$out"
+: >"$out/$marker"
+for f in weightd.conf prometheus.yml check.log truth.csv audit.jsonl demo.png \
+	weightd.log weightd-sim.log prometheus.log dynamic/weightd.yml; do
+	rm -f "$out/$f"
+done
+rm -rf "$out/prom-data"
 mkdir -p "$out/dynamic" "$out/prom-data"
 PIDS=""
 stopping=no

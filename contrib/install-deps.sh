@@ -5,9 +5,9 @@ set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
 libcurl4-openssl-dev libcjson-dev libhiredis-dev libconfig-dev libyaml-dev
-libmicrohttpd-dev libcunit1-dev
+libmicrohttpd-dev libcunit1-dev libsystemd-dev
 prometheus redis-server curl jq gnuplot-nox python3 python3-jsonschema python3-yaml
-valgrind groff-base man-db faketime"
+valgrind groff-base man-db faketime haproxy"
 
 missing=""
 for p in $PACKAGES; do
@@ -26,8 +26,6 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing
-# Debian's packages start their services; weightd's tests start their own on
-# free loopback ports, so stop the system ones where a service manager runs.
-if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-	$SUDO systemctl disable --now prometheus redis-server >/dev/null 2>&1 || true
-fi
+# Debian's packages may start their own Prometheus and Redis; they are left
+# alone. weightd's tests and demo start their own servers on free loopback
+# ports, so a monitoring host keeps its services running.

@@ -2,7 +2,7 @@
  * write(2) each, and the aligned dry-run table. */
 #include "audit.h"
 
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -14,7 +14,7 @@
 struct audit {
 	char *path;
 	int fd;
-	int own_fd; /* 0 for stdout */
+	bool own_fd; /* false for stdout */
 };
 
 static int open_path(const char *path, char *err, size_t errlen)
@@ -43,7 +43,7 @@ struct audit *audit_open(const char *path, char *err, size_t errlen)
 		free(a);
 		return NULL;
 	}
-	a->own_fd = 1;
+	a->own_fd = true;
 	return a;
 }
 

@@ -1,4 +1,4 @@
-/* audit: the decision log of SPEC §5 (one JSON object per backend per tick,
+/* audit: the decision log (one JSON object per backend per tick,
  * appended with one write(2) per line so lines never interleave, reopened on
  * SIGHUP for log rotation, "-" for stdout), and the dry-run table a human
  * reads before trusting weightd with traffic. */

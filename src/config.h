@@ -1,5 +1,10 @@
 /* config: the weightd.conf file (libconfig syntax) turned into an immutable
- * struct wd_config, with every validation of SPEC §2 reported as FILE:LINE.
+ * struct wd_config, with every validation error reported as FILE:LINE.
+ *
+ * One table in config.c lists every key with its type, default, bounds and
+ * the groups it may stand in: it is the only place a default or a bound is
+ * stated. The stages after the loader trust what it checked (every number
+ * finite and within its bounds, every default filled in).
  *
  * A config is built whole and validated before anyone sees it; reload builds a
  * new one and swaps pointers. Secrets (*_file keys) are read here, kept only in
@@ -13,7 +18,9 @@
 
 #define WD_MAX_BACKENDS 1024
 
-enum wd_objective { WD_OBJ_LATENCY = 0 }; /* "marginal" is an alias, retired */
+/* "marginal" is retired: the loader reads it, warns and makes it latency, so
+ * the policy only ever sees WD_OBJ_LATENCY. */
+enum wd_objective { WD_OBJ_LATENCY = 0, WD_OBJ_MARGINAL };
 enum wd_kind { WD_KIND_SERVERS = 0, WD_KIND_WEIGHTED };
 enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS };
 
@@ -88,7 +95,7 @@ struct wd_prom_cfg {
 	char *ca_file;      /* NULL if none */
 	bool insecure_skip_verify;
 	int64_t max_response_bytes;
-	int max_concurrency; /* queries in flight at once (1..1024, default 32) */
+	int max_concurrency; /* queries in flight at once */
 };
 
 struct wd_output_cfg {
@@ -137,11 +144,21 @@ int config_load(const char *path, struct wd_config **out, struct wd_errors *errs
 		struct wd_errors *warns);
 void config_free(struct wd_config *cfg);
 
+/* Fills a zeroed config's top level, prometheus, output and policy with the
+ * defaults (no services). Returns 0, or -1 when out of memory; either way
+ * config_free releases what it holds. For tools and tests that build a
+ * config in code. */
+int config_defaults(struct wd_config *cfg);
+
 /* Parses "250ms", "10s", "1m", "1h" (also "1.5s", "1m30s") into milliseconds.
  * Returns 0, or -1 with the reason in err. Zero and negative are errors. */
 int config_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen);
 
-/* Returns a copy of tmpl with every ${service} replaced by name (caller frees). */
+/* Returns a copy of the PromQL template tmpl with every ${service} replaced
+ * by name, escaped for where it stands: as is outside a string, with \ and
+ * the quote escaped inside a string, and with regex metacharacters escaped
+ * too inside the string of a =~ or !~ matcher (caller frees; NULL when out
+ * of memory). The only place a name enters a query. */
 char *config_expand_template(const char *tmpl, const char *name);
 
 /* Finds a service / backend by name; NULL or -1 when absent. */

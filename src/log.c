@@ -1,8 +1,10 @@
 /* log: formats one line per message and writes it with a single write(2), so
  * lines from signal-time and tick-time code never interleave. */
 #include "log.h"
+#include "text.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -12,7 +14,7 @@ static int log_level = WD_LOG_INFO;
 static enum wd_log_format log_format = WD_LOG_LOGFMT;
 static FILE *log_stream;
 
-static const char *const level_names[] = {"error", "warn", "info", "debug"};
+const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
 
 void log_setup(int level, enum wd_log_format format)
 {
@@ -27,7 +29,7 @@ void log_set_stream(FILE *stream) { log_stream = stream; }
 int log_level_from_name(const char *name)
 {
 	for (int i = 0; i < 4; i++)
-		if (strcmp(name, level_names[i]) == 0)
+		if (strcmp(name, log_level_names[i]) == 0)
 			return i;
 	return -1;
 }
@@ -38,17 +40,32 @@ const char *log_level_name(int level)
 		level = 0;
 	if (level > 3)
 		level = 3;
-	return level_names[level];
+	return log_level_names[level];
 }
 
+/* One record is at most LINE_MAX bytes with its newline. When the fields do
+ * not fit, the longest values are cut (at a character boundary, marked with
+ * CUT_MARK) and the record itself stays whole: one JSON object or one logfmt
+ * line, whatever it carries. */
+#define LINE_MAX 4096
+#define FIELDS_MAX 24
+#define KEY_MAX 64 /* keys are the program's own words; longer ones are cut */
+#define CUT_MARK "[...]"
+
 struct line {
-	char buf[4096];
+	char buf[LINE_MAX];
 	size_t len;
+};
+
+struct field {
+	const char *key, *value;
+	size_t need;  /* bytes of the value as written, quotes included */
+	size_t limit; /* bytes it may take */
 };
 
 static void put_raw(struct line *l, const char *s, size_t n)
 {
-	size_t room = sizeof(l->buf) - 2 - l->len; /* keep room for "\n\0" */
+	size_t room = sizeof(l->buf) - l->len;
 	if (n > room)
 		n = room;
 	memcpy(l->buf + l->len, s, n);
@@ -67,77 +84,123 @@ static int needs_quotes(const char *s)
 	return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if the bytes there are not
- * one (overlong forms and surrogates included). */
-static size_t utf8_len(const unsigned char *s)
+/* The escaped form of the character at s into esc (at least 8 bytes): the
+ * same rules for logfmt's quoted values and JSON strings. Bytes that are not
+ * UTF-8 (a garbage answer quoted in an error) become '?', so every line stays
+ * valid text and valid JSON. Returns its length; *used is the input taken. */
+static size_t escape_char(const char *s, char *esc, size_t *used)
 {
-	size_t n = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] <= 0xf4 ? 4 : 0;
-	for (size_t i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((n == 3 && s[0] == 0xe0 && s[1] < 0xa0) || (n == 3 && s[0] == 0xed && s[1] >= 0xa0) ||
-	    (n == 4 && s[0] == 0xf0 && s[1] < 0x90) || (n == 4 && s[0] == 0xf4 && s[1] >= 0x90))
-		return 0;
+	unsigned char c = (unsigned char)*s;
+	*used = 1;
+	if (c >= 0x80) {
+		size_t n = text_utf8_len((const unsigned char *)s);
+		if (!n) {
+			esc[0] = '?';
+			return 1;
+		}
+		memcpy(esc, s, n);
+		*used = n;
+		return n;
+	}
+	if (c == '"' || c == '\\') {
+		esc[0] = '\\';
+		esc[1] = (char)c;
+		return 2;
+	}
+	if (c == '\n' || c == '\t') {
+		esc[0] = '\\';
+		esc[1] = c == '\n' ? 'n' : 't';
+		return 2;
+	}
+	if (c < 0x20)
+		return (size_t)snprintf(esc, 8, "\\u%04x", c);
+	esc[0] = (char)c;
+	return 1;
+}
+
+static bool quoted(const char *v) { return log_format == WD_LOG_JSON || needs_quotes(v); }
+
+/* Bytes the value takes written whole, quotes included. */
+static size_t value_need(const char *v)
+{
+	size_t n = quoted(v) ? 2 : 0, used;
+	char esc[8];
+	for (; *v; v += used)
+		n += escape_char(v, esc, &used);
 	return n;
 }
 
-/* Escapes for both logfmt's quoted values and JSON strings: the same rules.
- * Bytes that are not UTF-8 (a garbage answer quoted in an error) become '?',
- * so every line stays valid text and valid JSON. */
-static void put_escaped(struct line *l, const char *s)
+/* Writes v in at most limit bytes (quotes included): whole characters, and
+ * CUT_MARK after the last one when it does not fit. */
+static void put_value(struct line *l, const char *v, size_t need, size_t limit)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[8];
-		if (c >= 0x80) {
-			size_t n = utf8_len((const unsigned char *)s);
-			if (n) {
-				put_raw(l, s, n);
-				s += n - 1;
-			} else {
-				put(l, "?");
-			}
-		} else if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			put_raw(l, esc, 2);
-		} else if (c == '\n') {
-			put(l, "\\n");
-		} else if (c == '\t') {
-			put(l, "\\t");
-		} else if (c < 0x20) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			put(l, esc);
-		} else {
-			put_raw(l, (const char *)&c, 1);
+	bool q = quoted(v), cut = need > limit;
+	if (limit < sizeof(CUT_MARK) + 1)
+		limit = sizeof(CUT_MARK) + 1;
+	size_t room = limit - (q ? 2 : 0) - (cut ? sizeof(CUT_MARK) - 1 : 0), used;
+	char esc[8];
+	if (q)
+		put(l, "\"");
+	for (; *v; v += used) {
+		size_t n = escape_char(v, esc, &used);
+		if (n > room)
+			break;
+		put_raw(l, esc, n);
+		room -= n;
+	}
+	if (cut)
+		put(l, CUT_MARK);
+	if (q)
+		put(l, "\"");
+}
+
+static size_t key_len(const char *key)
+{
+	size_t n = strlen(key);
+	return n < KEY_MAX ? n : KEY_MAX;
+}
+
+static void put_key(struct line *l, const char *key, int first)
+{
+	if (log_format == WD_LOG_JSON)
+		put(l, first ? "{\"" : ",\"");
+	else if (!first)
+		put(l, " ");
+	char k[KEY_MAX + 1];
+	size_t n = 0, used;
+	char esc[8];
+	/* Keys are plain words; anything else in one becomes '_'. */
+	for (const char *s = key; *s && n < key_len(key); s += used, n++) {
+		k[n] = escape_char(s, esc, &used) == 1 && esc[0] != '?' && esc[0] != '=' &&
+				       esc[0] != ' ' ? esc[0] : '_';
+	}
+	put_raw(l, k, n);
+	put(l, log_format == WD_LOG_JSON ? "\":" : "=");
+}
+
+/* Shares the room left for values: values that fit their share are whole,
+ * the longer ones split the rest equally. */
+static void share_room(struct field *f, size_t n, size_t room)
+{
+	size_t left = n;
+	for (size_t i = 0; i < n; i++)
+		f[i].limit = 0;
+	bool again = true;
+	while (again && left) {
+		again = false;
+		size_t share = room / left;
+		for (size_t i = 0; i < n; i++) {
+			if (f[i].limit || f[i].need > share)
+				continue;
+			f[i].limit = f[i].need ? f[i].need : 1;
+			room -= f[i].need;
+			left--;
+			again = true;
 		}
 	}
-}
-
-static void put_value(struct line *l, const char *v)
-{
-	if (log_format == WD_LOG_JSON || needs_quotes(v)) {
-		put(l, "\"");
-		put_escaped(l, v);
-		put(l, "\"");
-	} else {
-		put(l, v);
-	}
-}
-
-static void put_field(struct line *l, const char *key, const char *value, int first)
-{
-	if (log_format == WD_LOG_JSON) {
-		put(l, first ? "{\"" : ",\"");
-		put_escaped(l, key);
-		put(l, "\":");
-	} else {
-		if (!first)
-			put(l, " ");
-		put(l, key);
-		put(l, "=");
-	}
-	put_value(l, value);
+	for (size_t i = 0; i < n; i++)
+		if (!f[i].limit && f[i].need)
+			f[i].limit = room / left;
 }
 
 void wd_log(int level, const char *msg, ...)
@@ -149,13 +212,12 @@ void wd_log(int level, const char *msg, ...)
 	struct tm tm;
 	gmtime_r(&tv.tv_sec, &tm);
 	char ts[40];
-	size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + n, sizeof(ts) - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
+	size_t tl = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + tl, sizeof(ts) - tl, ".%03ldZ", (long)(tv.tv_usec / 1000));
 
-	struct line l = {.len = 0};
-	put_field(&l, "ts", ts, 1);
-	put_field(&l, "level", log_level_name(level), 0);
-	put_field(&l, "msg", msg, 0);
+	struct field f[FIELDS_MAX] = {{"ts", ts, 0, 0}, {"level", log_level_name(level), 0, 0},
+				       {"msg", msg, 0, 0}};
+	size_t n = 3;
 	va_list ap;
 	va_start(ap, msg);
 	for (;;) {
@@ -163,12 +225,26 @@ void wd_log(int level, const char *msg, ...)
 		if (!k)
 			break;
 		const char *v = va_arg(ap, const char *);
-		put_field(&l, k, v ? v : "", 0);
+		if (n < FIELDS_MAX)
+			f[n++] = (struct field){k, v ? v : "", 0, 0};
 	}
 	va_end(ap);
+	/* The record's frame: keys, separators, the closing brace and newline. */
+	size_t frame = 2;
+	for (size_t i = 0; i < n; i++) {
+		f[i].need = value_need(f[i].value);
+		frame += key_len(f[i].key) + 4;
+	}
+	/* FIELDS_MAX frames of KEY_MAX keys leave every value over 100 bytes. */
+	share_room(f, n, LINE_MAX - frame);
+	struct line l = {.len = 0};
+	for (size_t i = 0; i < n; i++) {
+		put_key(&l, f[i].key, i == 0);
+		put_value(&l, f[i].value, f[i].need, f[i].limit);
+	}
 	if (log_format == WD_LOG_JSON)
 		put(&l, "}");
-	l.buf[l.len++] = '\n';
+	put(&l, "\n");
 	int fd = log_stream ? fileno(log_stream) : STDERR_FILENO;
 	ssize_t w = write(fd, l.buf, l.len);
 	(void)w;

@@ -19,6 +19,8 @@ int log_get_level(void);
 void log_set_stream(FILE *stream);
 
 /* Level names "error", "warn", "info", "debug"; -1 when unknown. */
+/* The level names, indexed by enum wd_log_level, NULL-terminated. */
+extern const char *const log_level_names[];
 int log_level_from_name(const char *name);
 const char *log_level_name(int level);
 

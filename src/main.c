@@ -3,8 +3,9 @@
  * One tick: measure (prom) -> decide (policy) -> apply (output) -> remember
  * (state). The loop runs on the monotonic clock with next += interval, and
  * skips ahead after an overrun instead of bursting. Signal handlers only set
- * flags; signals stay blocked except while the loop sleeps in ppoll() or runs
- * a tick, so no wake-up is lost. */
+ * flags; signals stay blocked except while the loop sleeps in ppoll() or a
+ * tick's queries run, so no wake-up is lost and no write is interrupted. A
+ * reload runs when the loop wakes for it and changes nothing in the schedule. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #include "audit.h"
 #include "autoconf.h"
 #include "config.h"
+#include "confwatch.h"
 #include "httpd.h"
 #include "log.h"
 #include "measure.h"
@@ -27,7 +29,15 @@
 #include "output.h"
 #include "policy.h"
 #include "prom.h"
+#include "sdnotify.h"
 #include "state.h"
+
+#ifdef WD_FAULT_INJECTION
+#include "fault_alloc.h" /* tests/tools: a reload's Nth allocation fails */
+#else
+static void fault_alloc_arm(void) {}
+static void fault_alloc_disarm(void) {}
+#endif
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -53,12 +63,18 @@ struct options {
 	bool dry_run;
 	bool once;
 	bool check_only;
+	bool watch_config; /* reload when the file changes, without SIGHUP */
 	int verbosity; /* +1 per -v, -1 per -q */
 	enum wd_log_format log_format;
 };
 
+/* How often --watch-config looks at the file. */
+#define CONFIG_WATCH_MS 1000
+
 struct daemon {
 	struct options opt;
+	struct confwatch watch;   /* --watch-config: the file as last loaded */
+	int64_t watchdog_ms;      /* 0: no service-manager watchdog */
 	struct wd_config *cfg;
 	struct prom *prom;
 	struct output *out;
@@ -73,6 +89,8 @@ struct daemon {
 	struct audit *audit;    /* NULL when audit_log = "" */
 	bool audit_failing;
 	unsigned char **bflags; /* per service and backend: BF_* (logged states) */
+	sigset_t blocked;       /* the loop's mask: SIGHUP, SIGTERM, SIGINT blocked */
+	sigset_t unblocked;     /* the same with them unblocked: ppoll and queries */
 };
 
 /* Backend states whose start and end are logged once each. */
@@ -109,6 +127,7 @@ static void usage(FILE *f)
 		"  -n, --dry-run          decide, log and audit, but never write the output\n"
 		"  -1, --once             run one tick and exit (0 all handled, 1 any failure)\n"
 		"  -t, --check-config     validate the config, print FILE: ok or its errors\n"
+		"  -w, --watch-config     reload when the config file changes (checked every second)\n"
 		"  -v, --verbose          more logging than log_level (repeatable)\n"
 		"  -q, --quiet            less logging than log_level (repeatable)\n"
 		"      --log-format=FMT   logfmt (default) or json\n"
@@ -125,6 +144,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{"dry-run", no_argument, NULL, 'n'},
 		{"once", no_argument, NULL, '1'},
 		{"check-config", no_argument, NULL, 't'},
+		{"watch-config", no_argument, NULL, 'w'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"log-format", required_argument, NULL, 'L'},
@@ -134,12 +154,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 	};
 	o->config_path = SYSCONFDIR "/weightd/weightd.conf";
 	int c;
-	while ((c = getopt_long(argc, argv, "c:n1tvqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:n1twvqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o->config_path = optarg; break;
 		case 'n': o->dry_run = true; break;
 		case '1': o->once = true; break;
 		case 't': o->check_only = true; break;
+		case 'w': o->watch_config = true; break;
 		case 'v': o->verbosity++; break;
 		case 'q': o->verbosity--; break;
 		case 'L':
@@ -205,63 +226,96 @@ static int sync_flags(const struct daemon *d, const struct wd_config *cfg, unsig
 	return 0;
 }
 
-/* Reconciles the per-service states with cfg: keeps states by service name
- * (so a reload continues where it was), creates new ones, drops removed ones. */
-static int sync_states(struct daemon *d, const struct wd_config *cfg)
+static void free_states(struct wd_service_state *st, unsigned char **fl, size_t n)
 {
-	struct wd_service_state *st = calloc(cfg->n_services, sizeof(*st));
-	unsigned char **fl = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*fl));
-	if (!st || !fl || sync_flags(d, cfg, fl) < 0) {
-		free(st);
-		free_flags(fl, cfg->n_services);
+	free_flags(fl, n);
+	for (size_t i = 0; st && i < n; i++)
+		policy_state_free(&st[i]);
+	free(st);
+}
+
+/* Everything one config needs, built aside from the running one so a reload
+ * swaps it in whole or not at all. */
+struct runtime {
+	struct wd_config *cfg;
+	struct prom *prom;
+	struct output *out;
+	struct wd_service_state *st; /* one per cfg service, same order */
+	unsigned char **bflags;
+};
+
+static void runtime_free(struct runtime *r)
+{
+	free_states(r->st, r->bflags, r->cfg ? r->cfg->n_services : 0);
+	prom_free(r->prom);
+	output_free(r->out);
+	config_free(r->cfg);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Builds r's states from the running ones without touching them: kept by
+ * service name (so a reload continues where it was), new ones created,
+ * removed ones left behind with the running runtime. */
+static int build_states(const struct daemon *d, struct runtime *r)
+{
+	const struct wd_config *cfg = r->cfg;
+	size_t n = cfg->n_services;
+	r->st = calloc(n ? n : 1, sizeof(*r->st));
+	r->bflags = calloc(n ? n : 1, sizeof(*r->bflags));
+	if (!r->st || !r->bflags || sync_flags(d, cfg, r->bflags) < 0)
 		return -1;
-	}
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		for (size_t j = 0; j < d->n_st; j++) {
-			if (d->st[j].name && strcmp(d->st[j].name, cfg->services[i].name) == 0) {
-				st[i] = d->st[j];
-				memset(&d->st[j], 0, sizeof(d->st[j]));
-				break;
-			}
-		}
-		if (policy_state_sync(&st[i], &cfg->services[i]) < 0) {
-			for (size_t k = 0; k < cfg->n_services; k++)
-				policy_state_free(&st[k]);
-			free(st);
-			free_flags(fl, cfg->n_services);
+	for (size_t i = 0; i < n; i++) {
+		static const struct wd_service_state none;
+		const struct wd_service_state *old = &none;
+		for (size_t j = 0; j < d->n_st; j++)
+			if (d->st[j].name && strcmp(d->st[j].name, cfg->services[i].name) == 0)
+				old = &d->st[j];
+		if (policy_state_derive(old, &cfg->services[i], &r->st[i]) < 0)
 			return -1;
-		}
 	}
-	free_flags(d->bflags, d->n_st);
-	for (size_t j = 0; j < d->n_st; j++)
-		policy_state_free(&d->st[j]);
-	free(d->st);
-	d->st = st;
-	d->bflags = fl;
-	d->n_st = cfg->n_services;
 	return 0;
 }
 
-/* Opens prom and the output for cfg; on success swaps them in. */
-static int open_io(struct daemon *d, struct wd_config *cfg)
+/* Builds the Prometheus client, the output and the states for r->cfg (which
+ * r owns). 0, or -1 logged; r is then for runtime_free. */
+static int runtime_build(const struct daemon *d, struct runtime *r)
 {
 	char err[512];
-	struct prom *p = prom_new(&cfg->prom, err, sizeof(err));
-	if (!p) {
+	if (!(r->prom = prom_new(&r->cfg->prom, err, sizeof(err)))) {
 		log_error("cannot create the Prometheus client", "error", err);
 		return -1;
 	}
-	struct output *o = output_new(cfg, err, sizeof(err));
-	if (!o) {
+	if (!(r->out = output_new(r->cfg, err, sizeof(err)))) {
 		log_error("cannot open the output", "error", err);
-		prom_free(p);
 		return -1;
 	}
+	if (build_states(d, r) < 0) {
+		log_error("cannot build the controller state", "error", "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Frees the running runtime's parts. */
+static void drop_running(struct daemon *d)
+{
+	free_states(d->st, d->bflags, d->n_st);
 	prom_free(d->prom);
 	output_free(d->out);
-	d->prom = p;
-	d->out = o;
-	return 0;
+	config_free(d->cfg);
+}
+
+/* Puts r in place of the running runtime, which is freed; r is emptied. */
+static void runtime_swap(struct daemon *d, struct runtime *r)
+{
+	drop_running(d);
+	d->cfg = r->cfg;
+	d->prom = r->prom;
+	d->out = r->out;
+	d->st = r->st;
+	d->bflags = r->bflags;
+	d->n_st = r->cfg->n_services;
+	memset(r, 0, sizeof(*r));
 }
 
 /* Serves /metrics and /healthz on listen ("" none), restarting the server
@@ -298,44 +352,44 @@ static void reopen_audit(struct daemon *d)
 		log_error("cannot reopen the audit log; still writing to the old file", "error", err);
 }
 
+/* Loads the config again and builds everything it needs aside; only when
+ * all of it succeeded is it swapped in. On any failure the running config,
+ * Prometheus client, output, states, audit log and listener stay as they
+ * were. */
 static void reload(struct daemon *d)
 {
 	struct wd_errors errs = {0}, warns = {0};
-	struct wd_config *cfg = NULL;
+	struct runtime next = {0};
 	struct audit *audit = NULL;
 	char err[512];
 	log_info("reloading config", "config", d->opt.config_path);
-	if (config_load(d->opt.config_path, &cfg, &errs, &warns) < 0) {
+	sdnotify_reloading();
+	/* What is loaded now is what the watch compares against next. */
+	if (d->opt.watch_config)
+		confwatch_init(&d->watch, d->opt.config_path);
+	if (config_load(d->opt.config_path, &next.cfg, &errs, &warns) < 0) {
 		log_errors("config reload failed; keeping the running config", &errs, WD_LOG_ERROR);
 		goto failed;
 	}
 	log_errors("config warning", &warns, WD_LOG_WARN);
 	if (d->opt.dry_run)
-		cfg->dry_run = true;
-	bool same_audit = d->audit && strcmp(audit_path(d->audit), cfg->audit_log) == 0;
-	if (cfg->audit_log[0] && !same_audit && !(audit = audit_open(cfg->audit_log, err, sizeof(err)))) {
+		next.cfg->dry_run = true;
+	bool same_audit = d->audit && strcmp(audit_path(d->audit), next.cfg->audit_log) == 0;
+	if (next.cfg->audit_log[0] && !same_audit &&
+	    !(audit = audit_open(next.cfg->audit_log, err, sizeof(err)))) {
 		log_error("config reload failed; keeping the running config", "error", err);
-		config_free(cfg);
 		goto failed;
 	}
-	if (switch_listener(d, cfg->listen) < 0) {
+	/* The listener last: it is the one part restarted in place. */
+	fault_alloc_arm();
+	if (runtime_build(d, &next) < 0 || switch_listener(d, next.cfg->listen) < 0) {
 		log_error("config reload failed; keeping the running config", "config", d->opt.config_path);
 		switch_listener(d, d->cfg->listen);
-		audit_close(audit);
-		config_free(cfg);
 		goto failed;
 	}
-	if (open_io(d, cfg) < 0 || sync_states(d, cfg) < 0) {
-		log_error("config reload failed; keeping the running config", "config", d->opt.config_path);
-		config_free(cfg);
-		/* The old outputs may have been replaced: reopen them for the old config. */
-		open_io(d, d->cfg);
-		switch_listener(d, d->cfg->listen);
-		audit_close(audit);
-		goto failed;
-	}
-	config_free(d->cfg);
-	d->cfg = cfg;
+	fault_alloc_disarm();
+	runtime_swap(d, &next);
+	const struct wd_config *cfg = d->cfg;
 	if (same_audit) {
 		reopen_audit(d);
 	} else {
@@ -345,13 +399,16 @@ static void reload(struct daemon *d)
 	}
 	apply_log_level(d);
 	metrics_set_config(d->metrics, cfg->interval_ms, cfg->dry_run);
-	metrics_config_reload(d->metrics, true);
+	metrics_config_reload(d->metrics, true, wall_ms() / 1000.0);
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", cfg->n_services);
 	log_info("config reloaded", "config", d->opt.config_path, "services", n);
 	goto out;
 failed:
-	metrics_config_reload(d->metrics, false);
+	fault_alloc_disarm();
+	runtime_free(&next);
+	audit_close(audit);
+	metrics_config_reload(d->metrics, false, wall_ms() / 1000.0);
 	reopen_audit(d);
 out:
 	errors_free(&errs);
@@ -505,7 +562,11 @@ static enum tick_result run_tick(struct daemon *d)
 	double start_s = mono_s();
 	d->tick++;
 	struct measure_tick mt = {0};
+	/* A stop may cut the queries short; the writes below run with the
+	 * signals blocked, so none fails them midway (EINTR in a connect). */
+	sigprocmask(SIG_SETMASK, &d->unblocked, NULL);
 	size_t failed = measure_run(d->prom, cfg, &mt, &stop_requested);
+	sigprocmask(SIG_SETMASK, &d->blocked, NULL);
 	if (stop_requested) {
 		measure_tick_free(&mt);
 		return TICK_FAILED;
@@ -589,15 +650,26 @@ static enum tick_result run_tick(struct daemon *d)
 
 /* Sleeps until deadline_ms (monotonic) or a signal, with signals unblocked
  * only inside ppoll so none is lost between the flag check and the sleep. */
-static void sleep_until(int64_t deadline_ms, const sigset_t *waitmask)
+static void sleep_until(struct daemon *d, int64_t deadline_ms, const sigset_t *waitmask)
 {
 	while (!stop_requested && !reload_requested) {
 		int64_t left = deadline_ms - now_ms();
 		if (left <= 0)
 			return;
+		/* Wake for the service manager's watchdog and the config watch. */
+		if (d->watchdog_ms > 0 && left > d->watchdog_ms)
+			left = d->watchdog_ms;
+		if (d->opt.watch_config && left > CONFIG_WATCH_MS)
+			left = CONFIG_WATCH_MS;
 		struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000};
 		if (ppoll(NULL, 0, &ts, waitmask) < 0 && errno != EINTR)
 			return;
+		if (d->watchdog_ms > 0)
+			sdnotify_watchdog();
+		if (d->opt.watch_config && confwatch_changed(&d->watch, d->opt.config_path)) {
+			log_info("config file changed", "config", d->opt.config_path);
+			reload_requested = 1;
+		}
 	}
 }
 
@@ -623,13 +695,7 @@ static void daemon_free(struct daemon *d)
 	httpd_stop(d->httpd); /* first: its thread reads the metrics */
 	metrics_free(d->metrics);
 	audit_close(d->audit);
-	free_flags(d->bflags, d->n_st);
-	for (size_t i = 0; i < d->n_st; i++)
-		policy_state_free(&d->st[i]);
-	free(d->st);
-	prom_free(d->prom);
-	output_free(d->out);
-	config_free(d->cfg);
+	drop_running(d);
 }
 
 int main(int argc, char **argv)
@@ -643,6 +709,8 @@ int main(int argc, char **argv)
 		return check_config(&d.opt);
 
 	struct wd_errors errs = {0}, warns = {0};
+	if (d.opt.watch_config)
+		confwatch_init(&d.watch, d.opt.config_path);
 	if (config_load(d.opt.config_path, &d.cfg, &errs, &warns) < 0) {
 		log_errors("invalid config", &errs, WD_LOG_ERROR);
 		errors_free(&errs);
@@ -655,16 +723,19 @@ int main(int argc, char **argv)
 	log_errors("config warning", &warns, WD_LOG_WARN);
 	errors_free(&warns);
 
-	sigset_t block, waitmask;
+	sigset_t block;
 	sigemptyset(&block);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGHUP);
-	sigdelset(&waitmask, SIGTERM);
-	sigdelset(&waitmask, SIGINT);
-	struct sigaction sa = {0};
+	sigprocmask(SIG_BLOCK, &block, &d.unblocked);
+	sigprocmask(SIG_BLOCK, NULL, &d.blocked);
+	sigdelset(&d.unblocked, SIGHUP);
+	sigdelset(&d.unblocked, SIGTERM);
+	sigdelset(&d.unblocked, SIGINT);
+	/* SA_RESTART: a signal taken while the queries run restarts the
+	 * system calls it interrupted rather than failing them. */
+	struct sigaction sa = {.sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
@@ -679,11 +750,16 @@ int main(int argc, char **argv)
 	/* The HTTP thread starts with the signals blocked, so it never takes them. */
 	d.metrics = metrics_new(PACKAGE_VERSION, now_ms());
 	char err[512];
-	if (!d.metrics || open_io(&d, d.cfg) < 0 || sync_states(&d, d.cfg) < 0) {
+	struct runtime first = {.cfg = d.cfg};
+	d.cfg = NULL;
+	if (!d.metrics || runtime_build(&d, &first) < 0) {
+		runtime_free(&first);
 		daemon_free(&d);
 		return 1;
 	}
+	runtime_swap(&d, &first);
 	metrics_set_config(d.metrics, d.cfg->interval_ms, d.cfg->dry_run);
+	metrics_config_loaded(d.metrics, wall_ms() / 1000.0);
 	if (d.cfg->audit_log[0] && !(d.audit = audit_open(d.cfg->audit_log, err, sizeof(err)))) {
 		log_error("cannot open the audit log", "error", err);
 		daemon_free(&d);
@@ -709,16 +785,30 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	d.watchdog_ms = sdnotify_watchdog_interval_ms();
+	sdnotify_ready("running");
+
 	int status = 0;
-	int64_t next = now_ms();
+	int64_t next = now_ms(), last_due = next;
 	while (!stop_requested) {
+		sleep_until(&d, next, &d.unblocked);
+		if (stop_requested)
+			break;
 		if (reload_requested) {
 			reload_requested = 0;
 			reload(&d);
+			sdnotify_ready("running");
+			/* A reload adds no controller step: what it changes applies
+			 * from the next tick, due one (new) interval after the last. */
+			if (d.tick > 0)
+				next = last_due + d.cfg->interval_ms;
+			if (now_ms() < next)
+				continue;
 		}
-		sigprocmask(SIG_SETMASK, &waitmask, NULL); /* signals may interrupt the tick */
+		last_due = next;
 		enum tick_result r = run_tick(&d);
-		sigprocmask(SIG_BLOCK, &block, NULL);
+		if (d.watchdog_ms > 0)
+			sdnotify_watchdog();
 		if (d.opt.once) {
 			status = r == TICK_OK ? 0 : 1;
 			break;
@@ -728,10 +818,11 @@ int main(int argc, char **argv)
 		int64_t now = now_ms();
 		if (next <= now) /* overrun: skip the missed ticks instead of bursting */
 			next += ((now - next) / interval_ms + 1) * interval_ms;
-		sleep_until(next, &waitmask);
 	}
-	if (stop_requested)
+	if (stop_requested) {
 		log_info("weightd stopping");
+		sdnotify_stopping();
+	}
 	daemon_free(&d);
 	return status;
 }

@@ -1,8 +1,9 @@
-/* measure: step 1 of SPEC §3. Builds every service's queries of a tick
+/* measure: the first stage of a tick. Builds every service's queries of a tick
  * (latency, and error ratio and rate when configured), runs them through prom
  * in one concurrent batch, and maps each result's series to the service's
- * backends by the value of the service's label. Validity rules for the
- * numbers (NaN, Inf, negative, duplicates, min_rate) live here. */
+ * backends by the value of the service's label. The data rules (NaN, Inf,
+ * negative, duplicates, min_rate) live here, in measure_screen, and nowhere
+ * else: policy_step trusts what it leaves. */
 #include "measure.h"
 
 #include <math.h>
@@ -186,57 +187,64 @@ static void report_unmatched(const struct prom_result *r, const struct wd_servic
 	}
 }
 
+/* Records one query's raw values: a backend named by exactly one series gets
+ * the value, one named by two or more gets none (and WD_DATA_DUPLICATE). */
 static void apply(struct wd_measurement *mm, const struct wd_service_cfg *svc, enum qkind kind,
 		  const struct kind_values *k)
 {
 	for (size_t b = 0; b < svc->n_backends; b++) {
 		struct wd_measurement *m = &mm[b];
-		double v = k->v[b];
-		if (k->bad[b]) {
-			m->has_latency = false;
+		if (k->bad[b])
+			m->why = WD_DATA_DUPLICATE;
+		if (!k->have[b])
 			continue;
-		}
-		if (!k->have[b]) {
-			/* latency: no data; error ratio: 0; rate: unknown, unless a
-			 * minimum rate is required: no rate series means no requests. */
-			if (kind == Q_RATE && svc->policy.min_rate > 0)
-				m->has_latency = false;
-			continue;
-		}
 		switch (kind) {
-		case Q_LATENCY:
-			if (isfinite(v) && v >= 0) {
-				m->has_latency = true;
-				m->latency_s = v;
-			}
-			break;
-		case Q_ERROR:
-			if (isnan(v)) { /* 0/0: no traffic in the window, no errors either */
-				m->has_error = false;
-				m->error_ratio = 0;
-			} else if (isfinite(v) && v >= 0) {
-				/* Above 1 happens when the numerator's and the denominator's
-				 * windows disagree by a scrape: it means "all failing". */
-				m->has_error = true;
-				m->error_ratio = v > 1 ? 1 : v;
-			} else {
-				m->has_latency = false;
-			}
-			break;
-		case Q_RATE:
-			if (isfinite(v) && v >= 0) {
-				m->has_rate = true;
-				m->rate = v;
-				if (v < svc->policy.min_rate)
-					m->has_latency = false;
-			} else {
-				m->has_latency = false;
-			}
-			break;
-		default:
-			break;
+		case Q_LATENCY: m->has_latency = true; m->latency_s = k->v[b]; break;
+		case Q_ERROR: m->has_error = true; m->error_ratio = k->v[b]; break;
+		case Q_RATE: m->has_rate = true; m->rate = k->v[b]; break;
+		default: break;
 		}
 	}
+}
+
+/* The first reason a backend has no data is the one it is told. */
+static void no_data(enum wd_data *why, enum wd_data w)
+{
+	if (*why == WD_DATA_OK)
+		*why = w;
+}
+
+void measure_screen(const struct wd_policy_cfg *pc, bool rate_queried, struct wd_measurement *m)
+{
+	enum wd_data why = m->why;
+	if (!m->has_latency)
+		no_data(&why, WD_DATA_NO_SERIES);
+	else if (!isfinite(m->latency_s) || m->latency_s < 0)
+		no_data(&why, WD_DATA_BAD_LATENCY);
+	if (m->has_error && isnan(m->error_ratio)) { /* 0/0: no traffic, no errors either */
+		m->has_error = false;
+		m->error_ratio = 0;
+	} else if (m->has_error && isfinite(m->error_ratio) && m->error_ratio >= 0) {
+		/* Above 1 happens when the numerator's and the denominator's
+		 * windows disagree by a scrape: it means "all failing". */
+		if (m->error_ratio > 1)
+			m->error_ratio = 1;
+	} else if (m->has_error) {
+		m->has_error = false;
+		no_data(&why, WD_DATA_BAD_ERROR);
+	}
+	if (m->has_rate && (!isfinite(m->rate) || m->rate < 0)) {
+		m->has_rate = false;
+		no_data(&why, WD_DATA_BAD_RATE);
+	} else if (m->has_rate && m->rate < pc->min_rate) {
+		why = WD_DATA_THIN; /* whatever else: it also keeps the error ratio out */
+	} else if (!m->has_rate && rate_queried && pc->min_rate > 0) {
+		/* No rate series while a minimum rate is required: no requests. */
+		no_data(&why, WD_DATA_NO_RATE);
+	}
+	m->why = why;
+	if (why != WD_DATA_OK)
+		m->has_latency = false;
 }
 
 void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
@@ -251,7 +259,6 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 		.have = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(bool)),
 		.bad = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(bool)),
 	};
-	/* Latency first, so a bad error ratio or rate can take its data away. */
 	for (int kind = 0; k.v && k.have && k.bad && kind < Q_KINDS; kind++) {
 		const struct prom_result *r = res[kind];
 		if (!r || !r->ok)
@@ -271,6 +278,8 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 		}
 		apply(m, svc, (enum qkind)kind, &k);
 	}
+	for (size_t b = 0; b < svc->n_backends; b++)
+		measure_screen(&svc->policy, rate && rate->ok, &m[b]);
 	free(k.v);
 	free(k.have);
 	free(k.bad);

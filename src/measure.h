@@ -1,4 +1,4 @@
-/* measure: step 1 of SPEC §3. Builds a tick's queries from the config, runs
+/* measure: the first stage of a tick. Builds a tick's queries from the config, runs
  * them through prom in one batch, and maps each result's series to the
  * service's backends by the service's label. */
 #ifndef WD_MEASURE_H
@@ -42,15 +42,21 @@ void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
 		 void (*dup)(void *ctx, const char *label), void *ctx);
 
 /* Fills m (svc->n_backends entries) from the results of one service's
- * queries, by the rules of SPEC §3 step 1: a latency needs exactly one
- * finite, non-negative series; an error ratio that is missing or NaN (0/0,
- * no traffic) counts as 0, one that is infinite or negative takes the
- * backend's data away; a rate that is missing is unknown, one below
- * policy.min_rate (or invalid) takes the data away; two series for one
- * backend in any query take its data away (logged as a warning). err and
- * rate are NULL when not configured. Exposed for tests. */
+ * queries: each backend's values as its series gave them, then
+ * measure_screen. Two series for one backend in any query take its data
+ * away (logged as a warning). err and rate are NULL when not configured.
+ * Exposed for tests. */
 void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
 		  const struct prom_result *err, const struct prom_result *rate,
 		  struct wd_measurement *m);
+
+/* The data rules, applied once to one backend's raw values (has_*: a series
+ * was there; the values as Prometheus gave them), leaving what policy.h's
+ * struct wd_measurement promises: a latency needs one finite, non-negative
+ * value; an error ratio that is NaN (0/0, no traffic) counts as 0, one above 1
+ * as 1, one infinite or negative takes the data away; a rate infinite,
+ * negative or below pc->min_rate takes the data away, and so does no rate
+ * series when rate_queried and min_rate is set. why says which rule did. */
+void measure_screen(const struct wd_policy_cfg *pc, bool rate_queried, struct wd_measurement *m);
 
 #endif

@@ -6,12 +6,15 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "procstat.h"
+
 /* Upper bounds of the tick duration histogram, in seconds: a tick is a few
- * milliseconds on a healthy stack and up to the query timeout (5 s default). */
+ * milliseconds on a healthy stack and up to prometheus.timeout. */
 static const double tick_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				      0.5,   1,    2.5,   5,    10,  30};
 #define N_BUCKETS (sizeof(tick_buckets) / sizeof(tick_buckets[0]))
@@ -35,7 +38,7 @@ struct metrics {
 	pthread_mutex_t mu;
 	char *version;
 	bool dry_run;
-	int64_t interval_ms;
+	int64_t interval_ms; /* 0 until metrics_set_config */
 	int64_t start_mono_ms;
 
 	uint64_t ticks[3];          /* by enum metrics_tick_result */
@@ -45,6 +48,8 @@ struct metrics {
 	uint64_t queries_ok, queries_failed;
 	uint64_t writes[3];         /* by enum metrics_write_result */
 	uint64_t reloads_ok, reloads_failed;
+	bool last_reload_ok;        /* the start's load counts as a success */
+	double last_reload_ok_wall_s;
 	double last_write_wall_s;   /* 0: never */
 	double last_ok_wall_s;      /* 0: never */
 	int64_t last_ok_mono_ms;
@@ -70,7 +75,7 @@ struct metrics *metrics_new(const char *version, int64_t start_mono_ms)
 	}
 	pthread_mutex_init(&m->mu, NULL);
 	m->start_mono_ms = start_mono_ms;
-	m->interval_ms = 15000;
+	m->last_reload_ok = true;
 	return m;
 }
 
@@ -146,13 +151,24 @@ void metrics_output_write(struct metrics *m, enum metrics_write_result r, double
 	pthread_mutex_unlock(&m->mu);
 }
 
-void metrics_config_reload(struct metrics *m, bool ok)
+void metrics_config_loaded(struct metrics *m, double now_wall_s)
 {
 	pthread_mutex_lock(&m->mu);
-	if (ok)
+	m->last_reload_ok = true;
+	m->last_reload_ok_wall_s = now_wall_s;
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_config_reload(struct metrics *m, bool ok, double now_wall_s)
+{
+	pthread_mutex_lock(&m->mu);
+	if (ok) {
 		m->reloads_ok++;
-	else
+		m->last_reload_ok_wall_s = now_wall_s;
+	} else {
 		m->reloads_failed++;
+	}
+	m->last_reload_ok = ok;
 	pthread_mutex_unlock(&m->mu);
 }
 
@@ -342,6 +358,16 @@ static void render_locked(FILE *f, const struct metrics *m)
 	uint64_t r[2] = {m->reloads_ok, m->reloads_failed};
 	counter3(f, "weightd_config_reloads_total", "Config reloads (SIGHUP) by result.", r_labels, r, 2);
 
+	family(f, "weightd_config_last_reload_successful", "gauge",
+	       "1 when the config in effect is the file's latest (the last load or reload "
+	       "succeeded), 0 while a rejected edit waits on disk.");
+	fprintf(f, "weightd_config_last_reload_successful %d\n", m->last_reload_ok ? 1 : 0);
+	family(f, "weightd_config_last_reload_success_timestamp_seconds", "gauge",
+	       "Unix time of the last successful config load or reload.");
+	fputs("weightd_config_last_reload_success_timestamp_seconds ", f);
+	put_double(f, m->last_reload_ok_wall_s);
+	fputc('\n', f);
+
 	family(f, "weightd_last_write_timestamp_seconds", "gauge",
 	       "Unix time of the last output write (0: none since start).");
 	fputs("weightd_last_write_timestamp_seconds ", f);
@@ -355,6 +381,41 @@ static void render_locked(FILE *f, const struct metrics *m)
 	fputc('\n', f);
 }
 
+/* The standard process_* families, read at scrape time as client libraries
+ * do; a figure /proc does not give is left out. */
+static void render_process(FILE *f)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} fam[] = {
+		{"process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+		 offsetof(struct procstat, cpu_seconds)},
+		{"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+		 offsetof(struct procstat, resident_bytes)},
+		{"process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+		 offsetof(struct procstat, virtual_bytes)},
+		{"process_open_fds", "gauge", "Number of open file descriptors.",
+		 offsetof(struct procstat, open_fds)},
+		{"process_max_fds", "gauge", "Maximum number of open file descriptors.",
+		 offsetof(struct procstat, max_fds)},
+		{"process_start_time_seconds", "gauge",
+		 "Start time of the process since unix epoch in seconds.",
+		 offsetof(struct procstat, start_time_s)},
+	};
+	struct procstat p;
+	procstat_read(&p);
+	for (size_t i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		double v = *(const double *)((const char *)&p + fam[i].off);
+		if (!isfinite(v))
+			continue;
+		family(f, fam[i].name, fam[i].type, fam[i].help);
+		fprintf(f, "%s ", fam[i].name);
+		put_double(f, v);
+		fputc('\n', f);
+	}
+}
+
 int metrics_render(struct metrics *m, char **out, size_t *len)
 {
 	char *buf = NULL;
@@ -365,6 +426,7 @@ int metrics_render(struct metrics *m, char **out, size_t *len)
 	pthread_mutex_lock(&m->mu);
 	render_locked(f, m);
 	pthread_mutex_unlock(&m->mu);
+	render_process(f);
 	if (ferror(f)) {
 		fclose(f);
 		free(buf);
@@ -386,7 +448,7 @@ bool metrics_healthy(struct metrics *m, int64_t now_mono_ms, char *reason, size_
 	bool any_ok = m->any_ok;
 	int64_t since = any_ok ? m->last_ok_mono_ms : m->start_mono_ms;
 	int64_t age = now_mono_ms - since;
-	bool ok = age < limit;
+	bool ok = m->interval_ms == 0 || age < limit;
 	if (!ok) {
 		const char *last = !m->ticked	     ? "none has finished yet"
 				   : *m->last_reason ? m->last_reason

@@ -1,5 +1,5 @@
 /* metrics: weightd's own counters, gauges and tick-duration histogram, kept in
- * memory and rendered in the Prometheus text exposition format (SPEC §5), plus
+ * memory and rendered in the Prometheus text exposition format (README.md "Observability"), plus
  * the health state /healthz reports.
  *
  * The tick loop updates a struct metrics; the HTTP thread renders it. Every
@@ -61,8 +61,12 @@ void metrics_queries(struct metrics *m, uint64_t ok, uint64_t failed);
 /* Counts one tick's output outcome; an ok write also sets the last write time. */
 void metrics_output_write(struct metrics *m, enum metrics_write_result r, double now_wall_s);
 
-/* Counts one config reload. */
-void metrics_config_reload(struct metrics *m, bool ok);
+/* Records the config loaded at start (now_wall_s: Unix time). */
+void metrics_config_loaded(struct metrics *m, double now_wall_s);
+
+/* Counts one config reload; a success sets the last successful reload time,
+ * and either sets whether the config in effect is the file's latest. */
+void metrics_config_reload(struct metrics *m, bool ok, double now_wall_s);
 
 /* Replaces every per-backend and per-service series (backends and services
  * not given disappear). 0, or -1 when out of memory (the old series stay). */
@@ -74,8 +78,8 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 int metrics_render(struct metrics *m, char **out, size_t *len);
 
 /* Whether the last ok tick is younger than three intervals at now_mono_ms
- * (before the first ok tick, the start counts). When not, writes the reason
- * into reason. */
+ * (before the first ok tick, the start counts; before metrics_set_config,
+ * nothing is overdue yet). When not, writes the reason into reason. */
 bool metrics_healthy(struct metrics *m, int64_t now_mono_ms, char *reason, size_t reasonlen);
 
 #endif

@@ -1,6 +1,6 @@
 /* output: picks the implementation the config names (the dry run whenever
- * dry_run is set, so the file and Redis are never opened) and checks what
- * every implementation must refuse. */
+ * dry_run is set, so the file and Redis are never opened) and the check of
+ * what every rendering must refuse. */
 #include "output_impl.h"
 
 #include <inttypes.h>
@@ -39,8 +39,8 @@ struct output *output_new(const struct wd_config *cfg, char *err, size_t errlen)
 int output_write(struct output *o, const struct wd_output_service *s, size_t n, char *err,
 		 size_t errlen)
 {
-	if (output_validate(s, n, err, errlen) < 0)
-		return -1;
+	/* Each write renders first, and rendering refuses what output_validate
+	 * refuses: the check runs once per write, there. */
 	return o->ops->write(o->impl, s, n, err, errlen);
 }
 
@@ -66,14 +66,14 @@ int output_validate(const struct wd_output_service *s, size_t n, char *err, size
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int any = 0;
+		bool any = false;
 		for (size_t b = 0; b < s[i].cfg->n_backends; b++) {
 			if (s[i].weights[b] < 0) {
 				snprintf(err, errlen, "service \"%s\": backend \"%s\": negative weight %d",
 					 s[i].cfg->name, s[i].cfg->backends[b].name, s[i].weights[b]);
 				return -1;
 			}
-			any |= s[i].weights[b] > 0;
+			any = any || s[i].weights[b] > 0;
 		}
 		if (!any) {
 			snprintf(err, errlen,

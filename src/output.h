@@ -27,7 +27,9 @@ struct output *output_new(const struct wd_config *cfg, char *err, size_t errlen)
 
 /* Writes every managed service in one atomic update. Returns OUTPUT_WRITTEN,
  * OUTPUT_UNCHANGED (content identical, nothing written), or -1 with err set;
- * on failure what readers see is the last good update, untouched. */
+ * on failure what readers see is the last good update, untouched. Weights
+ * Traefik must never get (negative, or a service all at 0) are refused by the
+ * rendering every implementation does first. */
 int output_write(struct output *o, const struct wd_output_service *s, size_t n,
 		 char *err, size_t errlen);
 

@@ -19,9 +19,10 @@ void *output_dry_new(const struct wd_config *cfg, char *err, size_t errlen)
 	struct output_dry *d = calloc(1, sizeof(*d));
 	if (d) {
 		d->type = cfg->output.type;
-		d->root_key = strdup(cfg->output.root_key ? cfg->output.root_key : "traefik");
+		if (d->type == WD_OUT_REDIS) /* the only type with keys */
+			d->root_key = strdup(cfg->output.root_key);
 	}
-	if (!d || !d->root_key) {
+	if (!d || (d->type == WD_OUT_REDIS && !d->root_key)) {
 		free(d);
 		snprintf(err, errlen, "out of memory");
 		return NULL;

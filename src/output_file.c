@@ -8,6 +8,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "output_impl.h"
+#include "text.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -50,18 +51,26 @@ static int on_output(void *data, unsigned char *buffer, size_t size)
 }
 
 /* The emitter with a sticky failure flag, so the structure below reads as
- * the document it writes. */
+ * the document it writes; problem names the cause when libyaml gives none. */
 struct em {
 	yaml_emitter_t e;
-	int failed;
+	bool failed;
+	const char *problem;
 };
 
+/* Hands an initialized event to the emitter, which then owns it (also when
+ * it fails: yaml_emitter_delete frees its queue). After a failure the event
+ * is nobody's but ours, so it is deleted here. */
 static void emit(struct em *m, yaml_event_t *ev, int initialized)
 {
-	if (m->failed)
+	if (!initialized) {
+		m->failed = true;
 		return;
-	if (!initialized || !yaml_emitter_emit(&m->e, ev))
-		m->failed = 1;
+	}
+	if (m->failed)
+		yaml_event_delete(ev);
+	else if (!yaml_emitter_emit(&m->e, ev))
+		m->failed = true;
 }
 
 /* A key, or a string value: fixed keys plain, data double-quoted so a name
@@ -73,6 +82,10 @@ static void str(struct em *m, const char *v, int quoted)
 					      !quoted, quoted,
 					      quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
 						     : YAML_PLAIN_SCALAR_STYLE);
+	/* libyaml refuses a scalar that is not UTF-8 the way it fails an
+	 * allocation: tell the two apart. */
+	if (!ok && !m->failed && text_utf8_invalid_at(v) >= 0)
+		m->problem = "a name or URL is not valid UTF-8";
 	emit(m, &ev, ok);
 }
 
@@ -222,9 +235,10 @@ int output_file_render(const struct wd_output_service *s, size_t n, char **out, 
 	emit(&m, &ev, yaml_document_end_event_initialize(&ev, 1));
 	emit(&m, &ev, yaml_stream_end_event_initialize(&ev));
 	if (!m.failed && !yaml_emitter_flush(&m.e))
-		m.failed = 1;
+		m.failed = true;
 	if (m.failed) {
-		snprintf(err, errlen, "YAML emitter: %s", m.e.problem ? m.e.problem : "out of memory");
+		snprintf(err, errlen, "YAML emitter: %s",
+			 m.problem ? m.problem : m.e.problem ? m.e.problem : "out of memory");
 		yaml_emitter_delete(&m.e);
 		free(b.p);
 		return -1;
@@ -240,7 +254,7 @@ int output_file_render(const struct wd_output_service *s, size_t n, char **out, 
 struct output_file {
 	char *path;
 	uint64_t last_hash; /* of the document last written or found in place */
-	int last_valid;
+	bool last_valid;
 };
 
 /* FNV-1a: enough to tell "the same document as last time" apart. */
@@ -302,7 +316,7 @@ static int file_write(void *impl, const struct wd_output_service *s, size_t n, c
 	if (!same && f->last_valid && h == f->last_hash) {
 		log_warn("the output file was removed or changed outside weightd; writing it again",
 			 "path", f->path);
-		f->last_valid = 0; /* once, even if this write fails */
+		f->last_valid = false; /* once, even if this write fails */
 	}
 	int rc = OUTPUT_UNCHANGED;
 	if (!same)
@@ -310,7 +324,7 @@ static int file_write(void *impl, const struct wd_output_service *s, size_t n, c
 	free(doc);
 	if (rc >= 0) {
 		f->last_hash = h;
-		f->last_valid = 1;
+		f->last_valid = true;
 	}
 	return rc;
 }

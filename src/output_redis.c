@@ -2,19 +2,22 @@
  *
  * Every write is one MULTI/EXEC: an MSET of every managed key, a DEL of the
  * keys weightd wrote before that are gone now (removed backends, drained
- * servers, removed services), and the update of a small set outside root_key,
- * "weightd:<root_key>:services", naming the services weightd manages, so a
- * service removed from the config is found again after a reload or restart.
- * The MSET is never empty, so a deletion always comes with a SET, whose event
- * makes Traefik re-read everything (traefik#11864).
+ * servers, removed services), and the rewrite of a set outside root_key,
+ * "weightd:<root_key>:keys", recording every key weightd wrote. Only keys in
+ * that record are ever deleted, and only those in the entries weightd renders
+ * (servers, weighted children, health check): an operator's own keys under a
+ * managed service (passHostHeader, sticky, serversTransport, ...) are never
+ * touched, across restarts too. The MSET is never empty, so a deletion always
+ * comes with a SET, whose event makes Traefik re-read everything
+ * (traefik#11864).
  *
  * At connect: AUTH, SELECT, a check of notify-keyspace-events (Traefik sees
- * nothing without it), a note when Redis restarted (traefik#6832), and a SCAN
- * of every managed service's keys so stale ones are deleted. Any error drops
- * the connection; the next write connects afresh. A write whose keys are
- * unchanged still checks (EXISTS on the marker set) that Redis holds them, so
- * a Redis restarted empty or flushed while the weights hold is written again
- * on the next tick. */
+ * nothing without it), a note when Redis restarted (traefik#6832), and a read
+ * of the record so keys of an earlier run that are gone now are deleted. Any
+ * error drops the connection; the next write connects afresh. A write whose
+ * keys are unchanged still checks (EXISTS on the record) that Redis holds
+ * them, so a Redis restarted empty or flushed while the weights hold is
+ * written again on the next tick. */
 #include "log.h"
 #include "output_impl.h"
 
@@ -196,11 +199,10 @@ struct output_redis {
 	int port, db;
 	struct timeval tv;
 	redisContext *c;
-	struct strv known;       /* keys of managed services in Redis (scanned, then written) */
+	struct strv known;       /* keys weightd wrote, from the record, then written */
 	struct wd_kv_list last;  /* what the last EXEC on this connection wrote */
-	int last_valid;
+	bool last_valid;
 	char run_id[64];
-	struct strv names;       /* managed service names */
 };
 
 void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
@@ -210,9 +212,8 @@ void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 	if (!r)
 		goto oom;
 	r->db = oc->db;
-	int64_t t = oc->timeout_ms > 0 ? oc->timeout_ms : 2000;
-	r->tv.tv_sec = t / 1000;
-	r->tv.tv_usec = (t % 1000) * 1000;
+	r->tv.tv_sec = oc->timeout_ms / 1000;
+	r->tv.tv_usec = (oc->timeout_ms % 1000) * 1000;
 	r->address = strdup(oc->address);
 	r->root_key = strdup(oc->root_key);
 	r->username = oc->username ? strdup(oc->username) : NULL;
@@ -223,10 +224,7 @@ void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 	size_t ml = strlen(r->root_key) + 32;
 	if (!(r->marker = malloc(ml)))
 		goto oom;
-	snprintf(r->marker, ml, "weightd:%s:services", r->root_key);
-	for (size_t i = 0; i < cfg->n_services; i++)
-		if (strv_add(&r->names, cfg->services[i].name, strlen(cfg->services[i].name)) < 0)
-			goto oom;
+	snprintf(r->marker, ml, "weightd:%s:keys", r->root_key);
 	if (r->address[0] != '/') {
 		/* HOST:PORT, or [IPv6]:PORT */
 		const char *colon = strrchr(r->address, ':');
@@ -258,7 +256,7 @@ static void disconnect(struct output_redis *r)
 	if (r->c)
 		redisFree(r->c);
 	r->c = NULL;
-	r->last_valid = 0;
+	r->last_valid = false;
 	strv_free(&r->known);
 }
 
@@ -327,42 +325,44 @@ static void check_restart(struct output_redis *r)
 	freeReplyObject(rep);
 }
 
-/* Collects the existing keys of one service into r->known. */
-static int scan_service(struct output_redis *r, const char *name, char *err, size_t errlen)
+/* Is key one that weightd renders: <root>/http/services/<name>/ and then a
+ * server, a weighted child or the health check? The record of written keys
+ * is filtered through this, so even a record edited by hand cannot make
+ * weightd delete a router, another provider's key or an operator's setting. */
+static int renders_key(const struct output_redis *r, const char *key)
 {
-	char pat[2048];
-	size_t j = (size_t)snprintf(pat, sizeof(pat), "%s/http/services/", r->root_key);
-	for (const char *p = name; *p && j + 4 < sizeof(pat); p++) {
-		if (strchr("*?[]\\", *p))
-			pat[j++] = '\\';
-		pat[j++] = *p;
-	}
-	pat[j++] = '/';
-	pat[j++] = '*';
-	pat[j] = '\0';
-	char cursor[32] = "0";
-	do {
-		const char *argv[] = {"SCAN", cursor, "MATCH", pat, "COUNT", "1000"};
-		redisReply *rep = cmd(r, "SCAN", err, errlen, 6, argv);
-		if (!rep)
-			return -1;
-		if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-		    rep->element[0]->type != REDIS_REPLY_STRING) {
-			snprintf(err, errlen, "Redis %s: SCAN: unexpected reply", r->address);
-			freeReplyObject(rep);
-			return -1;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
-		redisReply *keys = rep->element[1];
-		for (size_t i = 0; i < keys->elements; i++)
-			if (strv_add(&r->known, keys->element[i]->str, keys->element[i]->len) < 0) {
-				freeReplyObject(rep);
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-		freeReplyObject(rep);
-	} while (strcmp(cursor, "0") != 0);
+	static const char *const managed[] = {"loadBalancer/servers/", "weighted/services/",
+					      "loadBalancer/healthCheck/"};
+	size_t rl = strlen(r->root_key);
+	if (strncmp(key, r->root_key, rl) != 0 || strncmp(key + rl, "/http/services/", 15) != 0)
+		return 0;
+	const char *name = key + rl + 15, *slash = strchr(name, '/');
+	if (!slash || slash == name)
+		return 0;
+	for (size_t i = 0; i < sizeof(managed) / sizeof(*managed); i++)
+		if (strncmp(slash + 1, managed[i], strlen(managed[i])) == 0)
+			return 1;
 	return 0;
+}
+
+/* Reads the record of the keys an earlier run (or connection) wrote into
+ * r->known. */
+static int read_record(struct output_redis *r, char *err, size_t errlen)
+{
+	const char *argv[] = {"SMEMBERS", r->marker};
+	redisReply *rep = cmd(r, "SMEMBERS", err, errlen, 2, argv);
+	if (!rep)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+		const redisReply *e = rep->element[i];
+		if (e->type == REDIS_REPLY_STRING && strlen(e->str) == e->len && renders_key(r, e->str))
+			rc = strv_add(&r->known, e->str, e->len);
+	}
+	freeReplyObject(rep);
+	if (rc)
+		snprintf(err, errlen, "out of memory");
+	return rc;
 }
 
 static int do_connect(struct output_redis *r, char *err, size_t errlen)
@@ -400,50 +400,30 @@ static int do_connect(struct output_redis *r, char *err, size_t errlen)
 		snprintf(err, errlen, "Redis %s: %s", r->address, r->c->errstr);
 		return -1;
 	}
-	/* What weightd may have written before: this config's services, and
-	 * those the last writer recorded (removed from the config since). */
-	struct strv svcs = {0};
-	int rc = 0;
-	for (size_t i = 0; i < r->names.n && rc == 0; i++)
-		rc = strv_add(&svcs, r->names.v[i], strlen(r->names.v[i]));
-	const char *argv[] = {"SMEMBERS", r->marker};
-	rep = NULL;
-	if (rc == 0 && !(rep = cmd(r, "SMEMBERS", err, errlen, 2, argv))) {
-		strv_free(&svcs);
-		return -1;
-	}
-	for (size_t i = 0; rc == 0 && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
-		rc = strv_add(&svcs, rep->element[i]->str, rep->element[i]->len);
-	if (rep)
-		freeReplyObject(rep);
-	strv_sort_unique(&svcs);
-	for (size_t i = 0; i < svcs.n && rc == 0; i++)
-		rc = scan_service(r, svcs.v[i], err, errlen);
-	strv_free(&svcs);
-	if (rc)
+	if (read_record(r, err, errlen) < 0)
 		return -1;
 	strv_sort_unique(&r->known);
 	log_info("connected to Redis", "address", r->address, "root_key", r->root_key);
 	return 0;
 }
 
-static int same_kv(const struct wd_kv_list *a, const struct wd_kv_list *b)
+static bool same_kv(const struct wd_kv_list *a, const struct wd_kv_list *b)
 {
 	if (a->n != b->n)
-		return 0;
+		return false;
 	for (size_t i = 0; i < a->n; i++)
 		if (strcmp(a->kv[i].key, b->kv[i].key) || strcmp(a->kv[i].value, b->kv[i].value))
-			return 0;
-	return 1;
+			return false;
+	return true;
 }
 
-/* Queues MULTI, MSET, DEL, marker update and EXEC, then reads the replies. */
+/* Queues MULTI, MSET, DEL, the rewrite of the record and EXEC, then reads the
+ * replies. kv is never empty (output_validate), so the MSET always runs. */
 static int transact(struct output_redis *r, const struct wd_kv_list *kv, const struct strv *stale,
 		    char *err, size_t errlen)
 {
 	size_t argc = 1 + 2 * kv->n;
-	size_t extra = stale->n + r->names.n + 2;
-	const char **argv = malloc((argc > extra ? argc : extra) * sizeof(*argv));
+	const char **argv = malloc((argc + stale->n + 2) * sizeof(*argv));
 	if (!argv) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -467,9 +447,9 @@ static int transact(struct output_redis *r, const struct wd_kv_list *kv, const s
 	redisAppendCommand(r->c, "DEL %s", r->marker);
 	argv[0] = "SADD";
 	argv[1] = r->marker;
-	for (size_t i = 0; i < r->names.n; i++)
-		argv[2 + i] = r->names.v[i];
-	redisAppendCommandArgv(r->c, (int)(2 + r->names.n), argv, NULL);
+	for (size_t i = 0; i < kv->n; i++)
+		argv[2 + i] = kv->kv[i].key;
+	redisAppendCommandArgv(r->c, (int)(2 + kv->n), argv, NULL);
 	queued += 2;
 	redisAppendCommand(r->c, "EXEC");
 	free(argv);
@@ -483,7 +463,7 @@ static int transact(struct output_redis *r, const struct wd_kv_list *kv, const s
 				 r->c->errstr[0] ? r->c->errstr : "connection lost");
 			return -1;
 		}
-		int is_exec = i == queued + 1;
+		bool is_exec = i == queued + 1;
 		if (rep->type == REDIS_REPLY_ERROR && !is_exec && !first[0])
 			snprintf(first, sizeof(first), "%s", rep->str);
 		if (is_exec) {
@@ -509,7 +489,7 @@ static int transact(struct output_redis *r, const struct wd_kv_list *kv, const s
 /* Before skipping an unchanged write: does Redis still hold what weightd
  * wrote? A restart closed the connection (seen here, not only at the next
  * change); a restart that came back before the next tick, a FLUSHALL or a
- * failover to an empty replica lost the marker set written with every
+ * failover to an empty replica lost the record written with every
  * transaction. 1: still there; 0: gone; -1: the connection failed. */
 static int still_written(struct output_redis *r)
 {
@@ -562,7 +542,7 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 	output_kv_free(&r->last);
 	r->last = kv;
 	memset(&kv, 0, sizeof(kv));
-	r->last_valid = 1;
+	r->last_valid = true;
 	rc = OUTPUT_WRITTEN;
 	goto out;
 oom:
@@ -583,7 +563,6 @@ static void redis_free(void *impl)
 		return;
 	disconnect(r);
 	output_kv_free(&r->last);
-	strv_free(&r->names);
 	free(r->address);
 	free(r->host);
 	free(r->username);

@@ -1,4 +1,4 @@
-/* policy: the PID weight policy of SPEC §3 (eject, cost, error against the
+/* policy: the PID weight policy (eject, cost, error against the
  * pool, velocity-form PID with a gain schedule, step limit, pins and drains,
  * freeze, hold rules, clamping, apportionment, deadband), as pure functions
  * over struct wd_service_state. README.md "How weightd decides" is the
@@ -71,7 +71,14 @@ static void normalise_start(const struct wd_service_cfg *svc, struct wd_backend_
 	}
 }
 
-int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc)
+void policy_state_normalise(struct wd_service_state *st, const struct wd_service_cfg *svc)
+{
+	if (st->n == svc->n_backends)
+		normalise_start(svc, st->b, st->n);
+}
+
+int policy_state_derive(const struct wd_service_state *st, const struct wd_service_cfg *svc,
+			struct wd_service_state *out)
 {
 	size_t n = svc->n_backends;
 	struct wd_backend_state *b = calloc(n ? n : 1, sizeof(*b));
@@ -112,17 +119,22 @@ int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *
 	 * the pins must not leave weights behind that break them (written as
 	 * they are if the next tick has no data for this service). */
 	normalise_start(svc, b, n);
-	bool dirty = st->dirty || changed;
-	policy_state_free(st);
-	st->name = name;
-	st->b = b;
-	st->n = n;
-	st->dirty = dirty;
+	*out = (struct wd_service_state){.name = name, .b = b, .n = n, .dirty = st->dirty || changed};
 	return 0;
 fail:
 	free(b);
 	free(name);
 	return -1;
+}
+
+int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc)
+{
+	struct wd_service_state next;
+	if (policy_state_derive(st, svc, &next) < 0)
+		return -1;
+	policy_state_free(st);
+	*st = next;
+	return 0;
 }
 
 void policy_state_free(struct wd_service_state *st)
@@ -178,67 +190,62 @@ static void __attribute__((format(printf, 2, 3))) reasonf(struct wd_decision *d,
 	va_end(ap);
 }
 
-/* The rate makes the backend's data too thin to trust (min_rate). */
-static bool rate_too_low(const struct wd_policy_cfg *pc, const struct wd_measurement *m)
+/* The measurements are as measure_screen left them (policy.h): valid
+ * wherever their has_ flag is set. A thin backend's error ratio does not
+ * count. */
+static bool error_usable(const struct wd_measurement *m)
 {
-	return m->has_rate && isfinite(m->rate) && m->rate < pc->min_rate;
-}
-
-static bool error_usable(const struct wd_policy_cfg *pc, const struct wd_measurement *m)
-{
-	return m->has_error && isfinite(m->error_ratio) && m->error_ratio >= 0 &&
-	       !rate_too_low(pc, m);
-}
-
-static bool latency_usable(const struct wd_policy_cfg *pc, const struct wd_measurement *m)
-{
-	return m->has_latency && isfinite(m->latency_s) && m->latency_s >= 0 &&
-	       !rate_too_low(pc, m);
-}
-
-static bool rate_known(const struct wd_measurement *m)
-{
-	return m->has_rate && isfinite(m->rate) && m->rate >= 0;
+	return m->has_error && m->why != WD_DATA_THIN;
 }
 
 /* Why a backend has no data, for the decision's reason. */
 static void no_data_why(const struct wd_policy_cfg *pc, const struct wd_measurement *m,
 			char *buf, size_t len)
 {
-	if (rate_too_low(pc, m))
+	switch (m->why) {
+	case WD_DATA_THIN:
 		snprintf(buf, len, "rate %.3g/s below min_rate %.3g/s", m->rate, pc->min_rate);
-	else if (!m->has_latency)
-		snprintf(buf, len, "no latency series");
-	else
+		break;
+	case WD_DATA_DUPLICATE: snprintf(buf, len, "two or more series name it"); break;
+	case WD_DATA_BAD_LATENCY:
 		snprintf(buf, len, "latency %g is not a usable value", m->latency_s);
+		break;
+	case WD_DATA_BAD_ERROR:
+		snprintf(buf, len, "error ratio %g is not a usable value", m->error_ratio);
+		break;
+	case WD_DATA_BAD_RATE: snprintf(buf, len, "rate %g is not a usable value", m->rate); break;
+	case WD_DATA_NO_RATE: snprintf(buf, len, "no rate series while min_rate is set"); break;
+	default: snprintf(buf, len, "no latency series"); break;
+	}
 }
 
-/* SPEC §3.3: cost, and the in-flight estimate n (NaN when the rate is unknown). */
+/* Cost (README "How weightd decides"): cost, and the in-flight estimate n
+ * (NaN when the rate is unknown). */
 static double cost_of(const struct wd_policy_cfg *pc, const struct wd_measurement *m,
 		      double *inflight)
 {
 	double lat = m->latency_s < MIN_LATENCY_S ? MIN_LATENCY_S : m->latency_s;
-	double er = error_usable(pc, m) ? m->error_ratio : 0;
+	double er = error_usable(m) ? m->error_ratio : 0;
 	double c = lat * (1 + pc->error_penalty * er);
-	*inflight = rate_known(m) ? m->rate * m->latency_s : NAN;
+	*inflight = m->has_rate ? m->rate * m->latency_s : NAN;
 	return c;
 }
 
 /* Whether m's error ratio is within bounds of the pool's: at most half as
  * much again, plus half a percent (unknown counts as 0). */
-static bool error_at_most_pool(const struct wd_policy_cfg *pc, const struct wd_measurement *m,
+static bool error_at_most_pool(const struct wd_measurement *m,
 			       const struct ctl *c)
 {
-	double er = error_usable(pc, m) ? m->error_ratio : 0;
+	double er = error_usable(m) ? m->error_ratio : 0;
 	return er <= 1.5 * c->pool_error + 0.005;
 }
 
 /* Whether m's error ratio fell since the last tick (an ejected backend's
  * window still holds its old failures while it recovers). */
-static bool error_falling(const struct wd_policy_cfg *pc, const struct wd_backend_state *bs,
+static bool error_falling(const struct wd_backend_state *bs,
 			  const struct wd_measurement *m)
 {
-	return error_usable(pc, m) && isfinite(bs->last_error_ratio) &&
+	return error_usable(m) && isfinite(bs->last_error_ratio) &&
 	       m->error_ratio < bs->last_error_ratio;
 }
 
@@ -267,7 +274,7 @@ static bool hold_unchanged(const struct wd_service_cfg *svc, const struct wd_ser
 	return false;
 }
 
-/* SPEC §3.6: the continuous weights x of this tick, summing to total. Fixed
+/* Shape: the continuous weights x of this tick, summing to total. Fixed
  * entries (pins, drains) keep their value. Tried with the held, stale,
  * frozen and ejected weights fixed too, so only steered backends share the
  * rest; if that is infeasible (few steered backends, or total or bounds
@@ -338,7 +345,7 @@ struct memory {
  * window; NaN when the rate is unknown. */
 static double evidence(const struct ctl *c, const struct wd_measurement *m)
 {
-	return rate_known(m) ? m->rate * c->window_s : NAN;
+	return m->has_rate ? m->rate * c->window_s : NAN;
 }
 
 /* How many ticks in a row m repeats the latency bs saw, this one included. */
@@ -361,7 +368,7 @@ static bool signal_thin(const struct wd_policy_cfg *pc, const struct ctl *c,
 	return bs->weight < c->fair_w / 2 && repeats_of(bs, m) >= c->repeat_ticks;
 }
 
-/* SPEC §3.2 and §3.7: what each backend is this tick; fills the costs (§3.3).
+/* Eject and hold rules: what each backend is this tick; fills the costs.
  * Returns whether any backend is steered. */
 static bool classify(const struct wd_service_cfg *svc, const struct wd_service_state *st,
 		     const struct ctl *c, const struct wd_measurement *m, enum role *role,
@@ -380,13 +387,13 @@ static bool classify(const struct wd_service_cfg *svc, const struct wd_service_s
 			role[i] = R_PIN;
 		else if (svc->freeze)
 			role[i] = R_FROZEN;
-		else if (error_usable(pc, &m[i]) && m[i].error_ratio >= pc->eject_error_ratio)
+		else if (error_usable(&m[i]) && m[i].error_ratio >= pc->eject_error_ratio)
 			role[i] = R_EJECT;
-		else if (latency_usable(pc, &m[i]))
+		else if (m[i].has_latency)
 			role[i] = signal_thin(pc, c, &st->b[i], &m[i]) ? R_THIN : R_PID;
 		else
 			role[i] = R_NODATA;
-		if (latency_usable(pc, &m[i])) {
+		if (m[i].has_latency) {
 			out[i].cost = cost_of(pc, &m[i], &inflight[i]);
 			lnc[i] = log(out[i].cost);
 		}
@@ -395,7 +402,7 @@ static bool classify(const struct wd_service_cfg *svc, const struct wd_service_s
 	return any_steered;
 }
 
-/* SPEC §3.4: ln cbar, the mean of ln c over the steered backends weighted by
+/* Error: ln cbar, the mean of ln c over the steered backends weighted by
  * their current continuous weights (pins and ejections are not steered, so
  * not pooled). NaN when none is steered. */
 static double pool_log_cost(const struct wd_service_cfg *svc, const struct wd_service_state *st,
@@ -426,8 +433,8 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 	double w = start_weight(pc, bc, bs);
 	*mem = (struct memory){.e1 = bs->e1, .e2 = bs->e2, .n_err = 0, .stale = bs->stale,
 			       .last_latency = NAN, .damp = bs->damp, .probation = bs->probation,
-			       .last_error_ratio = error_usable(pc, m) ? m->error_ratio : NAN};
-	if (latency_usable(pc, m)) {
+			       .last_error_ratio = error_usable(m) ? m->error_ratio : NAN};
+	if (m->has_latency) {
 		mem->last_latency = m->latency_s;
 		mem->repeats = repeats_of(bs, m);
 	}
@@ -500,7 +507,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 	case R_PID:
 		break;
 	}
-	/* SPEC §3.5: velocity-form PID in log-weight. Missing history counts as
+	/* Controller: velocity-form PID in log-weight. Missing history counts as
 	 * "no change", so a fresh start (or the first tick after a freeze, pin,
 	 * ejection or stale drift) has no proportional or derivative kick. A
 	 * short hold keeps the history: the change is measured across the gap. */
@@ -534,7 +541,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 	 * (and backs off if it must). */
 	bool ramp = bs->probation && w < c->fair_w &&
 		    ln_pool - log(fmax(m->latency_s, MIN_LATENCY_S)) > POLICY_RAMP_ERROR &&
-		    (error_at_most_pool(pc, m, c) || error_falling(pc, bs, m));
+		    (error_at_most_pool(m, c) || error_falling(bs, m));
 	mem->probation = ramp;
 	double move = clampd(dd * c->damping, -step_max, step_max);
 	if (ramp) /* doubling a control step: at a fair share in a few ticks */
@@ -552,7 +559,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 	return w * exp(move);
 }
 
-/* SPEC §3.6, integers: apportions x into newi. Held and frozen backends
+/* Shape, in integers: apportions x into newi. Held and frozen backends
  * first try to keep their exact integer, ejected ones min_weight; when the
  * others cannot absorb that (e.g. every backend ejected), only pins stay
  * fixed. Sets *forced when the current integers cannot stand: the sum is not
@@ -614,7 +621,7 @@ static void count_spacing(const struct wd_service_cfg *svc, struct wd_service_st
 {
 	bool any = false, fresh = false;
 	for (size_t i = 0; i < svc->n_backends; i++) {
-		if (!latency_usable(&svc->policy, &m[i]))
+		if (!m[i].has_latency)
 			continue;
 		any = true;
 		fresh |= m[i].latency_s != st->b[i].last_latency;
@@ -659,7 +666,7 @@ static void control_of(const struct wd_service_cfg *svc, const struct wd_service
 			continue;
 		}
 		free_n++;
-		if (rate_known(&m[i]))
+		if (m[i].has_rate)
 			rate += m[i].rate;
 		else
 			rates = false;
@@ -669,7 +676,7 @@ static void control_of(const struct wd_service_cfg *svc, const struct wd_service
 	double er_sum = 0;
 	size_t er_n = 0;
 	for (size_t i = 0; i < svc->n_backends; i++) {
-		if (error_usable(pc, &m[i]) && m[i].error_ratio < pc->eject_error_ratio) {
+		if (error_usable(&m[i]) && m[i].error_ratio < pc->eject_error_ratio) {
 			er_sum += m[i].error_ratio;
 			er_n++;
 		}
@@ -697,7 +704,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		return hold_unchanged(svc, st, out, "too many backends: holding all");
 	if (st->n != n)
 		return hold_unchanged(svc, st, out, "state not synced with config: holding all");
-	/* SPEC §3.7: Prometheus unreachable: hold everything, write nothing.
+	/* Hold rules: Prometheus unreachable: hold everything, write nothing.
 	 * Nothing changes, not even the controller's memory; overrides from a
 	 * reload wait for the first tick with data (st->dirty stays set). */
 	if (!service_data || !m)
@@ -742,7 +749,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	 * quarter of a fair share there; errors still do. */
 	double floor[WD_MAX_BACKENDS];
 	for (size_t i = 0; i < n; i++)
-		floor[i] = pc->leasttime && !(error_usable(pc, &m[i]) && m[i].error_ratio >= POLICY_LEASTTIME_ERROR)
+		floor[i] = pc->leasttime && !(error_usable(&m[i]) && m[i].error_ratio >= POLICY_LEASTTIME_ERROR)
 				   ? fmax(pc->min_weight, fmin(c.fair_w / 4, pc->max_weight))
 				   : pc->min_weight;
 	if (shape(svc, role, want, floor, x) < 0)
@@ -750,7 +757,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	if (integers(svc, st, role, mem, c.stale_ticks, x, newi, &forced) < 0)
 		return hold_unchanged(svc, st, out, "weights cannot be apportioned: holding all");
 
-	/* SPEC §3.8: deadband 0 and 1 both mean "any change". A move counts
+	/* Write: deadband 0 and 1 both mean "any change". A move counts
 	 * when the integer moved by the deadband and the continuous weight moved
 	 * as far from the written one: noise that only carries a weight across a
 	 * rounding boundary (27.4 -> 27.6 flips 27 to 28) is no reason for

@@ -1,7 +1,8 @@
-/* policy: the PID weight policy of SPEC §3, as pure functions over per-service
- * state. No I/O, no clock, no allocation in policy_step (its scratch arrays
- * live on the stack, bounded by WD_MAX_BACKENDS). The integer apportionment
- * (policy_apportion, policy_fill) lives in apportion.c. */
+/* policy: the PID weight policy (README.md "How weightd decides"), as pure
+ * functions over per-service state. No I/O, no clock, no allocation in
+ * policy_step (its scratch arrays live on the stack, bounded by
+ * WD_MAX_BACKENDS). The integer apportionment (policy_apportion, policy_fill)
+ * lives in apportion.c. */
 #ifndef WD_POLICY_H
 #define WD_POLICY_H
 
@@ -12,14 +13,35 @@
 #include "config.h"
 #include "damping.h"
 
-/* What one tick measured for one backend. */
+/* Why a backend has no data this tick (see struct wd_measurement). */
+enum wd_data {
+	WD_DATA_OK = 0,
+	WD_DATA_NO_SERIES,   /* no latency series */
+	WD_DATA_DUPLICATE,   /* two or more series name the backend in one query */
+	WD_DATA_BAD_LATENCY, /* latency_s holds the unusable value */
+	WD_DATA_BAD_ERROR,   /* error_ratio holds the unusable value */
+	WD_DATA_BAD_RATE,    /* rate holds the unusable value */
+	WD_DATA_NO_RATE,     /* no rate series while policy.min_rate is set */
+	WD_DATA_THIN,        /* rate below policy.min_rate: too thin to steer by */
+};
+
+/* What one tick measured for one backend, as measure_screen leaves it: the
+ * data rules (finiteness, signs, min_rate) are applied there, once, and
+ * policy_step trusts the result and checks none of them again:
+ * - has_latency: the backend's data steers this tick; latency_s is finite
+ *   and >= 0, and the error ratio and the rate, where present, are valid;
+ * - has_error: error_ratio is in [0, 1] (false: 0, no query or no series);
+ * - has_rate: rate is finite and >= 0 (false: unknown);
+ * - why: when has_latency is false, the reason; WD_DATA_THIN also keeps the
+ *   error ratio from counting (a thin backend is not ejected). */
 struct wd_measurement {
-	bool has_latency; /* false: no data this tick */
+	bool has_latency;
 	double latency_s;
-	bool has_error;   /* false: error ratio 0 (no error query or no series) */
+	bool has_error;
 	double error_ratio;
-	bool has_rate;    /* false: rate unknown */
+	bool has_rate;
 	double rate;
+	enum wd_data why;
 };
 
 enum wd_action {
@@ -104,19 +126,33 @@ double policy_sample_spacing(const struct wd_service_state *st);
  * or a state of the same service. Allocates; not for the hot path. 0, or -1
  * on allocation failure with st untouched. */
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc);
+
+/* As policy_state_sync, but leaves st as it is and builds the reconciled
+ * state in out (which the caller frees with policy_state_free): what a reload
+ * builds aside before it knows every service can be synced. 0, or -1 on
+ * allocation failure with out untouched. */
+int policy_state_derive(const struct wd_service_state *st, const struct wd_service_cfg *svc,
+			struct wd_service_state *out);
+
+/* Makes st's weights valid for svc again, as policy_state_sync does (pins at
+ * their pin, the rest within the bounds, integers summing to total), after
+ * something outside the policy set them: a restored state file. st must have
+ * been synced with svc. Untouched when they already are valid. */
+void policy_state_normalise(struct wd_service_state *st, const struct wd_service_cfg *svc);
 void policy_state_free(struct wd_service_state *st);
 
-/* One tick for one service (SPEC §3 steps 2-8). m and out are indexed like
- * svc->backends; st must have been synced with svc. service_data is false (or
- * m NULL) when the service's queries failed: then nothing in st changes (not
- * even pins from a reload: they wait for a tick with data) and it returns false.
- * Updates the continuous weights and PID memory every tick. Returns true and
- * sets every out_weight to the new integers (summing to total) when a write is
- * due: some integer moved by at least the deadband (deadband 0 and 1 both mean
- * any change), or an override (pin, drain, ejection) or the backend set, total
- * or bounds changed what must be written. Otherwise leaves out_weight alone
- * and returns false. out[i] explains each backend's decision; a normal move is
- * WD_ACT_APPLIED (never WD_ACT_DRY_RUN: that is the caller's relabelling). */
+/* One tick for one service (every rule but the data rules, which measure
+ * applies). m and out are indexed like svc->backends; st must have been synced
+ * with svc. service_data is false (or m NULL) when the service's queries
+ * failed: then nothing in st changes (not even pins from a reload: they wait
+ * for a tick with data) and it returns false. Updates the continuous weights
+ * and PID memory every tick. Returns true and sets every out_weight to the new
+ * integers (summing to total) when a write is due: some integer moved by at
+ * least the deadband (deadband 0 and 1 both mean any change), or an override
+ * (pin, drain, ejection) or the backend set, total or bounds changed what must
+ * be written. Otherwise leaves out_weight alone and returns false. out[i]
+ * explains each backend's decision; a normal move is WD_ACT_APPLIED (never
+ * WD_ACT_DRY_RUN: that is the caller's relabelling). */
 bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		 const struct wd_measurement *m, bool service_data,
 		 struct wd_decision *out);

@@ -5,6 +5,7 @@
  * with cJSON into (label value, sample) pairs. Every failure is one line that
  * names the query and the cause; the config's secrets never appear in it. */
 #include "prom.h"
+#include "text.h"
 
 #include <cJSON.h>
 #include <curl/curl.h>
@@ -15,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "log.h"
+#include "secret.h"
 
 /* One reusable transfer: an easy handle and the buffers of its request. */
 struct slot {
@@ -38,6 +42,7 @@ struct prom {
 	struct curl_slist *headers;
 	char *url;
 	char *basic_b64; /* base64 of "username:password", masked like the password */
+	struct secret_set secrets; /* what no error message may quote */
 };
 
 /* curl_global_init/cleanup follow the number of live clients (a reload
@@ -49,28 +54,36 @@ static int curl_users;
 
 /* ---- error text ---------------------------------------------------------- */
 
-/* Copies at most max characters of s into dst as one printable line:
- * control characters become spaces and runs of spaces collapse. */
+/* Copies at most max bytes of s into dst as one printable line of UTF-8
+ * text, as a log line will show it: control characters become spaces, runs
+ * of spaces collapse, bytes that are not UTF-8 become '?'. Secrets are
+ * masked after this, so that what the log shows is what was masked. */
 static void one_line(char *dst, size_t dstlen, const char *s, size_t slen, size_t max)
 {
-	size_t o = 0, shown = 0;
+	size_t o = 0, shown = 0, n;
 	bool space = false, cut = false;
 	if (!dstlen)
 		return;
-	for (size_t i = 0; i < slen && s[i]; i++) {
+	for (size_t i = 0; i < slen && s[i]; i += n) {
 		unsigned char c = (unsigned char)s[i];
 		bool sp = c < 0x20 || c == 0x7f || c == ' ';
+		size_t u = c < 0x80 ? 1 : text_utf8_len_within((const unsigned char *)s + i, slen - i);
+		n = u ? u : 1; /* a byte that is not UTF-8 is shown as one '?' */
 		if (sp && (space || o == 0))
 			continue;
-		if (shown >= max) {
+		if (shown + n > max) {
 			cut = true;
 			break;
 		}
-		if (o + 1 >= dstlen)
+		if (o + n >= dstlen)
 			break;
-		dst[o++] = sp ? ' ' : (char)c;
+		if (u > 1)
+			memcpy(dst + o, s + i, u);
+		else
+			dst[o] = sp ? ' ' : u ? (char)c : '?';
+		o += n;
+		shown += n;
 		space = sp;
-		shown++;
 	}
 	while (o > 0 && dst[o - 1] == ' ')
 		o--;
@@ -89,28 +102,7 @@ static void fmt_err(struct prom_result *out, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(out->err, sizeof(out->err), fmt, ap);
 	va_end(ap);
-	out->ok = 0;
-}
-
-/* Replaces every occurrence of secret in s (NUL-terminated, capacity cap)
- * with "<secret>". Very short secrets are left alone: masking every "a" of
- * a message would hide the message, not a secret. */
-static void mask(char *s, size_t cap, const char *secret)
-{
-	static const char repl[] = "<secret>";
-	size_t sl = secret ? strlen(secret) : 0, rl = sizeof(repl) - 1;
-	if (sl < 4)
-		return;
-	char *at = s;
-	while ((at = strstr(at, secret)) != NULL) {
-		size_t tail = strlen(at + sl);
-		if ((size_t)(at - s) + rl + tail + 1 > cap)
-			tail = cap - (size_t)(at - s) - rl - 1;
-		memmove(at + rl, at + sl, tail);
-		memcpy(at, repl, rl);
-		at[rl + tail] = '\0';
-		at += rl;
-	}
+	out->ok = false;
 }
 
 /* Standard base64 of s (caller frees), as HTTP basic auth sends it. */
@@ -134,20 +126,6 @@ static char *base64(const char *s)
 	}
 	out[o] = '\0';
 	return out;
-}
-
-static bool contains(const char *hay, const char *secret)
-{
-	return hay && secret && strlen(secret) >= 4 && strstr(hay, secret);
-}
-
-/* True when an error body quotes one of the credentials weightd sent (some
- * gateways echo the Authorization header): such a body is never shown, not
- * even cut short, where masking could miss a truncated secret. */
-static bool echoes_secret(const struct prom *p, const char *body)
-{
-	return contains(body, p->cfg->bearer_token) || contains(body, p->cfg->password) ||
-	       contains(body, p->basic_b64);
 }
 
 /* ---- parsing ------------------------------------------------------------- */
@@ -299,18 +277,29 @@ static int parse_scalar(const cJSON *res, struct prom_result *out)
 	}
 	out->samples[0].value = v;
 	out->n_samples = 1;
-	out->scalar = 1;
+	out->scalar = true;
 	return 0;
 }
 
+/* Masks the secrets in n bytes of upstream text and makes the result one
+ * printable line of at most max characters: masked first, then cut. */
+static void shown_text(char *dst, size_t dstlen, const struct secret_set *sec, const char *s,
+		       size_t n, size_t max)
+{
+	char masked[4 * SNIPPET + sizeof(((struct prom_result *)0)->err)];
+	secret_mask(sec, s, n, masked, sizeof(masked));
+	one_line(dst, dstlen, masked, sizeof(masked), max);
+}
+
 /* The parser behind prom_parse_response; *api_error tells an answer of
- * Prometheus's own ("status": "error") from a body that is not one. */
+ * Prometheus's own ("status": "error") from a body that is not one. The
+ * upstream text it quotes is masked with sec (may be NULL). */
 static int parse(const char *body, size_t len, const char *label, struct prom_result *out,
-		 bool *api_error)
+		 const struct secret_set *sec, bool *api_error)
 {
 	prom_result_clear(out);
-	out->ok = 0;
-	out->scalar = 0;
+	out->ok = false;
+	out->scalar = false;
 	out->err[0] = '\0';
 	*api_error = false;
 	if (!body || len == 0) {
@@ -327,7 +316,7 @@ static int parse(const char *body, size_t len, const char *label, struct prom_re
 			/* Show the text around the error, from its start if close. */
 			size_t from = at > 40 ? at - 20 : 0;
 			char shown[SNIPPET + 4];
-			one_line(shown, sizeof(shown), body + from, len - from, SNIPPET);
+			shown_text(shown, sizeof(shown), sec, body + from, len - from, SNIPPET);
 			fmt_err(out, "invalid JSON at byte %zu: \"%s%s\"", at, from ? "..." : "", shown);
 		}
 		return -1;
@@ -346,7 +335,7 @@ static int parse(const char *body, size_t len, const char *label, struct prom_re
 		const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "error");
 		const char *m = cJSON_IsString(msg) ? msg->valuestring : "(no error text)";
 		char line[sizeof(out->err)];
-		one_line(line, sizeof(line), m, strlen(m), sizeof(line));
+		shown_text(line, sizeof(line), sec, m, strlen(m), sizeof(line));
 		fmt_err(out, "Prometheus error (%s): %s",
 			cJSON_IsString(type) ? type->valuestring : "unknown", line);
 		*api_error = true;
@@ -379,7 +368,7 @@ static int parse(const char *body, size_t len, const char *label, struct prom_re
 out:
 	cJSON_Delete(root);
 	if (rc == 0)
-		out->ok = 1;
+		out->ok = true;
 	else {
 		/* A failed result carries no partial samples. */
 		char *w = out->warnings;
@@ -393,7 +382,7 @@ out:
 int prom_parse_response(const char *body, size_t len, const char *label, struct prom_result *out)
 {
 	bool api_error;
-	return parse(body, len, label, out, &api_error);
+	return parse(body, len, label, out, NULL, &api_error);
 }
 
 void prom_result_clear(struct prom_result *r)
@@ -545,6 +534,9 @@ struct prom *prom_new(const struct wd_prom_cfg *cfg, char *err, size_t errlen)
 		}
 		bad |= !p->basic_b64;
 	}
+	secret_set_add(&p->secrets, cfg->bearer_token);
+	secret_set_add(&p->secrets, cfg->password);
+	secret_set_add(&p->secrets, p->basic_b64);
 	/* "Expect:" stops curl from waiting for a 100-continue on long queries. */
 	bad |= add_header(&p->headers, "Accept: application/json") < 0;
 	bad |= add_header(&p->headers, "Expect:") < 0;
@@ -603,33 +595,82 @@ static void shown_expr(char *dst, size_t dstlen, const char *expr)
 	one_line(dst, dstlen, expr, strlen(expr), EXPR_SHOWN);
 }
 
+/* Sets out's error to "query EXPR: CAUSE" with the secrets masked in the
+ * whole line (the expression and the cause meet in it), then cut to fit. */
+static void fail_masked(struct prom_result *out, const struct secret_set *sec, const char *expr,
+			const char *cause)
+{
+	char shown[EXPR_SHOWN + 4], line[sizeof(out->err) + sizeof(shown) + 16];
+	shown_expr(shown, sizeof(shown), expr);
+	snprintf(line, sizeof(line), "query \"%s\": %s", shown, cause);
+	secret_mask(sec, line, sizeof(line), out->err, sizeof(out->err));
+	out->ok = false;
+}
+
+/* Masks a string the answer carries (a warning, a label value) in place:
+ * the mask is at most twice as long as what it hides. */
+static int mask_owned(const struct secret_set *sec, char **s)
+{
+	size_t n = *s ? strlen(*s) : 0;
+	if (!n || !secret_leaks(sec, *s, n))
+		return 0;
+	char *m = malloc(2 * n + sizeof(SECRET_MARK));
+	if (!m)
+		return -1;
+	secret_mask(sec, *s, n, m, 2 * n + sizeof(SECRET_MARK));
+	free(*s);
+	*s = m;
+	return 0;
+}
+
+void prom_read_answer(const struct secret_set *sec, const char *expr, const char *label,
+		      long code, const char *body, size_t len, struct prom_result *out)
+{
+	char cause[sizeof(out->err)];
+	bool api_error;
+	int rc = parse(body, len, label, out, sec, &api_error);
+	for (size_t i = 0; rc == 0 && i < out->n_samples; i++)
+		rc = mask_owned(sec, &out->samples[i].label);
+	if (mask_owned(sec, &out->warnings) < 0) {
+		free(out->warnings);
+		out->warnings = NULL;
+	}
+	if (rc == 0 && code / 100 == 2)
+		return;
+	if (out->ok) { /* a well-formed answer with a non-2xx status */
+		prom_result_clear(out);
+		if (rc == 0)
+			snprintf(cause, sizeof(cause), "HTTP %ld with a success body", code);
+		else
+			snprintf(cause, sizeof(cause), "out of memory");
+	} else if (code / 100 == 2 || api_error) {
+		snprintf(cause, sizeof(cause), "%s", out->err);
+	} else {
+		char snip[SNIPPET + 4];
+		shown_text(snip, sizeof(snip), sec, body ? body : "", body ? len : 0, SNIPPET);
+		snprintf(cause, sizeof(cause), "HTTP %ld from Prometheus%s%s%s", code,
+			 code / 100 == 3 ? " (redirects are not followed: check prometheus.url)" : "",
+			 snip[0] ? ": " : " (empty body)", snip);
+	}
+	fail_masked(out, sec, expr, cause);
+}
+
+static void fail_query(struct prom_query *q, const char *cause)
+{
+	fail_masked(&q->result, NULL, q->expr, cause);
+}
+
 static void finish(struct prom *p, struct slot *s, CURLcode rc)
 {
 	struct prom_result *r = &s->q->result;
 	char cause[sizeof(r->err)];
-	long code = 0;
 	if (rc == CURLE_OK) {
+		long code = 0;
 		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
-		bool api_error;
-		if (parse(s->body, s->len, s->q->label, r, &api_error) == 0 && code / 100 == 2)
-			return;
-		if (r->ok) { /* a well-formed answer with a non-2xx status */
-			prom_result_clear(r);
-			r->ok = 0;
-			snprintf(cause, sizeof(cause), "HTTP %ld with a success body", code);
-		} else if (code / 100 == 2 || api_error) {
-			snprintf(cause, sizeof(cause), "%s", r->err);
-		} else {
-			char snip[SNIPPET + 4];
-			if (echoes_secret(p, s->body))
-				snprintf(snip, sizeof(snip), "(body not shown: it echoes a credential)");
-			else
-				one_line(snip, sizeof(snip), s->body ? s->body : "", s->len, SNIPPET);
-			snprintf(cause, sizeof(cause), "HTTP %ld from Prometheus%s%s%s", code,
-				 code / 100 == 3 ? " (redirects are not followed: check prometheus.url)" : "",
-				 snip[0] ? ": " : " (empty body)", snip);
-		}
-	} else if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+		prom_read_answer(&p->secrets, s->q->expr, s->q->label, code, s->body, s->len, r);
+		return;
+	}
+	if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(cause, sizeof(cause),
 			 "response larger than prometheus.max_response_bytes (%lld bytes)",
 			 (long long)p->cfg->max_response_bytes);
@@ -637,24 +678,10 @@ static void finish(struct prom *p, struct slot *s, CURLcode rc)
 		snprintf(cause, sizeof(cause), "no answer within prometheus.timeout (%.3gs)",
 			 p->cfg->timeout_ms / 1000.0);
 	} else {
-		char why[CURL_ERROR_SIZE];
-		one_line(why, sizeof(why), s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc),
+		one_line(cause, sizeof(cause), s->errbuf[0] ? s->errbuf : curl_easy_strerror(rc),
 			 CURL_ERROR_SIZE, CURL_ERROR_SIZE);
-		snprintf(cause, sizeof(cause), "%s", why);
 	}
-	char expr[EXPR_SHOWN + 4];
-	shown_expr(expr, sizeof(expr), s->q->expr);
-	fmt_err(r, "query \"%s\": %s", expr, cause);
-	mask(r->err, sizeof(r->err), p->cfg->bearer_token);
-	mask(r->err, sizeof(r->err), p->cfg->password);
-	mask(r->err, sizeof(r->err), p->basic_b64);
-}
-
-static void fail_query(struct prom_query *q, const char *cause)
-{
-	char expr[EXPR_SHOWN + 4];
-	shown_expr(expr, sizeof(expr), q->expr);
-	fmt_err(&q->result, "query \"%s\": %s", expr, cause);
+	fail_masked(r, &p->secrets, s->q->expr, cause);
 }
 
 /* Writes "query=" and expr form-encoded as curl_easy_escape would (all but
@@ -725,7 +752,7 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 	 * within prometheus.timeout of the batch's start, fail at once, so a dead
 	 * Prometheus costs a tick about one timeout (two at most), whatever the
 	 * number of queries. */
-	size_t cap = p->cfg->max_concurrency > 0 ? (size_t)p->cfg->max_concurrency : 32;
+	size_t cap = (size_t)p->cfg->max_concurrency;
 	size_t width = n < cap ? n : cap;
 	if (ensure_slots(p, width) < 0) {
 		for (size_t i = 0; i < n; i++)

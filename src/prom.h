@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "secret.h"
 
 struct prom_sample {
 	char *label;  /* value of the query's label; "" when the series lacks it */
@@ -15,12 +16,12 @@ struct prom_sample {
 };
 
 struct prom_result {
-	int ok;            /* 1 when the query succeeded */
+	bool ok;           /* the query succeeded */
 	char err[512];     /* when !ok: one line naming the cause */
 	char *warnings;    /* Prometheus's warnings joined by "; ", or NULL */
 	struct prom_sample *samples;
 	size_t n_samples;
-	int scalar;        /* 1 when the result was a scalar (one sample, label "") */
+	bool scalar;       /* the result was a scalar (one sample, label "") */
 };
 
 struct prom_query {
@@ -32,7 +33,9 @@ struct prom_query {
 struct prom;
 
 /* Creates a client for cfg (which must outlive it or be replaced by
- * prom_set_config). NULL on failure with err set. */
+ * prom_set_config), as config_load or config_defaults left it: the client
+ * trusts its values and states no defaults of its own. NULL on failure with
+ * err set. */
 struct prom *prom_new(const struct wd_prom_cfg *cfg, char *err, size_t errlen);
 void prom_free(struct prom *p);
 
@@ -46,6 +49,14 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n,
  * with out->err set. Exposed for tests and the fuzzer. */
 int prom_parse_response(const char *body, size_t len, const char *label,
 			struct prom_result *out);
+
+/* Turns one HTTP answer (status code and body) to query expr into out:
+ * the samples, or an error naming expr and the cause. Upstream text quoted
+ * in the error, the warnings and the label values is masked with sec (may
+ * be NULL), so none holds a fragment of a secret. Exposed for tests and the
+ * fuzzer; prom_query_batch uses it for every answer. */
+void prom_read_answer(const struct secret_set *sec, const char *expr, const char *label,
+		      long code, const char *body, size_t len, struct prom_result *out);
 
 void prom_result_clear(struct prom_result *r);
 

@@ -5,7 +5,7 @@
  * the backend starts from its configured weight. */
 #include "state.h"
 
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +23,7 @@ int state_save(const char *path, const struct wd_service_state *st, size_t n, ch
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *svcs = cJSON_AddObjectToObject(root, "services");
-	int ok = root && svcs && cJSON_AddNumberToObject(root, "version", STATE_VERSION);
+	bool ok = root && svcs && cJSON_AddNumberToObject(root, "version", STATE_VERSION);
 	for (size_t i = 0; ok && i < n; i++) {
 		if (!st[i].name)
 			continue;
@@ -60,7 +60,7 @@ static double num(const cJSON *o, const char *k)
 	return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : NAN;
 }
 
-static int is_int_in(double v, double lo, double hi)
+static bool is_int_in(double v, double lo, double hi)
 {
 	return isfinite(v) && v == floor(v) && v >= lo && v <= hi;
 }
@@ -153,6 +153,10 @@ int state_load(const char *path, const struct wd_config *cfg, struct wd_service_
 			if (load_backend(path, svc, idx, b, &ss->b[idx], warns) == 0)
 				restored++;
 		}
+		/* Saved under another config (a backend added, total, bounds or
+		 * pins changed while weightd was stopped), the restored weights
+		 * are made valid for this one as any start set is. */
+		policy_state_normalise(ss, svc);
 	}
 	cJSON_Delete(root);
 	return restored;

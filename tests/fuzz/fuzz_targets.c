@@ -13,9 +13,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "config.h"
+#include "log.h"
 #include "policy.h"
 #include "prom.h"
+#include "secret.h"
 #include "state.h"
 
 /* Writes data to an anonymous in-memory file; returns its /proc path. */
@@ -45,6 +49,75 @@ int fuzz_prom_response(const uint8_t *data, size_t size)
 		}
 	} else if (r.err[0] == '\0') {
 		abort(); /* every failure must say why */
+	}
+	prom_result_clear(&r);
+	return 0;
+}
+
+/* Any fragment of a secret of the set in text, checked the slow way. */
+static int shows_secret(const struct secret_set *set, const char *text)
+{
+	for (size_t k = 0; k < set->n; k++) {
+		size_t sl = strlen(set->s[k]), w = sl < SECRET_FRAGMENT ? sl : SECRET_FRAGMENT;
+		for (size_t j = 0; j + w <= sl; j++)
+			if (memmem(text, strlen(text), set->s[k] + j, w))
+				return 1;
+	}
+	return 0;
+}
+
+/* The error-message path: input is [code selector][secret length][secret]
+ * [body]; the body is read as an answer with that HTTP status and the secret
+ * (and a fixed token) configured, and the error goes through the JSON log
+ * formatter. No fragment of a secret may survive, and the line must parse. */
+int fuzz_prom_answer(const uint8_t *data, size_t size)
+{
+	static const long codes[] = {200, 400, 422, 503, 401, 302, 500, 206};
+	static FILE *logf;
+	if (size < 2)
+		return 0;
+	long code = codes[data[0] % 8];
+	size_t sl = data[1] % 65;
+	if (size - 2 < sl)
+		return 0;
+	char secret[65];
+	memcpy(secret, data + 2, sl);
+	secret[sl] = '\0';
+	struct secret_set set = {0};
+	secret_set_add(&set, secret);
+	if (strlen(secret) != sl)
+		return 0;
+	secret_set_add(&set, "tok-S3cr3tBearer-7f1e9a");
+	const char *body = (const char *)data + 2 + sl;
+	size_t len = size - 2 - sl;
+	struct prom_result r;
+	memset(&r, 0, sizeof(r));
+	prom_read_answer(&set, "rate(x[1m])", "instance", code, body, len, &r);
+	if (!r.ok && !r.err[0])
+		abort();
+	if (shows_secret(&set, r.err) || (r.warnings && shows_secret(&set, r.warnings)))
+		abort();
+	for (size_t i = 0; i < r.n_samples; i++)
+		if (shows_secret(&set, r.samples[i].label))
+			abort();
+	if (!logf && !(logf = tmpfile()))
+		return 0;
+	rewind(logf);
+	if (ftruncate(fileno(logf), 0) == 0) {
+		log_setup(WD_LOG_DEBUG, WD_LOG_JSON);
+		log_set_stream(logf);
+		log_error("Prometheus query failed", "error", r.err, "warnings",
+			  r.warnings ? r.warnings : "");
+		log_set_stream(NULL);
+		rewind(logf);
+		char line[8192];
+		size_t n = fread(line, 1, sizeof(line) - 1, logf);
+		line[n] = '\0';
+		cJSON *j = cJSON_Parse(line);
+		const cJSON *e = cJSON_GetObjectItem(j, "error");
+		if (n > 4096 || !cJSON_IsString(e) || shows_secret(&set, e->valuestring))
+			abort();
+		cJSON_Delete(j);
 	}
 	prom_result_clear(&r);
 	return 0;

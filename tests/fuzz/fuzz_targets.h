@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 int fuzz_prom_response(const uint8_t *data, size_t size);
+int fuzz_prom_answer(const uint8_t *data, size_t size);
 int fuzz_config(const uint8_t *data, size_t size);
 int fuzz_duration(const uint8_t *data, size_t size);
 int fuzz_state(const uint8_t *data, size_t size);

@@ -3,12 +3,12 @@
 # it for FUZZ_SECONDS (default 60) on a copy of its seed corpus. A crash leaves
 # its input in tests/fuzz/crashes/<target>/ and fails the run; copy it into
 # tests/fuzz/regress/<target>/ once fixed, so make check replays it forever.
-#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="prom config duration state"]
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="prom answer config duration state"]
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD:-$top/tests/fuzz/build}
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-prom config duration state}
+targets=${FUZZ_TARGETS:-prom answer config duration state}
 CLANG=${CLANG:-clang}
 command -v "$CLANG" >/dev/null || { echo "fuzz: clang not found (apt-get install clang libclang-rt-14-dev)"; exit 2; }
 mkdir -p "$build"

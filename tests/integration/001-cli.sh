@@ -36,11 +36,26 @@ EOC
 rc=0; "$WEIGHTD" -t -c "$WORK/bad.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
 [ "$rc" -eq 2 ] || fail "-t on a bad config: exit $rc, want 2"
 grep -q "^$WORK/bad.conf:1: interval: duration \"10\" has no unit" "$WORK/err" || fail "line 1 error missing: $(cat "$WORK/err")"
-grep -q "^$WORK/bad.conf:4: kp must not be negative" "$WORK/err" || fail "line 4 error missing"
+grep -q "^$WORK/bad.conf:4: policy.kp -1 is negative" "$WORK/err" || fail "line 4 error missing"
 grep -q "^$WORK/bad.conf:6: backend \"a\": weight 500" "$WORK/err" || fail "line 6 error missing"
 [ "$(wc -l <"$WORK/err")" -eq 3 ] || fail "want exactly 3 errors: $(cat "$WORK/err")"
 [ ! -s "$WORK/out" ] || fail "-t printed ok for a bad config"
 ok "-t prints every error with its line"
+
+# Raw bytes that are not UTF-8 in a name (a Latin-1 file) and a name that
+# would break the Redis key tree are refused by -t, not at the first write.
+printf 'prometheus = { url = "http://127.0.0.1:9090"; };\noutput = { type = "file"; path = "/tmp/x.yml"; };\n' >"$WORK/latin1.conf"
+printf 'services = ( { name = "caf\351"; latency_query = "q";\n  backends = ( { name = "a\351"; url = "http://a"; } ); },\n' >>"$WORK/latin1.conf"
+printf '  { name = "team/app"; latency_query = "q"; backends = ( { name = "a"; url = "http://a"; } ); } );\n' >>"$WORK/latin1.conf"
+rc=0; "$WEIGHTD" -t -c "$WORK/latin1.conf" >/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" -eq 2 ] || fail "-t on a Latin-1 config: exit $rc, want 2"
+grep -q "^$WORK/latin1.conf:3: name is not valid UTF-8 (byte 4 of the string)" "$WORK/err" ||
+	fail "non-UTF-8 service name not refused: $(cat "$WORK/err")"
+grep -q "^$WORK/latin1.conf:4: service \"caf?\": name is not valid UTF-8 (byte 2 of the string)" "$WORK/err" ||
+	fail "non-UTF-8 backend name not refused: $(cat "$WORK/err")"
+grep -q "^$WORK/latin1.conf:5: service name \"team/app\" may use only letters" "$WORK/err" ||
+	fail "service name with / not refused: $(cat "$WORK/err")"
+ok "-t refuses names that are not UTF-8 or not Traefik service names"
 
 # Starting with an invalid config exits 2 and says why.
 rc=0; "$WEIGHTD" -c "$WORK/bad.conf" --once 2>"$WORK/err2" || rc=$?

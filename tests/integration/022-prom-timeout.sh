@@ -2,7 +2,7 @@
 # 022-prom-timeout: a server that answers after prometheus.timeout fails the
 # query within the timeout plus a small margin, and five such queries in one
 # batch run concurrently: together they take about one timeout, not five.
-# (The issue demands these timing assertions; the margins are generous.)
+# (The timeout is the contract under test; the margins are generous.)
 . "$top_srcdir/tests/integration/common.sh"
 PROMQ="$top_builddir/tests/tools/promq"
 

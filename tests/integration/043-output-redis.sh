@@ -1,8 +1,9 @@
 #!/bin/sh
 # 043-output-redis: the Redis output against a real redis-server: Traefik's
-# KV layout and values, stale keys found by SCAN at connect, a removed
-# backend's and a removed service's keys deleted in the same MULTI/EXEC as
-# the MSET, keys weightd does not manage left alone, db selection, the
+# KV layout and values, a removed backend's and a removed service's keys
+# deleted in the same MULTI/EXEC as the MSET (found again after a restart
+# through weightd's record of the keys it wrote), keys weightd did not write
+# left alone even under a managed service, db selection, the
 # notify-keyspace-events warning, and AUTH with requirepass and an ACL user.
 . "$top_srcdir/tests/integration/common.sh"
 . "$top_srcdir/tests/integration/output.subr"
@@ -13,9 +14,16 @@ OUT="type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\";"
 write_conf "$WORK/a.conf" "$OUT"
 "$WEIGHTD" -t -c "$WORK/a.conf" >/dev/null || fail "test config invalid"
 
-# A key left by an earlier writer under a managed service, and keys of
-# things weightd does not manage.
-$R set traefik/http/services/app/loadBalancer/servers/7/url http://old:1 >/dev/null
+# An operator's own settings under the managed services (weightd renders
+# only servers, weighted children and the health check it is given), and
+# keys of things weightd does not manage. Each "once" is a fresh weightd
+# process: every step below is also a restart.
+OPERATOR='traefik/http/services/app/loadBalancer/passHostHeader = false
+traefik/http/services/app/loadBalancer/serversTransport = tls@file
+traefik/http/services/app/loadBalancer/sticky/cookie/name = affinity
+traefik/http/services/app/loadBalancer/healthCheck/headers/X-Probe = weightd
+traefik/http/services/canary/weighted/sticky/cookie/name = canary-affinity'
+echo "$OPERATOR" | while read -r k _ v; do $R set "$k" "$v" >/dev/null; done
 $R set traefik/http/routers/r/rule 'Host(`x`)' >/dev/null
 $R set traefik/http/services/other/loadBalancer/servers/0/url http://other:1 >/dev/null
 
@@ -23,24 +31,29 @@ $R set traefik/http/services/other/loadBalancer/servers/0/url http://other:1 >/d
 $CHECK kv "$REDIS_PORT" 'traefik/*' >"$WORK/kv"
 cat >"$WORK/want" <<'WANT'
 traefik/http/routers/r/rule = Host(`x`)
+traefik/http/services/app/loadBalancer/healthCheck/headers/X-Probe = weightd
 traefik/http/services/app/loadBalancer/healthCheck/interval = 10s
 traefik/http/services/app/loadBalancer/healthCheck/path = /health
 traefik/http/services/app/loadBalancer/healthCheck/timeout = 3s
+traefik/http/services/app/loadBalancer/passHostHeader = false
 traefik/http/services/app/loadBalancer/servers/0/url = http://10.0.0.1:8080
 traefik/http/services/app/loadBalancer/servers/0/weight = 50
 traefik/http/services/app/loadBalancer/servers/1/url = http://10.0.0.2:8080
 traefik/http/services/app/loadBalancer/servers/1/weight = 30
 traefik/http/services/app/loadBalancer/servers/2/url = http://10.0.0.3:8080
 traefik/http/services/app/loadBalancer/servers/2/weight = 20
+traefik/http/services/app/loadBalancer/serversTransport = tls@file
+traefik/http/services/app/loadBalancer/sticky/cookie/name = affinity
 traefik/http/services/canary/weighted/services/0/name = app-v1@file
 traefik/http/services/canary/weighted/services/0/weight = 90
 traefik/http/services/canary/weighted/services/1/name = app-v2@file
 traefik/http/services/canary/weighted/services/1/weight = 10
+traefik/http/services/canary/weighted/sticky/cookie/name = canary-affinity
 traefik/http/services/other/loadBalancer/servers/0/url = http://other:1
 WANT
 diff "$WORK/want" "$WORK/kv" || fail "keyspace after the first write"
 grep -q 'level=warn' "$WORK/outdrv.log" && fail "unexpected warning: $(cat "$WORK/outdrv.log")"
-ok "Traefik KV layout and values; the stale servers/7 key deleted; other keys kept"
+ok "Traefik KV layout and values; operator keys under managed services and other keys kept"
 
 # Drain s2 and set new weights: servers renumber without gaps, the old
 # servers/2 keys go, all in one transaction with the MSET.
@@ -62,17 +75,35 @@ untrack "$MON"
 $CHECK kv "$REDIS_PORT" 'traefik/*' >"$WORK/kv"
 cat >"$WORK/want" <<'WANT'
 traefik/http/routers/r/rule = Host(`x`)
+traefik/http/services/app/loadBalancer/healthCheck/headers/X-Probe = weightd
 traefik/http/services/app/loadBalancer/healthCheck/interval = 10s
 traefik/http/services/app/loadBalancer/healthCheck/path = /health
 traefik/http/services/app/loadBalancer/healthCheck/timeout = 3s
+traefik/http/services/app/loadBalancer/passHostHeader = false
 traefik/http/services/app/loadBalancer/servers/0/url = http://10.0.0.1:8080
 traefik/http/services/app/loadBalancer/servers/0/weight = 55
 traefik/http/services/app/loadBalancer/servers/1/url = http://10.0.0.2:8080
 traefik/http/services/app/loadBalancer/servers/1/weight = 45
+traefik/http/services/app/loadBalancer/serversTransport = tls@file
+traefik/http/services/app/loadBalancer/sticky/cookie/name = affinity
+traefik/http/services/canary/weighted/sticky/cookie/name = canary-affinity
 traefik/http/services/other/loadBalancer/servers/0/url = http://other:1
 WANT
 diff "$WORK/want" "$WORK/kv" || fail "keyspace after the removal"
-[ "$($R smembers weightd:traefik:services)" = app ] || fail "managed-services record"
+$R smembers weightd:traefik:keys | sort >"$WORK/record"
+grep -v -e routers -e other -e X-Probe -e passHost -e serversTransport -e sticky "$WORK/want" |
+	sed 's/ = .*//' >"$WORK/want-record"
+diff "$WORK/want-record" "$WORK/record" || fail "the record of written keys"
+ok "operator keys survive a backend and a service removal; the record holds exactly what weightd wrote"
+
+# A record naming keys outside what weightd renders (edited by hand, or
+# written by a buggy version) deletes nothing outside it.
+$R sadd weightd:traefik:keys traefik/http/routers/r/rule \
+	traefik/http/services/app/loadBalancer/passHostHeader >/dev/null
+[ "$(once "$WORK/b.conf" 'write app=50,50')" = written ] || fail "write after a tampered record"
+[ "$($R get traefik/http/routers/r/rule)" = 'Host(`x`)' ] || fail "a router was deleted"
+[ "$($R get traefik/http/services/app/loadBalancer/passHostHeader)" = false ] || fail "passHostHeader deleted"
+ok "only keys weightd renders are ever deleted"
 
 # In MONITOR's log, each DEL of managed keys sits between a MULTI and an EXEC
 # that also hold the MSET (a deletion alone would go unseen: traefik#11864).
@@ -92,7 +123,7 @@ ok "removed backends and services deleted in the same MULTI/EXEC as the MSET"
 write_conf "$WORK/db.conf" "$OUT db = 3;"
 [ "$(once "$WORK/db.conf" write)" = written ] || fail "write to db 3"
 [ "$($R -n 3 get traefik/http/services/app/loadBalancer/servers/0/weight)" = 50 ] || fail "db 3 not written"
-[ "$($R -n 0 get traefik/http/services/app/loadBalancer/servers/0/weight)" = 55 ] || fail "db 0 changed"
+[ "$($R -n 0 get traefik/http/services/app/loadBalancer/servers/0/weight)" = 50 ] || fail "db 0 changed"
 ok "output.db selects the database"
 
 # notify-keyspace-events off: a warning naming the setting.

@@ -59,10 +59,13 @@ log_has 'msg="controller state restored".*backends=1' || fail "the valid entry n
 python3 - "$S" <<'PY' || fail "state after partial restore"
 import json, sys
 s = json.load(open(sys.argv[1]))["services"]["app"]
-assert s["s1"]["out_weight"] == 50, s["s1"]            # skipped: the configured weight
-assert s["s2"]["weight"] == 100 and s["s2"]["e2"] == 0.25, s["s2"]  # clamped to max_weight
+# s1 skipped (its configured 50), s2 clamped to max_weight (100), s3 at its
+# configured 20: then filled to total 100 as 50 : 100 : 20.
+w = [s[b]["out_weight"] for b in ("s1", "s2", "s3")]
+assert w == [29, 59, 12], w
+assert s["s2"]["e2"] == 0.25, s["s2"]
 PY
-ok "unknown and invalid entries skipped with warnings; weights clamped to max_weight"
+ok "unknown and invalid entries skipped with warnings; weights clamped and made to sum to total"
 
 # A broken file: a warning, and weightd runs on (and replaces it).
 printf '{"version": 1, "servi' >"$S"

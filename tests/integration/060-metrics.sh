@@ -1,6 +1,6 @@
 #!/bin/sh
 # 060-metrics: /metrics of a running weightd passes `promtool check metrics`,
-# has every metric family SPEC §5 names, its weights match the output file,
+# has every metric family weightd.8 names, its weights match the output file,
 # and a backend removed by a reload disappears from it. Other paths are 404,
 # other methods 405.
 . "$top_srcdir/tests/integration/common.sh"
@@ -43,7 +43,7 @@ grep -q '^weightd_backend_action{service="web",backend="c",action="pinned"} 1$' 
 metric_at_least 'weightd_output_writes_total{result="ok"}' 1 || fail "no ok write counted"
 metric_at_least 'weightd_prometheus_queries_total{result="ok"}' 2 || fail "queries not counted"
 metric_at_least 'weightd_last_write_timestamp_seconds' 1000000000 || fail "no last write time"
-ok "every SPEC metric family, with values"
+ok "every metric family, with values"
 
 # The weights in /metrics are the ones in the output file. A tick may land
 # between the two reads, so compare a snapshot where /metrics did not change.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# 063-audit: every audit line is a JSON object with every SPEC §5 field, for
+# 063-audit: every audit line is a JSON object with every documented field, for
 # each action (applied, held, pinned, frozen, ejected, stale, dry_run); the
 # backend state changes are logged once each; SIGHUP after log rotation moves
 # the audit to a fresh file.

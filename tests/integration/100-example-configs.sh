@@ -43,7 +43,7 @@ fi
 # The ConfigMaps' weightd.conf.
 command -v python3 >/dev/null || skip "python3 not installed"
 python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml not installed"
-for f in "$top_srcdir"/contrib/kubernetes/*.yaml; do
+for f in "$top_srcdir"/contrib/kubernetes/*/weightd-*.yaml; do
 	python3 - "$f" "$WORK/cm" <<'EOP' || fail "$f: cannot extract its ConfigMap"
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]

@@ -32,12 +32,13 @@ for a in $alerts; do
 done
 ok "every alert is exercised: $(echo "$alerts" | tr "\n" " ")"
 
-# The rules speak weightd's metric names (SPEC section 5, plus the action and
-# frozen gauges): a typo would make an alert silently never fire.
+# The rules speak weightd's metric names (as weightd(8) lists them, action and
+# frozen gauges included): a typo would make an alert silently never fire.
+# (105 checks the same against a live weightd.)
 known="weightd_ticks_total weightd_output_writes_total weightd_config_reloads_total
 weightd_last_write_timestamp_seconds weightd_backend_weight weightd_backend_action
 weightd_service_frozen weightd_build_info weightd_dry_run weightd_tick_duration_seconds
-weightd_prometheus_queries_total"
+weightd_prometheus_queries_total weightd_config_last_reload_successful"
 for m in $(grep -o 'weightd_[a-z_]*' "$rules" | sort -u); do
 	echo "$known" | tr ' ' '\n' | grep -qx "$m" || fail "rules use an unknown metric $m"
 done

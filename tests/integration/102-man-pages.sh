@@ -1,7 +1,7 @@
 #!/bin/sh
 # 102-man-pages: weightd.8 and weightd.conf.5 render without a single warning
 # under groff -ww and man -l; weightd.conf.5 documents every key that
-# src/config.c accepts, weightd.8 every option of --help; the example in
+# src/config_keys.c's table accepts, weightd.8 every option of --help; the example in
 # weightd.conf.5 passes weightd -t.
 . "$top_srcdir/tests/integration/common.sh"
 
@@ -24,11 +24,11 @@ for page in "$man8" "$man5"; do
 	ok "$name renders cleanly"
 done
 
-# Every key in config.c's key lists appears as a tagged entry (.B key) in
-# weightd.conf.5.
-keys=$(sed -n '/_keys\[\] = {/,/NULL};/p' "$top_srcdir/src/config.c" |
+# Every key in config_keys.c's table (one row each: {"name", K_TYPE, ...)
+# appears as a tagged entry (.B key) in weightd.conf.5.
+keys=$(grep -o '^[[:space:]]*{"[a-z_]*", K_' "$top_srcdir/src/config_keys.c" |
 	grep -o '"[a-z_]*"' | tr -d '"' | sort -u)
-[ "$(echo "$keys" | wc -l)" -ge 40 ] || fail "found too few keys in src/config.c: $keys"
+[ "$(echo "$keys" | wc -l)" -ge 40 ] || fail "found too few keys in src/config_keys.c: $keys"
 # The tags of .TP entries: the line after .TP, when it is .B or .BR.
 awk 'tp && /^\.BR? / { gsub(/"[^"]*"/, " "); for (i = 2; i <= NF; i++) print $i } { tp = /^\.TP/ }' \
 	"$man5" | sort -u >"$WORK/tags"

@@ -36,8 +36,8 @@ for f in "$dest$sbindir/weightd" \
 	"$root/lib/systemd/system/weightd.service" "$root/lib/sysusers.d/weightd.conf" \
 	"$root/lib/tmpfiles.d/weightd.conf" \
 	"$pkgdatadir/prometheus/weightd-rules.yml" "$pkgdatadir/prometheus/weightd-rules.test.yml" \
-	"$pkgdatadir/kubernetes/weightd-redis.yaml" "$pkgdatadir/kubernetes/weightd-file-sidecar.yaml" \
-	"$pkgdatadir/docker/Dockerfile"; do
+	"$pkgdatadir/kubernetes/redis/weightd-redis.yaml" "$pkgdatadir/kubernetes/file-sidecar/weightd-file-sidecar.yaml" \
+	"$pkgdatadir/docker/Dockerfile" "$pkgdatadir/grafana/weightd.json"; do
 	[ -s "$f" ] || fail "not installed: ${f#"$dest"}"
 done
 ok "every file installed"
@@ -56,7 +56,23 @@ for f in "$docdir"/examples/*.conf; do
 done
 ok "installed examples pass -t"
 
+# The config is the operator's: a second install keeps an edited one, and
+# uninstall removes it only while it is still the shipped one.
+conf="$dest$sysconfdir/weightd/weightd.conf"
+printf '# edited by the operator\n' >>"$conf"
+cp "$conf" "$WORK/edited.conf"
+run_make install
+cmp -s "$conf" "$WORK/edited.conf" || fail "a second make install overwrote the edited config"
+ok "a second make install keeps the edited config"
+run_make uninstall
+cmp -s "$conf" "$WORK/edited.conf" || fail "make uninstall removed or changed the edited config"
+rm -f "$conf"
+left=$(find "$dest" -type f | head -n 5)
+[ -z "$left" ] || fail "make uninstall left: $left"
+ok "make uninstall removes everything but the edited config"
+
+run_make install
 run_make uninstall
 left=$(find "$dest" -type f | head -n 5)
 [ -z "$left" ] || fail "make uninstall left: $left"
-ok "make uninstall removes everything"
+ok "make uninstall removes everything, the unedited config included"

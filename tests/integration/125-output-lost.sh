@@ -82,9 +82,12 @@ ok "Redis restarted empty between two ticks: the same keys written again"
 failed='msg="output write failed.*output=redis.*cannot connect to Redis'
 recovered='msg="output write recovered" output=redis'
 n=$(count_log "$recovered")
+# (A tick may have caught the restart above between its stop and its start:
+# only the failure lines of this outage count.)
+f=$(count_log 'msg="output write failed')
 after "$failed" stop_redis
 wait_ticks 3
-[ "$(count_log 'msg="output write failed')" -eq 1 ] || fail "the failure was logged more than once"
+[ "$(count_log 'msg="output write failed')" -eq $((f + 1)) ] || fail "the failure was logged more than once"
 start_redis
 wait_for "a recovery line" 10 log_count_above "$recovered" "$n"
 wait_for "the keys back after Redis was down" 10 matches_good

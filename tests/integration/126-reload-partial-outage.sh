@@ -31,16 +31,7 @@ EOC
 }
 
 # weights SERVICE: its weights in the output, space-separated.
-weights() {
-	python3 - "$WORK/out/weightd.yml" "$1" <<'EOP'
-import sys, yaml
-doc = yaml.safe_load(open(sys.argv[1]))
-servers = doc["http"]["services"][sys.argv[2]]["loadBalancer"]["servers"]
-w = [s["weight"] for s in servers]
-assert all(type(x) is int for x in w), w
-print(" ".join(map(str, w)))
-EOP
-}
+weights() { file_weights "$WORK/out/weightd.yml" "$1"; }
 
 conf 100 100 -1
 start_weightd "$WORK/weightd.conf"

@@ -168,6 +168,49 @@ wait_prom_series() {
 	wait_for "$2 series of $1" "$3" prom_has_series "$1" "$2"
 }
 
+# start_backends_prometheus: two exporters standing in for backends (a: 0.2 s
+# per request, b: 0.04 s; 50 req/s, no errors) scraped by a real Prometheus
+# (start_prometheus), once both have a p95 latency. Sets BACKEND_A and
+# BACKEND_B (their HOST:PORT, the instance label) and LAT_QUERY (that p95).
+start_backends_prometheus() {
+	pa=$(free_port)
+	pb=$(free_port)
+	python3 "$top_srcdir/tests/integration/exporter.py" "$pa" 0.2 0.0 50 &
+	track $!
+	python3 "$top_srcdir/tests/integration/exporter.py" "$pb" 0.04 0.0 50 &
+	track $!
+	wait_for "exporter a" 10 http_ok "http://127.0.0.1:$pa/metrics"
+	wait_for "exporter b" 10 http_ok "http://127.0.0.1:$pb/metrics"
+	BACKEND_A=127.0.0.1:$pa
+	BACKEND_B=127.0.0.1:$pb
+	start_prometheus "$BACKEND_A" "$BACKEND_B"
+	LAT_QUERY='histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))'
+	wait_prom_series "$LAT_QUERY" 2 30
+}
+
+# live_service [B_KEYS]: the config entry of the service "live" over
+# BACKEND_A and BACKEND_B (with B_KEYS added to B's group, e.g. a pin).
+live_service() {
+	cat <<EOS
+ { name = "live"; label = "instance"; backends = (
+   { name = "$BACKEND_A"; url = "http://$BACKEND_A"; },
+   { name = "$BACKEND_B"; url = "http://$BACKEND_B"; ${1:-} } ); }
+EOS
+}
+
+# file_weights FILE SERVICE: the service's weights in a Traefik file output,
+# space-separated (each must be an integer).
+file_weights() {
+	python3 - "$1" "$2" <<'EOP'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+servers = doc["http"]["services"][sys.argv[2]]["loadBalancer"]["servers"]
+w = [s["weight"] for s in servers]
+assert all(type(x) is int for x in w), w
+print(" ".join(map(str, w)))
+EOP
+}
+
 prom_has_series() {
 	n=$(prom_query "$1" | jq '.data.result | length')
 	[ "$n" -ge "$2" ]

@@ -13,10 +13,16 @@ Every request to /api/v1/query reads MODEFILE (one word) and answers:
   huge     200 with a 100 MB body         drip     a chunked body that never ends
   500      HTTP 500 with a text body      reset    the connection reset (RST)
   echo401  HTTP 401 whose body echoes the Authorization header
+  echoapi, echojunk, echowarn
+           the credentials (the Authorization header and, for basic auth,
+           the password it carries) repeated after a padding that shifts by
+           one byte per request: in a Prometheus error message (HTTP 400), in
+           a 200 body that is not JSON, in the warnings of a good answer
   partial  as good, but HTTP 500 for queries containing "down" (one
            service's queries failing while the others answer)
 GET /-/ready always answers 200 (readiness). With REQLOG, each request's
 headers are appended to it as one JSON line (to check what weightd sends)."""
+import base64
 import http.server
 import json
 import os
@@ -40,7 +46,19 @@ def vector(query, swap):
         {"metric": {"instance": k}, "value": [time.time(), v]} for k, v in vals.items()]}}
 
 
+def echoed(headers, n):
+    """The request's credentials repeated after n % 40 bytes of padding, so
+    that over the requests they sit at every offset around any cut."""
+    auth = headers.get("Authorization", "")
+    creds = auth
+    if auth.startswith("Basic "):
+        creds += " " + base64.b64decode(auth[6:]).decode("latin-1")
+    return "x" * (n % 40) + (" " + creds) * 40
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
+    served = 0
+
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *args):
@@ -121,6 +139,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "echo401":
             auth = self.headers.get("Authorization", "")
             return self.answer(401, ("unauthorized: got " + auth + "\n").encode(), "text/plain")
+        Handler.served += 1
+        if mode == "echoapi":
+            doc = {"status": "error", "errorType": "bad_data", "error": echoed(self.headers, Handler.served)}
+            return self.answer(400, json.dumps(doc).encode())
+        if mode == "echojunk":
+            return self.answer(200, ('{"status":"success" ' + echoed(self.headers, Handler.served)).encode())
+        if mode == "echowarn":
+            doc = vector(body, False)
+            doc["warnings"] = [echoed(self.headers, Handler.served)]
+            return self.answer(200, json.dumps(doc).encode())
         if mode == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()

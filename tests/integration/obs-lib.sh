@@ -79,7 +79,7 @@ audit_has() {
 			"$WORK/audit.log" >/dev/null
 }
 
-# check_audit_lines FILE: every line is a JSON object with exactly SPEC §5's
+# check_audit_lines FILE: every line is a JSON object with exactly the documented
 # fields, in order, with the right types. Prints the number of records.
 check_audit_lines() {
 	python3 - "$1" <<'EOP'

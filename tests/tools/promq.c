@@ -4,8 +4,8 @@
  *
  *   promq [options] URL EXPR...
  *     -l LABEL     label whose value is printed per series (default instance)
- *     -t MS        prometheus.timeout in milliseconds (default 5000)
- *     -m BYTES     prometheus.max_response_bytes (default 16 MiB)
+ *     -t MS        prometheus.timeout in milliseconds (default: the config's)
+ *     -m BYTES     prometheus.max_response_bytes (default: the config's)
  *     -H "N: V"    extra request header (repeatable)
  *     -b FILE      bearer token file;  -u USER -p FILE  basic auth
  *     -c FILE      ca_file;            -k  insecure_skip_verify
@@ -49,7 +49,10 @@ static long long now_ms(void)
 
 int main(int argc, char **argv)
 {
-	struct wd_prom_cfg cfg = {.timeout_ms = 5000, .max_response_bytes = 16 << 20};
+	static struct wd_config defaults; /* the config's defaults, as a file without keys has */
+	if (config_defaults(&defaults) < 0)
+		return 2;
+	struct wd_prom_cfg cfg = defaults.prom;
 	const char *label = "instance";
 	char *headers[32];
 	int repeat = 1, c;

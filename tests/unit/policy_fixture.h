@@ -1,5 +1,5 @@
 /* policy_fixture: a service config built in code (no file) for the policy's
- * unit and closed-loop tests, with SPEC §2's policy defaults. */
+ * unit and closed-loop tests, with the config's policy defaults. */
 #ifndef WD_POLICY_FIXTURE_H
 #define WD_POLICY_FIXTURE_H
 
@@ -19,12 +19,12 @@ struct pf_service {
 	char names[PF_MAX][24];
 };
 
-/* SPEC §2 defaults, as the config loader fills them in for a minimal file
+/* The policy defaults, as the config loader fills them in for a minimal file
  * (so the tests follow the loader). Aborts if that file does not load. */
 static inline void pf_defaults(struct wd_policy_cfg *pc)
 {
 	static struct wd_policy_cfg cached;
-	static int have;
+	static bool have;
 	if (!have) {
 		static const char text[] =
 			"prometheus = { url = \"http://127.0.0.1:9090\"; };\n"
@@ -45,7 +45,7 @@ static inline void pf_defaults(struct wd_policy_cfg *pc)
 		errors_free(&errs);
 		unlink(path);
 		free(path);
-		have = 1;
+		have = true;
 	}
 	*pc = cached;
 }

@@ -2,7 +2,7 @@
  * cJSON; unknown values are null; the file is appended to, reopened after
  * rotation, and lines from concurrent writers never interleave; the dry-run
  * table is aligned. */
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <pthread.h>
@@ -15,7 +15,7 @@ static const char *const fields[] = {"ts",   "tick",  "service", "backend", "lat
 				     "new", "action", "reason"};
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
 
-/* Parses one line and checks it has exactly the SPEC's fields, in order. */
+/* Parses one line and checks it has exactly the documented fields, in order. */
 static cJSON *parse_line(const char *line)
 {
 	size_t len = strlen(line);
@@ -56,7 +56,7 @@ static void test_every_action(void)
 {
 	static const char *const names[] = {"applied", "dry_run", "held", "pinned",
 					    "frozen",  "ejected", "stale", "probing"};
-	struct wd_measurement m = {true, 0.123, true, 0.01, true, 41.5};
+	struct wd_measurement m = {true, 0.123, true, 0.01, true, 41.5, WD_DATA_OK};
 	for (int a = WD_ACT_APPLIED; a <= WD_ACT_PROBING; a++) {
 		struct wd_decision d = {.action = (enum wd_action)a, .cost = 0.135, .error = 0.08,
 					.old_weight = 50, .new_weight = 55};
@@ -225,7 +225,7 @@ static void test_file_append_and_rotate(void)
 struct writer {
 	const char *path;
 	const char *svc;
-	int ok;
+	bool ok;
 };
 
 static void *writer_main(void *arg)
@@ -237,11 +237,11 @@ static void *writer_main(void *arg)
 		return NULL;
 	struct wd_decision d = {.action = WD_ACT_APPLIED, .cost = 1, .error = 0};
 	memset(d.reason, 'x', sizeof(d.reason) - 1);
-	w->ok = 1;
+	w->ok = true;
 	for (int i = 0; i < 300; i++) {
 		struct audit_record r = {1000, (uint64_t)i, w->svc, "b", NULL, &d};
 		if (audit_write(a, &r, err, sizeof(err)) < 0)
-			w->ok = 0;
+			w->ok = false;
 	}
 	audit_close(a);
 	return NULL;
@@ -278,9 +278,9 @@ static void test_concurrent_writers(void)
 static void test_table(void)
 {
 	struct wd_measurement m[] = {
-		{true, 0.1234, true, 0.015, true, 41.5},
-		{false, 0, false, 0, false, 0},
-		{true, 2.5, true, 0.75, true, 1234.56},
+		{true, 0.1234, true, 0.015, true, 41.5, WD_DATA_OK},
+		{false, 0, false, 0, false, 0, WD_DATA_NO_SERIES},
+		{true, 2.5, true, 0.75, true, 1234.56, WD_DATA_OK},
 	};
 	struct wd_decision d[] = {
 		{.action = WD_ACT_DRY_RUN, .old_weight = 50, .new_weight = 55},

@@ -48,6 +48,7 @@ static void test_prom(void) { CU_ASSERT(replay("prom", fuzz_prom_response) >= 5)
 static void test_config(void) { CU_ASSERT(replay("config", fuzz_config) >= 2); }
 static void test_duration(void) { CU_ASSERT(replay("duration", fuzz_duration) >= 5); }
 static void test_state(void) { CU_ASSERT(replay("state", fuzz_state) >= 1); }
+static void test_answer(void) { CU_ASSERT(replay("answer", fuzz_prom_answer) >= 5); }
 
 int main(void)
 {
@@ -57,5 +58,6 @@ int main(void)
 	CU_add_test(s, "config files", test_config);
 	CU_add_test(s, "durations", test_duration);
 	CU_add_test(s, "state files", test_state);
+	CU_add_test(s, "answers and their error messages", test_answer);
 	return tu_run();
 }

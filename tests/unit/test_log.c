@@ -1,7 +1,7 @@
 /* test_log: logfmt and JSON lines — quoting, escaping, levels, and that a
  * value carrying garbage bytes (a broken upstream answer quoted in an error)
  * still gives one valid line of UTF-8 text and valid JSON. */
-#include <cjson/cJSON.h>
+#include <cJSON.h>
 
 #include "log.h"
 #include "testutil.h"
@@ -82,6 +82,61 @@ static void test_garbage_bytes(void)
 	}
 }
 
+/* Values of any length at any offset: the line is one record that ends with
+ * a newline, is at most 4 KiB, and (JSON) parses with every field present;
+ * a cut value ends with the mark, and no multi-byte character is halved. */
+static void test_long_values(void)
+{
+	static const char *const unit[] = {"a", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\"", "\x01"};
+	for (int fmt = 0; fmt < 2; fmt++) {
+		for (size_t u = 0; u < sizeof(unit) / sizeof(*unit); u++) {
+			for (size_t len = 2100; len < 9000; len += 997) {
+				char *v = malloc(len * 4 + 2), *w = malloc(len + 2);
+				size_t o = 0;
+				v[o++] = 'x'; /* shifts the characters across the cut */
+				for (size_t i = 0; i < len; i++) {
+					memcpy(v + o, unit[u], strlen(unit[u]));
+					o += strlen(unit[u]);
+				}
+				v[o] = '\0';
+				memset(w, 'w', len);
+				w[len] = '\0';
+				FILE *f = tmpfile();
+				log_setup(WD_LOG_DEBUG, (enum wd_log_format)fmt);
+				log_set_stream(f);
+				wd_log(WD_LOG_ERROR, "query failed", "error", v, "detail", w, "service", "svc",
+				       (char *)NULL);
+				log_set_stream(NULL);
+				long n = ftell(f);
+				char *l = calloc(1, (size_t)n + 1);
+				rewind(f);
+				CU_ASSERT_EQUAL(fread(l, 1, (size_t)n, f), (size_t)n);
+				fclose(f);
+				CU_ASSERT(n <= 4096);
+				CU_ASSERT(n > 0 && l[n - 1] == '\n' && strchr(l, '\n') == l + n - 1);
+				CU_ASSERT(valid_utf8((const unsigned char *)l));
+				CU_ASSERT_PTR_NOT_NULL(strstr(l, "[...]"));
+				if (fmt == WD_LOG_JSON) {
+					cJSON *j = cJSON_Parse(l);
+					CU_ASSERT_PTR_NOT_NULL(j);
+					const cJSON *e = cJSON_GetObjectItem(j, "error"),
+						    *svc = cJSON_GetObjectItem(j, "service");
+					CU_ASSERT(cJSON_IsString(e) && strlen(e->valuestring) > 300 &&
+						  strstr(e->valuestring, "[...]"));
+					CU_ASSERT(cJSON_IsString(svc) && strcmp(svc->valuestring, "svc") == 0);
+					cJSON_Delete(j);
+				} else {
+					CU_ASSERT(strlen(l) >= sizeof(" service=svc\n") &&
+						  strcmp(l + n - strlen(" service=svc\n"), " service=svc\n") == 0);
+				}
+				free(l);
+				free(v);
+				free(w);
+			}
+		}
+	}
+}
+
 static void test_levels(void)
 {
 	FILE *f = tmpfile();
@@ -110,6 +165,7 @@ int main(void)
 	CU_add_test(s, "logfmt quoting and escaping", test_logfmt);
 	CU_add_test(s, "JSON lines parse", test_json);
 	CU_add_test(s, "garbage bytes stay valid UTF-8 and JSON", test_garbage_bytes);
+	CU_add_test(s, "long values are cut, the record stays whole", test_long_values);
 	CU_add_test(s, "levels", test_levels);
 	return tu_run();
 }

@@ -1,5 +1,5 @@
 /* test_measure: mapping query results to backends by label (measure_map)
- * and the validity rules of SPEC §3 step 1 (measure_fill): NaN, Inf and
+ * and the data rules (measure_fill): NaN, Inf and
  * negative values, duplicate series, missing series, NaN error ratios,
  * min_rate; that a duplicate is warned about once, naming the labels; and
  * that a large service (labels looked up by binary search) maps the same. */
@@ -26,7 +26,7 @@ struct sample_in {
 };
 static struct prom_result result(const struct sample_in *in, size_t n)
 {
-	struct prom_result r = {.ok = 1, .n_samples = n};
+	struct prom_result r = {.ok = true, .n_samples = n};
 	r.samples = calloc(n ? n : 1, sizeof(*r.samples));
 	for (size_t i = 0; i < n; i++) {
 		r.samples[i].label = strdup(in[i].label);
@@ -72,7 +72,7 @@ static void test_map(void)
 
 	/* A failed result maps nothing; a backend without a series gets nothing. */
 	struct prom_result f = RESULT({"a:1", 1});
-	f.ok = 0;
+	f.ok = false;
 	memset(&c, 0, sizeof(c));
 	measure_map(&f, &svc, on_set, on_dup, &c);
 	CU_ASSERT_EQUAL(c.n_set[0] + c.n_set[1] + c.n_set[2], 0);
@@ -144,6 +144,7 @@ static void test_latency_validity(void)
 	measure_fill(&svc, &lat, NULL, NULL, m);
 	CU_ASSERT_FALSE(m[0].has_latency);
 	CU_ASSERT_FALSE(m[1].has_latency);
+	CU_ASSERT_EQUAL(m[0].why, WD_DATA_BAD_LATENCY);
 	CU_ASSERT_TRUE(m[2].has_latency);
 	CU_ASSERT_DOUBLE_EQUAL(m[2].latency_s, 0.2, 0);
 	CU_ASSERT_FALSE(m[2].has_error);
@@ -194,6 +195,7 @@ static void test_error_ratio(void)
 	measure_fill(&svc, &lat, &err, NULL, m);
 	CU_ASSERT_FALSE(m[0].has_latency);
 	CU_ASSERT_FALSE(m[1].has_latency);
+	CU_ASSERT_EQUAL(m[1].why, WD_DATA_BAD_ERROR);
 	CU_ASSERT_TRUE(m[2].has_latency);
 	CU_ASSERT_DOUBLE_EQUAL(m[2].error_ratio, 1.0, 0);
 	prom_result_clear(&err);
@@ -218,11 +220,15 @@ static void test_rate(void)
 	CU_ASSERT_DOUBLE_EQUAL(m[1].rate, 40, 0);
 	CU_ASSERT_FALSE(m[2].has_latency);
 	CU_ASSERT_FALSE(m[2].has_rate);
+	CU_ASSERT_EQUAL(m[0].why, WD_DATA_THIN);
+	CU_ASSERT_EQUAL(m[1].why, WD_DATA_OK);
+	CU_ASSERT_EQUAL(m[2].why, WD_DATA_NO_RATE);
 	prom_result_clear(&rate);
 
 	rate = RESULT({"a:1", NAN}, {"b:1", -1}, {"c:1", INFINITY});
 	measure_fill(&s, &lat, NULL, &rate, m);
 	CU_ASSERT_FALSE(m[0].has_latency || m[1].has_latency || m[2].has_latency);
+	CU_ASSERT_EQUAL(m[1].why, WD_DATA_BAD_RATE);
 	prom_result_clear(&rate);
 
 	/* min_rate 0 (the default): any valid rate keeps the data, and a

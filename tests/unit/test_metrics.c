@@ -56,6 +56,12 @@ static const char *const families[][2] = {
 	{"weightd_build_info", "gauge"},
 	{"weightd_backend_gain_damping", "gauge"},
 	{"weightd_backend_oscillations_total", "counter"},
+	{"weightd_config_last_reload_successful", "gauge"},
+	{"weightd_config_last_reload_success_timestamp_seconds", "gauge"},
+	{"process_cpu_seconds_total", "counter"},
+	{"process_resident_memory_bytes", "gauge"},
+	{"process_open_fds", "gauge"},
+	{"process_start_time_seconds", "gauge"},
 };
 
 static void set_two(struct metrics *m, const char *svc2)
@@ -109,10 +115,24 @@ static void test_counters(void)
 	metrics_output_write(m, METRICS_WRITE_SKIPPED, 1700000004);
 	metrics_output_write(m, METRICS_WRITE_SKIPPED, 1700000004);
 	metrics_output_write(m, METRICS_WRITE_FAILED, 1700000005);
-	metrics_config_reload(m, true);
-	metrics_config_reload(m, false);
-	metrics_config_reload(m, false);
 	char *t = render(m);
+	/* The config loaded at start is in effect. */
+	CU_ASSERT_EQUAL(value_of(t, "weightd_config_last_reload_successful"), 1);
+	free(t);
+	metrics_config_loaded(m, 1699999999);
+	metrics_config_reload(m, true, 1700000006);
+	metrics_config_reload(m, false, 1700000007);
+	metrics_config_reload(m, false, 1700000008);
+	t = render(m);
+	/* A rejected edit stays visible until a reload succeeds. */
+	CU_ASSERT_EQUAL(value_of(t, "weightd_config_last_reload_successful"), 0);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_config_last_reload_success_timestamp_seconds"), 1700000006);
+	/* The process_* families of every Prometheus client. */
+	CU_ASSERT(value_of(t, "process_resident_memory_bytes") > 0);
+	CU_ASSERT(value_of(t, "process_open_fds") >= 3);
+	CU_ASSERT(value_of(t, "process_max_fds") >= value_of(t, "process_open_fds"));
+	CU_ASSERT(value_of(t, "process_start_time_seconds") > 1.5e9);
+	CU_ASSERT(value_of(t, "process_cpu_seconds_total") >= 0);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_dry_run"), 1);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_ticks_total{result=\"ok\"}"), 1);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_ticks_total{result=\"partial\"}"), 1);
@@ -135,6 +155,11 @@ static void test_counters(void)
 	CU_ASSERT_EQUAL(value_of(t, "weightd_tick_duration_seconds_bucket{le=\"+Inf\"}"), 3);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_tick_duration_seconds_count"), 3);
 	CU_ASSERT_DOUBLE_EQUAL(value_of(t, "weightd_tick_duration_seconds_sum"), 100.32, 1e-9);
+	free(t);
+	metrics_config_reload(m, true, 1700000009);
+	t = render(m);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_config_last_reload_successful"), 1);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_config_last_reload_success_timestamp_seconds"), 1700000009);
 	free(t);
 	metrics_free(m);
 }
@@ -198,7 +223,7 @@ static void test_escaping(void)
 	for (const char *p = t; *p;) {
 		const char *nl = strchr(p, '\n');
 		CU_ASSERT_FATAL(nl != NULL);
-		CU_ASSERT(*p == '#' || strncmp(p, "weightd_", 8) == 0);
+		CU_ASSERT(*p == '#' || strncmp(p, "weightd_", 8) == 0 || strncmp(p, "process_", 8) == 0);
 		p = nl + 1;
 	}
 	free(t);

@@ -140,6 +140,29 @@ static void test_render_refuses_all_zero(void)
 	CU_ASSERT_EQUAL(output_redis_render("traefik", &s, 1, &kv, err, sizeof(err)), -1);
 }
 
+/* A string libyaml refuses (not UTF-8, which the config never lets through)
+ * fails the render early in the document with a message naming the cause;
+ * every event after it is freed (LeakSanitizer and valgrind check that at
+ * exit), on every tick it happens. */
+static void test_render_emitter_failure(void)
+{
+	struct wd_backend_cfg bad_b[] = {
+		{.name = "app-v1@file", .weight = 90, .pin = -1},
+		{.name = "caf\xe9-v2", .weight = 10, .pin = -1},
+	};
+	struct wd_service_cfg bad = {.name = "canary", .kind = WD_KIND_WEIGHTED, .backends = bad_b,
+				     .n_backends = 2};
+	static const int w[] = {90, 10};
+	const struct wd_output_service s[] = {{&bad, w}, {&svcs[0], app_w}};
+	for (int tick = 0; tick < 3; tick++) {
+		char *doc, err[256];
+		size_t len;
+		CU_ASSERT_EQUAL(output_file_render(s, 2, &doc, &len, err, sizeof(err)), -1);
+		CU_ASSERT_PTR_NULL(doc);
+		CU_ASSERT_STRING_EQUAL(err, "YAML emitter: a name or URL is not valid UTF-8");
+	}
+}
+
 /* Random names full of YAML's special characters and random weights: what
  * libyaml reads back is exactly what went in, every weight an integer. */
 static void test_render_property(void)
@@ -237,7 +260,7 @@ static void test_redis_render(void)
 
 /* ---- the file output ---------------------------------------------------- */
 
-static struct wd_config *file_cfg(const char *path, int take_over, int dry)
+static struct wd_config *file_cfg(const char *path, bool take_over, bool dry)
 {
 	static struct wd_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -274,16 +297,16 @@ static void test_file_take_over(void)
 	char path[256], err[512];
 	snprintf(path, sizeof(path), "%s/foreign.yml", dir);
 	put(path, "http:\n  routers: {}\n");
-	struct output *o = output_new(file_cfg(path, 0, 0), err, sizeof(err));
+	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NULL(o);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "was not written by weightd"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "output.take_over = true"));
-	o = output_new(file_cfg(path, 1, 0), err, sizeof(err));
+	o = output_new(file_cfg(path, true, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_EQUAL(output_write(o, outs, 2, err, sizeof(err)), OUTPUT_WRITTEN);
 	output_free(o);
 	/* Now it is weightd's: no take_over needed. */
-	o = output_new(file_cfg(path, 0, 0), err, sizeof(err));
+	o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL(o);
 	output_free(o);
 	unlink(path);
@@ -293,7 +316,7 @@ static void test_file_write_unchanged_mode(void)
 {
 	char path[256], err[512];
 	snprintf(path, sizeof(path), "%s/weightd.yml", dir);
-	struct output *o = output_new(file_cfg(path, 0, 0), err, sizeof(err));
+	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_STRING_EQUAL(output_kind(o), "file");
 	CU_ASSERT_PTR_NULL(output_preview(o));
@@ -339,7 +362,7 @@ static void test_file_missing_dir(void)
 {
 	char path[256], err[512];
 	snprintf(path, sizeof(path), "%s/nodir/weightd.yml", dir);
-	struct output *o = output_new(file_cfg(path, 0, 0), err, sizeof(err));
+	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_EQUAL(output_write(o, outs, 2, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot create a temporary file in"));
@@ -353,7 +376,7 @@ static void test_dry_run_touches_nothing(void)
 	snprintf(path, sizeof(path), "%s/dry.yml", dir);
 	put(path, "not weightd's\n");
 	/* A foreign file is no obstacle: the dry run never opens it. */
-	struct output *o = output_new(file_cfg(path, 0, 1), err, sizeof(err));
+	struct output *o = output_new(file_cfg(path, false, true), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_STRING_EQUAL(output_kind(o), "dry-run");
 	CU_ASSERT_EQUAL(output_write(o, outs, 2, err, sizeof(err)), OUTPUT_WRITTEN);
@@ -369,7 +392,7 @@ static void test_dry_run_touches_nothing(void)
 	CU_ASSERT_STRING_EQUAL(buf, "not weightd's\n");
 	unlink(path);
 	/* Redis dry run: the keys as lines, and no connection attempted. */
-	struct wd_config *cfg = file_cfg(path, 0, 1);
+	struct wd_config *cfg = file_cfg(path, false, true);
 	cfg->output.type = WD_OUT_REDIS;
 	cfg->output.address = "127.0.0.1:1";
 	cfg->output.root_key = "tk";
@@ -389,6 +412,7 @@ int main(void)
 	CU_pSuite s = CU_add_suite("output", NULL, NULL);
 	CU_add_test(s, "render parses back", test_render_parses_back);
 	CU_add_test(s, "render refuses all zero", test_render_refuses_all_zero);
+	CU_add_test(s, "render emitter failure", test_render_emitter_failure);
 	CU_add_test(s, "render property", test_render_property);
 	CU_add_test(s, "redis render", test_redis_render);
 	CU_add_test(s, "file take over", test_file_take_over);

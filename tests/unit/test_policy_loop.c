@@ -190,7 +190,7 @@ static void test_capacity_drop_moves_traffic_away(void)
 	CU_ASSERT(r.w[r.ticks][2] > r.w[r.ticks][3]);
 }
 
-/* Gains well above SPEC's stable range (a loop gain near 1 per tick against
+/* Gains well above the stable range (a loop gain near 1 per tick against
  * 4 ticks of averaging) make the same model oscillate: the criterion sees
  * it in the first ticks, the policy finds it too and damps the gains, and
  * the loop then settles. */

@@ -1,6 +1,7 @@
 /* test_state: the controller state file. A save and a load give back the
  * same weights and PID memory exactly; bad files and entries are skipped with
- * a warning, never fatal; restored weights are clamped to the config. */
+ * a warning, never fatal; restored weights are clamped to the config and
+ * made valid for it (summing to total, pins at their pin). */
 #include <math.h>
 
 #include "config.h"
@@ -119,13 +120,15 @@ static void test_bad_entries_skipped(void)
 	CU_ASSERT(has_warning(&w, "backend \"s1\": weight is not a non-negative number"));
 	CU_ASSERT(has_warning(&w, "backend \"v1@file\": n_err must be 0, 1 or 2"));
 	CU_ASSERT_EQUAL(w.n, 5);
-	CU_ASSERT_EQUAL(st[0].b[0].out_weight, 63); /* skipped: the configured start */
-	CU_ASSERT_EQUAL(st[0].b[1].out_weight, 40);
+	/* s1 skipped (its configured start, 62.5), s2 restored (40), s3
+	 * drained: 62.5 : 40 filled to total. */
+	CU_ASSERT_EQUAL(st[0].b[0].out_weight, 61);
+	CU_ASSERT_EQUAL(st[0].b[1].out_weight, 39);
 	CU_ASSERT(st[0].b[1].e2 == 0.25);
-	CU_ASSERT_EQUAL(st[1].b[0].out_weight, 90);
-	/* Clamped to [min_weight, max_weight] = [2, 90]. */
-	CU_ASSERT(st[1].b[1].weight == 90.0);
-	CU_ASSERT_EQUAL(st[1].b[1].out_weight, 2);
+	/* v2's weight clamped to max_weight 90 beside v1's start of 90: even. */
+	CU_ASSERT(st[1].b[1].weight == 50.0);
+	CU_ASSERT_EQUAL(st[1].b[0].out_weight, 50);
+	CU_ASSERT_EQUAL(st[1].b[1].out_weight, 50);
 	CU_ASSERT_EQUAL(st[1].b[1].stale, 1);
 	errors_free(&w);
 	unlink(path);
@@ -140,6 +143,45 @@ static void test_pin_wins(void)
 	struct wd_errors w = {0};
 	CU_ASSERT_EQUAL(load(path, &w), 1);
 	CU_ASSERT_EQUAL(st[0].b[2].out_weight, 0); /* pin = 0: stays drained */
+	errors_free(&w);
+	unlink(path);
+	free(path);
+}
+
+/* Sums the out_weights of a service's state and checks each against its
+ * pin or the bounds [2, 90] of the fixture. */
+static int valid_sum(const struct wd_service_state *ss, const struct wd_service_cfg *svc)
+{
+	int sum = 0;
+	for (size_t i = 0; i < ss->n; i++) {
+		int w = ss->b[i].out_weight, pin = svc->backends[i].pin;
+		CU_ASSERT(pin >= 0 ? w == pin : (w >= 2 && w <= 90));
+		sum += w;
+	}
+	return sum;
+}
+
+/* Saved under another config: total was 110 (s1 70, s2 40), and the canary's
+ * v2 did not exist yet. Restored as they are, the weights carried until the
+ * first tick with data would not sum to total; they are made valid as any
+ * start set is, keeping their proportions and the PID memory. */
+static void test_restored_set_made_valid(void)
+{
+	char *path = tu_write_temp(
+		"{\"version\":1,\"services\":{"
+		"\"app\":{\"s1\":{\"weight\":70,\"out_weight\":70,\"e1\":0.5,\"e2\":0,\"n_err\":1,\"stale\":0},"
+		"\"s2\":{\"weight\":40,\"out_weight\":40,\"e1\":0,\"e2\":0,\"n_err\":0,\"stale\":0}},"
+		"\"canary\":{\"v1@file\":{\"weight\":70,\"out_weight\":70,\"e1\":0,\"e2\":0,\"n_err\":0,\"stale\":0}}}}");
+	struct wd_errors w = {0};
+	CU_ASSERT_EQUAL(load(path, &w), 3);
+	CU_ASSERT_EQUAL(valid_sum(&st[0], &cfg->services[0]), 100);
+	CU_ASSERT_EQUAL(valid_sum(&st[1], &cfg->services[1]), 100);
+	CU_ASSERT_EQUAL(st[0].b[0].out_weight, 64); /* 70 : 40 filled to 100 */
+	CU_ASSERT_EQUAL(st[0].b[1].out_weight, 36);
+	CU_ASSERT(fabs(st[0].b[0].weight + st[0].b[1].weight - 100) < 1e-9);
+	CU_ASSERT(st[0].b[0].e1 == 0.5 && st[0].b[0].n_err == 1);
+	CU_ASSERT_EQUAL(st[1].b[0].out_weight, 88); /* 70 : 10 filled to 100 */
+	CU_ASSERT_EQUAL(st[1].b[1].out_weight, 12);
 	errors_free(&w);
 	unlink(path);
 	free(path);
@@ -170,6 +212,7 @@ int main(void)
 	CU_add_test(s, "missing and broken files", test_missing_and_broken);
 	CU_add_test(s, "bad entries skipped", test_bad_entries_skipped);
 	CU_add_test(s, "pin wins", test_pin_wins);
+	CU_add_test(s, "restored set made valid", test_restored_set_made_valid);
 	CU_add_test(s, "save failure", test_save_failure);
 	int rc = tu_run();
 	for (size_t i = 0; i < 2; i++)
