@@ -92,25 +92,26 @@ static struct wd_config *load(const char *top_policy, const char *svc_policy, co
 static void test_service_window(void)
 {
 	struct wd_errors w = {0};
-	/* read from the queries */
-	struct wd_config *cfg = load("", "", "rate(x[90s])", &w);
-	CU_ASSERT_FATAL(cfg != NULL);
-	CU_ASSERT_EQUAL(cfg->services[0].policy.window_ms, 0);
-	CU_ASSERT_EQUAL(cfg->services[0].policy.signal_window_ms, 90000);
-	CU_ASSERT_EQUAL(cfg->services[0].policy.tick_ms, 5000);
-	CU_ASSERT_EQUAL(w.n, 0);
-	config_free(cfg);
-	/* the policy's window wins over the queries; the service's over both */
-	cfg = load("window = \"2m\";", "", "rate(x[90s])", &w);
-	CU_ASSERT_FATAL(cfg != NULL);
-	CU_ASSERT_EQUAL(cfg->services[0].policy.signal_window_ms, 120000);
-	config_free(cfg);
-	cfg = load("window = \"2m\";", "window = \"30s\";", "rate(x[90s])", &w);
-	CU_ASSERT_FATAL(cfg != NULL);
-	CU_ASSERT_EQUAL(cfg->services[0].policy.window_ms, 30000);
-	CU_ASSERT_EQUAL(cfg->services[0].policy.signal_window_ms, 30000);
-	CU_ASSERT_EQUAL(w.n, 0);
-	config_free(cfg);
+	/* read from the queries; the policy's window wins over them; the
+	 * service's over both */
+	static const struct {
+		const char *top, *svc, *query;
+		int64_t window_ms, signal_ms;
+	} cases[] = {
+		{"", "", "rate(x[90s])", 0, 90000},
+		{"window = \"2m\";", "", "rate(x[90s])", 120000, 120000},
+		{"window = \"2m\";", "window = \"30s\";", "rate(x[90s])", 30000, 30000},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wd_config *c = load(cases[i].top, cases[i].svc, cases[i].query, &w);
+		CU_ASSERT_FATAL(c != NULL);
+		CU_ASSERT_EQUAL(c->services[0].policy.window_ms, cases[i].window_ms);
+		CU_ASSERT_EQUAL(c->services[0].policy.signal_window_ms, cases[i].signal_ms);
+		CU_ASSERT_EQUAL(c->services[0].policy.tick_ms, 5000);
+		CU_ASSERT_EQUAL(w.n, 0);
+		config_free(c);
+	}
+	struct wd_config *cfg;
 	/* a gauge with no window anywhere: one warning saying what to set */
 	cfg = load("", "", "avg_latency_seconds", &w);
 	CU_ASSERT_FATAL(cfg != NULL);
