@@ -25,10 +25,28 @@ struct run {
 	int first_osc;             /* tick of the first oscillation found (-1 none) */
 };
 
+/* A backend failing a share of its requests during ticks [from, to). */
+struct fault {
+	int b, from, to;
+	double ratio;
+};
+
+/* The windowed error ratio the policy reads at tick t: the failing ticks'
+ * share of the last `window` ticks. */
+static double fault_ratio(const struct fault *f, int t, int window)
+{
+	int n = 0;
+	for (int k = t - window + 1; k <= t; k++)
+		n += k >= f->from && k < f->to;
+	return f->ratio * n / window;
+}
+
 /* Runs `ticks` ticks measured over a window of `window` ticks; at tick
- * drop_at (if >= 0) backend drop_b's capacity becomes drop_cap. */
+ * drop_at (if >= 0) backend drop_b's capacity becomes drop_cap; fault (if
+ * not NULL) adds a failing spell. */
 static void run_loop_window(struct run *r, const struct wd_policy_cfg *pc, int window, int ticks,
-			    uint64_t seed, int drop_at, int drop_b, double drop_cap)
+			    uint64_t seed, int drop_at, int drop_b, double drop_cap,
+			    const struct fault *fault)
 {
 	struct pf_service f;
 	pf_init(&f, NB, NULL);
@@ -48,6 +66,8 @@ static void run_loop_window(struct run *r, const struct wd_policy_cfg *pc, int w
 		if (t == drop_at)
 			q.cap[drop_b] = drop_cap;
 		qm_tick(&q, r->w[t], m);
+		if (fault)
+			m[fault->b].error_ratio = fault_ratio(fault, t, window);
 		for (int i = 0; i < NB; i++)
 			r->lat[t][i] = q.last_lat[i];
 		if (policy_step(&f.svc, &st, m, true, d))
@@ -68,7 +88,7 @@ static void run_loop_window(struct run *r, const struct wd_policy_cfg *pc, int w
 static void run_loop(struct run *r, const struct wd_policy_cfg *pc, int ticks, uint64_t seed,
 		     int drop_at, int drop_b, double drop_cap)
 {
-	run_loop_window(r, pc, 4, ticks, seed, drop_at, drop_b, drop_cap);
+	run_loop_window(r, pc, 4, ticks, seed, drop_at, drop_b, drop_cap, NULL);
 }
 
 /* Direction reversals of one backend's weight from tick `from` on, ignoring
@@ -260,7 +280,7 @@ static void test_any_tick_per_window(void)
 		pf_defaults(&pc);
 		pc.signal_window_ms = 60000;
 		pc.tick_ms = 60000 / q;
-		run_loop_window(&r, &pc, q, ticks, sd, drop, 0, 50);
+		run_loop_window(&r, &pc, q, ticks, sd, drop, 0, 50, NULL);
 		int worst = 0;
 		for (int b = 0; b < NB; b++) {
 			int rev = reversals(&r, b, 10 * q, HYST) + reversals(&r, b, drop + 10 * q, HYST);
@@ -304,6 +324,43 @@ static void test_any_tick_per_window(void)
 	       (unsigned long long)sd);
 }
 
+/* Backend 1 fails 90 % of its requests for 20 ticks, then recovers: it is
+ * ejected as soon as its windowed error ratio reaches eject_error_ratio,
+ * and once the ratio falls below it again, probation brings it back near
+ * its share within 10 ticks, without oscillating afterwards. */
+static void test_recovery_after_ejection(void)
+{
+	static struct run r;
+	struct wd_policy_cfg pc;
+	pf_defaults(&pc);
+	const struct fault fault = {1, 100, 120, 0.9};
+	run_loop_window(&r, &pc, 4, 250, seed(), -1, 0, 0, &fault);
+	print_run("backend 1 fails 90 % from tick 100 to 120", &r, 5);
+	double before = 0;
+	for (int t = 80; t < 100; t++)
+		before += r.w[t][1] / 20.0;
+	/* ejected (min_weight) the tick its ratio crosses 0.5: 3 of 4 window ticks */
+	int crossed = 0;
+	while (fault_ratio(&fault, crossed, 4) < pc.eject_error_ratio)
+		crossed++;
+	CU_ASSERT_EQUAL(r.w[crossed + 1][1], pc.min_weight);
+	/* below 0.5 again from this tick on */
+	int clear = fault.to;
+	while (fault_ratio(&fault, clear, 4) >= pc.eject_error_ratio)
+		clear++;
+	int back = -1;
+	for (int t = clear; t <= r.ticks && back < 0; t++)
+		if (r.w[t][1] >= 0.8 * before)
+			back = t - clear;
+	printf("weight %.1f before; ejected at tick %d; clear at %d; back at 80 %% after %d ticks\n",
+	       before, crossed + 1, clear, back);
+	CU_ASSERT(back >= 0 && back <= 10);
+	for (int b = 0; b < NB; b++) {
+		CU_ASSERT(reversals(&r, b, clear + 40, HYST) <= 1);
+		CU_ASSERT(spread(&r, b, r.ticks - 50, r.ticks) <= 2 * HYST);
+	}
+}
+
 int main(void)
 {
 	CU_initialize_registry();
@@ -313,5 +370,6 @@ int main(void)
 	CU_add_test(s, "capacity drop moves traffic away", test_capacity_drop_moves_traffic_away);
 	CU_add_test(s, "oscillation found and damped", test_oscillation_found_and_damped);
 	CU_add_test(s, "any tick per window: same loop in seconds", test_any_tick_per_window);
+	CU_add_test(s, "recovery after ejection", test_recovery_after_ejection);
 	return tu_run();
 }
