@@ -536,10 +536,12 @@ static int write_output(struct daemon *d, char *err, size_t errlen)
 
 /* Warns once per service when its samples come less often than the tick:
  * the policy then counts the spacing into the signal's delay, but ticks that
- * see nothing new are wasted. */
-static void warn_sample_spacing(const struct wd_config *cfg, struct wd_service_state *st)
+ * see nothing new are wasted. Only once the estimate has a few dozen ticks
+ * behind it (the first ticks of a run say little). */
+static void warn_sample_spacing(const struct wd_config *cfg, struct wd_service_state *st,
+				uint64_t tick)
 {
-	for (size_t i = 0; i < cfg->n_services; i++) {
+	for (size_t i = 0; tick >= 3 * POLICY_SPACING_MIN_TICKS && i < cfg->n_services; i++) {
 		double spacing = policy_sample_spacing(&st[i]);
 		if (spacing < 1.5 || st[i].spacing_warned)
 			continue;
@@ -595,7 +597,7 @@ static enum tick_result run_tick(struct daemon *d)
 		if (dec[i])
 			policy_step(&cfg->services[i], &d->st[i], mt.svc[i].m, mt.svc[i].ok, dec[i]);
 	}
-	warn_sample_spacing(cfg, d->st);
+	warn_sample_spacing(cfg, d->st, d->tick);
 
 	enum tick_result res = failed ? (all_failed ? TICK_FAILED : TICK_PARTIAL) : TICK_OK;
 	enum metrics_write_result wres = METRICS_WRITE_SKIPPED;
