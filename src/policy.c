@@ -168,6 +168,7 @@ struct ctl {
 	double scale;      /* the share of a control step one tick is */
 	double step_max;   /* the largest log-weight move of one tick */
 	double window_s;   /* the signal's window (four ticks when unknown) */
+	double window_ticks; /* ticks it spans (at least 1) */
 	int stale_ticks;   /* ticks without data before the stale drift */
 	int repeat_ticks;  /* ticks a latency may repeat exactly before it is stale */
 	double probe_w;    /* the weight a thin backend is probed back to */
@@ -368,6 +369,20 @@ static bool signal_thin(const struct wd_policy_cfg *pc, const struct ctl *c,
 	return bs->weight < c->fair_w / 2 && repeats_of(bs, m) >= c->repeat_ticks;
 }
 
+/* The error ratio of the newest tick, as far as the window shows it: a
+ * window's average moves by a window's share of what the newest tick brought
+ * (ticks per window times its change, from where it was), so failures that
+ * began a tick ago are seen whole instead of a quarter of them. Never below
+ * the window's own ratio; the window's when the last is unknown. */
+static double newest_error_ratio(const struct ctl *c, const struct wd_backend_state *bs,
+				 const struct wd_measurement *m)
+{
+	double er = m->error_ratio;
+	if (!isfinite(bs->last_error_ratio) || !(er > bs->last_error_ratio))
+		return er;
+	return fmin(1, fmax(er, bs->last_error_ratio + c->window_ticks * (er - bs->last_error_ratio)));
+}
+
 /* Eject and hold rules: what each backend is this tick; fills the costs.
  * Returns whether any backend is steered. */
 static bool classify(const struct wd_service_cfg *svc, const struct wd_service_state *st,
@@ -387,7 +402,7 @@ static bool classify(const struct wd_service_cfg *svc, const struct wd_service_s
 			role[i] = R_PIN;
 		else if (svc->freeze)
 			role[i] = R_FROZEN;
-		else if (error_usable(&m[i]) && m[i].error_ratio >= pc->eject_error_ratio)
+		else if (error_usable(&m[i]) && newest_error_ratio(c, &st->b[i], &m[i]) >= pc->eject_error_ratio)
 			role[i] = R_EJECT;
 		else if (m[i].has_latency)
 			role[i] = signal_thin(pc, c, &st->b[i], &m[i]) ? R_THIN : R_PID;
@@ -460,7 +475,11 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 		return w;
 	case R_EJECT:
 		d->action = WD_ACT_EJECTED;
-		reasonf(d, "error ratio %.3g >= %.3g", m->error_ratio, pc->eject_error_ratio);
+		if (m->error_ratio >= pc->eject_error_ratio)
+			reasonf(d, "error ratio %.3g >= %.3g", m->error_ratio, pc->eject_error_ratio);
+		else
+			reasonf(d, "error ratio %.3g, rising: %.3g in the newest tick >= %.3g",
+				m->error_ratio, newest_error_ratio(c, bs, m), pc->eject_error_ratio);
 		mem->stale = 0;
 		mem->probation = true;
 		return pc->min_weight;
@@ -651,6 +670,7 @@ static void control_of(const struct wd_service_cfg *svc, const struct wd_service
 	c->scale = delay_tick_scale(tick, win + extra);
 	c->step_max = log(1 + pc->max_step) * c->scale;
 	c->window_s = (double)win / 1000.0;
+	c->window_ticks = tick > 0 ? fmax(1, (double)win / (double)tick) : DELAY_REF_TICKS_PER_WINDOW;
 	c->stale_ticks = (int)ceil(pc->stale_ticks / c->scale - 1e-9);
 	c->repeat_ticks = tick > 0 ? (int)ceil((double)(delay_signal_ms(tick, win) + extra) /
 					   (double)tick - 1e-9) : 5;

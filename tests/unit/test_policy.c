@@ -487,6 +487,33 @@ static void test_leasttime_mode(void)
 	policy_state_free(&st);
 }
 
+static void test_eject_on_the_newest_tick(void)
+{
+	/* Failures that began a tick ago show as a quarter of their ratio in a
+	 * four-tick window; the window's move (0 -> 0.2) says the newest tick
+	 * failed 0.8: ejected now, not three ticks later. A small rise (0.01 ->
+	 * 0.03, 0.09 newest) ejects nothing. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 3, NULL);
+	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.1)};
+	for (int i = 0; i < 3; i++) {
+		m[i].has_error = true;
+		m[i].error_ratio = i == 1 ? 0.01 : 0;
+	}
+	struct wd_decision d[3];
+	policy_step(&f.svc, &st, m, true, d);
+	m[0].error_ratio = 0.2;
+	m[1].error_ratio = 0.03;
+	m[2].latency_s *= 1.001;
+	policy_step(&f.svc, &st, m, true, d);
+	CU_ASSERT_EQUAL(d[0].action, WD_ACT_EJECTED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[0].reason, "error ratio 0.2, rising: 0.8 in the newest tick >= 0.5"));
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 1);
+	CU_ASSERT_NOT_EQUAL(d[1].action, WD_ACT_EJECTED);
+	policy_state_free(&st);
+}
+
 static void test_probation_ramps_a_recovered_backend(void)
 {
 	/* b2 was ejected; its failures stop. While its window still holds
@@ -1161,6 +1188,7 @@ int main(void)
 	CU_add_test(s, "leasttime mode: floor, deadband, rebuild for the starved",
 		    test_leasttime_mode);
 	CU_add_test(s, "probation ramps a recovered backend", test_probation_ramps_a_recovered_backend);
+	CU_add_test(s, "ejected on the newest tick's failures", test_eject_on_the_newest_tick);
 	CU_add_test(s, "deadband", test_deadband);
 	CU_add_test(s, "rounding noise is not a move", test_rounding_noise_is_not_a_move);
 	CU_add_test(s, "reload keeps backends by name", test_reload_keeps_backends_by_name);
