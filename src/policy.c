@@ -21,7 +21,7 @@
 /* Slow start: a backend below its fair share ramps up while its cost is
  * below the pool's by this much (ln 1.25). */
 #define POLICY_RAMP_ERROR 0.2231
-#define POLICY_RAMP_FACTOR 2.0
+#define POLICY_RAMP_FACTOR 3.0
 /* The in-flight estimate at which the gain schedule stops falling. */
 #define POLICY_GAIN_INFLIGHT_CAP 8.0
 
@@ -106,7 +106,8 @@ int policy_state_derive(const struct wd_service_state *st, const struct wd_servi
 			b[i].pin = bc->pin;
 			b[i].last_latency = NAN;
 			b[i].last_error_ratio = NAN;
-			b[i].probation = st->n > 0; /* joined a running service */
+			/* joined a running service */
+			b[i].probation = st->n > 0 ? WD_PROBATION_WAITING : WD_PROBATION_NONE;
 		}
 		b[i].name = strdup(bc->name);
 		if (!b[i].name) {
@@ -250,6 +251,15 @@ static bool error_falling(const struct wd_backend_state *bs,
 	       m->error_ratio < bs->last_error_ratio;
 }
 
+/* The integer an ejected backend gets: min_weight; under leasttime nothing
+ * (left out of the output), since leasttime prefers a server that fails
+ * fast whatever its weight. Its continuous weight stays at min_weight, so
+ * when it turns stale it is probed back from there. */
+static int ejected_weight(const struct wd_policy_cfg *pc)
+{
+	return pc->leasttime ? 0 : pc->min_weight;
+}
+
 /* The weight a steered backend continues from: its continuous weight, or its
  * configured weight when it comes back from a drain (its weight was 0). */
 static double start_weight(const struct wd_policy_cfg *pc, const struct wd_backend_cfg *bc,
@@ -337,7 +347,7 @@ struct memory {
 	double last_latency;
 	int repeats;
 	bool probing;
-	bool probation;
+	enum wd_probation probation;
 	double last_error_ratio;
 	struct wd_damping damp;
 };
@@ -481,8 +491,8 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 			reasonf(d, "error ratio %.3g, rising: %.3g in the newest tick >= %.3g",
 				m->error_ratio, newest_error_ratio(c, bs, m), pc->eject_error_ratio);
 		mem->stale = 0;
-		mem->probation = true;
-		return pc->min_weight;
+		mem->probation = WD_PROBATION_WAITING;
+		return pc->min_weight; /* kept as memory: a probe starts from it */
 	case R_NODATA: {
 		char why[96];
 		no_data_why(pc, m, why, sizeof(why));
@@ -496,7 +506,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 		/* Stale: drift toward the configured weight, at most one max_step a
 		 * tick, so it gets traffic and produces data again. */
 		d->action = WD_ACT_STALE;
-		mem->probation = true;
+		mem->probation = WD_PROBATION_WAITING;
 		reasonf(d, "no data for over %d ticks: %s; back toward weight %d", c->stale_ticks,
 			why, bc->weight);
 		return w * exp(clampd(log(bc->weight / w), -step_max, step_max));
@@ -512,7 +522,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 		else
 			snprintf(why, sizeof(why), "latency unchanged for %d ticks", mem->repeats + 1);
 		mem->stale = 0;
-		mem->probation = true;
+		mem->probation = WD_PROBATION_WAITING;
 		if (w < c->probe_w) {
 			d->action = WD_ACT_PROBING;
 			mem->probing = true;
@@ -553,18 +563,21 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 		dd = 0;
 	/* Slow start, gated on what it measures: a backend on probation
 	 * (joined, or back from an ejection, staleness or a thin signal) below
-	 * its fair share doubles each control step while its latency stays
-	 * clearly below the pool's cost and its errors within the pool's (or
-	 * falling, as an ejected backend's window forgets its failures); the
-	 * first tick it does not, probation ends and the PID above takes over
-	 * (and backs off if it must). */
-	bool ramp = bs->probation && w < c->fair_w &&
+	 * its fair share waits until its latency is clearly below the pool's
+	 * cost and its errors within the pool's (or falling, as an ejected
+	 * backend's window forgets its failures), then triples each control
+	 * step up to a fair share; the first tick it measures badly while
+	 * ramping, probation ends and the PID above takes over (and backs off
+	 * if it must). */
+	bool ramp = bs->probation != WD_PROBATION_NONE && w < c->fair_w &&
 		    ln_pool - log(fmax(m->latency_s, MIN_LATENCY_S)) > POLICY_RAMP_ERROR &&
 		    (error_at_most_pool(m, c) || error_falling(bs, m));
-	mem->probation = ramp;
+	mem->probation = ramp ? WD_PROBATION_RAMPING
+		       : bs->probation == WD_PROBATION_WAITING && w < c->fair_w ? WD_PROBATION_WAITING
+										 : WD_PROBATION_NONE;
 	double move = clampd(dd * c->damping, -step_max, step_max);
-	if (ramp) /* doubling a control step: at a fair share in a few ticks */
-		move = fmax(move, log(POLICY_RAMP_FACTOR) * c->scale);
+	if (ramp) /* tripling a control step, up to a fair share: there in a few ticks */
+		move = fmax(move, fmin(log(POLICY_RAMP_FACTOR) * c->scale, log(c->fair_w / w)));
 	mem->e1 = e;
 	mem->e2 = e1;
 	mem->n_err = bs->n_err < 2 ? bs->n_err + 1 : 2;
@@ -598,7 +611,7 @@ static int integers(const struct wd_service_cfg *svc, const struct wd_service_st
 		if (role[i] == R_DRAIN || role[i] == R_PIN) {
 			lo[i] = hi[i] = role[i] == R_PIN ? svc->backends[i].pin : 0;
 		} else if (role[i] == R_EJECT) {
-			lo[i] = hi[i] = pc->min_weight;
+			lo[i] = hi[i] = ejected_weight(pc);
 		} else {
 			lo[i] = pc->min_weight;
 			hi[i] = pc->max_weight;

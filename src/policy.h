@@ -67,6 +67,12 @@ struct wd_decision {
 	bool oscillating; /* this tick found the backend oscillating and damped its gain */
 };
 
+/* Slow start: a backend that joined a running service, or came back from an
+ * ejection, staleness or a thin signal, waits until it measures well, then
+ * ramps up to a fair share; it leaves probation there, or the first tick it
+ * measures badly while ramping. */
+enum wd_probation { WD_PROBATION_NONE = 0, WD_PROBATION_WAITING, WD_PROBATION_RAMPING };
+
 /* Controller memory of one backend. The first six fields are what the state
  * file saves and restores; their meaning is part of the state file format.
  *  weight      the continuous weight the controller integrates, in units of
@@ -92,7 +98,7 @@ struct wd_backend_state {
 	double last_latency; /* the last usable latency (NaN none): repeats mean no new sample */
 	int repeats;     /* consecutive ticks it repeated exactly */
 	struct wd_damping damp; /* oscillation memory and the gain's damping */
-	bool probation;  /* joined, or back from an ejection, staleness or a thin signal: may ramp */
+	enum wd_probation probation; /* joined, or back from an ejection, staleness or a thin signal */
 	double last_error_ratio; /* the last usable error ratio (NaN none) */
 };
 
