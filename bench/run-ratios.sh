@@ -14,8 +14,8 @@ mkdir -p "$out"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/weightd-ratios.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 for s in $scenarios; do for t in $ticks; do echo "$s $t"; done; done |
-	xargs -P 2 -L 1 sh -c '"$2/weightd-bench" -s "$3/scenarios/$0.scn" -p weightd-latency --tick "$1" |
-		grep ",weightd-latency," | sed "s/^/$1,/" >"$4/$0.$1.csv"' "$build" "$src" "$tmp"
+	xargs -P 2 -L 1 sh -c '"$0/weightd-bench" -s "$1/scenarios/$3.scn" -p weightd-latency --tick "$4" |
+		grep ",weightd-latency," | sed "s/^/$4,/" >"$2/$3.$4.csv"' "$build" "$src" "$tmp"
 {
 	echo "tick_s,scenario,policy,p50_s,p95_s,p99_s,p95_ratio,error_share,settle_ticks,overshoot,writes_per_100_ticks"
 	for s in $scenarios; do for t in $ticks; do cat "$tmp/$s.$t.csv"; done; done
