@@ -5,14 +5,10 @@
 #include <math.h>
 
 #include "policy.h"
+#include "util.h"
 
 /* Tolerance for sums of shares that are integers in exact arithmetic. */
 #define FILL_EPS 1e-9
-
-static double clampd(double v, double lo, double hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
-}
 
 /* Sum of clamp(s * w[i]) over the entries in use (use[i]); entries not in use
  * sit at base[i]. */
@@ -21,7 +17,7 @@ static double fill_sum(const double *w, size_t n, const unsigned char *use, cons
 {
 	double sum = 0;
 	for (size_t i = 0; i < n; i++)
-		sum += use[i] ? clampd(s * w[i], lo[i], hi[i]) : base[i];
+		sum += use[i] ? util_clamp(s * w[i], lo[i], hi[i]) : base[i];
 	return sum;
 }
 
@@ -49,12 +45,12 @@ static void fill_scale(const double *w, size_t n, const unsigned char *use, cons
 		if (use[i] && v > lo[i] && v < hi[i])
 			inner += w[i];
 		else
-			rest -= use[i] ? clampd(v, lo[i], hi[i]) : base[i];
+			rest -= use[i] ? util_clamp(v, lo[i], hi[i]) : base[i];
 	}
 	if (inner > 0 && rest > 0)
 		s = rest / inner;
 	for (size_t i = 0; i < n; i++)
-		x[i] = use[i] ? clampd(s * w[i], lo[i], hi[i]) : base[i];
+		x[i] = use[i] ? util_clamp(s * w[i], lo[i], hi[i]) : base[i];
 }
 
 int policy_fill(const double *w, size_t n, double total, const double *lo, const double *hi,
@@ -159,7 +155,7 @@ int policy_apportion(const double *w, size_t n, int total, const int *lo, const 
 		double f = floor(x[i] + FILL_EPS);
 		int v = f < lo[i] ? lo[i] : f > hi[i] ? hi[i] : (int)f;
 		out[i] = v;
-		rem[i] = clampd(x[i] - v, 0, 1);
+		rem[i] = util_clamp(x[i] - v, 0, 1);
 		idx[i] = i;
 		left -= v;
 	}

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 struct audit {
 	char *path;
 	int fd;
@@ -27,12 +29,8 @@ static int open_path(const char *path, char *err, size_t errlen)
 
 struct audit *audit_open(const char *path, char *err, size_t errlen)
 {
-	struct audit *a = calloc(1, sizeof(*a));
-	if (!a || !(a->path = strdup(path))) {
-		free(a);
-		snprintf(err, errlen, "audit log: out of memory");
-		return NULL;
-	}
+	struct audit *a = xcalloc(1, sizeof(*a));
+	a->path = xstrdup(path);
 	if (strcmp(path, "-") == 0) {
 		a->fd = STDOUT_FILENO;
 		return a;
@@ -114,11 +112,7 @@ char *audit_format(const struct audit_record *r)
 	if (!json)
 		return NULL;
 	size_t len = strlen(json);
-	char *line = realloc(json, len + 2);
-	if (!line) {
-		free(json);
-		return NULL;
-	}
+	char *line = xrealloc(json, len + 2);
 	line[len] = '\n';
 	line[len + 1] = '\0';
 	return line;

@@ -40,7 +40,7 @@ int audit_write(struct audit *a, const struct audit_record *r, char *err, size_t
 void audit_close(struct audit *a);
 
 /* Formats one record as a JSON object plus "\n" into a new string the caller
- * frees; unknown and non-finite numbers are null. NULL when out of memory. */
+ * frees; unknown and non-finite numbers are null. NULL when cJSON runs out of memory. */
 char *audit_format(const struct audit_record *r);
 
 /* Prints the records as an aligned table (service, backend, latency, error

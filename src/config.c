@@ -4,6 +4,7 @@
 #include "config.h"
 #include "config_keys.h"
 #include "text.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,12 +29,7 @@ void errors_add(struct wd_errors *e, const char *fmt, ...)
 	va_end(ap);
 	if (!msg)
 		return;
-	char **m = realloc(e->msgs, (e->n + 1) * sizeof(*m));
-	if (!m) {
-		free(msg);
-		return;
-	}
-	e->msgs = m;
+	e->msgs = xrealloc(e->msgs, (e->n + 1) * sizeof(*e->msgs));
 	e->msgs[e->n++] = msg;
 }
 
@@ -185,9 +181,7 @@ static size_t expand(char *out, const char *tmpl, const char *name)
 char *config_expand_template(const char *tmpl, const char *name)
 {
 	size_t len = expand(NULL, tmpl, name);
-	char *out = malloc(len + 1);
-	if (!out)
-		return NULL;
+	char *out = xmalloc(len + 1);
 	expand(out, tmpl, name);
 	out[len] = '\0';
 	return out;
@@ -380,32 +374,18 @@ static char *read_secret(struct config_parser *p, const config_setting_t *s, con
 		config_kerr(p, s, "%s: \"%s\" is larger than %zu bytes", qn, path, sizeof(buf) - 1);
 	else if (n == 0)
 		config_kerr(p, s, "%s: \"%s\" is empty", qn, path);
-	else if (!(v = strdup(buf)))
-		config_kerr(p, s, "%s: out of memory", qn);
-	explicit_bzero(buf, sizeof(buf));
+	else
+		v = xstrdup(buf);
+	util_wipe(buf, sizeof(buf));
 	return v;
 }
 
-static void free_secret(char *s)
-{
-	if (s) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 /* Replaces the string at field with a copy of v. */
-bool config_set_string(struct config_parser *p, const config_setting_t *s, char **field,
-		       const char *v)
+void config_set_string(char **field, const char *v)
 {
-	char *c = v ? strdup(v) : NULL;
-	if (v && !c) {
-		config_err(p, s, "out of memory");
-		return false;
-	}
+	char *c = v ? xstrdup(v) : NULL;
 	free(*field);
 	*field = c;
-	return true;
 }
 
 /* Every string of the config reaches an output, a query, a log line or a
@@ -419,24 +399,19 @@ bool config_valid_utf8(struct config_parser *p, const config_setting_t *s, const
 		return true;
 	config_kerr(p, s, "%s is not valid UTF-8 (byte %ld of the string); write it in UTF-8", qn,
 		    bad + 1);
-	if (fixed && (*fixed = strdup(v)))
+	if (fixed && (*fixed = xstrdup(v)))
 		while ((bad = text_utf8_invalid_at(*fixed)) >= 0)
 			(*fixed)[bad] = '?';
 	return false;
 }
 
-/* Stores v (allocated, owned from here; NULL when out of memory) as the
- * string at field of key k (qn: its name in messages), "" as NULL where ""
- * means unset; a K_SECRET's file is read when use is set. Returns use, or
- * false when out of memory. */
+/* Stores v (allocated, owned from here) as the string at field of key k (qn:
+ * its name in messages), "" as NULL where "" means unset; a K_SECRET's file
+ * is read when use is set. Returns use. */
 static bool store_string(struct config_parser *p, const config_setting_t *s,
 			 const struct config_key *k, const char *qn, char *field, char *v,
 			 bool use)
 {
-	if (!v) {
-		config_err(p, s, "out of memory");
-		return false;
-	}
 	char **f = (char **)field;
 	free(*f);
 	if (!v[0] && (k->flags & KF_EMPTY_IS_NULL)) {
@@ -446,7 +421,7 @@ static bool store_string(struct config_parser *p, const config_setting_t *s,
 	*f = v;
 	if (use && k->type == K_SECRET && v && v[0]) {
 		char **secret = (char **)(field - k->off + k->secret_off);
-		free_secret(*secret);
+		util_free_secret(*secret);
 		*secret = read_secret(p, s, qn, v);
 	}
 	return use;
@@ -540,7 +515,7 @@ static bool read_value(struct config_parser *p, const config_setting_t *s,
 			config_kerr(p, s, "%s is empty", qn);
 			return false;
 		}
-		return store_string(p, s, k, qn, field, strdup(str), true);
+		return store_string(p, s, k, qn, field, xstrdup(str), true);
 	default:
 		return false;
 	}
@@ -633,9 +608,8 @@ void config_read_group(struct config_parser *p, const config_setting_t *g, unsig
 
 /* Sets the fields whose home is place to their defaults (base: zeroed, or
  * holding strings this frees). */
-bool config_set_defaults(unsigned place, void *base)
+void config_set_defaults(unsigned place, void *base)
 {
-	bool ok = true;
 	for (size_t i = 0; i < config_n_keys; i++) {
 		const struct config_key *k = &config_keys[i];
 		if (config_home_of(k) != place || k->type == K_GROUP || k->type == K_LIST)
@@ -651,13 +625,11 @@ bool config_set_defaults(unsigned place, void *base)
 		case K_STRING:
 		case K_SECRET:
 			free(*(char **)f);
-			*(char **)f = k->def_str ? strdup(k->def_str) : NULL;
-			ok = ok && (!k->def_str || *(char **)f);
+			*(char **)f = k->def_str ? xstrdup(k->def_str) : NULL;
 			break;
 		default: break;
 		}
 	}
-	return ok;
 }
 
 /* Frees the strings of the fields whose home is place (secrets wiped). */
@@ -672,7 +644,7 @@ static void free_place(unsigned place, void *base)
 		*f = NULL;
 		if (k->type == K_SECRET) {
 			char **secret = (char **)((char *)base + k->secret_off);
-			free_secret(*secret);
+			util_free_secret(*secret);
 			*secret = NULL;
 		}
 	}
@@ -682,11 +654,11 @@ static void free_place(unsigned place, void *base)
 
 int config_defaults(struct wd_config *cfg)
 {
-	bool ok = config_set_defaults(P_TOP, cfg);
-	ok = config_set_defaults(P_PROM, &cfg->prom) && ok;
-	ok = config_set_defaults(P_OUTPUT, &cfg->output) && ok;
-	ok = config_set_defaults(P_POLICY, &cfg->policy) && ok;
-	return ok ? 0 : -1;
+	config_set_defaults(P_TOP, cfg);
+	config_set_defaults(P_PROM, &cfg->prom);
+	config_set_defaults(P_OUTPUT, &cfg->output);
+	config_set_defaults(P_POLICY, &cfg->policy);
+	return 0;
 }
 
 int config_load(const char *path, struct wd_config **out, struct wd_errors *errs,
@@ -708,13 +680,9 @@ int config_load(const char *path, struct wd_config **out, struct wd_errors *errs
 		return -1;
 	}
 	fclose(f);
-	struct wd_config *cfg = calloc(1, sizeof(*cfg));
-	if (!cfg || !(cfg->path = strdup(path)) || config_defaults(cfg) < 0) {
-		config_destroy(&lc);
-		config_free(cfg);
-		errors_add(errs, "%s: out of memory", path);
-		return -1;
-	}
+	struct wd_config *cfg = xcalloc(1, sizeof(*cfg));
+	cfg->path = xstrdup(path);
+	config_defaults(cfg);
 	struct config_parser p = {.file = path, .errs = errs, .warns = warns};
 	config_read_group(&p, config_root_setting(&lc), P_TOP, cfg, 0);
 	config_destroy(&lc);

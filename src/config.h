@@ -145,8 +145,7 @@ int config_load(const char *path, struct wd_config **out, struct wd_errors *errs
 void config_free(struct wd_config *cfg);
 
 /* Fills a zeroed config's top level, prometheus, output and policy with the
- * defaults (no services). Returns 0, or -1 when out of memory; either way
- * config_free releases what it holds. For tools and tests that build a
+ * defaults (no services). Returns 0; config_free releases what it holds. For tools and tests that build a
  * config in code. */
 int config_defaults(struct wd_config *cfg);
 
@@ -157,8 +156,8 @@ int config_parse_duration(const char *s, int64_t *ms, char *err, size_t errlen);
 /* Returns a copy of the PromQL template tmpl with every ${service} replaced
  * by name, escaped for where it stands: as is outside a string, with \ and
  * the quote escaped inside a string, and with regex metacharacters escaped
- * too inside the string of a =~ or !~ matcher (caller frees; NULL when out
- * of memory). The only place a name enters a query. */
+ * too inside the string of a =~ or !~ matcher (caller frees). The only
+ * place a name enters a query. */
 char *config_expand_template(const char *tmpl, const char *name);
 
 /* Finds a service / backend by name; NULL or -1 when absent. */

@@ -11,6 +11,7 @@
 
 #include "delay.h"
 #include "log.h"
+#include "util.h"
 
 static config_check_fn check_interval, check_listen, check_http_url, check_redis_address,
 	check_root_key, check_label, check_abs_path, check_hostname;
@@ -311,11 +312,7 @@ static void parse_headers(struct config_parser *p, const config_setting_t *h, vo
 {
 	struct wd_prom_cfg *pc = base;
 	int n = config_setting_length(h);
-	pc->headers = calloc((size_t)n + 1, sizeof(char *));
-	if (!pc->headers) {
-		config_err(p, h, "out of memory");
-		return;
-	}
+	pc->headers = xcalloc((size_t)n + 1, sizeof(char *));
 	for (int i = 0; i < n; i++) {
 		config_setting_t *e = config_setting_get_elem(h, (unsigned)i);
 		const char *v = config_setting_get_string(e);
@@ -324,8 +321,8 @@ static void parse_headers(struct config_parser *p, const config_setting_t *h, vo
 			config_err(p, e, "prometheus.headers[%d] must be \"Name: value\"", i);
 		else if (!config_valid_utf8(p, e, "prometheus.headers[]", v, NULL))
 			continue;
-		else if (!(pc->headers[pc->n_headers++] = strdup(v)))
-			config_err(p, e, "out of memory");
+		else
+			pc->headers[pc->n_headers++] = xstrdup(v);
 	}
 }
 
@@ -390,8 +387,7 @@ static void parse_backend(struct config_parser *p, const config_setting_t *g,
 			  struct wd_service_cfg *svc, struct wd_backend_cfg *b)
 {
 	b->line = config_line_of(g);
-	if (!config_set_defaults(P_BACKEND, b))
-		config_err(p, g, "out of memory");
+	config_set_defaults(P_BACKEND, b);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		config_kerr(p, g, "each backend must be a group { name = ...; }");
 		return;
@@ -479,10 +475,7 @@ static void *new_elems(struct config_parser *p, const config_setting_t *l, size_
 		config_kerr(p, l, "%s", empty);
 		return NULL;
 	}
-	void *a = calloc((size_t)n, size);
-	if (!a)
-		config_err(p, l, "out of memory");
-	return a;
+	return xcalloc((size_t)n, size);
 }
 
 /* The line of the first of a[0..i) named like a[i] (each with a char *name
@@ -524,30 +517,26 @@ static void parse_backends(struct config_parser *p, const config_setting_t *bl, 
 }
 
 /* Replaces each string of the policy by map(it, name): a policy's strings
- * are the query templates. Frees the old strings when owned. False when out
- * of memory. */
-static bool map_policy_strings(struct wd_policy_cfg *pc, char *(*map)(const char *, const char *),
+ * are the query templates. Frees the old strings when owned. */
+static void map_policy_strings(struct wd_policy_cfg *pc, char *(*map)(const char *, const char *),
 			       const char *name, bool owned)
 {
-	bool ok = true;
 	for (size_t i = 0; i < config_n_keys; i++) {
 		const struct config_key *k = &config_keys[i];
 		if (config_home_of(k) != P_POLICY || k->type != K_STRING)
 			continue;
 		char **f = (char **)((char *)pc + k->off);
 		char *x = *f ? map(*f, name) : NULL;
-		ok = ok && (!*f || x);
 		if (owned)
 			free(*f);
 		*f = x;
 	}
-	return ok;
 }
 
 static char *copy_string(const char *s, const char *unused)
 {
 	(void)unused;
-	return strdup(s);
+	return xstrdup(s);
 }
 
 /* The service's signal window (delay.h): its window, else the longest range
@@ -577,11 +566,8 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 {
 	svc->line = config_line_of(g);
 	svc->policy = *defaults;
-	if (!map_policy_strings(&svc->policy, copy_string, NULL, false) ||
-	    !config_set_defaults(P_SERVICE, svc)) {
-		config_err(p, g, "out of memory");
-		return;
-	}
+	map_policy_strings(&svc->policy, copy_string, NULL, false);
+	config_set_defaults(P_SERVICE, svc);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		config_err(p, g, "each service must be a group { name = ...; }");
 		return;
@@ -591,22 +577,19 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 	p->svc = NULL;
 	if (!svc->name || !svc->name[0]) {
 		config_err(p, g, "service without a name");
-		if (!config_set_string(p, g, &svc->name, "?"))
-			return;
+		config_set_string(&svc->name, "?");
 	} else if (!valid_service_name(svc->name, false)) {
 		config_err(p, config_setting_get_member(g, "name"), "service name \"%s\" " NAME_RULE,
 			   svc->name);
 	}
 	p->svc = svc;
 	const char *label = svc->kind == WD_KIND_SERVERS ? "instance" : "service";
-	if (!svc->label && !config_set_string(p, g, &svc->label, label))
-		goto out;
-	if (!map_policy_strings(&svc->policy, config_expand_template, svc->name, true))
-		config_err(p, g, "out of memory");
+	if (!svc->label)
+		config_set_string(&svc->label, label);
+	map_policy_strings(&svc->policy, config_expand_template, svc->name, true);
 	if (!svc->policy.latency_query || !svc->policy.latency_query[0])
 		config_kerr(p, g, "no latency_query (set it on the service or in policy)");
 	signal_window(p, g, svc);
-out:
 	p->svc = NULL;
 }
 

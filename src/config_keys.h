@@ -101,11 +101,10 @@ unsigned config_home_of(const struct config_key *k);
  * unknown ones), then 1 << type reads that type's keys and rejects others'. */
 void config_read_group(struct config_parser *p, const config_setting_t *g, unsigned place,
 		       void *base, unsigned variant);
-/* Sets the fields whose home is place to their defaults; false when out of memory. */
-bool config_set_defaults(unsigned place, void *base);
-/* Replaces the string at field with a copy of v (NULL: unset); false when out of memory. */
-bool config_set_string(struct config_parser *p, const config_setting_t *s, char **field,
-		       const char *v);
+/* Sets the fields whose home is place to their defaults. */
+void config_set_defaults(unsigned place, void *base);
+/* Replaces the string at field with a copy of v (NULL: unset). */
+void config_set_string(char **field, const char *v);
 /* Whether v is valid UTF-8; if not, reports it at s and, when fixed is not
  * NULL, sets *fixed to a copy with '?' for the bad bytes (NULL when out of
  * memory), so the checks that follow report nothing misleading such as

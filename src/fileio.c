@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util.h"
+
 int fileio_read(const char *path, size_t max, char **out, size_t *len, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -22,13 +24,8 @@ int fileio_read(const char *path, size_t max, char **out, size_t *len, char *err
 		return -1;
 	}
 	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
+	char *buf = xmalloc(cap + 1);
 	for (;;) {
-		if (!buf) {
-			snprintf(err, errlen, "%s: out of memory", path);
-			close(fd);
-			return -1;
-		}
 		if (n == cap) {
 			if (cap >= max) {
 				snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
@@ -37,10 +34,7 @@ int fileio_read(const char *path, size_t max, char **out, size_t *len, char *err
 				return -1;
 			}
 			cap *= 2;
-			char *nb = realloc(buf, cap + 1);
-			if (!nb)
-				free(buf);
-			buf = nb;
+			buf = xrealloc(buf, cap + 1);
 			continue;
 		}
 		ssize_t r = read(fd, buf + n, cap - n);
@@ -77,13 +71,11 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-/* Splits path into a malloc'd directory and a pointer to its base name. */
+/* The directory of path, allocated. */
 static char *dir_of(const char *path)
 {
-	char *copy = strdup(path);
-	if (!copy)
-		return NULL;
-	char *d = strdup(dirname(copy));
+	char *copy = xstrdup(path);
+	char *d = xstrdup(dirname(copy));
 	free(copy);
 	return d;
 }
@@ -95,13 +87,7 @@ int fileio_replace(const char *path, const char *data, size_t len, mode_t defaul
 	base = base ? base + 1 : path;
 	char *dir = dir_of(path);
 	size_t tlen = strlen(dir) + strlen(base) + 16;
-	char *tmp = malloc(tlen);
-	if (!dir || !tmp) {
-		snprintf(err, errlen, "out of memory");
-		free(dir);
-		free(tmp);
-		return -1;
-	}
+	char *tmp = xmalloc(tlen);
 	/* ".weightd.yml.XXXXXX.tmp": hidden, and not .yml/.yaml/.toml, which
 	 * Traefik's directory mode would parse. */
 	snprintf(tmp, tlen, "%s/.%s.XXXXXX.tmp", dir, base);

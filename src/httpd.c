@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 /* Scrapers and probes need a handful of connections; these bound what a
  * misbehaving client can hold. */
 #define HTTPD_MAX_CONNECTIONS 64
@@ -28,13 +30,6 @@ struct httpd {
 	char *listen;
 	int port;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *type,
 			       char *body, size_t len)
@@ -56,9 +51,7 @@ static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const 
 
 static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
-	char *body = strdup(text);
-	if (!body)
-		return MHD_NO;
+	char *body = xstrdup(text);
 	return respond(c, status, "text/plain; charset=utf-8", body, strlen(body));
 }
 
@@ -84,7 +77,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (strcmp(url, "/healthz") == 0) {
 		char reason[700];
-		if (metrics_healthy(h->m, mono_ms(), reason, sizeof(reason) - 1))
+		if (metrics_healthy(h->m, util_mono_ms(), reason, sizeof(reason) - 1))
 			return respond_text(c, MHD_HTTP_OK, "ok\n");
 		strcat(reason, "\n");
 		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, reason);
@@ -147,12 +140,8 @@ static int bind_listen(const char *listen_addr, int *port, char *err, size_t err
 
 struct httpd *httpd_start(const char *listen_addr, struct metrics *m, char *err, size_t errlen)
 {
-	struct httpd *h = calloc(1, sizeof(*h));
-	if (!h || !(h->listen = strdup(listen_addr))) {
-		free(h);
-		snprintf(err, errlen, "listen: out of memory");
-		return NULL;
-	}
+	struct httpd *h = xcalloc(1, sizeof(*h));
+	h->listen = xstrdup(listen_addr);
 	h->m = m;
 	int fd = bind_listen(listen_addr, &h->port, err, errlen);
 	if (fd < 0) {

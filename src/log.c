@@ -249,3 +249,15 @@ void wd_log(int level, const char *msg, ...)
 	ssize_t w = write(fd, l.buf, l.len);
 	(void)w;
 }
+
+void wd_logf(int level, const char *fmt, ...)
+{
+	if (level > log_level)
+		return;
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	wd_log(level, msg, (char *)NULL);
+}

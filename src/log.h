@@ -2,7 +2,9 @@
  *
  * A message is a fixed text plus key/value string pairs, ended by NULL:
  *   wd_log(WD_LOG_INFO, "config reloaded", "config", path, NULL);
- * Values are quoted and escaped as the format needs. Secrets never go in. */
+ * Values are quoted and escaped as the format needs. Secrets never go in.
+ * A message without fields can also be formatted printf-style:
+ *   wd_logf(WD_LOG_ERROR, "out of memory (%zu bytes); aborting", n); */
 #ifndef WD_LOG_H
 #define WD_LOG_H
 
@@ -25,6 +27,7 @@ int log_level_from_name(const char *name);
 const char *log_level_name(int level);
 
 void wd_log(int level, const char *msg, ...) __attribute__((sentinel));
+void wd_logf(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) wd_log(WD_LOG_ERROR, __VA_ARGS__, (char *)NULL)
 #define log_warn(...) wd_log(WD_LOG_WARN, __VA_ARGS__, (char *)NULL)

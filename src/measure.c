@@ -3,52 +3,20 @@
  * in one concurrent batch, and maps each result's series to the service's
  * backends by the value of the service's label. The data rules (NaN, Inf,
  * negative, duplicates, min_rate) live here, in measure_screen, and nowhere
- * else: policy_step trusts what it leaves. */
+ * else: policy_step trusts what it leaves. What is wrong with the data is
+ * recorded as events for the tick to log. */
 #include "measure.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 
 enum qkind { Q_LATENCY = 0, Q_ERROR, Q_RATE, Q_KINDS };
 static const char *const kind_name[Q_KINDS] = {"latency_query", "error_query", "rate_query"};
-
-/* ---- logging a data warning once ---------------------------------------- */
-
-/* Warnings about the data recur every tick while their cause lasts: the first
- * time a message is seen it goes out at warn level, later at debug. The set
- * of seen messages is a small table of hashes, emptied when full. */
-#define SEEN_MAX 256
-static uint64_t seen[SEEN_MAX];
-static size_t n_seen;
-
-static uint64_t hash_str(uint64_t h, const char *s)
-{
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (h ^ 0xff) * 1099511628211ull;
-}
-
-static void warn_once(const char *msg, const char *service, const char *query,
-		      const char *detail)
-{
-	uint64_t h = hash_str(hash_str(hash_str(hash_str(14695981039346656037ull, msg), service),
-				       query), detail);
-	for (size_t i = 0; i < n_seen; i++) {
-		if (seen[i] == h) {
-			log_debug(msg, "service", service, "query", query, "detail", detail);
-			return;
-		}
-	}
-	if (n_seen == SEEN_MAX)
-		n_seen = 0;
-	seen[n_seen++] = h;
-	log_warn(msg, "service", service, "query", query, "detail", detail);
-}
 
 /* ---- mapping --------------------------------------------------------------- */
 
@@ -97,32 +65,30 @@ static void map_result(const struct prom_result *r, const struct wd_service_cfg 
 	/* count[b]: series naming backend b; value[b]: the last one's value.
 	 * Many backends: labels are looked up by binary search, not linearly
 	 * (which would be backends x series per query). */
-	unsigned *count = calloc(svc->n_backends, sizeof(*count));
-	double *value = calloc(svc->n_backends, sizeof(*value));
+	unsigned *count = xcalloc(svc->n_backends, sizeof(*count));
+	double *value = xcalloc(svc->n_backends, sizeof(*value));
 	struct named *byname = NULL;
 	size_t n_named = 0;
-	if (count && value && svc->n_backends > LINEAR_MAX && r->n_samples > 1 &&
-	    (byname = malloc(svc->n_backends * sizeof(*byname))) != NULL) {
+	if (svc->n_backends > LINEAR_MAX && r->n_samples > 1) {
+		byname = xmalloc(svc->n_backends * sizeof(*byname));
 		for (size_t b = 0; b < svc->n_backends; b++)
 			if (svc->backends[b].name)
 				byname[n_named++] = (struct named){svc->backends[b].name, b};
 		qsort(byname, n_named, sizeof(*byname), cmp_named);
 	}
-	if (count && value) {
-		for (size_t i = 0; i < r->n_samples; i++) {
-			int b = backend_index(svc, byname, n_named, r->samples[i].label);
-			if (b < 0)
-				continue;
-			count[b]++;
-			value[b] = r->samples[i].value;
-			(*matched)++;
-		}
-		for (size_t b = 0; b < svc->n_backends; b++) {
-			if (count[b] == 1)
-				set(ctx, b, value[b]);
-			else if (count[b] > 1 && dup)
-				dup(ctx, svc->backends[b].name);
-		}
+	for (size_t i = 0; i < r->n_samples; i++) {
+		int b = backend_index(svc, byname, n_named, r->samples[i].label);
+		if (b < 0)
+			continue;
+		count[b]++;
+		value[b] = r->samples[i].value;
+		(*matched)++;
+	}
+	for (size_t b = 0; b < svc->n_backends; b++) {
+		if (count[b] == 1)
+			set(ctx, b, value[b]);
+		else if (count[b] > 1 && dup)
+			dup(ctx, svc->backends[b].name);
 	}
 	free(byname);
 	free(count);
@@ -163,17 +129,17 @@ static void set_dup(void *ctx, const char *label)
 	snprintf(k->dups + l, sizeof(k->dups) - l, "%s\"%s\"", l ? ", " : "", label);
 }
 
-/* Logs series whose label names no backend (debug), and a warning when a
+/* Notes series whose label names no backend (debug), and a warning when a
  * non-empty result names none of them: usually a label missing from "by". */
 static void report_unmatched(const struct prom_result *r, const struct wd_service_cfg *svc,
-			     const char *query, size_t matched)
+			     const char *query, size_t matched, struct wd_events *ev)
 {
 	if (matched < r->n_samples && log_get_level() >= WD_LOG_DEBUG)
 		for (size_t i = 0; i < r->n_samples; i++)
 			if (config_backend_index(svc, r->samples[i].label) < 0)
-				log_debug("series for an unknown backend ignored", "service", svc->name,
-					  "query", query, "label", svc->label, "value",
-					  r->samples[i].label);
+				event_add(ev, WD_LOG_DEBUG, "series for an unknown backend ignored",
+					  "service", svc->name, "query", query, "label", svc->label,
+					  "value", r->samples[i].label, (char *)NULL);
 	if (r->n_samples && !matched) {
 		char detail[160];
 		if (r->scalar)
@@ -183,7 +149,8 @@ static void report_unmatched(const struct prom_result *r, const struct wd_servic
 			snprintf(detail, sizeof(detail),
 				 "%zu series, none with a %s label naming a backend", r->n_samples,
 				 svc->label);
-		warn_once("query matches no backend of the service", svc->name, query, detail);
+		event_add_once(ev, WD_LOG_WARN, "query matches no backend of the service", "service",
+			       svc->name, "query", query, "detail", detail, (char *)NULL);
 	}
 }
 
@@ -249,17 +216,17 @@ void measure_screen(const struct wd_policy_cfg *pc, bool rate_queried, struct wd
 
 void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
 		  const struct prom_result *err, const struct prom_result *rate,
-		  struct wd_measurement *m)
+		  struct wd_measurement *m, struct wd_events *ev)
 {
 	const struct prom_result *res[Q_KINDS] = {lat, err, rate};
 	memset(m, 0, svc->n_backends * sizeof(*m));
 	struct kind_values k = {
 		.svc = svc,
-		.v = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(double)),
-		.have = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(bool)),
-		.bad = calloc(svc->n_backends ? svc->n_backends : 1, sizeof(bool)),
+		.v = xcalloc(svc->n_backends, sizeof(double)),
+		.have = xcalloc(svc->n_backends, sizeof(bool)),
+		.bad = xcalloc(svc->n_backends, sizeof(bool)),
 	};
-	for (int kind = 0; k.v && k.have && k.bad && kind < Q_KINDS; kind++) {
+	for (int kind = 0; kind < Q_KINDS; kind++) {
 		const struct prom_result *r = res[kind];
 		if (!r || !r->ok)
 			continue;
@@ -268,13 +235,14 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 		k.dups[0] = '\0';
 		size_t matched;
 		map_result(r, svc, set_value, set_dup, &k, &matched);
-		report_unmatched(r, svc, kind_name[kind], matched);
+		report_unmatched(r, svc, kind_name[kind], matched, ev);
 		if (k.dups[0]) {
 			char detail[sizeof(k.dups) + 96];
 			snprintf(detail, sizeof(detail),
 				 "two or more series for %s %s (missing \"sum by (%s)\"?): no data for them",
 				 svc->label, k.dups, svc->label);
-			warn_once("duplicate series for a backend", svc->name, kind_name[kind], detail);
+			event_add_once(ev, WD_LOG_WARN, "duplicate series for a backend", "service",
+				       svc->name, "query", kind_name[kind], "detail", detail, (char *)NULL);
 		}
 		apply(m, svc, (enum qkind)kind, &k);
 	}
@@ -292,28 +260,15 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 {
 	memset(t, 0, sizeof(*t));
 	size_t n_svc = cfg->n_services;
-	t->svc = calloc(n_svc ? n_svc : 1, sizeof(*t->svc));
+	t->svc = xcalloc(n_svc, sizeof(*t->svc));
 	/* The configured queries, packed; at[i * Q_KINDS + kind] is the index
 	 * in q of service i's query of that kind, or NONE when unconfigured. */
 	enum { NONE = -1 };
-	struct prom_query *q = calloc(n_svc * Q_KINDS + 1, sizeof(*q));
-	int *at = calloc(n_svc * Q_KINDS + 1, sizeof(*at));
-	bool oom = !t->svc || !q || !at;
-	if (t->svc) {
-		t->n_svc = n_svc;
-		for (size_t i = 0; i < n_svc; i++) {
-			size_t nb = cfg->services[i].n_backends;
-			t->svc[i].m = calloc(nb ? nb : 1, sizeof(struct wd_measurement));
-			oom |= !t->svc[i].m;
-		}
-	}
-	if (oom) {
-		for (size_t i = 0; i < t->n_svc; i++)
-			snprintf(t->svc[i].err, sizeof(t->svc[i].err), "out of memory");
-		free(q);
-		free(at);
-		return n_svc;
-	}
+	struct prom_query *q = xcalloc(n_svc * Q_KINDS, sizeof(*q));
+	int *at = xcalloc(n_svc * Q_KINDS, sizeof(*at));
+	t->n_svc = n_svc;
+	for (size_t i = 0; i < n_svc; i++)
+		t->svc[i].m = xcalloc(cfg->services[i].n_backends, sizeof(struct wd_measurement));
 
 	size_t nq = 0;
 	for (size_t i = 0; i < n_svc; i++) {
@@ -350,12 +305,13 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 				ms->ok = false;
 			}
 			if (res[kind]->warnings)
-				warn_once("Prometheus returned warnings", svc->name, kind_name[kind],
-					  res[kind]->warnings);
+				event_add_once(&t->events, WD_LOG_WARN, "Prometheus returned warnings",
+					       "service", svc->name, "query", kind_name[kind], "detail",
+					       res[kind]->warnings, (char *)NULL);
 		}
 		failed += !ms->ok;
 		if (ms->ok)
-			measure_fill(svc, res[0], res[1], res[2], ms->m);
+			measure_fill(svc, res[0], res[1], res[2], ms->m, &t->events);
 	}
 	for (size_t j = 0; j < nq; j++)
 		prom_result_clear(&q[j].result);
@@ -371,4 +327,5 @@ void measure_tick_free(struct measure_tick *t)
 	free(t->svc);
 	t->svc = NULL;
 	t->n_svc = 0;
+	event_clear(&t->events);
 }

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "event.h"
 #include "policy.h"
 #include "prom.h"
 
@@ -23,12 +24,14 @@ struct measure_tick {
 	struct measure_service *svc; /* cfg->n_services entries */
 	size_t n_svc;
 	size_t queries, failed;      /* counts for metrics */
+	struct wd_events events;     /* warnings about the data, for the tick to log */
 };
 
 /* Runs every service's queries of one tick concurrently. Allocates t's arrays
  * (measure_tick_free releases them). Returns the number of services whose
  * queries failed. Warnings about the data (duplicate series, Prometheus
- * warnings) are logged at warn/debug level. */
+ * warnings) go into t->events, marked once (they recur while their cause
+ * lasts). */
 size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_tick *t,
 		   volatile sig_atomic_t *stop);
 void measure_tick_free(struct measure_tick *t);
@@ -44,11 +47,11 @@ void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
 /* Fills m (svc->n_backends entries) from the results of one service's
  * queries: each backend's values as its series gave them, then
  * measure_screen. Two series for one backend in any query take its data
- * away (logged as a warning). err and rate are NULL when not configured.
+ * away (a warning in ev, which may be NULL). err and rate are NULL when not configured.
  * Exposed for tests. */
 void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
 		  const struct prom_result *err, const struct prom_result *rate,
-		  struct wd_measurement *m);
+		  struct wd_measurement *m, struct wd_events *ev);
 
 /* The data rules, applied once to one backend's raw values (has_*: a series
  * was there; the values as Prometheus gave them), leaving what policy.h's

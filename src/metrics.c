@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "procstat.h"
+#include "util.h"
 
 /* Upper bounds of the tick duration histogram, in seconds: a tick is a few
  * milliseconds on a healthy stack and up to prometheus.timeout. */
@@ -65,14 +66,8 @@ struct metrics {
 
 struct metrics *metrics_new(const char *version, int64_t start_mono_ms)
 {
-	struct metrics *m = calloc(1, sizeof(*m));
-	if (!m)
-		return NULL;
-	m->version = strdup(version);
-	if (!m->version) {
-		free(m);
-		return NULL;
-	}
+	struct metrics *m = xcalloc(1, sizeof(*m));
+	m->version = xstrdup(version);
 	pthread_mutex_init(&m->mu, NULL);
 	m->start_mono_ms = start_mono_ms;
 	m->last_reload_ok = true;
@@ -176,27 +171,20 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 			 const struct metrics_service *s, size_t ns)
 {
 	/* Copy outside the lock; swap inside it. */
-	struct mbackend *nbk = calloc(nb ? nb : 1, sizeof(*nbk));
-	struct mservice *nsv = calloc(ns ? ns : 1, sizeof(*nsv));
-	bool oom = !nbk || !nsv;
-	for (size_t i = 0; !oom && i < nb; i++) {
+	struct mbackend *nbk = xcalloc(nb, sizeof(*nbk));
+	struct mservice *nsv = xcalloc(ns, sizeof(*nsv));
+	for (size_t i = 0; i < nb; i++) {
 		nbk[i] = (struct mbackend){
-			.service = strdup(b[i].service), .backend = strdup(b[i].backend),
+			.service = xstrdup(b[i].service), .backend = xstrdup(b[i].backend),
 			.weight = b[i].weight, .latency_s = b[i].latency_s,
 			.error_ratio = b[i].error_ratio, .cost = b[i].cost,
 			.pid_error = b[i].pid_error, .action = b[i].action,
 			.gain_damping = b[i].gain_damping, .oscillations = b[i].oscillations,
 		};
-		oom = !nbk[i].service || !nbk[i].backend;
 	}
-	for (size_t i = 0; !oom && i < ns; i++) {
-		nsv[i].name = strdup(s[i].name);
+	for (size_t i = 0; i < ns; i++) {
+		nsv[i].name = xstrdup(s[i].name);
 		nsv[i].frozen = s[i].frozen;
-		oom = !nsv[i].name;
-	}
-	if (oom) {
-		free_series(nbk, nbk ? nb : 0, nsv, nsv ? ns : 0);
-		return -1;
 	}
 	pthread_mutex_lock(&m->mu);
 	struct mbackend *ob = m->b;

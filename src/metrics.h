@@ -41,8 +41,7 @@ struct metrics_service {
 struct metrics;
 
 /* Creates the registry for a daemon of this version started at start_mono_ms
- * (monotonic ms; the health grace period counts from it). NULL when out of
- * memory. */
+ * (monotonic ms; the health grace period counts from it). */
 struct metrics *metrics_new(const char *version, int64_t start_mono_ms);
 void metrics_free(struct metrics *m);
 
@@ -69,7 +68,7 @@ void metrics_config_loaded(struct metrics *m, double now_wall_s);
 void metrics_config_reload(struct metrics *m, bool ok, double now_wall_s);
 
 /* Replaces every per-backend and per-service series (backends and services
- * not given disappear). 0, or -1 when out of memory (the old series stay). */
+ * not given disappear). Returns 0. */
 int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, size_t nb,
 			 const struct metrics_service *s, size_t ns);
 

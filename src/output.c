@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "util.h"
+
 struct output {
 	const struct output_ops *ops;
 	void *impl;
@@ -14,11 +16,7 @@ struct output {
 
 struct output *output_new(const struct wd_config *cfg, char *err, size_t errlen)
 {
-	struct output *o = calloc(1, sizeof(*o));
-	if (!o) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
+	struct output *o = xcalloc(1, sizeof(*o));
 	if (cfg->dry_run) {
 		o->ops = &output_dry_ops;
 		o->impl = output_dry_new(cfg, err, errlen);
@@ -42,6 +40,13 @@ int output_write(struct output *o, const struct wd_output_service *s, size_t n, 
 	/* Each write renders first, and rendering refuses what output_validate
 	 * refuses: the check runs once per write, there. */
 	return o->ops->write(o->impl, s, n, err, errlen);
+}
+
+void output_take_events(struct output *o, struct wd_events *into)
+{
+	struct wd_events *e = o->ops->events ? o->ops->events(o->impl) : NULL;
+	if (e)
+		event_move(into, e);
 }
 
 const char *output_kind(const struct output *o) { return o->ops->kind; }

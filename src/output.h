@@ -33,6 +33,12 @@ struct output *output_new(const struct wd_config *cfg, char *err, size_t errlen)
 int output_write(struct output *o, const struct wd_output_service *s, size_t n,
 		 char *err, size_t errlen);
 
+/* Moves what the output noticed since the last call (a Redis restart, a file
+ * changed behind weightd's back, a connection made) to the end of into, for
+ * the caller to log: outputs do not log. */
+struct wd_events;
+void output_take_events(struct output *o, struct wd_events *into);
+
 /* "file", "redis" or "dry-run". */
 const char *output_kind(const struct output *o);
 

@@ -3,6 +3,7 @@
  * Redis keys as "key = value" lines) and keeps it for the audit and the
  * operator (output_preview). The control path is the same as a real run. */
 #include "output_impl.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,17 +17,12 @@ struct output_dry {
 
 void *output_dry_new(const struct wd_config *cfg, char *err, size_t errlen)
 {
-	struct output_dry *d = calloc(1, sizeof(*d));
-	if (d) {
-		d->type = cfg->output.type;
-		if (d->type == WD_OUT_REDIS) /* the only type with keys */
-			d->root_key = strdup(cfg->output.root_key);
-	}
-	if (!d || (d->type == WD_OUT_REDIS && !d->root_key)) {
-		free(d);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
+	(void)err;
+	(void)errlen;
+	struct output_dry *d = xcalloc(1, sizeof(*d));
+	d->type = cfg->output.type;
+	if (d->type == WD_OUT_REDIS) /* the only type with keys */
+		d->root_key = xstrdup(cfg->output.root_key);
 	return d;
 }
 
@@ -39,12 +35,7 @@ static int render_kv_lines(const char *root_key, const struct wd_output_service 
 	size_t len = 1;
 	for (size_t i = 0; i < kv.n; i++)
 		len += strlen(kv.kv[i].key) + strlen(kv.kv[i].value) + 4;
-	char *p = malloc(len);
-	if (!p) {
-		output_kv_free(&kv);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	char *p = xmalloc(len);
 	size_t at = 0;
 	p[0] = '\0';
 	for (size_t i = 0; i < kv.n; i++)
@@ -85,4 +76,5 @@ static void dry_free(void *impl)
 	free(d);
 }
 
-const struct output_ops output_dry_ops = {"dry-run", dry_write, dry_preview, dry_free};
+const struct output_ops output_dry_ops = {
+	.kind = "dry-run", .write = dry_write, .preview = dry_preview, .free = dry_free};

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "output_impl.h"
 #include "text.h"
+#include "util.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -22,32 +23,10 @@ static const char header[] =
 	OUTPUT_FILE_MARKER ": do not edit. weightd rewrites this whole file whenever\n"
 	"# weights change; edit weightd.conf and send weightd SIGHUP instead.\n";
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
-static int buf_add(struct buf *b, const void *data, size_t len)
-{
-	if (b->len + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		while (cap < b->len + len + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np)
-			return -1;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, data, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 static int on_output(void *data, unsigned char *buffer, size_t size)
 {
-	return buf_add(data, buffer, size) == 0;
+	util_buf_add(data, buffer, size);
+	return 1;
 }
 
 /* The emitter with a sticky failure flag, so the structure below reads as
@@ -207,10 +186,11 @@ int output_file_render(const struct wd_output_service *s, size_t n, char **out, 
 	*len = 0;
 	if (output_validate(s, n, err, errlen) < 0)
 		return -1;
-	struct buf b = {0};
+	struct util_buf b = {0};
 	struct em m = {0};
-	if (buf_add(&b, header, sizeof(header) - 1) < 0 || !yaml_emitter_initialize(&m.e)) {
-		free(b.p);
+	util_buf_add(&b, header, sizeof(header) - 1);
+	if (!yaml_emitter_initialize(&m.e)) {
+		util_buf_free(&b);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -240,7 +220,7 @@ int output_file_render(const struct wd_output_service *s, size_t n, char **out, 
 		snprintf(err, errlen, "YAML emitter: %s",
 			 m.problem ? m.problem : m.e.problem ? m.e.problem : "out of memory");
 		yaml_emitter_delete(&m.e);
-		free(b.p);
+		util_buf_free(&b);
 		return -1;
 	}
 	yaml_emitter_delete(&m.e);
@@ -255,16 +235,8 @@ struct output_file {
 	char *path;
 	uint64_t last_hash; /* of the document last written or found in place */
 	bool last_valid;
+	struct wd_events events; /* for the tick to log */
 };
-
-/* FNV-1a: enough to tell "the same document as last time" apart. */
-static uint64_t doc_hash(const char *p, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 void *output_file_new(const struct wd_config *cfg, char *err, size_t errlen)
 {
@@ -287,14 +259,8 @@ void *output_file_new(const struct wd_config *cfg, char *err, size_t errlen)
 			 path, OUTPUT_FILE_MARKER);
 		return NULL;
 	}
-	struct output_file *f = calloc(1, sizeof(*f));
-	if (f)
-		f->path = strdup(path);
-	if (!f || !f->path) {
-		free(f);
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
+	struct output_file *f = xcalloc(1, sizeof(*f));
+	f->path = xstrdup(path);
 	return f;
 }
 
@@ -312,10 +278,12 @@ static int file_write(void *impl, const struct wd_output_service *s, size_t n, c
 	int r = fileio_read(f->path, MAX_FILE_BYTES, &cur, &cur_len, rerr, sizeof(rerr));
 	int same = r == 0 && cur_len == len && memcmp(cur, doc, len) == 0;
 	free(cur);
-	uint64_t h = doc_hash(doc, len);
+	/* FNV-1a: enough to tell "the same document as last time" apart. */
+	uint64_t h = util_fnv1a(UTIL_FNV_OFFSET, doc, len);
 	if (!same && f->last_valid && h == f->last_hash) {
-		log_warn("the output file was removed or changed outside weightd; writing it again",
-			 "path", f->path);
+		event_add(&f->events, WD_LOG_WARN,
+			  "the output file was removed or changed outside weightd; writing it again",
+			  "path", f->path, (char *)NULL);
 		f->last_valid = false; /* once, even if this write fails */
 	}
 	int rc = OUTPUT_UNCHANGED;
@@ -332,9 +300,14 @@ static int file_write(void *impl, const struct wd_output_service *s, size_t n, c
 static void file_free(void *impl)
 {
 	struct output_file *f = impl;
-	if (f)
+	if (f) {
 		free(f->path);
+		event_clear(&f->events);
+	}
 	free(f);
 }
 
-const struct output_ops output_file_ops = {"file", file_write, NULL, file_free};
+static struct wd_events *file_events(void *impl) { return &((struct output_file *)impl)->events; }
+
+const struct output_ops output_file_ops = {
+	.kind = "file", .write = file_write, .free = file_free, .events = file_events};

@@ -3,6 +3,7 @@
 #ifndef WD_OUTPUT_IMPL_H
 #define WD_OUTPUT_IMPL_H
 
+#include "event.h"
 #include "output.h"
 
 struct output_ops {
@@ -11,6 +12,9 @@ struct output_ops {
 		     size_t errlen);
 	const char *(*preview)(const void *impl); /* NULL: no preview */
 	void (*free)(void *impl);
+	/* What the implementation noticed (lines for the tick to log), or NULL
+	 * when it notices nothing. output_take_events empties it. */
+	struct wd_events *(*events)(void *impl);
 };
 
 /* Each constructor returns its state, or NULL with err set. */

@@ -20,6 +20,7 @@
  * written again on the next tick. */
 #include "log.h"
 #include "output_impl.h"
+#include "util.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -28,26 +29,12 @@
 
 /* ---- rendering ---------------------------------------------------------- */
 
-static int kv_add(struct wd_kv_list *l, const char *key, const char *value)
+static void kv_add(struct wd_kv_list *l, const char *key, const char *value)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct wd_kv *nk = realloc(l->kv, cap * sizeof(*nk));
-		if (!nk)
-			return -1;
-		l->kv = nk;
-		l->cap = cap;
-	}
-	char *k = strdup(key), *v = strdup(value);
-	if (!k || !v) {
-		free(k);
-		free(v);
-		return -1;
-	}
-	l->kv[l->n].key = k;
-	l->kv[l->n].value = v;
+	l->kv = util_grow(l->kv, &l->cap, l->n + 1, sizeof(*l->kv), 32);
+	l->kv[l->n].key = xstrdup(key);
+	l->kv[l->n].value = xstrdup(value);
 	l->n++;
-	return 0;
 }
 
 void output_kv_free(struct wd_kv_list *l)
@@ -66,7 +53,8 @@ static int kvf(struct wd_kv_list *l, const char *prefix, const char *suffix, con
 	char key[2048];
 	if ((size_t)snprintf(key, sizeof(key), "%s/%s", prefix, suffix) >= sizeof(key))
 		return -1;
-	return kv_add(l, key, value);
+	kv_add(l, key, value);
+	return 0;
 }
 
 static int render_health(struct wd_kv_list *l, const char *p, const struct wd_health_cfg *h)
@@ -129,7 +117,7 @@ int output_redis_render(const char *root_key, const struct wd_output_service *s,
 	}
 	if (rc) {
 		output_kv_free(out);
-		snprintf(err, errlen, "out of memory, or a key longer than 2 KiB");
+		snprintf(err, errlen, "a key longer than 2 KiB");
 		return -1;
 	}
 	return 0;
@@ -142,20 +130,10 @@ struct strv {
 	size_t n, cap;
 };
 
-static int strv_add(struct strv *s, const char *str, size_t len)
+static void strv_add(struct strv *s, const char *str, size_t len)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		char **nv = realloc(s->v, cap * sizeof(*nv));
-		if (!nv)
-			return -1;
-		s->v = nv;
-		s->cap = cap;
-	}
-	if (!(s->v[s->n] = strndup(str, len)))
-		return -1;
-	s->n++;
-	return 0;
+	s->v = util_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v), 64);
+	s->v[s->n++] = xstrndup(str, len);
 }
 
 static void strv_free(struct strv *s)
@@ -203,27 +181,22 @@ struct output_redis {
 	struct wd_kv_list last;  /* what the last EXEC on this connection wrote */
 	bool last_valid;
 	char run_id[64];
+	struct wd_events events; /* for the tick to log */
 };
 
 void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 {
 	const struct wd_output_cfg *oc = &cfg->output;
-	struct output_redis *r = calloc(1, sizeof(*r));
-	if (!r)
-		goto oom;
+	struct output_redis *r = xcalloc(1, sizeof(*r));
 	r->db = oc->db;
 	r->tv.tv_sec = oc->timeout_ms / 1000;
 	r->tv.tv_usec = (oc->timeout_ms % 1000) * 1000;
-	r->address = strdup(oc->address);
-	r->root_key = strdup(oc->root_key);
-	r->username = oc->username ? strdup(oc->username) : NULL;
-	r->password = oc->password ? strdup(oc->password) : NULL;
-	if (!r->address || !r->root_key || (oc->username && !r->username) ||
-	    (oc->password && !r->password))
-		goto oom;
+	r->address = xstrdup(oc->address);
+	r->root_key = xstrdup(oc->root_key);
+	r->username = oc->username ? xstrdup(oc->username) : NULL;
+	r->password = oc->password ? xstrdup(oc->password) : NULL;
 	size_t ml = strlen(r->root_key) + 32;
-	if (!(r->marker = malloc(ml)))
-		goto oom;
+	r->marker = xmalloc(ml);
 	snprintf(r->marker, ml, "weightd:%s:keys", r->root_key);
 	if (r->address[0] != '/') {
 		/* HOST:PORT, or [IPv6]:PORT */
@@ -234,10 +207,8 @@ void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 			h++;
 			hl -= 2;
 		}
-		r->host = strndup(h, hl);
+		r->host = xstrndup(h, hl);
 		r->port = atoi(colon + 1);
-		if (!r->host)
-			goto oom;
 		if (r->port <= 0 || r->port > 65535) {
 			snprintf(err, errlen, "output.address \"%s\": bad port", r->address);
 			output_redis_ops.free(r);
@@ -245,10 +216,6 @@ void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen)
 		}
 	}
 	return r;
-oom:
-	snprintf(err, errlen, "out of memory");
-	output_redis_ops.free(r);
-	return NULL;
 }
 
 static void disconnect(struct output_redis *r)
@@ -288,18 +255,20 @@ static void check_notify(struct output_redis *r)
 	redisReply *rep = cmd(r, "CONFIG GET", err, sizeof(err), 3, argv);
 	if (!rep) {
 		if (!r->c->err)
-			log_warn("could not check Redis notify-keyspace-events; Traefik sees weightd's "
-				 "changes only if it includes K and A (or K, $ and g), e.g. KEA",
-				 "error", err);
+			event_add(&r->events, WD_LOG_WARN,
+				  "could not check Redis notify-keyspace-events; Traefik sees weightd's "
+				  "changes only if it includes K and A (or K, $ and g), e.g. KEA",
+				  "error", err, (char *)NULL);
 		return;
 	}
 	const char *v = "";
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_STRING)
 		v = rep->element[1]->str;
 	if (!has(v, 'K') || !(has(v, 'A') || (has(v, '$') && has(v, 'g'))))
-		log_warn("Redis notify-keyspace-events lacks K and A (or $ and g): Traefik will not see "
-			 "weightd's changes unless it can set them itself; set notify-keyspace-events KEA",
-			 "address", r->address, "notify_keyspace_events", v);
+		event_add(&r->events, WD_LOG_WARN,
+			  "Redis notify-keyspace-events lacks K and A (or $ and g): Traefik will not see "
+			  "weightd's changes unless it can set them itself; set notify-keyspace-events KEA",
+			  "address", r->address, "notify_keyspace_events", v, (char *)NULL);
 	freeReplyObject(rep);
 }
 
@@ -317,9 +286,10 @@ static void check_restart(struct output_redis *r)
 		size_t n = strcspn(p + 7, "\r\n");
 		snprintf(id, sizeof(id), "%.*s", (int)(n < 63 ? n : 63), p + 7);
 		if (r->run_id[0] && strcmp(r->run_id, id) != 0)
-			log_warn("Redis restarted since weightd last wrote; Traefik has been seen to stop "
-				 "following Redis after a restart (traefik#6832): check that it picks up "
-				 "the new weights", "address", r->address);
+			event_add(&r->events, WD_LOG_WARN,
+				  "Redis restarted since weightd last wrote; Traefik has been seen to stop "
+				  "following Redis after a restart (traefik#6832): check that it picks up "
+				  "the new weights", "address", r->address, (char *)NULL);
 		snprintf(r->run_id, sizeof(r->run_id), "%s", id);
 	}
 	freeReplyObject(rep);
@@ -353,16 +323,13 @@ static int read_record(struct output_redis *r, char *err, size_t errlen)
 	redisReply *rep = cmd(r, "SMEMBERS", err, errlen, 2, argv);
 	if (!rep)
 		return -1;
-	int rc = 0;
-	for (size_t i = 0; rc == 0 && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+	for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
 		const redisReply *e = rep->element[i];
 		if (e->type == REDIS_REPLY_STRING && strlen(e->str) == e->len && renders_key(r, e->str))
-			rc = strv_add(&r->known, e->str, e->len);
+			strv_add(&r->known, e->str, e->len);
 	}
 	freeReplyObject(rep);
-	if (rc)
-		snprintf(err, errlen, "out of memory");
-	return rc;
+	return 0;
 }
 
 static int do_connect(struct output_redis *r, char *err, size_t errlen)
@@ -403,7 +370,8 @@ static int do_connect(struct output_redis *r, char *err, size_t errlen)
 	if (read_record(r, err, errlen) < 0)
 		return -1;
 	strv_sort_unique(&r->known);
-	log_info("connected to Redis", "address", r->address, "root_key", r->root_key);
+	event_add(&r->events, WD_LOG_INFO, "connected to Redis", "address", r->address, "root_key",
+		  r->root_key, (char *)NULL);
 	return 0;
 }
 
@@ -423,11 +391,7 @@ static int transact(struct output_redis *r, const struct wd_kv_list *kv, const s
 		    char *err, size_t errlen)
 {
 	size_t argc = 1 + 2 * kv->n;
-	const char **argv = malloc((argc + stale->n + 2) * sizeof(*argv));
-	if (!argv) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	const char **argv = xmalloc((argc + stale->n + 2) * sizeof(*argv));
 	int queued = 0;
 	redisAppendCommand(r->c, "MULTI");
 	argv[0] = "MSET";
@@ -519,8 +483,9 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 		/* Write the same weights again, on a fresh connection: the scan at
 		 * connect finds what is left, and a restart is noted there. */
 		if (there == 0)
-			log_warn("weightd's keys are gone from Redis (flushed, or restarted empty); "
-				 "writing them again", "address", r->address, "marker", r->marker);
+			event_add(&r->events, WD_LOG_WARN,
+				  "weightd's keys are gone from Redis (flushed, or restarted empty); "
+				  "writing them again", "address", r->address, "marker", r->marker, (char *)NULL);
 		disconnect(r);
 	}
 	int rc = -1;
@@ -528,12 +493,11 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 	if (!r->c && do_connect(r, err, errlen) < 0)
 		goto out;
 	for (size_t i = 0; i < kv.n; i++)
-		if (strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key)) < 0)
-			goto oom;
+		strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key));
 	strv_sort_unique(&keys);
 	for (size_t i = 0; i < r->known.n; i++)
-		if (!strv_has(&keys, r->known.v[i]) && strv_add(&stale, r->known.v[i], strlen(r->known.v[i])) < 0)
-			goto oom;
+		if (!strv_has(&keys, r->known.v[i]))
+			strv_add(&stale, r->known.v[i], strlen(r->known.v[i]));
 	if (transact(r, &kv, &stale, err, errlen) < 0)
 		goto out;
 	strv_free(&r->known);
@@ -544,9 +508,6 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 	memset(&kv, 0, sizeof(kv));
 	r->last_valid = true;
 	rc = OUTPUT_WRITTEN;
-	goto out;
-oom:
-	snprintf(err, errlen, "out of memory");
 out:
 	if (rc < 0)
 		disconnect(r);
@@ -566,13 +527,14 @@ static void redis_free(void *impl)
 	free(r->address);
 	free(r->host);
 	free(r->username);
-	if (r->password) {
-		memset(r->password, 0, strlen(r->password));
-		free(r->password);
-	}
+	util_free_secret(r->password);
 	free(r->root_key);
 	free(r->marker);
+	event_clear(&r->events);
 	free(r);
 }
 
-const struct output_ops output_redis_ops = {"redis", redis_write, NULL, redis_free};
+static struct wd_events *redis_events(void *impl) { return &((struct output_redis *)impl)->events; }
+
+const struct output_ops output_redis_ops = {
+	.kind = "redis", .write = redis_write, .free = redis_free, .events = redis_events};

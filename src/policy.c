@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 /* Latencies below this are floored: ln(0) has no place in a ratio. */
 #define MIN_LATENCY_S 1e-6
 /* Under leasttime: a backend failing at least this share is not held up by
@@ -81,10 +83,8 @@ int policy_state_derive(const struct wd_service_state *st, const struct wd_servi
 			struct wd_service_state *out)
 {
 	size_t n = svc->n_backends;
-	struct wd_backend_state *b = calloc(n ? n : 1, sizeof(*b));
-	char *name = strdup(svc->name);
-	if (!b || !name)
-		goto fail;
+	struct wd_backend_state *b = xcalloc(n, sizeof(*b));
+	char *name = xstrdup(svc->name);
 	bool changed = st->n != n || !st->name;
 	for (size_t i = 0; i < n; i++) {
 		const struct wd_backend_cfg *bc = &svc->backends[i];
@@ -109,12 +109,7 @@ int policy_state_derive(const struct wd_service_state *st, const struct wd_servi
 			/* joined a running service */
 			b[i].probation = st->n > 0 ? WD_PROBATION_WAITING : WD_PROBATION_NONE;
 		}
-		b[i].name = strdup(bc->name);
-		if (!b[i].name) {
-			for (size_t k = 0; k < i; k++)
-				free(b[k].name);
-			goto fail;
-		}
+		b[i].name = xstrdup(bc->name);
 	}
 	/* Not only for a new set: a reload that changes total, the bounds or
 	 * the pins must not leave weights behind that break them (written as
@@ -122,10 +117,6 @@ int policy_state_derive(const struct wd_service_state *st, const struct wd_servi
 	normalise_start(svc, b, n);
 	*out = (struct wd_service_state){.name = name, .b = b, .n = n, .dirty = st->dirty || changed};
 	return 0;
-fail:
-	free(b);
-	free(name);
-	return -1;
 }
 
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc)
@@ -177,11 +168,6 @@ struct ctl {
 	double damping;    /* the service's damping: the lowest of its backends' */
 	double pool_error; /* the mean error ratio of the backends not ejected */
 };
-
-static double clampd(double v, double lo, double hi)
-{
-	return v < lo ? lo : v > hi ? hi : v;
-}
 
 /* Writes a decision's reason (truncated to fit). */
 static void __attribute__((format(printf, 2, 3))) reasonf(struct wd_decision *d, const char *fmt, ...)
@@ -268,7 +254,7 @@ static double start_weight(const struct wd_policy_cfg *pc, const struct wd_backe
 	double w = bs->weight;
 	if (bs->pin == 0 || !isfinite(w) || w <= 0)
 		w = bc->weight;
-	return clampd(w, pc->min_weight, pc->max_weight);
+	return util_clamp(w, pc->min_weight, pc->max_weight);
 }
 
 /* Sets every decision to "hold as is" with one reason (used when the state
@@ -305,7 +291,7 @@ static int shape(const struct wd_service_cfg *svc, const enum role *role, const 
 		for (size_t i = 0; i < n; i++)
 			x[i] = role[i] == R_DRAIN || role[i] == R_PIN
 				       ? want[i]
-				       : clampd(want[i], pc->min_weight, pc->max_weight);
+				       : util_clamp(want[i], pc->min_weight, pc->max_weight);
 		return 0;
 	}
 	for (int level = 0; level < 3; level++) {
@@ -509,7 +495,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 		mem->probation = WD_PROBATION_WAITING;
 		reasonf(d, "no data for over %d ticks: %s; back toward weight %d", c->stale_ticks,
 			why, bc->weight);
-		return w * exp(clampd(log(bc->weight / w), -step_max, step_max));
+		return w * exp(util_clamp(log(bc->weight / w), -step_max, step_max));
 	}
 	case R_THIN: {
 		/* Not pushed further on a signal that says little: held, or
@@ -527,7 +513,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 			d->action = WD_ACT_PROBING;
 			mem->probing = true;
 			reasonf(d, "%s: probing back toward weight %.3g", why, c->probe_w);
-			return w * exp(clampd(log(c->probe_w / w), 0, step_max));
+			return w * exp(util_clamp(log(c->probe_w / w), 0, step_max));
 		}
 		d->action = WD_ACT_HELD;
 		reasonf(d, "%s: holding", why);
@@ -575,7 +561,7 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 	mem->probation = ramp ? WD_PROBATION_RAMPING
 		       : bs->probation == WD_PROBATION_WAITING && w < c->fair_w ? WD_PROBATION_WAITING
 										 : WD_PROBATION_NONE;
-	double move = clampd(dd * c->damping, -step_max, step_max);
+	double move = util_clamp(dd * c->damping, -step_max, step_max);
 	if (ramp) /* tripling a control step, up to a fair share: there in a few ticks */
 		move = fmax(move, fmin(log(POLICY_RAMP_FACTOR) * c->scale, log(c->fair_w / w)));
 	mem->e1 = e;
@@ -723,7 +709,7 @@ static void control_of(const struct wd_service_cfg *svc, const struct wd_service
 	double want = rates && rate > 0
 			      ? pc->total * 2 * pc->min_requests / (rate * c->window_s)
 			      : fair / 4;
-	c->probe_w = clampd(want, pc->min_weight, fair / 2 > pc->min_weight ? fair / 2 : pc->min_weight);
+	c->probe_w = util_clamp(want, pc->min_weight, fair / 2 > pc->min_weight ? fair / 2 : pc->min_weight);
 }
 
 bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,

@@ -100,6 +100,8 @@ struct wd_backend_state {
 	struct wd_damping damp; /* oscillation memory and the gain's damping */
 	enum wd_probation probation; /* joined, or back from an ejection, staleness or a thin signal */
 	double last_error_ratio; /* the last usable error ratio (NaN none) */
+	unsigned reported; /* not the policy's: which states (ejected, stale) the report
+			    * logged as begun, so their end is logged once too */
 };
 
 struct wd_service_state {
@@ -129,14 +131,13 @@ double policy_sample_spacing(const struct wd_service_state *st);
  * until the next tick with data are then made valid for the config (pins at
  * their pin, the rest within the bounds, summing to total), untouched when
  * they already are. st is either zeroed
- * or a state of the same service. Allocates; not for the hot path. 0, or -1
- * on allocation failure with st untouched. */
+ * or a state of the same service. Allocates (running out aborts); not for
+ * the hot path. Returns 0. */
 int policy_state_sync(struct wd_service_state *st, const struct wd_service_cfg *svc);
 
 /* As policy_state_sync, but leaves st as it is and builds the reconciled
  * state in out (which the caller frees with policy_state_free): what a reload
- * builds aside before it knows every service can be synced. 0, or -1 on
- * allocation failure with out untouched. */
+ * builds aside from the running state. Returns 0. */
 int policy_state_derive(const struct wd_service_state *st, const struct wd_service_cfg *svc,
 			struct wd_service_state *out);
 

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "secret.h"
+#include "util.h"
 
 /* One reusable transfer: an easy handle and the buffers of its request. */
 struct slot {
@@ -110,9 +111,7 @@ static char *base64(const char *s)
 {
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t n = strlen(s), o = 0;
-	char *out = malloc(4 * ((n + 2) / 3) + 1);
-	if (!out)
-		return NULL;
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
 	for (size_t i = 0; i < n; i += 3) {
 		unsigned v = (unsigned char)s[i] << 16;
 		if (i + 1 < n)
@@ -200,9 +199,7 @@ static char *join_warnings(const cJSON *w)
 			len += strlen(e->valuestring) + 2;
 	if (!len)
 		return NULL;
-	char *s = malloc(len + 1), *o = s;
-	if (!s)
-		return NULL;
+	char *s = xmalloc(len + 1), *o = s;
 	cJSON_ArrayForEach(e, w) {
 		if (!cJSON_IsString(e))
 			continue;
@@ -225,11 +222,7 @@ static int parse_vector(const cJSON *res, const char *label, struct prom_result 
 		return -1;
 	}
 	size_t n = (size_t)cJSON_GetArraySize(res);
-	out->samples = calloc(n ? n : 1, sizeof(*out->samples));
-	if (!out->samples) {
-		fmt_err(out, "out of memory");
-		return -1;
-	}
+	out->samples = xcalloc(n, sizeof(*out->samples));
 	const cJSON *e;
 	size_t i = 0;
 	cJSON_ArrayForEach(e, res) {
@@ -252,11 +245,7 @@ static int parse_vector(const cJSON *res, const char *label, struct prom_result 
 			return -1;
 		}
 		const cJSON *lv = label ? cJSON_GetObjectItemCaseSensitive(metric, label) : NULL;
-		out->samples[i].label = strdup(cJSON_IsString(lv) ? lv->valuestring : "");
-		if (!out->samples[i].label) {
-			fmt_err(out, "out of memory");
-			return -1;
-		}
+		out->samples[i].label = xstrdup(cJSON_IsString(lv) ? lv->valuestring : "");
 		out->n_samples = ++i;
 	}
 	return 0;
@@ -270,11 +259,8 @@ static int parse_scalar(const cJSON *res, struct prom_result *out)
 		fmt_err(out, "scalar result %s", why);
 		return -1;
 	}
-	out->samples = calloc(1, sizeof(*out->samples));
-	if (!out->samples || !(out->samples[0].label = strdup(""))) {
-		fmt_err(out, "out of memory");
-		return -1;
-	}
+	out->samples = xcalloc(1, sizeof(*out->samples));
+	out->samples[0].label = xstrdup("");
 	out->samples[0].value = v;
 	out->n_samples = 1;
 	out->scalar = true;
@@ -406,16 +392,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *ud)
 		s->too_big = true;
 		return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
 	}
-	if (s->len + n + 1 > s->cap) {
-		size_t cap = s->cap ? s->cap : 16384;
-		while (cap < s->len + n + 1)
-			cap *= 2;
-		char *b = realloc(s->body, cap);
-		if (!b)
-			return 0;
-		s->body = b;
-		s->cap = cap;
-	}
+	s->body = util_grow(s->body, &s->cap, s->len + n + 1, 1, 16384);
 	memcpy(s->body + s->len, data, n);
 	s->len += n;
 	s->body[s->len] = '\0';
@@ -480,10 +457,7 @@ void prom_free(struct prom *p)
 		curl_multi_cleanup(p->multi);
 	curl_slist_free_all(p->headers);
 	free(p->url);
-	if (p->basic_b64) {
-		memset(p->basic_b64, 0, strlen(p->basic_b64));
-		free(p->basic_b64);
-	}
+	util_free_secret(p->basic_b64);
 	free(p);
 	if (--curl_users == 0)
 		curl_global_cleanup();
@@ -505,34 +479,22 @@ struct prom *prom_new(const struct wd_prom_cfg *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "prometheus: cannot initialise libcurl");
 		return NULL;
 	}
-	struct prom *p = calloc(1, sizeof(*p));
-	if (!p) {
-		if (--curl_users == 0)
-			curl_global_cleanup();
-		snprintf(err, errlen, "prometheus: out of memory");
-		return NULL;
-	}
+	struct prom *p = xcalloc(1, sizeof(*p));
 	p->cfg = cfg;
 	size_t ul = strlen(cfg->url);
 	while (ul > 0 && cfg->url[ul - 1] == '/')
 		ul--;
-	p->url = malloc(ul + sizeof("/api/v1/query"));
+	p->url = xmalloc(ul + sizeof("/api/v1/query"));
+	memcpy(p->url, cfg->url, ul);
+	strcpy(p->url + ul, "/api/v1/query");
 	p->multi = curl_multi_init();
-	int bad = !p->url || !p->multi;
-	if (p->url) {
-		memcpy(p->url, cfg->url, ul);
-		strcpy(p->url + ul, "/api/v1/query");
-	}
+	int bad = !p->multi;
 	if (cfg->username && cfg->password) {
 		size_t n = strlen(cfg->username) + strlen(cfg->password) + 2;
-		char *up = malloc(n);
-		if (up) {
-			snprintf(up, n, "%s:%s", cfg->username, cfg->password);
-			p->basic_b64 = base64(up);
-			memset(up, 0, n);
-			free(up);
-		}
-		bad |= !p->basic_b64;
+		char *up = xmalloc(n);
+		snprintf(up, n, "%s:%s", cfg->username, cfg->password);
+		p->basic_b64 = base64(up);
+		util_free_secret(up);
 	}
 	secret_set_add(&p->secrets, cfg->bearer_token);
 	secret_set_add(&p->secrets, cfg->password);
@@ -544,17 +506,13 @@ struct prom *prom_new(const struct wd_prom_cfg *cfg, char *err, size_t errlen)
 		bad |= add_header(&p->headers, cfg->headers[i]) < 0;
 	if (cfg->bearer_token) {
 		size_t n = strlen(cfg->bearer_token) + sizeof("Authorization: Bearer ");
-		char *h = malloc(n);
-		if (h) {
-			snprintf(h, n, "Authorization: Bearer %s", cfg->bearer_token);
-			bad |= add_header(&p->headers, h) < 0;
-			memset(h, 0, n);
-			free(h);
-		} else
-			bad = 1;
+		char *h = xmalloc(n);
+		snprintf(h, n, "Authorization: Bearer %s", cfg->bearer_token);
+		bad |= add_header(&p->headers, h) < 0;
+		util_free_secret(h);
 	}
 	if (bad) {
-		snprintf(err, errlen, "prometheus: out of memory");
+		snprintf(err, errlen, "prometheus: out of memory in libcurl");
 		prom_free(p);
 		return NULL;
 	}
@@ -565,9 +523,7 @@ static int ensure_slots(struct prom *p, size_t n)
 {
 	if (n <= p->n_slots)
 		return 0;
-	struct slot *s = realloc(p->slots, n * sizeof(*s));
-	if (!s)
-		return -1;
+	struct slot *s = xrealloc(p->slots, n * sizeof(*s));
 	p->slots = s;
 	for (size_t i = 0; i < p->n_slots; i++) { /* the handles point at their slot */
 		curl_easy_setopt(s[i].easy, CURLOPT_PRIVATE, &s[i]);
@@ -609,18 +565,15 @@ static void fail_masked(struct prom_result *out, const struct secret_set *sec, c
 
 /* Masks a string the answer carries (a warning, a label value) in place:
  * the mask is at most twice as long as what it hides. */
-static int mask_owned(const struct secret_set *sec, char **s)
+static void mask_owned(const struct secret_set *sec, char **s)
 {
 	size_t n = *s ? strlen(*s) : 0;
 	if (!n || !secret_leaks(sec, *s, n))
-		return 0;
-	char *m = malloc(2 * n + sizeof(SECRET_MARK));
-	if (!m)
-		return -1;
+		return;
+	char *m = xmalloc(2 * n + sizeof(SECRET_MARK));
 	secret_mask(sec, *s, n, m, 2 * n + sizeof(SECRET_MARK));
 	free(*s);
 	*s = m;
-	return 0;
 }
 
 void prom_read_answer(const struct secret_set *sec, const char *expr, const char *label,
@@ -630,19 +583,13 @@ void prom_read_answer(const struct secret_set *sec, const char *expr, const char
 	bool api_error;
 	int rc = parse(body, len, label, out, sec, &api_error);
 	for (size_t i = 0; rc == 0 && i < out->n_samples; i++)
-		rc = mask_owned(sec, &out->samples[i].label);
-	if (mask_owned(sec, &out->warnings) < 0) {
-		free(out->warnings);
-		out->warnings = NULL;
-	}
+		mask_owned(sec, &out->samples[i].label);
+	mask_owned(sec, &out->warnings);
 	if (rc == 0 && code / 100 == 2)
 		return;
 	if (out->ok) { /* a well-formed answer with a non-2xx status */
 		prom_result_clear(out);
-		if (rc == 0)
-			snprintf(cause, sizeof(cause), "HTTP %ld with a success body", code);
-		else
-			snprintf(cause, sizeof(cause), "out of memory");
+		snprintf(cause, sizeof(cause), "HTTP %ld with a success body", code);
 	} else if (code / 100 == 2 || api_error) {
 		snprintf(cause, sizeof(cause), "%s", out->err);
 	} else {
@@ -692,10 +639,7 @@ static bool encode_post(struct slot *s, const char *expr)
 	static const char hex[] = "0123456789ABCDEF";
 	size_t need = sizeof("query=") + 3 * strlen(expr);
 	if (need > s->post_cap) {
-		char *b = realloc(s->post, need);
-		if (!b)
-			return false;
-		s->post = b;
+		s->post = xrealloc(s->post, need);
 		s->post_cap = need;
 	}
 	char *o = s->post + sizeof("query=") - 1;
@@ -733,13 +677,6 @@ static bool start_query(struct prom *p, struct slot *s, struct prom_query *q)
 	return true;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile sig_atomic_t *stop)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -759,7 +696,7 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 			fail_query(&q[i], "out of memory");
 		return (int)n;
 	}
-	int64_t deadline = mono_ms() + p->cfg->timeout_ms;
+	int64_t deadline = util_mono_ms() + p->cfg->timeout_ms;
 	bool timed_out = false; /* once one query timed out, the rest would too */
 	size_t next = 0, active = 0;
 	for (size_t i = 0; i < width; i++)
@@ -790,7 +727,7 @@ int prom_query_batch(struct prom *p, struct prom_query *q, size_t n, volatile si
 				s->body = NULL;
 				s->cap = 0;
 			}
-			if (next < n && !timed_out && mono_ms() < deadline && !(stop && *stop)) {
+			if (next < n && !timed_out && util_mono_ms() < deadline && !(stop && *stop)) {
 				while (next < n && !start_query(p, s, &q[next++]))
 					;
 				active += s->active;

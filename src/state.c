@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fileio.h"
+#include "util.h"
 
 #define STATE_VERSION 1
 #define MAX_STATE_BYTES (64u << 20)
@@ -65,7 +66,6 @@ static bool is_int_in(double v, double lo, double hi)
 	return isfinite(v) && v == floor(v) && v >= lo && v <= hi;
 }
 
-static int clamp(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
 /* Restores one backend; -1 (with a warning) when the entry is unusable. */
 static int load_backend(const char *path, const struct wd_service_cfg *svc, int idx,
@@ -95,7 +95,7 @@ static int load_backend(const char *path, const struct wd_service_cfg *svc, int 
 	int pin = svc->backends[idx].pin;
 	int hi = p->max_weight < p->total ? p->max_weight : p->total;
 	bs->weight = w < p->min_weight ? p->min_weight : w > hi ? hi : w;
-	bs->out_weight = pin >= 0 ? pin : clamp((int)ow, p->min_weight, hi);
+	bs->out_weight = pin >= 0 ? pin : util_clamp_int((int)ow, p->min_weight, hi);
 	bs->e1 = e1;
 	bs->e2 = e2;
 	bs->n_err = (int)ne;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "fleet.h"
+#include "util.h"
 
 #define RUN_BUCKETS 2400 /* 1 % log buckets from 1 us up */
 #define RUN_MIN_S 1e-6
@@ -215,14 +216,7 @@ static double rnd_normal(struct fleet *f)
 
 static int dvec_push(struct dvec *d, double x)
 {
-	if (d->n == d->cap) {
-		size_t nc = d->cap ? d->cap * 2 : 256;
-		double *nv = realloc(d->v, nc * sizeof *nv);
-		if (!nv)
-			return -1;
-		d->v = nv;
-		d->cap = nc;
-	}
+	d->v = util_grow(d->v, &d->cap, d->n + 1, sizeof *d->v, 256);
 	d->v[d->n++] = x;
 	return 0;
 }
@@ -234,14 +228,7 @@ static bool ev_less(const struct event *a, const struct event *b)
 
 static int ev_push(struct fleet *f, struct event e)
 {
-	if (f->n_ev == f->cap_ev) {
-		size_t nc = f->cap_ev ? f->cap_ev * 2 : 64;
-		struct event *ne = realloc(f->ev, nc * sizeof *ne);
-		if (!ne)
-			return -1;
-		f->ev = ne;
-		f->cap_ev = nc;
-	}
+	f->ev = util_grow(f->ev, &f->cap_ev, f->n_ev + 1, sizeof *f->ev, 64);
 	e.seq = f->seq++;
 	size_t i = f->n_ev++;
 	while (i > 0 && ev_less(&e, &f->ev[(i - 1) / 2])) {
@@ -275,14 +262,7 @@ static struct event ev_pop(struct fleet *f)
 /* In-service min-heap on key. */
 static int svc_push(struct backend *b, struct req r)
 {
-	if (b->n_svc == b->cap_svc) {
-		size_t nc = b->cap_svc ? b->cap_svc * 2 : 16;
-		struct req *nr = realloc(b->svc, nc * sizeof *nr);
-		if (!nr)
-			return -1;
-		b->svc = nr;
-		b->cap_svc = nc;
-	}
+	b->svc = util_grow(b->svc, &b->cap_svc, b->n_svc + 1, sizeof *b->svc, 16);
 	size_t i = b->n_svc++;
 	while (i > 0 && r.key < b->svc[(i - 1) / 2].key) {
 		b->svc[i] = b->svc[(i - 1) / 2];

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "fileio.h"
 #include "sim_weights.h"
+#include "util.h"
 
 /* ---- parsing ------------------------------------------------------------- */
 
@@ -317,31 +319,12 @@ static int poll_file(struct simw_source *s, struct simw_set *out, char *err, siz
 		return 0;
 	s->last = st;
 	s->seen = true;
-	FILE *fp = fopen(s->path, "r");
-	if (!fp) {
-		snprintf(err, errlen, "%s: %s", s->path, strerror(errno));
+	char *buf = NULL, e[256];
+	size_t len = 0;
+	if (fileio_read(s->path, 64u << 20, &buf, &len, e, sizeof e) < 0) {
+		snprintf(err, errlen, "%s", e);
 		return -1;
 	}
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len + 4096 > cap) {
-			char *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
-			if (!nb) {
-				free(buf);
-				fclose(fp);
-				snprintf(err, errlen, "out of memory");
-				return -1;
-			}
-			buf = nb;
-		}
-		size_t got = fread(buf + len, 1, cap - len, fp);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	fclose(fp);
-	char e[256];
 	int rc = simw_parse_yaml(buf ? buf : "", len, s->service, s->weighted, out, e, sizeof e);
 	free(buf);
 	if (rc < 0) {
@@ -391,32 +374,19 @@ static int poll_redis(struct simw_source *s, struct simw_set *out, char *err, si
 		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
 		redisReply *ks = r->element[1];
 		for (size_t i = 0; i < ks->elements; i++) {
-			if (n == cap) {
-				cap = cap ? cap * 2 : 64;
-				char **nk = realloc(keys, cap * sizeof *nk);
-				if (nk)
-					keys = nk;
-				if (!nk || n >= SIMW_MAX * 8) {
-					freeReplyObject(r);
-					snprintf(err, errlen, "too many keys under %s", pattern);
-					goto out;
-				}
+			if (n >= SIMW_MAX * 8) {
+				freeReplyObject(r);
+				snprintf(err, errlen, "too many keys under %s", pattern);
+				goto out;
 			}
-			keys[n++] = strdup(ks->element[i]->str);
+			keys = util_grow(keys, &cap, n + 1, sizeof *keys, 64);
+			keys[n++] = xstrdup(ks->element[i]->str);
 		}
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") != 0);
-	vals = calloc(n ? n : 1, sizeof *vals);
-	if (!vals) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
+	vals = xcalloc(n, sizeof *vals);
 	if (n) {
-		const char **argv = malloc((n + 1) * sizeof *argv);
-		if (!argv) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
+		const char **argv = xmalloc((n + 1) * sizeof *argv);
 		argv[0] = "MGET";
 		for (size_t i = 0; i < n; i++)
 			argv[i + 1] = keys[i];

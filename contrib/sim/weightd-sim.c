@@ -23,6 +23,7 @@
 #include "log.h"
 #include "scenario.h"
 #include "sim_weights.h"
+#include "util.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -39,13 +40,6 @@ struct sim {
 	FILE *csv;
 	struct simw_source *src;
 };
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void usage(FILE *out)
 {
@@ -404,10 +398,10 @@ static int setup(struct sim *s, const struct opts *o)
 
 static void run(struct sim *s, const struct opts *o, double duration_s)
 {
-	double start = mono_s(), next_truth = s->sc.interval_s, next_poll = 0;
+	double start = util_mono_s(), next_truth = s->sc.interval_s, next_poll = 0;
 	char last_err[512] = "";
 	while (!stop_requested) {
-		double wall = mono_s() - start, t = wall * o->speed;
+		double wall = util_mono_s() - start, t = wall * o->speed;
 		if (duration_s > 0 && t >= duration_s)
 			t = duration_s;
 		if (s->src && wall >= next_poll) {

@@ -4,23 +4,7 @@
 . "$top_srcdir/tests/integration/common.sh"
 
 write_config() { # $1: number of services, $2: extra top-level line
-	{
-		echo 'interval = "200ms";'
-		echo "$2"
-		echo 'listen = "";'
-		echo 'prometheus = { url = "http://127.0.0.1:1"; timeout = "100ms"; };'
-		echo "output = { type = \"file\"; path = \"$WORK/out.yml\"; };"
-		echo 'policy = { latency_query = "up{job=\"${service}\"}"; };'
-		echo 'services = ('
-		i=1
-		while [ "$i" -le "$1" ]; do
-			[ "$i" -gt 1 ] && echo ','
-			echo "{ name = \"svc$i\"; backends = ( { name = \"a\"; url = \"http://a:1\"; } ); }"
-			i=$((i + 1))
-		done
-		echo ');'
-	} >"$WORK/weightd.conf.new"
-	mv "$WORK/weightd.conf.new" "$WORK/weightd.conf"
+	write_services_config "$1" 200ms "$2" 'up{job=\"${service}\"}'
 }
 
 write_config 1 ""

@@ -9,23 +9,7 @@
 command -v python3 >/dev/null || skip "python3 not installed"
 
 write_config() { # $1: number of services, $2: an extra line
-	{
-		echo 'interval = "60s";'
-		echo "$2"
-		echo 'listen = "";'
-		echo 'prometheus = { url = "http://127.0.0.1:1"; timeout = "100ms"; };'
-		echo "output = { type = \"file\"; path = \"$WORK/out.yml\"; };"
-		echo 'policy = { latency_query = "up"; };'
-		echo 'services = ('
-		i=1
-		while [ "$i" -le "$1" ]; do
-			[ "$i" -gt 1 ] && echo ','
-			echo "{ name = \"svc$i\"; backends = ( { name = \"a\"; url = \"http://a:1\"; } ); }"
-			i=$((i + 1))
-		done
-		echo ');'
-	} >"$WORK/weightd.conf.new"
-	mv "$WORK/weightd.conf.new" "$WORK/weightd.conf"
+	write_services_config "$1" 60s "$2"
 }
 
 python3 "$top_srcdir/tests/integration/notify_listen.py" "$WORK/notify.sock" "$WORK/notify.txt" &

@@ -9,17 +9,11 @@
 PROMQ="$top_builddir/tests/tools/promq"
 
 # Backend a: 0.2 s per request, 10% errors, 50 req/s; b: 0.04 s, no errors, 20 req/s.
-pa=$(free_port)
-pb=$(free_port)
-python3 "$top_srcdir/tests/integration/exporter.py" "$pa" 0.2 0.1 50 &
-track $!
-python3 "$top_srcdir/tests/integration/exporter.py" "$pb" 0.04 0.0 20 &
-track $!
-wait_for "exporter a" 10 http_ok "http://127.0.0.1:$pa/metrics"
-wait_for "exporter b" 10 http_ok "http://127.0.0.1:$pb/metrics"
-start_prometheus "127.0.0.1:$pa" "127.0.0.1:$pb"
-A="127.0.0.1:$pa"
-B="127.0.0.1:$pb"
+start_backend_exporter 0.2 0.1 50
+A=$BACKEND_ADDR
+start_backend_exporter 0.04 0.0 20
+B=$BACKEND_ADDR
+start_prometheus "$A" "$B"
 
 LAT='histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))'
 ERR='sum by (instance) (rate(http_requests_total{code=~"5.."}[5s])) / sum by (instance) (rate(http_requests_total[5s]))'

@@ -6,12 +6,9 @@
 . "$top_srcdir/tests/integration/common.sh"
 PROMQ="$top_builddir/tests/tools/promq"
 
-port=$(free_port)
-# Answers every query after 30 s: far beyond the 2 s timeout used here.
-python3 "$top_srcdir/tests/integration/slowprom.py" "$port" 30 "$WORK/requests.log" &
-track $!
-URL="http://127.0.0.1:$port"
-wait_for "slow server" 10 http_ok "$URL/-/ready"
+# Never answers a query: a 2 s timeout must end each one.
+FAKE_PROM_REQLOG="$WORK/requests.log" start_fake_prom hang
+URL=$FAKE_PROM_URL
 
 elapsed() { sed -n 's/^elapsed_ms //p' "$1"; }
 

@@ -5,7 +5,7 @@
 #   config; a wrong password, a missing CA fail with one clear line;
 #   insecure_skip_verify skips the check.
 # - Bearer token and extra headers (X-Scope-OrgID) reach the server: recorded
-#   by slowprom.py standing in for a multi-tenant gateway (Mimir/Cortex), which
+#   by fakeprom.py standing in for a multi-tenant gateway (Mimir/Cortex), which
 #   Debian does not package. A server that echoes the token in an error body
 #   does not get it into weightd's error message.
 # - http_proxy is honoured as libcurl does.
@@ -66,10 +66,8 @@ EOC
 ok "weightd's config: username, password_file, ca_file"
 
 # Bearer token and tenancy headers, as a gateway sees them.
-port=$(free_port)
-python3 "$top_srcdir/tests/integration/slowprom.py" "$port" 0 "$WORK/requests.log" &
-track $!
-wait_for "gateway stand-in" 10 http_ok "http://127.0.0.1:$port/-/ready"
+FAKE_PROM_REQLOG="$WORK/requests.log" start_fake_prom good
+port=$FAKE_PROM_PORT
 printf 'tok-3f9a0c7e-secret\n' >"$WORK/token"
 "$PROMQ" -b "$WORK/token" -H "X-Scope-OrgID: team-a" "http://127.0.0.1:$port/prefix/" 'rate(x{a="b c"}[1m])' \
 	>"$WORK/bearer.out" || fail "bearer query failed: $(cat "$WORK/bearer.out")"
@@ -87,10 +85,8 @@ check .body 'query=rate%28x%7Ba%3D%22b%20c%22%7D%5B1m%5D%29'
 ok "POST form body, bearer token and X-Scope-OrgID reach the server"
 
 # A gateway that refuses and echoes the token: the error masks it.
-eport=$(free_port)
-python3 "$top_srcdir/tests/integration/slowprom.py" "$eport" 0 "$WORK/echo.log" 403 &
-track $!
-wait_for "echoing gateway" 10 http_ok "http://127.0.0.1:$eport/-/ready"
+FAKE_PROM_MODEFILE="$WORK/echo.mode" FAKE_PROM_REQLOG="$WORK/echo.log" start_fake_prom echo403
+eport=$FAKE_PROM_PORT
 "$PROMQ" -b "$WORK/token" "http://127.0.0.1:$eport" up >"$WORK/echo.out" && fail "a 403 was accepted"
 cat "$WORK/echo.out"
 grep -q '^err 0 query "up": HTTP 403 from Prometheus: denied: Bearer <\*\*\*>$' "$WORK/echo.out" ||

@@ -3,14 +3,13 @@
 # validated against Traefik's schema; drains, weight-0 children, unchanged
 # content, kept permissions, the header, and the take-over rule.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/output.subr"
 python3 -c 'import yaml, jsonschema; yaml.CSafeLoader' 2>/dev/null ||
 	skip "python3-yaml (with libyaml) and python3-jsonschema are needed"
 
 D=$WORK/dynamic
 F=$D/weightd.yml
 mkdir "$D"
-write_conf "$WORK/c.conf" "type = \"file\"; path = \"$F\";"
+write_output_config "$WORK/c.conf" "type = \"file\"; path = \"$F\";"
 "$WEIGHTD" -t -c "$WORK/c.conf" >/dev/null || fail "test config invalid"
 
 # The schema copy in tests/fixtures must be the one in ../shared when present.
@@ -19,7 +18,7 @@ if [ -f "$shared" ]; then
 	cmp -s "$shared" "$SCHEMA" || fail "tests/fixtures schema differs from $shared"
 fi
 
-[ "$(once "$WORK/c.conf" write)" = written ] || fail "first write"
+[ "$(run_outdrv "$WORK/c.conf" write)" = written ] || fail "first write"
 $CHECK validate "$F" "$SCHEMA" >"$WORK/w" || fail "schema validation"
 printf 'app 0 50\napp 1 30\napp 2 20\ncanary 0 90\ncanary 1 10\n' | cmp -s - "$WORK/w" ||
 	fail "weights read back: $(cat "$WORK/w")"
@@ -30,13 +29,13 @@ ok "document valid against the Traefik v3 schema, integer weights, header"
 
 # Unchanged content is not rewritten: same inode, same mtime.
 before=$(stat -c '%i %y' "$F")
-[ "$(once "$WORK/c.conf" write)" = unchanged ] || fail "identical write not skipped"
+[ "$(run_outdrv "$WORK/c.conf" write)" = unchanged ] || fail "identical write not skipped"
 [ "$(stat -c '%i %y' "$F")" = "$before" ] || fail "unchanged content rewritten"
 ok "unchanged content not rewritten"
 
 # The operator's mode survives; weights are whatever was decided.
 chmod 0640 "$F"
-[ "$(once "$WORK/c.conf" 'write app=61,39,0 canary=100,0')" = written ] || fail "write"
+[ "$(run_outdrv "$WORK/c.conf" 'write app=61,39,0 canary=100,0')" = written ] || fail "write"
 [ "$(stat -c %a "$F")" = 640 ] || fail "mode not kept: $(stat -c %a "$F")"
 $CHECK validate "$F" "$SCHEMA" >"$WORK/w" || fail "schema validation (drain)"
 printf 'app 0 61\napp 1 39\ncanary 0 100\ncanary 1 0\n' | cmp -s - "$WORK/w" ||
@@ -45,8 +44,8 @@ printf 'app 0 61\napp 1 39\ncanary 0 100\ncanary 1 0\n' | cmp -s - "$WORK/w" ||
 ok "mode kept; drained server left out; weighted child at 0 kept"
 
 # A pin of 0 in the config drains the same way.
-S3_PIN=0 write_conf "$WORK/pin.conf" "type = \"file\"; path = \"$F\";"
-[ "$(once "$WORK/pin.conf" write)" = written ] || fail "write with pin 0"
+S3_PIN=0 write_output_config "$WORK/pin.conf" "type = \"file\"; path = \"$F\";"
+[ "$(run_outdrv "$WORK/pin.conf" write)" = written ] || fail "write with pin 0"
 ! grep -q '10.0.0.3' "$F" || fail "pin = 0 server is in the file"
 $CHECK validate "$F" "$SCHEMA" >"$WORK/w" || fail "schema validation (pin 0)"
 grep -q '^app 2' "$WORK/w" && fail "pinned-out server has an entry"
@@ -54,26 +53,26 @@ ok "pin = 0 drains by omission"
 
 # Every backend at 0 is refused; the file keeps the last good document.
 cp "$F" "$WORK/good"
-r=$(once "$WORK/c.conf" 'write canary=0,0')
+r=$(run_outdrv "$WORK/c.conf" 'write canary=0,0')
 case $r in "error: service \"canary\": every backend is at weight 0"*) ;; *) fail "all-zero: $r" ;; esac
 cmp -s "$F" "$WORK/good" || fail "refused write changed the file"
 ok "all-zero service refused: $r"
 
 # A file weightd did not write is refused, unless take_over.
 printf 'http:\n  routers: {}\n' >"$D/other.yml"
-write_conf "$WORK/other.conf" "type = \"file\"; path = \"$D/other.yml\";"
-r=$(once "$WORK/other.conf" write) && fail "foreign file taken over: $r"
+write_output_config "$WORK/other.conf" "type = \"file\"; path = \"$D/other.yml\";"
+r=$(run_outdrv "$WORK/other.conf" write) && fail "foreign file taken over: $r"
 case $r in *"exists and was not written by weightd"*"output.take_over = true"*) ;; *) fail "refusal message: $r" ;; esac
 grep -q routers "$D/other.yml" || fail "foreign file changed"
-write_conf "$WORK/take.conf" "type = \"file\"; path = \"$D/other.yml\"; take_over = true;"
-[ "$(once "$WORK/take.conf" write)" = written ] || fail "take_over write"
+write_output_config "$WORK/take.conf" "type = \"file\"; path = \"$D/other.yml\"; take_over = true;"
+[ "$(run_outdrv "$WORK/take.conf" write)" = written ] || fail "take_over write"
 $CHECK validate "$D/other.yml" "$SCHEMA" >/dev/null || fail "taken-over file invalid"
-[ "$(once "$WORK/other.conf" write)" = unchanged ] || fail "weightd's own file refused after take-over"
+[ "$(run_outdrv "$WORK/other.conf" write)" = unchanged ] || fail "weightd's own file refused after take-over"
 ok "foreign file refused; take_over = true overwrites it"
 
 # weightd itself refuses to start on a foreign file, with the same message.
 printf 'x: 1\n' >"$D/foreign.yml"
-write_conf "$WORK/wd.conf" "type = \"file\"; path = \"$D/foreign.yml\";"
+write_output_config "$WORK/wd.conf" "type = \"file\"; path = \"$D/foreign.yml\";"
 "$WEIGHTD" -c "$WORK/wd.conf" --once 2>"$WORK/weightd.log" && fail "weightd took over a foreign file"
 log_has 'cannot open the output.*was not written by weightd' || fail "weightd's message: $(cat "$WORK/weightd.log")"
 [ "$(cat "$D/foreign.yml")" = "x: 1" ] || fail "foreign file changed by weightd"

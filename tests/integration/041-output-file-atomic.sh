@@ -4,14 +4,13 @@
 # Traefik's directory mode; a polling lister without it) never sees a name
 # ending in .yml/.yaml/.toml other than the target. No temporary file stays.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/output.subr"
 python3 -c 'import yaml; yaml.CSafeLoader' 2>/dev/null || skip "python3-yaml (with libyaml) is needed"
 
 D=$WORK/dynamic
 F=$D/weightd.yml
 mkdir "$D"
-write_conf "$WORK/c.conf" "type = \"file\"; path = \"$F\";"
-[ "$(once "$WORK/c.conf" write)" = written ] || fail "first write"
+write_output_config "$WORK/c.conf" "type = \"file\"; path = \"$F\";"
+[ "$(run_outdrv "$WORK/c.conf" write)" = written ] || fail "first write"
 
 $CHECK poll "$F" "$WORK/poll.ready" "$WORK/stop" >"$WORK/poll.out" 2>"$WORK/poll.log" &
 POLL=$!
@@ -22,7 +21,7 @@ track "$WATCH"
 wait_for "the reader" 10 test -f "$WORK/poll.ready"
 wait_for "the watcher" 10 test -f "$WORK/watch.ready"
 
-r=$(once "$WORK/c.conf" 'loop 1000')
+r=$(run_outdrv "$WORK/c.conf" 'loop 1000')
 [ "$r" = "loop written=1000 unchanged=0 failed=0" ] || fail "writes: $r"
 touch "$WORK/stop"
 wait "$POLL" || fail "reader: $(cat "$WORK/poll.log")"

@@ -5,12 +5,11 @@
 # (RLIMIT_FSIZE, as a full disk), a read-only mount and a full tmpfs (ENOSPC;
 # both need unshare -m), and, when not root, a directory without write access.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/output.subr"
 
 # expect_fail CONF 'write ...' PATTERN GOOD_COPY FILE: the write fails with
 # PATTERN, FILE is still GOOD_COPY, no temporary file next to it.
 expect_fail() {
-	r=$(once "$1" "$2")
+	r=$(run_outdrv "$1" "$2")
 	case $r in "error: "*$3*) ;; *) fail "want error /$3/, got: $r" ;; esac
 	[ "$(echo "$r" | wc -l)" -eq 1 ] || fail "message is not one line: $r"
 	cmp -s "$4" "$5" || fail "the last good file changed after: $r"
@@ -21,8 +20,8 @@ expect_fail() {
 
 # The parent of the path is a regular file.
 echo "not a directory" >"$WORK/notadir"
-write_conf "$WORK/nd.conf" "type = \"file\"; path = \"$WORK/notadir/weightd.yml\";"
-r=$(once "$WORK/nd.conf" write)
+write_output_config "$WORK/nd.conf" "type = \"file\"; path = \"$WORK/notadir/weightd.yml\";"
+r=$(run_outdrv "$WORK/nd.conf" write)
 case $r in "error: cannot create a temporary file in $WORK/notadir: Not a directory") ;; *) fail "ENOTDIR: $r" ;; esac
 ok "$r"
 
@@ -31,15 +30,15 @@ ok "$r"
 D=$WORK/dyn
 F=$D/weightd.yml
 mkdir "$D"
-MANY=40 write_conf "$WORK/big.conf" "type = \"file\"; path = \"$F\";"
-[ "$(once "$WORK/big.conf" write)" = written ] || fail "first write"
+MANY=40 write_output_config "$WORK/big.conf" "type = \"file\"; path = \"$F\";"
+[ "$(run_outdrv "$WORK/big.conf" write)" = written ] || fail "first write"
 cp "$F" "$WORK/good"
-r=$(ulimit -f 1 && once "$WORK/big.conf" 'write app=60,40' || true)
+r=$(ulimit -f 1 && run_outdrv "$WORK/big.conf" 'write app=60,40' || true)
 case $r in "error: cannot write $D/.weightd.yml."*".tmp: File too large") ;; *) fail "EFBIG: $r" ;; esac
 cmp -s "$F" "$WORK/good" || fail "the last good file changed"
 [ "$(ls -A "$D")" = weightd.yml ] || fail "left behind: $(ls -A "$D")"
 ok "$r"
-[ "$(once "$WORK/big.conf" 'write app=60,40')" = written ] || fail "recovery after EFBIG"
+[ "$(run_outdrv "$WORK/big.conf" 'write app=60,40')" = written ] || fail "recovery after EFBIG"
 ok "the next write succeeds"
 
 # Without root, a read-only directory.
@@ -57,17 +56,17 @@ if ! unshare -m true 2>/dev/null; then
 fi
 M=$WORK/mnt
 mkdir "$M"
-write_conf "$WORK/m.conf" "type = \"file\"; path = \"$M/weightd.yml\";"
-MANY=40 write_conf "$WORK/mbig.conf" "type = \"file\"; path = \"$M/weightd.yml\";"
+write_output_config "$WORK/m.conf" "type = \"file\"; path = \"$M/weightd.yml\";"
+MANY=40 write_output_config "$WORK/mbig.conf" "type = \"file\"; path = \"$M/weightd.yml\";"
 cat >"$WORK/inner.sh" <<INNER
 set -eu
 fail() { echo "FAIL: 042 (mount namespace): \$*" >&2; exit 1; }
 ok() { echo "ok: \$*"; }
-WORK=$WORK top_srcdir=$top_srcdir top_builddir=$top_builddir
-. "$top_srcdir/tests/integration/output.subr"
+WORK=$WORK top_srcdir=$top_srcdir top_builddir=$top_builddir OUTDRV=$OUTDRV
+$(sed -n '/^run_outdrv()/,/^}/p' "$top_srcdir/tests/integration/common.sh")
 $(sed -n '/^expect_fail()/,/^}/p' "$0")
 mount -t tmpfs -o size=64k tmpfs "$M" || fail "mount tmpfs"
-[ "\$(once "$WORK/m.conf" write)" = written ] || fail "write on tmpfs"
+[ "\$(run_outdrv "$WORK/m.conf" write)" = written ] || fail "write on tmpfs"
 cp "$M/weightd.yml" "$WORK/mgood"
 mount -o remount,ro "$M" || fail "remount ro"
 expect_fail "$WORK/m.conf" 'write app=70,30,0' "cannot create a temporary file in $M: Read-only file system" "$WORK/mgood" "$M/weightd.yml"
@@ -75,7 +74,7 @@ mount -o remount,rw "$M"
 dd if=/dev/zero of="$M/fill" bs=1k 2>/dev/null || true
 expect_fail "$WORK/mbig.conf" 'write app=70,30' "No space left on device" "$WORK/mgood" "$M/weightd.yml"
 rm "$M/fill"
-[ "\$(once "$WORK/mbig.conf" 'write app=70,30')" = written ] || fail "recovery after ENOSPC"
+[ "\$(run_outdrv "$WORK/mbig.conf" 'write app=70,30')" = written ] || fail "recovery after ENOSPC"
 ok "the next write succeeds once there is space"
 umount "$M"
 INNER

@@ -6,12 +6,11 @@
 # left alone even under a managed service, db selection, the
 # notify-keyspace-events warning, and AUTH with requirepass and an ACL user.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/output.subr"
 
 start_redis --notify-keyspace-events KEA
 R="redis-cli -p $REDIS_PORT"
 OUT="type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\";"
-write_conf "$WORK/a.conf" "$OUT"
+write_output_config "$WORK/a.conf" "$OUT"
 "$WEIGHTD" -t -c "$WORK/a.conf" >/dev/null || fail "test config invalid"
 
 # An operator's own settings under the managed services (weightd renders
@@ -27,7 +26,7 @@ echo "$OPERATOR" | while read -r k _ v; do $R set "$k" "$v" >/dev/null; done
 $R set traefik/http/routers/r/rule 'Host(`x`)' >/dev/null
 $R set traefik/http/services/other/loadBalancer/servers/0/url http://other:1 >/dev/null
 
-[ "$(once "$WORK/a.conf" write)" = written ] || fail "first write: $(cat "$WORK/outdrv.log")"
+[ "$(run_outdrv "$WORK/a.conf" write)" = written ] || fail "first write: $(cat "$WORK/outdrv.log")"
 $CHECK kv "$REDIS_PORT" 'traefik/*' >"$WORK/kv"
 cat >"$WORK/want" <<'WANT'
 traefik/http/routers/r/rule = Host(`x`)
@@ -61,12 +60,12 @@ $R monitor >"$WORK/monitor.log" &
 MON=$!
 track "$MON"
 wait_for "MONITOR" 5 grep -q OK "$WORK/monitor.log"
-[ "$(once "$WORK/a.conf" 'write app=70,0,30')" = written ] || fail "drain write"
+[ "$(run_outdrv "$WORK/a.conf" 'write app=70,0,30')" = written ] || fail "drain write"
 # A removed backend (s3) and a removed service (canary): a new config, as a
 # reload or a restart would bring; the service is found through weightd's
 # record of what it manages.
-NO_S3=1 NO_CANARY=1 write_conf "$WORK/b.conf" "$OUT"
-[ "$(once "$WORK/b.conf" 'write app=55,45')" = written ] || fail "write after removal"
+NO_S3=1 NO_CANARY=1 write_output_config "$WORK/b.conf" "$OUT"
+[ "$(run_outdrv "$WORK/b.conf" 'write app=55,45')" = written ] || fail "write after removal"
 $R ping >/dev/null
 wait_for "MONITOR to see the ping" 5 grep -q '"ping"' "$WORK/monitor.log"
 kill "$MON"
@@ -100,7 +99,7 @@ ok "operator keys survive a backend and a service removal; the record holds exac
 # written by a buggy version) deletes nothing outside it.
 $R sadd weightd:traefik:keys traefik/http/routers/r/rule \
 	traefik/http/services/app/loadBalancer/passHostHeader >/dev/null
-[ "$(once "$WORK/b.conf" 'write app=50,50')" = written ] || fail "write after a tampered record"
+[ "$(run_outdrv "$WORK/b.conf" 'write app=50,50')" = written ] || fail "write after a tampered record"
 [ "$($R get traefik/http/routers/r/rule)" = 'Host(`x`)' ] || fail "a router was deleted"
 [ "$($R get traefik/http/services/app/loadBalancer/passHostHeader)" = false ] || fail "passHostHeader deleted"
 ok "only keys weightd renders are ever deleted"
@@ -120,8 +119,8 @@ grep '"DEL" "traefik/' "$WORK/monitor.log" | tail -n 1 | grep -q 'canary/weighte
 ok "removed backends and services deleted in the same MULTI/EXEC as the MSET"
 
 # db selection.
-write_conf "$WORK/db.conf" "$OUT db = 3;"
-[ "$(once "$WORK/db.conf" write)" = written ] || fail "write to db 3"
+write_output_config "$WORK/db.conf" "$OUT db = 3;"
+[ "$(run_outdrv "$WORK/db.conf" write)" = written ] || fail "write to db 3"
 [ "$($R -n 3 get traefik/http/services/app/loadBalancer/servers/0/weight)" = 50 ] || fail "db 3 not written"
 [ "$($R -n 0 get traefik/http/services/app/loadBalancer/servers/0/weight)" = 50 ] || fail "db 0 changed"
 ok "output.db selects the database"
@@ -129,12 +128,12 @@ ok "output.db selects the database"
 # notify-keyspace-events off: a warning naming the setting.
 $R config set notify-keyspace-events "" >/dev/null
 : >"$WORK/outdrv.log"
-once "$WORK/db.conf" 'write app=10,10,80' >/dev/null
+run_outdrv "$WORK/db.conf" 'write app=10,10,80' >/dev/null
 grep -q 'level=warn msg="Redis notify-keyspace-events lacks K and A' "$WORK/outdrv.log" ||
 	fail "no notify-keyspace-events warning: $(cat "$WORK/outdrv.log")"
 $R config set notify-keyspace-events 'K$g' >/dev/null
 : >"$WORK/outdrv.log"
-once "$WORK/db.conf" 'write app=11,10,79' >/dev/null
+run_outdrv "$WORK/db.conf" 'write app=11,10,79' >/dev/null
 grep -q 'level=warn' "$WORK/outdrv.log" && fail "K\$g is enough, but: $(cat "$WORK/outdrv.log")"
 ok "notify-keyspace-events checked at connect"
 stop_redis
@@ -146,11 +145,11 @@ REDIS_AUTH=s3cret-pw
 start_redis --requirepass s3cret-pw
 R="redis-cli -p $REDIS_PORT --no-auth-warning -a s3cret-pw"
 OUT="type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\";"
-write_conf "$WORK/pw.conf" "$OUT password_file = \"$WORK/pw\";"
-[ "$(once "$WORK/pw.conf" write)" = written ] || fail "write with requirepass: $(cat "$WORK/outdrv.log")"
+write_output_config "$WORK/pw.conf" "$OUT password_file = \"$WORK/pw\";"
+[ "$(run_outdrv "$WORK/pw.conf" write)" = written ] || fail "write with requirepass: $(cat "$WORK/outdrv.log")"
 [ "$($R get traefik/http/services/app/loadBalancer/servers/1/weight)" = 30 ] || fail "requirepass: key"
-write_conf "$WORK/nopw.conf" "$OUT"
-r=$(once "$WORK/nopw.conf" write)
+write_output_config "$WORK/nopw.conf" "$OUT"
+r=$(run_outdrv "$WORK/nopw.conf" write)
 case $r in "error: Redis 127.0.0.1:$REDIS_PORT: "*"NOAUTH"*) ;; *) fail "without password: $r" ;; esac
 ok "requirepass with password_file; without it: $r"
 stop_redis
@@ -161,15 +160,15 @@ REDIS_PORT=$(free_port)
 start_redis --user default on '>s3cret-pw' '~*' '+@all' --user weightd on '>s3cret-pw' '~traefik/*' '~weightd:*' '+@all' '-config'
 R="redis-cli -p $REDIS_PORT --no-auth-warning --user weightd --pass s3cret-pw"
 OUT="type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\"; username = \"weightd\";"
-write_conf "$WORK/acl.conf" "$OUT password_file = \"$WORK/pw\";"
+write_output_config "$WORK/acl.conf" "$OUT password_file = \"$WORK/pw\";"
 : >"$WORK/outdrv.log"
-[ "$(once "$WORK/acl.conf" write)" = written ] || fail "write as ACL user: $(cat "$WORK/outdrv.log")"
+[ "$(run_outdrv "$WORK/acl.conf" write)" = written ] || fail "write as ACL user: $(cat "$WORK/outdrv.log")"
 [ "$($R get traefik/http/services/canary/weighted/services/0/weight)" = 90 ] || fail "ACL: key"
 grep -q 'could not check Redis notify-keyspace-events' "$WORK/outdrv.log" ||
 	fail "no warning when CONFIG is forbidden: $(cat "$WORK/outdrv.log")"
 printf 'wrong\n' >"$WORK/badpw"
-write_conf "$WORK/bad.conf" "$OUT password_file = \"$WORK/badpw\";"
-r=$(once "$WORK/bad.conf" write)
+write_output_config "$WORK/bad.conf" "$OUT password_file = \"$WORK/badpw\";"
+r=$(run_outdrv "$WORK/bad.conf" write)
 case $r in "error: Redis 127.0.0.1:$REDIS_PORT: AUTH"*"WRONGPASS"*) ;; *) fail "wrong password: $r" ;; esac
 grep -rq 's3cret-pw' "$WORK/outdrv.log" && fail "the password reached the log"
 echo "$r" | grep -q wrong && fail "the password is in the message"

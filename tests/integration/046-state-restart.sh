@@ -4,11 +4,10 @@
 # after a tick that holds, Prometheus being unreachable); unknown and invalid
 # entries are skipped with a warning, never fatal; a broken file is ignored.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/output.subr"
 
 S=$WORK/state.json
 mkdir "$WORK/dyn"
-STATE_FILE=$S write_conf "$WORK/c.conf" "type = \"file\"; path = \"$WORK/dyn/weightd.yml\";"
+STATE_FILE=$S write_output_config "$WORK/c.conf" "type = \"file\"; path = \"$WORK/dyn/weightd.yml\";"
 
 cat >"$S" <<'JSON'
 {"version": 1, "services": {

@@ -4,17 +4,16 @@
 # and a backend removed by a reload disappears from it. Other paths are 404,
 # other methods 405.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/obs-lib.sh"
 command -v promtool >/dev/null || skip "promtool not installed (Debian package prometheus)"
 
 set_values "web a 0.1 0" "web b 0.3 0" "web c 0.2 0"
-start_obs_stack
+start_exporter_prometheus
 
 WD_PORT=$(free_port)
 svc_abc='{ name = "web"; label = "backend"; backends = (
   { name = "a"; url = "http://a:80"; }, { name = "b"; url = "http://b:80"; },
   { name = "c"; url = "http://c:80"; pin = 20; } ); }'
-obs_config "$WORK/weightd.conf" "$svc_abc"
+write_obs_config "$WORK/weightd.conf" "$svc_abc"
 start_weightd "$WORK/weightd.conf"
 wait_log 'msg="serving /metrics and /healthz"' 10
 wait_for "a successful tick" 20 metric_at_least 'weightd_ticks_total{result="ok"}' 1
@@ -72,7 +71,7 @@ ok "weights in /metrics match the output file"
 # A reload that removes backend b: its series disappear.
 svc_ac='{ name = "web"; label = "backend"; backends = (
   { name = "a"; url = "http://a:80"; }, { name = "c"; url = "http://c:80"; pin = 20; } ); }'
-obs_config "$WORK/weightd.conf" "$svc_ac"
+write_obs_config "$WORK/weightd.conf" "$svc_ac"
 kill -HUP "$WEIGHTD_PID"
 wait_for "the reload to count" 10 metric_at_least 'weightd_config_reloads_total{result="ok"}' 1
 no_b() { ! metrics | grep -q 'backend="b"'; }
@@ -81,7 +80,7 @@ metric 'weightd_backend_weight{service="web",backend="a"}' >/dev/null || fail "b
 ok "a backend removed by a reload disappears from /metrics"
 
 # A reload with an error is counted as failed.
-obs_config "$WORK/weightd.conf" "$svc_ac" 'typo_key = 1;'
+write_obs_config "$WORK/weightd.conf" "$svc_ac" 'typo_key = 1;'
 kill -HUP "$WEIGHTD_PID"
 wait_for "the failed reload to count" 10 metric_at_least 'weightd_config_reloads_total{result="failed"}' 1
 ok "failed reloads are counted"

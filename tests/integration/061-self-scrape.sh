@@ -3,15 +3,14 @@
 # weightd_backend_weight, with the service and backend labels and the values
 # weightd serves: weightd observed through the same stack it tunes.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/obs-lib.sh"
 
 # Equal latencies and a pin keep the weights still (40, 40, 20), so what
 # Prometheus scraped a moment ago is what weightd serves now.
 set_values "web a 0.1 0" "web b 0.1 0" "web c 0.1 0"
 WD_PORT=$(free_port)
-start_obs_stack "127.0.0.1:$WD_PORT"
+start_exporter_prometheus "127.0.0.1:$WD_PORT"
 
-obs_config "$WORK/weightd.conf" '{ name = "web"; label = "backend"; backends = (
+write_obs_config "$WORK/weightd.conf" '{ name = "web"; label = "backend"; backends = (
   { name = "a"; url = "http://a:80"; }, { name = "b"; url = "http://b:80"; },
   { name = "c"; url = "http://c:80"; pin = 20; } ); }'
 start_weightd "$WORK/weightd.conf"

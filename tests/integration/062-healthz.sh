@@ -3,13 +3,12 @@
 # in the body) when Prometheus goes away, and 200 again when it returns. The
 # outage and the recovery are each logged once.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/obs-lib.sh"
 
 set_values "web a 0.1 0" "web b 0.2 0"
-start_obs_stack
+start_exporter_prometheus
 
 WD_PORT=$(free_port)
-obs_config "$WORK/weightd.conf" '{ name = "web"; label = "backend"; backends = (
+write_obs_config "$WORK/weightd.conf" '{ name = "web"; label = "backend"; backends = (
   { name = "a"; url = "http://a:80"; }, { name = "b"; url = "http://b:80"; } ); }'
 start_weightd "$WORK/weightd.conf"
 # A fresh daemon is healthy for three intervals anyway: wait for a good tick.

@@ -4,13 +4,12 @@
 # backend state changes are logged once each; SIGHUP after log rotation moves
 # the audit to a fresh file.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/obs-lib.sh"
 command -v jq >/dev/null || skip "jq not installed"
 
 # s has no series: held, then stale. x fails: ejected.
 set_values "steer a 0.1 0" "steer b 0.4 0" "steer p 0.2 0" "steer x 0.1 0.9" \
 	"still f1 0.1 0" "still f2 0.3 0"
-start_obs_stack
+start_exporter_prometheus
 
 WD_PORT=$(free_port)
 services='{ name = "steer"; label = "backend"; backends = (
@@ -19,7 +18,7 @@ services='{ name = "steer"; label = "backend"; backends = (
     { name = "s"; url = "http://s:80"; } ); },
   { name = "still"; label = "backend"; freeze = true; backends = (
     { name = "f1"; url = "http://f1:80"; }, { name = "f2"; url = "http://f2:80"; } ); }'
-obs_config "$WORK/weightd.conf" "$services"
+write_obs_config "$WORK/weightd.conf" "$services"
 start_weightd "$WORK/weightd.conf"
 
 applied() { audit_has steer a applied || audit_has steer b applied; }

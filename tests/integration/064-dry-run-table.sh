@@ -2,13 +2,12 @@
 # 064-dry-run-table: `weightd --once --dry-run` prints an aligned table of
 # every backend's measurements and decision on stdout, and writes no output.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/obs-lib.sh"
 
 set_values "medical-imaging server1:8080 0.1234 0.015" "medical-imaging server2:8080 0.4 0"
-start_obs_stack
+start_exporter_prometheus
 
 WD_PORT=$(free_port)
-obs_config "$WORK/weightd.conf" '{ name = "medical-imaging"; label = "backend"; backends = (
+write_obs_config "$WORK/weightd.conf" '{ name = "medical-imaging"; label = "backend"; backends = (
     { name = "server1:8080"; url = "http://server1:8080"; },
     { name = "server2:8080"; url = "http://server2:8080"; },
     { name = "server3:8080"; url = "http://server3:8080"; pin = 10; } ); }'

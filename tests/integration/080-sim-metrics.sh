@@ -4,7 +4,6 @@
 # traffic the way Traefik's file provider would (re-read on change, last good
 # weights kept on a parse error, a server left out gets nothing).
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
 
 # A bad scenario is one clear line and exit 2.
 printf 'load = { rate = 1; };\nbackends = ( { name = "a"; capacity = 1; latency = "1 s"; } );\n' \

@@ -3,7 +3,6 @@
 # under the root key) for a weighted service, and exports Traefik's own
 # per-service metrics, which a real Prometheus sees labelled by child service.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
 start_redis
 
 cat >"$WORK/sim.scn" <<'EOS'

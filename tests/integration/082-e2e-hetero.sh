@@ -4,7 +4,6 @@
 # the weights end ordered like the capacities, and the fleet's p95 ends well
 # below what equal weights give.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
 
 cat >"$WORK/hetero.scn" <<'EOS'
 seed = 21;

@@ -2,7 +2,6 @@
 # 083-e2e-slowdown: a backend that slows down mid-run loses traffic within a
 # few ticks (1 s ticks, 5 s rate windows, 1 s scrapes).
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
 
 cat >"$WORK/slow.scn" <<'EOS'
 seed = 22;

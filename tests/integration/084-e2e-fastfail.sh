@@ -2,7 +2,6 @@
 # 084-e2e-fastfail: a backend that fails fast (errors at low latency, which
 # latency alone would reward) is ejected, and returns after it recovers.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
 
 cat >"$WORK/fail.scn" <<'EOS'
 seed = 23;

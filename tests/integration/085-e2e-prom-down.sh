@@ -3,7 +3,6 @@
 # writes nothing and the output stays as it was; Prometheus back: weightd
 # resumes and steers again.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
 
 cat >"$WORK/hetero.scn" <<'EOS'
 seed = 25;

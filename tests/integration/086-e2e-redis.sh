@@ -3,7 +3,6 @@
 # simulator reading Traefik's KV layout); Redis restarted mid-run (empty, no
 # persistence): weightd reconnects and writes the whole configuration again.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
 
 cat >"$WORK/slow.scn" <<'EOS'
 seed = 26;
@@ -19,7 +18,7 @@ EOS
 start_redis
 start_sim "$WORK/slow.scn" -r "127.0.0.1:$REDIS_PORT"
 start_prometheus "127.0.0.1:$SIM_PORT"
-loop_conf "type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\"; root_key = \"traefik\";" \
+write_loop_config "type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\"; root_key = \"traefik\";" \
 	"server1:8080=50 server2:8080=50"
 start_weightd "$WORK/weightd.conf"
 K=traefik/http/services/medical-imaging/loadBalancer/servers

@@ -2,7 +2,6 @@
 # 087-e2e-dryrun: with --dry-run the output is never touched while the audit
 # log shows the decisions weightd would have applied.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
 
 cat >"$WORK/hetero.scn" <<'EOS'
 seed = 27;
@@ -17,7 +16,7 @@ mkdir -p "$WORK/dynamic"
 OUT_FILE="$WORK/dynamic/weightd.yml"
 start_sim "$WORK/hetero.scn" -f "$OUT_FILE"
 start_prometheus "127.0.0.1:$SIM_PORT"
-loop_conf "type = \"file\"; path = \"$OUT_FILE\";" "server1:8080=50 server2:8080=50"
+write_loop_config "type = \"file\"; path = \"$OUT_FILE\";" "server1:8080=50 server2:8080=50"
 start_weightd "$WORK/weightd.conf" --dry-run
 would_move() {
 	[ -s "$WORK/audit.jsonl" ] &&

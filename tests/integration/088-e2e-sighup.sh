@@ -2,7 +2,6 @@
 # 088-e2e-sighup: a pin and then a freeze, sent with SIGHUP, apply from the
 # next tick; a broken config on SIGHUP is ignored and the loop goes on.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/sim-common.sh"
 
 cat >"$WORK/hetero.scn" <<'EOS'
 seed = 28;

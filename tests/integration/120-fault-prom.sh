@@ -4,9 +4,8 @@
 # resets. For each: weightd stays up, logs one clear line naming the cause,
 # keeps the last good output byte for byte, and recovers when the fault goes.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/fault-common.sh"
 
-start_faultprom
+start_fake_prom
 start_file_weightd
 wait_ticks 3
 
@@ -15,7 +14,7 @@ fault() {
 	mode=$1
 	pattern=$2
 	n=$(count_log "$pattern")
-	set_mode "$mode"
+	set_prom_mode "$mode"
 	wait_new_log "$pattern" "$n"
 	cp "$WORK/out/weightd.yml" "$WORK/held.yml"
 	wait_ticks 4
@@ -26,7 +25,7 @@ fault() {
 	if [ "$(cat "$WORK/last_good" 2>/dev/null)" = swap ]; then good=good; else good=swap; fi
 	echo "$good" >"$WORK/last_good"
 	n=$(count_log 'msg="Prometheus queries recovered"')
-	set_mode "$good"
+	set_prom_mode "$good"
 	wait_new_log 'msg="Prometheus queries recovered"' "$n"
 	wait_for "$mode: a new write after recovery" 30 sh -c "! cmp -s '$WORK/out/weightd.yml' '$WORK/held.yml'"
 	yaml_ok "$WORK/out/weightd.yml" || fail "$mode: the output after recovery does not parse"
@@ -47,7 +46,7 @@ python3 -c 'import sys; open(sys.argv[1], encoding="utf-8").read()' "$WORK/weigh
 
 # "1e309" is +Inf: not a failed query but no data for every backend; the
 # weights hold and the audit says why.
-set_mode e309
+set_prom_mode e309
 wait_ticks 2
 cp "$WORK/out/weightd.yml" "$WORK/held.yml"
 t0=$(last_tick)
@@ -57,7 +56,7 @@ jq -e --argjson t "$t0" 'select(.tick > $t) | .action == "held" and (.reason | t
 	"$WORK/audit.jsonl" | grep -q true || fail "e309: no held/no data decision in the audit"
 jq -e --argjson t "$t0" 'select(.tick > $t) | .action != "held"' "$WORK/audit.jsonl" | grep -q true &&
 	fail "e309: a backend was steered on +Inf data"
-set_mode good
+set_prom_mode good
 ok "1e309 is no data: weights held"
 
 stop_weightd

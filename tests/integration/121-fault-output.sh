@@ -12,16 +12,15 @@ if [ -z "${WEIGHTD_IN_NS:-}" ]; then
 	exit 77
 fi
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/fault-common.sh"
 
 mkdir -p "$WORK/out"
 mount -t tmpfs -o size=256k tmpfs "$WORK/out" || skip "cannot mount a tmpfs"
-start_faultprom
+start_fake_prom
 start_file_weightd
 
 # Keep the weights moving so every tick wants to write.
 flip() {
-	if [ "$(cat "$WORK/mode")" = good ]; then set_mode swap; else set_mode good; fi
+	if [ "$(cat "$WORK/mode")" = good ]; then set_prom_mode swap; else set_prom_mode good; fi
 }
 
 # check_fault NAME PATTERN BEFORE: the fault is on; the write fails with

@@ -5,10 +5,9 @@
 # total, weightd logs the failure once and the recovery once, and writes
 # again on the next tick.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/fault-common.sh"
 
 start_redis --enable-debug-command yes
-start_faultprom
+start_fake_prom
 write_fault_config "" "type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\"; timeout = \"300ms\";"
 start_weightd "$WORK/weightd.conf"
 
@@ -21,7 +20,7 @@ consistent() {
 wait_for "weightd's first Redis write" 20 consistent
 
 flip() {
-	if [ "$(cat "$WORK/mode")" = good ]; then set_mode swap; else set_mode good; fi
+	if [ "$(cat "$WORK/mode")" = good ]; then set_prom_mode swap; else set_prom_mode good; fi
 }
 
 # Blocks Redis for 1 s, five times, while weightd writes every 300 ms.

@@ -4,9 +4,8 @@
 # a year forward and back under libfaketime (ticks run on CLOCK_MONOTONIC, so
 # they go on at their pace; the audit's wall-clock timestamps show the jump).
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/fault-common.sh"
 
-start_faultprom
+start_fake_prom
 start_file_weightd
 wait_ticks 2
 

@@ -7,7 +7,6 @@
 # the cuts of the messages, or when a password is wrong. Not the whole secret
 # and no part of it: no 5 bytes of a secret appear anywhere.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/fault-common.sh"
 
 TOKEN=tok-S3cr3tT0ken-7f1e9a
 BASIC=pw-S3cr3tPassw-2c8d4b
@@ -21,7 +20,7 @@ printf '%s\n' "$SHORT" >"$WORK/short"
 printf '%s\n' "$RPASS" >"$WORK/redis.pass"
 printf 'wrong-password\n' >"$WORK/redis.wrong"
 
-FAULT_REQLOG="$WORK/requests.jsonl" start_faultprom
+FAKE_PROM_REQLOG="$WORK/requests.jsonl" start_fake_prom
 REDIS_AUTH=$RPASS start_redis --requirepass "$RPASS"
 mport=$(free_port)
 FAULT_LISTEN="127.0.0.1:$mport"
@@ -55,7 +54,7 @@ run_echo_modes() { # $1: name
 	start_weightd "$WORK/weightd.conf" --log-format=json
 	wait_ticks 1
 	for mode in echoapi echojunk echowarn; do
-		set_mode $mode
+		set_prom_mode $mode
 		n=0
 		while [ $n -lt 12 ]; do
 			wait_ticks 1
@@ -63,7 +62,7 @@ run_echo_modes() { # $1: name
 			n=$((n + 1))
 		done
 	done
-	set_mode good
+	set_prom_mode good
 	wait_ticks 2
 	curl -fsS "http://127.0.0.1:$mport/metrics" >"$WORK/metrics.txt" || fail "$1: /metrics"
 	stop_weightd
@@ -73,13 +72,13 @@ run_echo_modes() { # $1: name
 }
 
 run_until_echo() { # $1: name; the server echoes the Authorization header
-	set_mode echo401
+	set_prom_mode echo401
 	cat "$WORK/weightd.log" >>"$WORK/weightd.all.log" 2>/dev/null || true
 	: >"$WORK/weightd.log" # this run's lines only, for the waits below
 	start_weightd "$WORK/weightd.conf"
 	wait_log 'Prometheus query failed.*HTTP 401' 20
 	log_has 'HTTP 401 from Prometheus: unauthorized: got .*<secret>' || fail "$1: the echoed credential was not masked"
-	set_mode good
+	set_prom_mode good
 	wait_log 'Prometheus queries recovered' 20
 	wait_ticks 2
 	curl -fsS "http://127.0.0.1:$mport/metrics" >"$WORK/metrics.txt" || fail "$1: /metrics"

@@ -5,9 +5,8 @@
 # ticks. weightd must notice on its own, say so in one log line, and put the
 # same weights back byte for byte, without a weight change to prompt it.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/fault-common.sh"
 
-start_faultprom
+start_fake_prom
 mkdir -p "$WORK/out"
 # after PATTERN COMMAND...: runs COMMAND, then waits for one more log line
 # matching PATTERN than before it (counted first: the next tick may be quick).

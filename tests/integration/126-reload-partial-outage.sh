@@ -6,9 +6,8 @@
 # new bounds, the pin applied -- not the old weights carried over (which were
 # above the new total), and the answering service goes on being steered.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/fault-common.sh"
 
-start_faultprom
+start_fake_prom
 mkdir -p "$WORK/out"
 # conf TOTAL MAX PIN: the service "down" with that total, max_weight and pin
 # on b:1 (-1: none); "svc" unchanged.
@@ -18,7 +17,7 @@ conf() {
 	cat >"$WORK/weightd.conf.new" <<EOC
 interval = "300ms";
 audit_log = "$WORK/audit.jsonl";
-prometheus = { url = "http://127.0.0.1:$FAULT_PORT"; timeout = "1s"; };
+prometheus = { url = "$FAKE_PROM_URL"; timeout = "1s"; };
 output = { type = "file"; path = "$WORK/out/weightd.yml"; };
 policy = { latency_query = "lat \${service}"; error_query = "error \${service}";
   rate_query = "rate \${service}"; };
@@ -43,7 +42,7 @@ set -- $(weights down)
 old_a=$1
 ok "down steered to $(weights down) with total 100"
 
-set_mode partial
+set_prom_mode partial
 wait_log 'Prometheus query failed.*service=down' 20
 set -- $(weights svc)
 [ $(($1 + $2)) -eq 100 ] || fail "svc: $(weights svc)"
@@ -70,7 +69,7 @@ ok "pin set during the service's outage: written as $(weights down)"
 
 # svc is still steered meanwhile: swap its latencies, its weights follow.
 before=$(weights svc)
-set_mode swap
+set_prom_mode swap
 wait_for "svc steered after the swap" 30 sh -c "[ \"\$(python3 -c 'import yaml,sys; d=yaml.safe_load(open(sys.argv[1])); print(d[\"http\"][\"services\"][\"svc\"][\"loadBalancer\"][\"servers\"][1][\"weight\"])' '$WORK/out/weightd.yml')\" -ge 50 ]"
 ok "svc steered on: $before -> $(weights svc)"
 kill -0 "$WEIGHTD_PID" || fail "weightd died"

@@ -5,7 +5,6 @@
 # reloads), a pin applies from the next tick, and a storm of SIGHUPs while
 # ticks write to Redis every 100 ms fails no write and no query.
 . "$top_srcdir/tests/integration/common.sh"
-. "$top_srcdir/tests/integration/fault-common.sh"
 
 start_backends_prometheus
 start_redis

@@ -1,14 +1,25 @@
-# common.sh: shared by the integration tests (sourced, POSIX sh).
+# common.sh: the one helper library of the integration tests (sourced, POSIX sh).
 #
-# Every test gets its own scratch directory and free loopback ports, starts
-# the real servers it needs (prometheus, redis-server), waits for them with a
-# readiness check (never a bare sleep), and stops them on exit, even on failure.
+# Every test gets its own scratch directory ($WORK) and free loopback ports,
+# starts the real servers it needs (prometheus, redis-server), waits for them
+# with a readiness check (never a bare sleep), and stops them on exit, even on
+# failure. A new test starts like this, and adds its helpers here, not in a
+# library of its own:
 #
+#   #!/bin/sh
+#   # NNN-name: what it shows (one paragraph).
 #   . "$top_srcdir/tests/integration/common.sh"
-#   port=$(free_port)
-#   start_redis; start_prometheus "$scrape_target"
-#   fail "message"   -- prints and exits 1
-#   skip "reason"    -- exits 77 (automake's SKIP)
+#   start_redis; start_prometheus "$target"; start_weightd "$WORK/weightd.conf"
+#   wait_log 'msg="wrote weights"' 10
+#   ok "what held"       fail "what broke" (exits 1)       skip "why" (exits 77)
+#
+# Names are lower_snake verbs: start_X / stop_X for a process (sets X_PORT,
+# X_PID, ...; cleanup stops it anyway), wait_X to poll with a timeout,
+# write_X_config for a config file, X_has / X_is for a test usable by wait_for.
+# Sections: basics; real Redis and Prometheus; weightd; the output driver
+# (outdrv); observability (exporter, /metrics, /healthz, audit); weightd-sim
+# and the whole loop; a misbehaving Prometheus (fakeprom.py: the only
+# stand-in for Prometheus, for faults a real one will not produce).
 
 set -eu
 
@@ -168,21 +179,26 @@ wait_prom_series() {
 	wait_for "$2 series of $1" "$3" prom_has_series "$1" "$2"
 }
 
+# start_backend_exporter LATENCY_S ERROR_FRACTION RATE_PER_S: exporter.py, a
+# backend's request metrics, on a free port. Sets BACKEND_PORT and
+# BACKEND_ADDR (127.0.0.1:PORT, its instance label once scraped).
+start_backend_exporter() {
+	BACKEND_PORT=$(free_port)
+	BACKEND_ADDR=127.0.0.1:$BACKEND_PORT
+	python3 "$top_srcdir/tests/integration/exporter.py" "$BACKEND_PORT" "$1" "$2" "$3" &
+	track $!
+	wait_for "exporter on port $BACKEND_PORT" 10 http_ok "http://$BACKEND_ADDR/metrics"
+}
+
 # start_backends_prometheus: two exporters standing in for backends (a: 0.2 s
 # per request, b: 0.04 s; 50 req/s, no errors) scraped by a real Prometheus
 # (start_prometheus), once both have a p95 latency. Sets BACKEND_A and
 # BACKEND_B (their HOST:PORT, the instance label) and LAT_QUERY (that p95).
 start_backends_prometheus() {
-	pa=$(free_port)
-	pb=$(free_port)
-	python3 "$top_srcdir/tests/integration/exporter.py" "$pa" 0.2 0.0 50 &
-	track $!
-	python3 "$top_srcdir/tests/integration/exporter.py" "$pb" 0.04 0.0 50 &
-	track $!
-	wait_for "exporter a" 10 http_ok "http://127.0.0.1:$pa/metrics"
-	wait_for "exporter b" 10 http_ok "http://127.0.0.1:$pb/metrics"
-	BACKEND_A=127.0.0.1:$pa
-	BACKEND_B=127.0.0.1:$pb
+	start_backend_exporter 0.2 0.0 50
+	BACKEND_A=$BACKEND_ADDR
+	start_backend_exporter 0.04 0.0 50
+	BACKEND_B=$BACKEND_ADDR
 	start_prometheus "$BACKEND_A" "$BACKEND_B"
 	LAT_QUERY='histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))'
 	wait_prom_series "$LAT_QUERY" 2 30
@@ -226,6 +242,29 @@ start_weightd() {
 	track "$WEIGHTD_PID"
 }
 
+# write_services_config N INTERVAL [TOP_LINE] [LATENCY_QUERY]: replaces
+# $WORK/weightd.conf (by rename) with services svc1..svcN of one backend each,
+# an unreachable Prometheus, the file output $WORK/out.yml and TOP_LINE.
+write_services_config() {
+	{
+		echo "interval = \"$2\";"
+		echo "${3:-}"
+		echo 'listen = "";'
+		echo 'prometheus = { url = "http://127.0.0.1:1"; timeout = "100ms"; };'
+		echo "output = { type = \"file\"; path = \"$WORK/out.yml\"; };"
+		echo "policy = { latency_query = \"${4:-up}\"; };"
+		echo 'services = ('
+		i=1
+		while [ "$i" -le "$1" ]; do
+			[ "$i" -gt 1 ] && echo ','
+			echo "{ name = \"svc$i\"; backends = ( { name = \"a\"; url = \"http://a:1\"; } ); }"
+			i=$((i + 1))
+		done
+		echo ');'
+	} >"$WORK/weightd.conf.new"
+	mv "$WORK/weightd.conf.new" "$WORK/weightd.conf"
+}
+
 # stop_weightd: SIGTERM and wait; returns weightd's exit status in WEIGHTD_RC.
 stop_weightd() {
 	kill -TERM "$WEIGHTD_PID" 2>/dev/null || true
@@ -247,4 +286,412 @@ wait_log() {
 # count_log PATTERN: how many log lines match.
 count_log() {
 	grep -Ec "$1" "$WORK/weightd.log" || true
+}
+
+# ---- the output driver (tests/tools/outdrv) and the output tests' config ----
+#
+#   write_output_config FILE 'output group body'   a config with service "app"
+#       (servers s1 s2 s3, health check) and "canary" (weighted); NO_S3=1,
+#       NO_CANARY=1, S3_PIN=N, STATE_FILE=path and MANY=N (N more servers)
+#       change it
+#   run_outdrv CONFIG COMMAND...     a fresh outdrv runs the commands
+#   start_outdrv CONFIG [-n]; send_outdrv 'command'   outdrv as a coprocess:
+#       send_outdrv sets REPLY; read_outdrv reads the next line of a longer
+#       answer; stop_outdrv
+
+OUTDRV=$top_builddir/tests/tools/outdrv
+CHECK="python3 $top_srcdir/tests/tools/output_check.py"
+SCHEMA=$top_srcdir/tests/fixtures/traefik-v3-file-provider.json
+
+write_output_config() {
+	s3=""
+	[ -n "${NO_S3:-}" ] || s3=",
+      { name = \"s3\"; url = \"http://10.0.0.3:8080\"; weight = 20;${S3_PIN:+ pin = $S3_PIN;} }"
+	i=0
+	while [ "$i" -lt "${MANY:-0}" ]; do
+		i=$((i + 1))
+		s3="$s3,
+      { name = \"m$i\"; url = \"http://10.0.1.$i:8080\"; weight = 1; }"
+	done
+	canary=""
+	[ -n "${NO_CANARY:-}" ] || canary=",
+  { name = \"canary\"; kind = \"weighted\"; label = \"service\"; latency_query = \"up\";
+    backends = ( { name = \"app-v1@file\"; weight = 90; }, { name = \"app-v2@file\"; weight = 10; } ); }"
+	cat >"$1" <<CONF
+interval = "15s"; listen = ""; state_file = "${STATE_FILE:-}";
+prometheus = { url = "http://127.0.0.1:1"; timeout = "1s"; };
+output = { $2 };
+services = (
+  { name = "app"; kind = "servers"; label = "instance"; latency_query = "up";
+    backends = (
+      { name = "s1"; url = "http://10.0.0.1:8080"; weight = 50; },
+      { name = "s2"; url = "http://10.0.0.2:8080"; weight = 30; }$s3
+    );
+    health_check = { path = "/health"; interval = "10s"; timeout = "3s"; };
+  }$canary
+);
+CONF
+}
+
+# run_outdrv CONFIG COMMAND...: a fresh outdrv for the commands; prints its answers.
+run_outdrv() {
+	c=$1
+	shift
+	for x in "$@"; do echo "$x"; done | "$OUTDRV" "$c" 2>>"$WORK/outdrv.log"
+}
+
+start_outdrv() {
+	rm -f "$WORK/drv.in" "$WORK/drv.out"
+	mkfifo "$WORK/drv.in" "$WORK/drv.out"
+	"$OUTDRV" ${2:-} "$1" <"$WORK/drv.in" >"$WORK/drv.out" 2>>"$WORK/outdrv.log" &
+	DRV_PID=$!
+	track "$DRV_PID"
+	exec 3>"$WORK/drv.in" 4<"$WORK/drv.out"
+}
+
+send_outdrv() {
+	echo "$1" >&3
+	read -r REPLY <&4 || fail "outdrv died (command: $1)"
+}
+
+# read_outdrv: the next line of a multi-line answer, in REPLY.
+read_outdrv() {
+	read -r REPLY <&4 || fail "outdrv died"
+}
+
+stop_outdrv() {
+	echo quit >&3
+	exec 3>&- 4<&-
+	wait "$DRV_PID" || fail "outdrv exited with $?"
+	untrack "$DRV_PID"
+}
+
+# ---- observability: a steerable exporter, weightd's /metrics, /healthz, audit ----
+#
+# obs_exporter.py stands in for the backends' metrics (a file of values the
+# test changes); weightd's own endpoint is on $WD_PORT.
+
+# start_exporter: serves $WORK/values (SERVICE BACKEND LATENCY ERROR_RATIO
+# lines) on $EXP_PORT.
+start_exporter() {
+	EXP_PORT=$(free_port)
+	: >>"$WORK/values"
+	python3 "$top_srcdir/tests/integration/obs_exporter.py" "$EXP_PORT" "$WORK/values" \
+		>"$WORK/exporter.log" 2>&1 &
+	track $!
+	wait_for "exporter on port $EXP_PORT" 10 http_ok "http://127.0.0.1:$EXP_PORT/metrics"
+}
+
+# start_exporter_prometheus [TARGET...]: the exporter serving the current values, and a
+# Prometheus scraping it (and the TARGETs) that already has every series.
+start_exporter_prometheus() {
+	start_exporter
+	start_prometheus "127.0.0.1:$EXP_PORT" "$@"
+	wait_prom_series 'obs_latency_seconds' "$(grep -c . "$WORK/values")" 20
+}
+
+# set_values LINE...: replaces the exporter's values atomically.
+set_values() {
+	printf '%s\n' "$@" >"$WORK/values.new"
+	mv "$WORK/values.new" "$WORK/values"
+}
+
+# write_obs_config FILE SERVICES [TOP-LEVEL LINES]: a weightd config reading the
+# exporter's gauges through $PROM_URL, writing $WORK/out.yml, serving on
+# $WD_PORT, auditing to $WORK/audit.log.
+write_obs_config() {
+	cat >"$1.new" <<EOC
+interval = "300ms";
+listen = "127.0.0.1:$WD_PORT";
+audit_log = "$WORK/audit.log";
+${3:-}
+prometheus = { url = "$PROM_URL"; timeout = "1s"; };
+output = { type = "file"; path = "$WORK/out.yml"; };
+policy = {
+  latency_query = "obs_latency_seconds{service=\"\${service}\"}";
+  error_query = "obs_error_ratio{service=\"\${service}\"}";
+  stale_ticks = 2;
+};
+services = ( $2 );
+EOC
+	mv "$1.new" "$1"
+}
+
+metrics() {
+	curl -fsS --max-time 5 "http://127.0.0.1:$WD_PORT/metrics"
+}
+
+# metric SERIES: the value of one exact series (name{labels}) in /metrics.
+metric() {
+	metrics | awk -v s="$1" '$1 == s { print $2; found = 1 } END { exit !found }'
+}
+
+# metric_at_least SERIES N
+metric_at_least() {
+	v=$(metric "$1") || return 1
+	awk -v v="$v" -v n="$2" 'BEGIN { exit !(v + 0 >= n + 0) }'
+}
+
+healthz_code() {
+	curl -s -o "$WORK/healthz.body" -w '%{http_code}' --max-time 5 "http://127.0.0.1:$WD_PORT/healthz"
+}
+
+healthz_is() {
+	[ "$(healthz_code)" = "$1" ]
+}
+
+# audit_has SERVICE BACKEND ACTION: some audit record matches.
+audit_has() {
+	[ -f "$WORK/audit.log" ] &&
+		jq -s -e --arg s "$1" --arg b "$2" --arg a "$3" \
+			'any(.[]; .service == $s and .backend == $b and .action == $a)' \
+			"$WORK/audit.log" >/dev/null
+}
+
+# check_audit_lines FILE: every line is a JSON object with exactly the documented
+# fields, in order, with the right types. Prints the number of records.
+check_audit_lines() {
+	python3 - "$1" <<'EOP'
+import json, re, sys
+FIELDS = ["ts", "tick", "service", "backend", "latency", "error_ratio", "rate",
+          "cost", "error", "old", "new", "action", "reason"]
+ACTIONS = {"applied", "dry_run", "held", "pinned", "frozen", "ejected", "stale"}
+n = 0
+for i, line in enumerate(open(sys.argv[1]), 1):
+    def bad(msg):
+        sys.exit("%s:%d: %s: %s" % (sys.argv[1], i, msg, line.strip()))
+    try:
+        r = json.loads(line, object_pairs_hook=lambda p: p)
+    except ValueError as e:
+        bad("not JSON (%s)" % e)
+    if [k for k, _ in r] != FIELDS:
+        bad("fields %s, want %s" % ([k for k, _ in r], FIELDS))
+    r = dict(r)
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", r["ts"]):
+        bad("ts")
+    if not (isinstance(r["tick"], int) and r["tick"] >= 1):
+        bad("tick")
+    for k in ("service", "backend", "reason"):
+        if not isinstance(r[k], str):
+            bad(k)
+    for k in ("latency", "error_ratio", "rate", "cost", "error"):
+        if r[k] is not None and not isinstance(r[k], (int, float)):
+            bad(k)
+    for k in ("old", "new"):
+        if not (isinstance(r[k], int) and r[k] >= 0):
+            bad(k)
+    if r["action"] not in ACTIONS:
+        bad("action")
+    n += 1
+print(n)
+EOP
+}
+
+# ---- weightd-sim: the simulated fleet and its ground truth ----
+
+SIM="$top_builddir/weightd-sim"
+
+# start_sim SCENARIO [args...]: runs weightd-sim on a free port with its ground
+# truth in $WORK/truth.csv and its log in $WORK/sim.log; waits for /metrics.
+# Sets SIM_PORT, SIM_PID.
+start_sim() {
+	scn=$1
+	shift
+	SIM_PORT=$(free_port)
+	"$SIM" -s "$scn" -l "127.0.0.1:$SIM_PORT" --poll 100ms -o "$WORK/truth.csv" "$@" \
+		>"$WORK/sim.out" 2>>"$WORK/sim.log" &
+	SIM_PID=$!
+	track "$SIM_PID"
+	wait_for "weightd-sim /metrics" 10 http_ok "http://127.0.0.1:$SIM_PORT/metrics"
+}
+
+# stop_sim: SIGTERM; fails the test unless weightd-sim exits 0.
+stop_sim() {
+	kill -TERM "$SIM_PID"
+	wait "$SIM_PID" || fail "weightd-sim exit status $? on SIGTERM"
+	untrack "$SIM_PID"
+}
+
+# share BACKEND: its traffic share in the newest interval of the ground truth.
+share() {
+	grep ",$1," "$WORK/truth.csv" | tail -n 1 | cut -d, -f6
+}
+
+# share_is BACKEND MIN MAX: the newest share lies in [MIN, MAX].
+share_is() {
+	awk -v s="$(share "$1")" -v lo="$2" -v hi="$3" 'BEGIN { exit !(s >= lo && s <= hi) }'
+}
+
+# truth_rows: lines in the ground truth so far.
+truth_rows() {
+	wc -l <"$WORK/truth.csv"
+}
+
+# wait_truth_rows N TIMEOUT: until the ground truth has N more lines than now.
+wait_truth_rows() {
+	want=$(($(truth_rows) + $1))
+	wait_for "$1 more ground-truth rows" "$2" sh -c "[ \$(wc -l <'$WORK/truth.csv') -ge $want ]"
+}
+
+# ---- the whole loop: weightd-sim -> Prometheus -> weightd -> weightd-sim ----
+
+# write_loop_config OUTPUT BACKENDS [SERVICE_KEYS] [TOP_KEYS]: writes $WORK/weightd.conf
+# for the service medical-imaging (kind servers, 1 s ticks, 5 s rate windows)
+# reading $PROM_URL. OUTPUT is the output group's body; BACKENDS is a list of
+# NAME=WEIGHT (url http://NAME).
+write_loop_config() {
+	bl=""
+	for bw in $2; do
+		bl="$bl${bl:+,
+}      { name = \"${bw%=*}\"; url = \"http://${bw%=*}\"; weight = ${bw#*=}; }"
+	done
+	cat >"$WORK/weightd.conf" <<EOC
+interval   = "1s";
+listen     = "";
+state_file = "";
+audit_log  = "$WORK/audit.jsonl";
+${4:-}
+prometheus = { url = "$PROM_URL"; timeout = "2s"; };
+output     = { $1 };
+services = (
+  {
+    name  = "medical-imaging";
+    kind  = "servers";
+    label = "instance";
+    latency_query = "histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))";
+    error_query   = "sum by (instance) (rate(http_requests_total{code=~\"5..\"}[5s])) / sum by (instance) (rate(http_requests_total[5s]))";
+    rate_query    = "sum by (instance) (rate(http_requests_total[5s]))";
+    ${3:-}
+    backends = (
+$bl
+    );
+  }
+);
+EOC
+}
+
+# start_loop_file SCENARIO BACKENDS [SERVICE_KEYS]: weightd-sim following
+# $WORK/dynamic/weightd.yml, Prometheus scraping it, weightd writing that file.
+start_loop_file() {
+	mkdir -p "$WORK/dynamic"
+	OUT_FILE="$WORK/dynamic/weightd.yml"
+	start_sim "$1" -f "$OUT_FILE"
+	start_prometheus "127.0.0.1:$SIM_PORT"
+	write_loop_config "type = \"file\"; path = \"$OUT_FILE\";" "$2" "${3:-}"
+	start_weightd "$WORK/weightd.conf"
+}
+
+# sim_weight BACKEND: the weight the simulated balancer uses now.
+sim_weight() {
+	curl -fsS --max-time 2 "http://127.0.0.1:$SIM_PORT/metrics" |
+		awk -v b="$1" -F'[{}" ]+' '$1 == "sim_backend_weight" && $3 == b { print $4 }'
+}
+
+# fleet_p95_mean FILE FIRST LAST: mean of the fleet p95 over the intervals
+# ending in (FIRST, LAST] seconds of a ground-truth CSV.
+fleet_p95_mean() {
+	awk -F, -v a="$2" -v b="$3" 'NR > 1 && $1 > a && $1 <= b && !($1 in s) { s[$1] = 1; t += $10; n++ }
+		END { if (n) printf "%.6f", t / n; else print "nan" }' "$1"
+}
+
+# out_weight BACKEND_URL: the weight weightd's YAML output gives that server
+# ("" when it is left out).
+out_weight() {
+	python3 - "$OUT_FILE" "$1" <<'EOP'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1])) or {}
+for svc in doc.get("http", {}).get("services", {}).values():
+    for s in svc.get("loadBalancer", {}).get("servers", []):
+        if s.get("url") == sys.argv[2]:
+            print(s.get("weight", 1))
+EOP
+}
+
+# sim_time_at_least SECONDS: the ground truth has reached that simulated time.
+sim_time_at_least() {
+	[ -s "$WORK/truth.csv" ] && awk -F, -v t="$1" 'END { exit !($1 + 0 >= t) }' "$WORK/truth.csv"
+}
+
+# ---- a misbehaving Prometheus (fakeprom.py) and a fast-ticking weightd on it ----
+
+# start_fake_prom [MODE]: fakeprom.py, the tests' one stand-in for a
+# Prometheus that misbehaves on demand (its header lists the modes), on a free
+# port, answering in MODE (default good) until set_prom_mode changes it. Sets
+# FAKE_PROM_PORT and FAKE_PROM_URL. With FAKE_PROM_REQLOG set, every query it
+# receives is a JSON line there. The mode lives in FAKE_PROM_MODEFILE (default
+# $WORK/mode): a second fake in one test needs its own.
+start_fake_prom() {
+	FAKE_PROM_PORT=$(free_port)
+	FAKE_PROM_URL=http://127.0.0.1:$FAKE_PROM_PORT
+	echo "${1:-good}" >"${FAKE_PROM_MODEFILE:-$WORK/mode}"
+	python3 "$top_srcdir/tests/integration/fakeprom.py" "$FAKE_PROM_PORT" \
+		"${FAKE_PROM_MODEFILE:-$WORK/mode}" "${FAKE_PROM_REQLOG:-}" >>"$WORK/fakeprom.log" 2>&1 &
+	track $!
+	wait_for "fakeprom on port $FAKE_PROM_PORT" 10 http_ok "$FAKE_PROM_URL/-/ready"
+}
+
+# set_prom_mode MODE: what the fake Prometheus answers from the next query on.
+set_prom_mode() {
+	echo "$1" >"$WORK/mode.new" && mv "$WORK/mode.new" "$WORK/mode"
+}
+
+# write_fault_config [extra prometheus keys] [output group body]
+write_fault_config() {
+	out_group=${2:-}
+	[ -n "$out_group" ] || out_group="type = \"file\"; path = \"$WORK/out/weightd.yml\";"
+	cat >"$WORK/weightd.conf" <<EOC
+interval = "300ms";
+listen = "${FAULT_LISTEN:-}";
+audit_log = "$WORK/audit.jsonl";
+state_file = "$WORK/state.json";
+prometheus = { url = "$FAKE_PROM_URL"; timeout = "1s"; ${1:-} };
+output = { $out_group };
+policy = { latency_query = "lat"; error_query = "error"; rate_query = "rate"; };
+services = ( { name = "svc"; backends = (
+  { name = "a:1"; url = "http://a:1"; }, { name = "b:1"; url = "http://b:1"; } ); } );
+EOC
+}
+
+# The newest tick number in the audit log (0 before the first).
+last_tick() {
+	t=$(tail -n 1 "$WORK/audit.jsonl" 2>/dev/null | jq -r '.tick' 2>/dev/null || true)
+	echo "${t:-0}"
+}
+
+ticks_past() { [ "$(last_tick)" -ge "$1" ]; }
+
+# wait_ticks N: until N more ticks have been audited.
+wait_ticks() {
+	target=$(($(last_tick) + $1))
+	wait_for "tick $target" 30 ticks_past "$target"
+}
+
+log_count_above() { [ "$(count_log "$1")" -gt "$2" ]; }
+
+# wait_new_log PATTERN BEFORE: until more than BEFORE lines match PATTERN.
+# Take BEFORE with count_log *before* causing the event, or a line logged
+# between the cause and the count would be missed.
+wait_new_log() {
+	wait_for "a new log line /$1/" 30 log_count_above "$1" "$2"
+}
+
+# yaml_ok FILE: parses as YAML with integer weights summing to 100.
+yaml_ok() {
+	python3 - "$1" <<'EOP'
+import sys, yaml
+doc = yaml.safe_load(open(sys.argv[1]))
+servers = doc["http"]["services"]["svc"]["loadBalancer"]["servers"]
+w = [s["weight"] for s in servers]
+assert all(type(x) is int for x in w), w
+assert sum(w) == 100, w
+EOP
+}
+
+# start_file_weightd: weightd with the file output in $WORK/out, started on
+# write_fault_config's config, once its first write is there.
+start_file_weightd() {
+	mkdir -p "$WORK/out"
+	write_fault_config
+	start_weightd "$WORK/weightd.conf"
+	wait_for "the first write" 20 test -s "$WORK/out/weightd.yml"
 }

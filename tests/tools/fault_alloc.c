@@ -6,7 +6,6 @@
 
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
@@ -18,16 +17,17 @@ void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 
 static bool armed;
-static long reloads;   /* reloads armed so far: the k of the k-th allocation */
-static long allocs;    /* allocations counted in this reload */
+static long fail_at;  /* the allocation of the first reload that fails; 0: none */
+static long reloads;  /* reloads armed so far */
+static long allocs;   /* allocations counted in this reload */
 
 void fault_alloc_arm(void)
 {
-	const char *mode = getenv("WD_FAULT_RELOAD_ALLOC");
-	if (!mode || strcmp(mode, "sweep") != 0)
+	const char *k = getenv("WD_FAULT_RELOAD_ALLOC");
+	if (!k || ++reloads > 1)
 		return;
-	armed = true;
-	reloads++;
+	fail_at = strtol(k, NULL, 10);
+	armed = fail_at > 0;
 	allocs = 0;
 }
 
@@ -39,7 +39,7 @@ void fault_alloc_disarm(void)
 /* True for the allocation that must fail. */
 static bool fail_now(void)
 {
-	return armed && ++allocs == reloads;
+	return armed && ++allocs == fail_at;
 }
 
 void *__wrap_malloc(size_t n)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "event.h"
 #include "log.h"
 #include "output.h"
 
@@ -54,7 +55,11 @@ static int do_write(struct output *o, const struct wd_config *cfg, int **w, char
 		s[i].cfg = &cfg->services[i];
 		s[i].weights = w[i];
 	}
-	return output_write(o, s, n, err, len);
+	int rc = output_write(o, s, n, err, len);
+	struct wd_events ev = {0};
+	output_take_events(o, &ev); /* logged as the daemon's tick logs them */
+	event_log(&ev, NULL);
+	return rc;
 }
 
 int main(int argc, char **argv)

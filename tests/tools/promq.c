@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "prom.h"
+#include "util.h"
 
 static char *read_file(const char *path)
 {
@@ -38,13 +39,6 @@ static char *read_file(const char *path)
 		n--;
 	buf[n] = '\0';
 	return strdup(buf);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int main(int argc, char **argv)
@@ -99,9 +93,9 @@ int main(int argc, char **argv)
 	static volatile sig_atomic_t stop;
 	int failed = 0;
 	for (int r = 0; r < repeat; r++) {
-		long long t0 = now_ms();
+		long long t0 = util_mono_ms();
 		failed += prom_query_batch(p, q, n, &stop);
-		long long t1 = now_ms();
+		long long t1 = util_mono_ms();
 		for (size_t i = 0; i < n; i++) {
 			const struct prom_result *res = &q[i].result;
 			if (res->warnings)

@@ -325,16 +325,17 @@ static void test_table(void)
 	free(buf);
 }
 
-int main(void)
-{
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("audit", NULL, NULL);
-	CU_add_test(s, "every field, for each action", test_every_action);
-	CU_add_test(s, "unknown values are null", test_unknown_is_null);
-	CU_add_test(s, "strings are escaped", test_strings_escaped);
-	CU_add_test(s, "append, rotate, failed reopen", test_file_append_and_rotate);
-	CU_add_test(s, "concurrent writers never interleave", test_concurrent_writers);
-	CU_add_test(s, "dry-run table is aligned", test_table);
-	return tu_run();
-}
+static const struct tu_test audit_tests[] = {
+	{"every field, for each action", test_every_action},
+	{"unknown values are null", test_unknown_is_null},
+	{"strings are escaped", test_strings_escaped},
+	{"append, rotate, failed reopen", test_file_append_and_rotate},
+	{"concurrent writers never interleave", test_concurrent_writers},
+	{"dry-run table is aligned", test_table},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"audit", NULL, NULL, audit_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -629,24 +629,26 @@ static void test_template_escaping(void)
 	}
 }
 
-int main(void)
-{
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("config", NULL, NULL);
-	CU_add_test(s, "every validation rule names its line", test_each_validation_rule);
-	CU_add_test(s, "whole-file errors", test_whole_file_errors);
-	CU_add_test(s, "service and child names", test_name_rules);
-	CU_add_test(s, "all errors reported, not just the first", test_all_errors_reported);
-	CU_add_test(s, "missing file", test_missing_file);
-	CU_add_test(s, "defaults, overrides and templates", test_valid_defaults_and_templates);
-	CU_add_test(s, "config_defaults gives a file's defaults", test_defaults_in_code);
-	CU_add_test(s, "secrets from files", test_secrets_read_from_files);
-	CU_add_test(s, "short interval warns", test_short_interval_warns);
-	CU_add_test(s, "objective marginal: an alias with a warning", test_marginal_is_an_alias);
-	CU_add_test(s, "etc/weightd.conf loads", test_shipped_config);
-	CU_add_test(s, "durations", test_durations);
-	CU_add_test(s, "numeric durations are seconds", test_numeric_durations);
-	CU_add_test(s, "${service} templates", test_template_expansion);
-	CU_add_test(s, "${service} escaped for its place in PromQL", test_template_escaping);
-	return tu_run();
-}
+static const struct tu_test config_tests[] = {
+	{"every validation rule names its line", test_each_validation_rule},
+	{"whole-file errors", test_whole_file_errors},
+	{"service and child names", test_name_rules},
+	{"all errors reported, not just the first", test_all_errors_reported},
+	{"missing file", test_missing_file},
+	{"defaults, overrides and templates", test_valid_defaults_and_templates},
+	{"config_defaults gives a file's defaults", test_defaults_in_code},
+	{"secrets from files", test_secrets_read_from_files},
+	{"short interval warns", test_short_interval_warns},
+	{"objective marginal: an alias with a warning", test_marginal_is_an_alias},
+	{"etc/weightd.conf loads", test_shipped_config},
+	{"durations", test_durations},
+	{"numeric durations are seconds", test_numeric_durations},
+	{"${service} templates", test_template_expansion},
+	{"${service} escaped for its place in PromQL", test_template_escaping},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"config", NULL, NULL, config_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -12,12 +12,11 @@
 #include "confwatch.h"
 #include "testutil.h"
 
-static char dir[] = "/tmp/weightd-confwatch-XXXXXX";
 
 static void put(const char *rel, const char *text)
 {
 	char p[256];
-	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	snprintf(p, sizeof(p), "%s/%s", tu_scratch_dir(), rel);
 	FILE *f = fopen(p, "w");
 	CU_ASSERT_FATAL(f != NULL);
 	fputs(text, f);
@@ -26,7 +25,7 @@ static void put(const char *rel, const char *text)
 
 static void path_of(char *buf, size_t len, const char *rel)
 {
-	snprintf(buf, len, "%s/%s", dir, rel);
+	snprintf(buf, len, "%s/%s", tu_scratch_dir(), rel);
 }
 
 static void test_rename_and_edit(void)
@@ -92,15 +91,13 @@ static void test_configmap_swap(void)
 	rmdir(p);
 }
 
-int main(void)
-{
-	if (!mkdtemp(dir))
-		return 1;
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("confwatch", NULL, NULL);
-	CU_add_test(s, "rename, in-place edit, a missing file", test_rename_and_edit);
-	CU_add_test(s, "a ConfigMap's ..data symlink swap", test_configmap_swap);
-	int rc = tu_run();
-	rmdir(dir);
-	return rc;
-}
+static const struct tu_test confwatch_tests[] = {
+	{"rename, in-place edit, a missing file", test_rename_and_edit},
+	{"a ConfigMap's ..data symlink swap", test_configmap_swap},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"confwatch", NULL, NULL, confwatch_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -137,12 +137,14 @@ static void test_service_window(void)
 	free(path);
 }
 
-int main(void)
-{
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("delay", NULL, NULL);
-	CU_add_test(s, "longest range selector", test_longest_range);
-	CU_add_test(s, "per-tick share of a control step", test_tick_scale);
-	CU_add_test(s, "a service's signal window", test_service_window);
-	return tu_run();
-}
+static const struct tu_test delay_tests[] = {
+	{"longest range selector", test_longest_range},
+	{"per-tick share of a control step", test_tick_scale},
+	{"a service's signal window", test_service_window},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"delay", NULL, NULL, delay_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -374,22 +374,23 @@ static void test_scenario(void)
 	}
 }
 
-int main(void)
-{
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("fleet", NULL, NULL);
-	CU_add_test(s, "EDF WRR shares follow the weights", test_wrr_shares);
-	CU_add_test(s, "EDF WRR order", test_wrr_sequence);
-	CU_add_test(s, "drained backends get nothing", test_drained);
-	CU_add_test(s, "latency rises with load; batch stays flat", test_latency_rises_with_load);
-	CU_add_test(s, "error ratio schedule and fail-fast", test_error_schedule);
-	CU_add_test(s, "same seed, same run", test_determinism);
-	CU_add_test(s, "capacity schedule", test_capacity_step);
-	CU_add_test(s, "weighted child services", test_groups);
-	CU_add_test(s, "a backend joins later", test_join);
-	CU_add_test(s, "p2c and leasttime hooks", test_choosers);
-	CU_add_test(s, "histogram_quantile", test_hist_quantile);
-	CU_add_test(s, "scenario files", test_scenario);
-	return tu_run();
-}
+static const struct tu_test fleet_tests[] = {
+	{"EDF WRR shares follow the weights", test_wrr_shares},
+	{"EDF WRR order", test_wrr_sequence},
+	{"drained backends get nothing", test_drained},
+	{"latency rises with load; batch stays flat", test_latency_rises_with_load},
+	{"error ratio schedule and fail-fast", test_error_schedule},
+	{"same seed, same run", test_determinism},
+	{"capacity schedule", test_capacity_step},
+	{"weighted child services", test_groups},
+	{"a backend joins later", test_join},
+	{"p2c and leasttime hooks", test_choosers},
+	{"histogram_quantile", test_hist_quantile},
+	{"scenario files", test_scenario},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"fleet", NULL, NULL, fleet_tests},
+	{NULL, NULL, NULL, NULL},
+};

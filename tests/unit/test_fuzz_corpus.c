@@ -50,14 +50,16 @@ static void test_duration(void) { CU_ASSERT(replay("duration", fuzz_duration) >=
 static void test_state(void) { CU_ASSERT(replay("state", fuzz_state) >= 1); }
 static void test_answer(void) { CU_ASSERT(replay("answer", fuzz_prom_answer) >= 5); }
 
-int main(void)
-{
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("fuzz corpora", NULL, NULL);
-	CU_add_test(s, "prometheus responses", test_prom);
-	CU_add_test(s, "config files", test_config);
-	CU_add_test(s, "durations", test_duration);
-	CU_add_test(s, "state files", test_state);
-	CU_add_test(s, "answers and their error messages", test_answer);
-	return tu_run();
-}
+static const struct tu_test fuzz_corpus_tests[] = {
+	{"prometheus responses", test_prom},
+	{"config files", test_config},
+	{"durations", test_duration},
+	{"state files", test_state},
+	{"answers and their error messages", test_answer},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"fuzz corpora", NULL, NULL, fuzz_corpus_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -9,6 +9,7 @@
 
 #include "httpd.h"
 #include "testutil.h"
+#include "util.h"
 
 struct reply {
 	long status;
@@ -76,20 +77,13 @@ static struct reply expect_status(int port, const char *method, const char *path
 	return r;
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void test_endpoints(void)
 {
 	char err[256];
 	/* Started long ago with a 1 s interval and no good tick: unhealthy. */
-	struct metrics *m = metrics_new("9.9.9", mono_ms() - 60000);
+	struct metrics *m = metrics_new("9.9.9", util_mono_ms() - 60000);
 	metrics_set_config(m, 1000, false);
-	metrics_tick(m, METRICS_TICK_FAILED, 0.01, mono_ms(), 1, "Prometheus query failed: refused");
+	metrics_tick(m, METRICS_TICK_FAILED, 0.01, util_mono_ms(), 1, "Prometheus query failed: refused");
 	struct httpd *h = httpd_start("127.0.0.1:0", m, err, sizeof(err));
 	CU_ASSERT_FATAL(h != NULL);
 	int port = httpd_port(h);
@@ -106,7 +100,7 @@ static void test_endpoints(void)
 	CU_ASSERT_EQUAL(r.status, 503);
 	CU_ASSERT_PTR_NOT_NULL(r.body && strstr(r.body, "Prometheus query failed: refused"));
 	free(r.body);
-	metrics_tick(m, METRICS_TICK_OK, 0.01, mono_ms(), 2, NULL);
+	metrics_tick(m, METRICS_TICK_OK, 0.01, util_mono_ms(), 2, NULL);
 	r = fetch(port, "GET", "/healthz");
 	CU_ASSERT_EQUAL(r.status, 200);
 	CU_ASSERT_STRING_EQUAL(r.body ? r.body : "", "ok\n");
@@ -177,16 +171,25 @@ static void test_slow_clients(void)
 	metrics_free(m);
 }
 
-int main(void)
+static int suite_init(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("httpd", NULL, NULL);
-	CU_add_test(s, "metrics, healthz, 404, 405, HEAD, port in use", test_endpoints);
-	CU_add_test(s, "bad listen addresses", test_bad_listen);
-	CU_add_test(s, "slow clients do not stall others", test_slow_clients);
-	int rc = tu_run();
-	curl_global_cleanup();
-	return rc;
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
+
+static int suite_cleanup(void)
+{
+	curl_global_cleanup();
+	return 0;
+}
+
+static const struct tu_test httpd_tests[] = {
+	{"metrics, healthz, 404, 405, HEAD, port in use", test_endpoints},
+	{"bad listen addresses", test_bad_listen},
+	{"slow clients do not stall others", test_slow_clients},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"httpd", suite_init, suite_cleanup, httpd_tests},
+	{NULL, NULL, NULL, NULL},
+};

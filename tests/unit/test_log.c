@@ -158,14 +158,16 @@ static void test_levels(void)
 	CU_ASSERT_STRING_EQUAL(log_level_name(WD_LOG_ERROR), "error");
 }
 
-int main(void)
-{
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("log", NULL, NULL);
-	CU_add_test(s, "logfmt quoting and escaping", test_logfmt);
-	CU_add_test(s, "JSON lines parse", test_json);
-	CU_add_test(s, "garbage bytes stay valid UTF-8 and JSON", test_garbage_bytes);
-	CU_add_test(s, "long values are cut, the record stays whole", test_long_values);
-	CU_add_test(s, "levels", test_levels);
-	return tu_run();
-}
+static const struct tu_test log_tests[] = {
+	{"logfmt quoting and escaping", test_logfmt},
+	{"JSON lines parse", test_json},
+	{"garbage bytes stay valid UTF-8 and JSON", test_garbage_bytes},
+	{"long values are cut, the record stays whole", test_long_values},
+	{"levels", test_levels},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"log", NULL, NULL, log_tests},
+	{NULL, NULL, NULL, NULL},
+};

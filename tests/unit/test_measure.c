@@ -141,7 +141,7 @@ static void test_latency_validity(void)
 {
 	struct wd_measurement m[3];
 	struct prom_result lat = RESULT({"a:1", NAN}, {"b:1", INFINITY}, {"c:1", 0.2});
-	measure_fill(&svc, &lat, NULL, NULL, m);
+	measure_fill(&svc, &lat, NULL, NULL, m, NULL);
 	CU_ASSERT_FALSE(m[0].has_latency);
 	CU_ASSERT_FALSE(m[1].has_latency);
 	CU_ASSERT_EQUAL(m[0].why, WD_DATA_BAD_LATENCY);
@@ -153,7 +153,7 @@ static void test_latency_validity(void)
 	prom_result_clear(&lat);
 
 	lat = RESULT({"a:1", -INFINITY}, {"b:1", -0.001}, {"c:1", 0});
-	measure_fill(&svc, &lat, NULL, NULL, m);
+	measure_fill(&svc, &lat, NULL, NULL, m, NULL);
 	CU_ASSERT_FALSE(m[0].has_latency);
 	CU_ASSERT_FALSE(m[1].has_latency);
 	CU_ASSERT_TRUE(m[2].has_latency); /* zero is a valid latency */
@@ -161,12 +161,12 @@ static void test_latency_validity(void)
 
 	/* Missing series: no data; a failed latency result gives nobody data. */
 	lat = RESULT({"b:1", 0.1});
-	measure_fill(&svc, &lat, NULL, NULL, m);
+	measure_fill(&svc, &lat, NULL, NULL, m, NULL);
 	CU_ASSERT_FALSE(m[0].has_latency);
 	CU_ASSERT_TRUE(m[1].has_latency);
 	CU_ASSERT_FALSE(m[2].has_latency);
 	lat.ok = 0;
-	measure_fill(&svc, &lat, NULL, NULL, m);
+	measure_fill(&svc, &lat, NULL, NULL, m, NULL);
 	CU_ASSERT_FALSE(m[1].has_latency);
 	prom_result_clear(&lat);
 }
@@ -177,7 +177,7 @@ static void test_error_ratio(void)
 	struct prom_result lat = RESULT({"a:1", 0.1}, {"b:1", 0.1}, {"c:1", 0.1});
 	/* a: NaN (0/0, no traffic) counts as 0; b: 0.2; c: missing -> 0. */
 	struct prom_result err = RESULT({"a:1", NAN}, {"b:1", 0.2});
-	measure_fill(&svc, &lat, &err, NULL, m);
+	measure_fill(&svc, &lat, &err, NULL, m, NULL);
 	CU_ASSERT_TRUE(m[0].has_latency);
 	CU_ASSERT_FALSE(m[0].has_error);
 	CU_ASSERT_DOUBLE_EQUAL(m[0].error_ratio, 0, 0);
@@ -192,7 +192,7 @@ static void test_error_ratio(void)
 	/* Infinite or negative ratios are invalid: the backend has no data.
 	 * A ratio just above 1 (windows off by a scrape) counts as 1. */
 	err = RESULT({"a:1", INFINITY}, {"b:1", -0.1}, {"c:1", 1.04});
-	measure_fill(&svc, &lat, &err, NULL, m);
+	measure_fill(&svc, &lat, &err, NULL, m, NULL);
 	CU_ASSERT_FALSE(m[0].has_latency);
 	CU_ASSERT_FALSE(m[1].has_latency);
 	CU_ASSERT_EQUAL(m[1].why, WD_DATA_BAD_ERROR);
@@ -211,7 +211,7 @@ static void test_rate(void)
 	/* a: below min_rate -> no data (rate still reported); b: ok; c: no rate
 	 * series while min_rate is set -> no requests, no data. */
 	struct prom_result rate = RESULT({"a:1", 0.5}, {"b:1", 40});
-	measure_fill(&s, &lat, NULL, &rate, m);
+	measure_fill(&s, &lat, NULL, &rate, m, NULL);
 	CU_ASSERT_FALSE(m[0].has_latency);
 	CU_ASSERT_TRUE(m[0].has_rate);
 	CU_ASSERT_DOUBLE_EQUAL(m[0].rate, 0.5, 0);
@@ -226,7 +226,7 @@ static void test_rate(void)
 	prom_result_clear(&rate);
 
 	rate = RESULT({"a:1", NAN}, {"b:1", -1}, {"c:1", INFINITY});
-	measure_fill(&s, &lat, NULL, &rate, m);
+	measure_fill(&s, &lat, NULL, &rate, m, NULL);
 	CU_ASSERT_FALSE(m[0].has_latency || m[1].has_latency || m[2].has_latency);
 	CU_ASSERT_EQUAL(m[1].why, WD_DATA_BAD_RATE);
 	prom_result_clear(&rate);
@@ -234,7 +234,7 @@ static void test_rate(void)
 	/* min_rate 0 (the default): any valid rate keeps the data, and a
 	 * missing rate series only makes the rate unknown. */
 	rate = RESULT({"a:1", 0});
-	measure_fill(&svc, &lat, NULL, &rate, m);
+	measure_fill(&svc, &lat, NULL, &rate, m, NULL);
 	CU_ASSERT_TRUE(m[0].has_latency);
 	CU_ASSERT_TRUE(m[0].has_rate);
 	CU_ASSERT_TRUE(m[1].has_latency);
@@ -243,19 +243,6 @@ static void test_rate(void)
 	prom_result_clear(&lat);
 }
 
-static char *read_stream(FILE *f)
-{
-	fflush(f);
-	long n = ftell(f);
-	rewind(f);
-	char *b = calloc(1, (size_t)n + 1);
-	if (fread(b, 1, (size_t)n, f) != (size_t)n)
-		b[0] = '\0';
-	rewind(f);
-	if (ftruncate(fileno(f), 0) != 0)
-		b[0] = '\0';
-	return b;
-}
 
 static void test_duplicates_warned_once(void)
 {
@@ -266,11 +253,14 @@ static void test_duplicates_warned_once(void)
 	struct wd_measurement m[3];
 	struct prom_result lat = RESULT({"a:1", 0.1}, {"a:1", 0.2}, {"b:1", 0.1}, {"c:1", 0.3});
 	struct prom_result err = RESULT({"c:1", 0.1}, {"c:1", 0.0});
-	measure_fill(&svc, &lat, &err, NULL, m);
+	struct wd_events ev = {0};
+	struct event_seen seen = {0};
+	measure_fill(&svc, &lat, &err, NULL, m, &ev);
 	CU_ASSERT_FALSE(m[0].has_latency);
 	CU_ASSERT_TRUE(m[1].has_latency);
 	CU_ASSERT_FALSE(m[2].has_latency); /* duplicate error-ratio series */
-	char *out = read_stream(logf);
+	event_log(&ev, &seen); /* as the tick logs measure's findings */
+	char *out = tu_drain(logf);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "level=warn msg=\"duplicate series for a backend\""));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "query=latency_query"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "query=error_query"));
@@ -279,8 +269,9 @@ static void test_duplicates_warned_once(void)
 	free(out);
 
 	/* The same cause on the next tick is not warned about again. */
-	measure_fill(&svc, &lat, &err, NULL, m);
-	out = read_stream(logf);
+	measure_fill(&svc, &lat, &err, NULL, m, &ev);
+	event_log(&ev, &seen);
+	out = tu_drain(logf);
 	CU_ASSERT_PTR_NULL(strstr(out, "duplicate series"));
 	free(out);
 	prom_result_clear(&lat);
@@ -288,9 +279,10 @@ static void test_duplicates_warned_once(void)
 
 	/* A result that names no backend (missing "by (instance)") is warned about. */
 	lat = RESULT({"", 0.1});
-	measure_fill(&svc, &lat, NULL, NULL, m);
+	measure_fill(&svc, &lat, NULL, NULL, m, &ev);
 	CU_ASSERT_FALSE(m[0].has_latency || m[1].has_latency || m[2].has_latency);
-	out = read_stream(logf);
+	event_log(&ev, &seen);
+	out = tu_drain(logf);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "query matches no backend of the service"));
 	free(out);
 	prom_result_clear(&lat);
@@ -298,16 +290,17 @@ static void test_duplicates_warned_once(void)
 	fclose(logf);
 }
 
-int main(void)
-{
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("measure", NULL, NULL);
-	CU_add_test(s, "map by label", test_map);
-	CU_add_test(s, "map a large service", test_map_large);
-	CU_add_test(s, "latency validity", test_latency_validity);
-	CU_add_test(s, "error ratio", test_error_ratio);
-	CU_add_test(s, "rate and min_rate", test_rate);
-	CU_add_test(s, "duplicates warned once", test_duplicates_warned_once);
-	return tu_run();
-}
+static const struct tu_test measure_tests[] = {
+	{"map by label", test_map},
+	{"map a large service", test_map_large},
+	{"latency validity", test_latency_validity},
+	{"error ratio", test_error_ratio},
+	{"rate and min_rate", test_rate},
+	{"duplicates warned once", test_duplicates_warned_once},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"measure", NULL, NULL, measure_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -288,16 +288,17 @@ static void test_health(void)
 	metrics_free(m);
 }
 
-int main(void)
-{
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("metrics", NULL, NULL);
-	CU_add_test(s, "every family has HELP and TYPE", test_families);
-	CU_add_test(s, "counters, timestamps and the histogram", test_counters);
-	CU_add_test(s, "backend series, actions, removal", test_backends);
-	CU_add_test(s, "label values are escaped", test_escaping);
-	CU_add_test(s, "promtool check metrics accepts the output", test_promtool);
-	CU_add_test(s, "healthz: three intervals", test_health);
-	return tu_run();
-}
+static const struct tu_test metrics_tests[] = {
+	{"every family has HELP and TYPE", test_families},
+	{"counters, timestamps and the histogram", test_counters},
+	{"backend series, actions, removal", test_backends},
+	{"label values are escaped", test_escaping},
+	{"promtool check metrics accepts the output", test_promtool},
+	{"healthz: three intervals", test_health},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"metrics", NULL, NULL, metrics_tests},
+	{NULL, NULL, NULL, NULL},
+};

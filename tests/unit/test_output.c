@@ -1,6 +1,6 @@
 /* test_output: the output module. Rendering is checked by parsing the YAML
  * back with libyaml (every weight a plain integer scalar, drained servers
- * absent), with a randomized property test (seed printed; WD_SEED replays),
+ * absent), with a randomized property test (seed from tu_seed()),
  * the Redis key layout, and the file output's take-over rule, unchanged
  * detection, kept permissions and dry run. */
 #include <errno.h>
@@ -13,7 +13,6 @@
 #include "output.h"
 #include "testutil.h"
 
-static char dir[] = "/tmp/weightd-test-output-XXXXXX";
 
 /* ---- YAML helpers ------------------------------------------------------- */
 
@@ -167,10 +166,7 @@ static void test_render_emitter_failure(void)
  * libyaml reads back is exactly what went in, every weight an integer. */
 static void test_render_property(void)
 {
-	unsigned seed = getenv("WD_SEED") ? (unsigned)strtoul(getenv("WD_SEED"), NULL, 10)
-					   : (unsigned)time(NULL);
-	printf("\n  test_render_property seed=%u (WD_SEED=%u replays)\n", seed, seed);
-	srand(seed);
+	srand((unsigned)tu_seed());
 	static const char alpha[] = "abcXYZ019 :#\"'\\-@.{}[]&*!|>%,?\t~é";
 	for (int round = 0; round < 300; round++) {
 		struct wd_backend_cfg b[8];
@@ -295,7 +291,7 @@ static int count_entries(const char *d)
 static void test_file_take_over(void)
 {
 	char path[256], err[512];
-	snprintf(path, sizeof(path), "%s/foreign.yml", dir);
+	snprintf(path, sizeof(path), "%s/foreign.yml", tu_scratch_dir());
 	put(path, "http:\n  routers: {}\n");
 	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NULL(o);
@@ -315,7 +311,7 @@ static void test_file_take_over(void)
 static void test_file_write_unchanged_mode(void)
 {
 	char path[256], err[512];
-	snprintf(path, sizeof(path), "%s/weightd.yml", dir);
+	snprintf(path, sizeof(path), "%s/weightd.yml", tu_scratch_dir());
 	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_STRING_EQUAL(output_kind(o), "file");
@@ -339,7 +335,7 @@ static void test_file_write_unchanged_mode(void)
 	/* Removed behind weightd's back: the same content is written again. */
 	unlink(path);
 	CU_ASSERT_EQUAL(output_write(o, o2, 2, err, sizeof(err)), OUTPUT_WRITTEN);
-	CU_ASSERT_EQUAL(count_entries(dir), 1); /* no temporary file left */
+	CU_ASSERT_EQUAL(count_entries(tu_scratch_dir()), 1); /* no temporary file left */
 	/* A failed write leaves the last good file and no temporary file. */
 	static const int zero[] = {0, 0};
 	struct wd_output_service bad[] = {outs[0], {&svcs[1], zero}};
@@ -361,7 +357,7 @@ static void test_file_write_unchanged_mode(void)
 static void test_file_missing_dir(void)
 {
 	char path[256], err[512];
-	snprintf(path, sizeof(path), "%s/nodir/weightd.yml", dir);
+	snprintf(path, sizeof(path), "%s/nodir/weightd.yml", tu_scratch_dir());
 	struct output *o = output_new(file_cfg(path, false, false), err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
 	CU_ASSERT_EQUAL(output_write(o, outs, 2, err, sizeof(err)), -1);
@@ -373,7 +369,7 @@ static void test_file_missing_dir(void)
 static void test_dry_run_touches_nothing(void)
 {
 	char path[256], err[512];
-	snprintf(path, sizeof(path), "%s/dry.yml", dir);
+	snprintf(path, sizeof(path), "%s/dry.yml", tu_scratch_dir());
 	put(path, "not weightd's\n");
 	/* A foreign file is no obstacle: the dry run never opens it. */
 	struct output *o = output_new(file_cfg(path, false, true), err, sizeof(err));
@@ -404,22 +400,20 @@ static void test_dry_run_touches_nothing(void)
 	output_free(o);
 }
 
-int main(void)
-{
-	if (!mkdtemp(dir))
-		return 1;
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("output", NULL, NULL);
-	CU_add_test(s, "render parses back", test_render_parses_back);
-	CU_add_test(s, "render refuses all zero", test_render_refuses_all_zero);
-	CU_add_test(s, "render emitter failure", test_render_emitter_failure);
-	CU_add_test(s, "render property", test_render_property);
-	CU_add_test(s, "redis render", test_redis_render);
-	CU_add_test(s, "file take over", test_file_take_over);
-	CU_add_test(s, "file write, unchanged, mode", test_file_write_unchanged_mode);
-	CU_add_test(s, "file missing dir", test_file_missing_dir);
-	CU_add_test(s, "dry run touches nothing", test_dry_run_touches_nothing);
-	int rc = tu_run();
-	rmdir(dir);
-	return rc;
-}
+static const struct tu_test output_tests[] = {
+	{"render parses back", test_render_parses_back},
+	{"render refuses all zero", test_render_refuses_all_zero},
+	{"render emitter failure", test_render_emitter_failure},
+	{"render property", test_render_property},
+	{"redis render", test_redis_render},
+	{"file take over", test_file_take_over},
+	{"file write, unchanged, mode", test_file_write_unchanged_mode},
+	{"file missing dir", test_file_missing_dir},
+	{"dry run touches nothing", test_dry_run_touches_nothing},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"output", NULL, NULL, output_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -1,7 +1,7 @@
 /* test_policy: the policy rule by rule with hand-computed weights (tables of
  * apportionments and of single ticks), stateful sequences (stale drift,
  * deadband, reloads, freeze and pin lifted, restart), and randomized property
- * tests with a printed, replayable seed (WD_POLICY_SEED=N). */
+ * tests drawing from tu_seed(). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -854,12 +854,6 @@ static void test_action_names(void)
 #define PROP_CASES 5000
 #define PROP_N 8
 
-static uint64_t prop_seed(void)
-{
-	const char *s = getenv("WD_POLICY_SEED");
-	return s && *s ? strtoull(s, NULL, 0) : 0x5eed2026;
-}
-
 static double uni(uint64_t *r, double a, double b)
 {
 	return a + (b - a) * qm_uniform(r);
@@ -988,10 +982,10 @@ static bool check_invariants(const struct pf_service *f, const struct wd_service
 static void print_case(const struct pf_service *f, uint64_t seed, int c)
 {
 	const struct wd_policy_cfg *pc = &f->svc.policy;
-	printf("\nproperty failed: seed %llu case %d (replay: WD_POLICY_SEED=%llu)\n"
+	printf("\nproperty failed: seed %llu case %d\n"
 	       "  n %zu total %d min %d max %d kp %g ki %g kd %g max_step %g deadband %d "
 	       "objective %d freeze %d\n",
-	       (unsigned long long)seed, c, (unsigned long long)seed, f->svc.n_backends, pc->total,
+	       (unsigned long long)seed, c, f->svc.n_backends, pc->total,
 	       pc->min_weight, pc->max_weight, pc->kp, pc->ki, pc->kd, pc->max_step, pc->deadband,
 	       (int)pc->objective, (int)f->svc.freeze);
 }
@@ -1001,7 +995,7 @@ static void print_case(const struct pf_service *f, uint64_t seed, int c)
  * data on; a tick whose queries failed changes nothing at all. */
 static void test_property_invariants(void)
 {
-	uint64_t seed = prop_seed(), r = seed;
+	uint64_t seed = tu_seed(), r = seed;
 	int failures = 0;
 	for (int c = 0; c < PROP_CASES && failures < 3; c++) {
 		struct pf_service f;
@@ -1055,7 +1049,7 @@ static void test_property_invariants(void)
  * proportional term may reverse a move on purpose: it damps.) */
 static void test_property_faster_never_loses(void)
 {
-	uint64_t seed = prop_seed() ^ 0x1, r = seed;
+	uint64_t seed = tu_seed() ^ 0x1, r = seed;
 	int failures = 0;
 	long pairs = 0;
 	for (int c = 0; c < PROP_CASES && failures < 3; c++) {
@@ -1121,7 +1115,7 @@ static void test_property_faster_never_loses(void)
  * of zero error: nothing moves and no write is due. */
 static void test_property_equal_costs_nothing_moves(void)
 {
-	uint64_t seed = prop_seed() ^ 0x2, r = seed;
+	uint64_t seed = tu_seed() ^ 0x2, r = seed;
 	int failures = 0;
 	for (int c = 0; c < PROP_CASES && failures < 3; c++) {
 		struct pf_service f;
@@ -1175,33 +1169,38 @@ static void test_property_equal_costs_nothing_moves(void)
 	}
 }
 
-int main(void)
-{
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("policy", NULL, NULL);
-	CU_add_test(s, "apportionment table", test_apportion_table);
-	CU_add_test(s, "one tick per rule (table)", test_step_table);
-	CU_add_test(s, "velocity PID with history and kd", test_velocity_pid_with_history);
-	CU_add_test(s, "stale backend drifts toward its initial weight", test_stale_drifts_toward_initial);
-	CU_add_test(s, "thin signal: held or probed back", test_thin_signal_held_or_probed);
-	CU_add_test(s, "a starved backend's repeated latency is stale", test_repeated_latency_is_stale);
-	CU_add_test(s, "samples' spacing from repeated ticks", test_sample_spacing);
-	CU_add_test(s, "leasttime mode: floor, deadband, rebuild for the starved",
-		    test_leasttime_mode);
-	CU_add_test(s, "probation ramps a recovered backend", test_probation_ramps_a_recovered_backend);
-	CU_add_test(s, "ejected on the newest tick's failures", test_eject_on_the_newest_tick);
-	CU_add_test(s, "deadband", test_deadband);
-	CU_add_test(s, "rounding noise is not a move", test_rounding_noise_is_not_a_move);
-	CU_add_test(s, "reload keeps backends by name", test_reload_keeps_backends_by_name);
-	CU_add_test(s, "freeze lifted is bumpless", test_freeze_lifted_is_bumpless);
-	CU_add_test(s, "pin set, changed, lifted; drain and undrain", test_pin_set_and_lifted);
-	CU_add_test(s, "restart from saved state continues", test_restart_continues);
-	CU_add_test(s, "failed queries hold everything", test_failed_queries_hold_everything);
-	CU_add_test(s, "no data anywhere: hold with memory", test_no_data_hold_keeps_memory);
-	CU_add_test(s, "action names", test_action_names);
-	CU_pSuite p = CU_add_suite("policy properties", NULL, NULL);
-	CU_add_test(p, "sum, bounds, pins, finite, never all zero", test_property_invariants);
-	CU_add_test(p, "faster than the pool never loses to slower", test_property_faster_never_loses);
-	CU_add_test(p, "equal costs: nothing moves", test_property_equal_costs_nothing_moves);
-	return tu_run();
-}
+static const struct tu_test policy_tests[] = {
+	{"apportionment table", test_apportion_table},
+	{"one tick per rule (table)", test_step_table},
+	{"velocity PID with history and kd", test_velocity_pid_with_history},
+	{"stale backend drifts toward its initial weight", test_stale_drifts_toward_initial},
+	{"thin signal: held or probed back", test_thin_signal_held_or_probed},
+	{"a starved backend's repeated latency is stale", test_repeated_latency_is_stale},
+	{"samples' spacing from repeated ticks", test_sample_spacing},
+	{"leasttime mode: floor, deadband, rebuild for the starved", test_leasttime_mode},
+	{"probation ramps a recovered backend", test_probation_ramps_a_recovered_backend},
+	{"ejected on the newest tick's failures", test_eject_on_the_newest_tick},
+	{"deadband", test_deadband},
+	{"rounding noise is not a move", test_rounding_noise_is_not_a_move},
+	{"reload keeps backends by name", test_reload_keeps_backends_by_name},
+	{"freeze lifted is bumpless", test_freeze_lifted_is_bumpless},
+	{"pin set, changed, lifted; drain and undrain", test_pin_set_and_lifted},
+	{"restart from saved state continues", test_restart_continues},
+	{"failed queries hold everything", test_failed_queries_hold_everything},
+	{"no data anywhere: hold with memory", test_no_data_hold_keeps_memory},
+	{"action names", test_action_names},
+	{NULL, NULL},
+};
+
+static const struct tu_test policy_property_tests[] = {
+	{"sum, bounds, pins, finite, never all zero", test_property_invariants},
+	{"faster than the pool never loses to slower", test_property_faster_never_loses},
+	{"equal costs: nothing moves", test_property_equal_costs_nothing_moves},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"policy", NULL, NULL, policy_tests},
+	{"policy properties", NULL, NULL, policy_property_tests},
+	{NULL, NULL, NULL, NULL},
+};

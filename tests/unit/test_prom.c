@@ -230,10 +230,7 @@ static void test_duplicates_and_missing_label(void)
  * parse or fail with a non-empty one-line error and no samples. */
 static void test_random_mutations(void)
 {
-	const char *env = getenv("WEIGHTD_TEST_SEED");
-	unsigned seed = env ? (unsigned)strtoul(env, NULL, 10) : (unsigned)time(NULL);
-	printf("\n  seed %u (replay with WEIGHTD_TEST_SEED=%u)\n", seed, seed);
-	srand(seed);
+	srand((unsigned)tu_seed());
 	size_t len;
 	char *orig = load("nan_inf.json", &len);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(orig);
@@ -261,21 +258,22 @@ static void test_random_mutations(void)
 	free(orig);
 }
 
-int main(void)
-{
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("prom_parse", NULL, NULL);
-	CU_add_test(s, "vector", test_vector);
-	CU_add_test(s, "scalar", test_scalar);
-	CU_add_test(s, "empty", test_empty);
-	CU_add_test(s, "NaN and Inf", test_nan_inf);
-	CU_add_test(s, "error status", test_error_status);
-	CU_add_test(s, "warnings", test_warnings);
-	CU_add_test(s, "matrix and string", test_not_instant_vector);
-	CU_add_test(s, "wrong shapes", test_wrong_shapes);
-	CU_add_test(s, "truncated", test_truncated);
-	CU_add_test(s, "duplicates and missing label", test_duplicates_and_missing_label);
-	CU_add_test(s, "random mutations", test_random_mutations);
-	return tu_run();
-}
+static const struct tu_test prom_tests[] = {
+	{"vector", test_vector},
+	{"scalar", test_scalar},
+	{"empty", test_empty},
+	{"NaN and Inf", test_nan_inf},
+	{"error status", test_error_status},
+	{"warnings", test_warnings},
+	{"matrix and string", test_not_instant_vector},
+	{"wrong shapes", test_wrong_shapes},
+	{"truncated", test_truncated},
+	{"duplicates and missing label", test_duplicates_and_missing_label},
+	{"random mutations", test_random_mutations},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"prom_parse", NULL, NULL, prom_tests},
+	{NULL, NULL, NULL, NULL},
+};

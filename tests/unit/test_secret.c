@@ -3,7 +3,7 @@
  * test through prom_read_answer: secrets of 1-64 bytes echoed raw and in
  * base64 at every offset around the end of the 512-byte message, on the
  * Prometheus error, not-JSON and HTTP error paths, then through the log
- * formatter. The seed is printed; WEIGHTD_SEED=N replays a run. */
+ * formatter. The seed comes from tu_seed(). */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <time.h>
@@ -154,10 +154,7 @@ static int echo_leaks(const struct secret_set *set, const char *echo, size_t off
 
 static void test_random(void)
 {
-	const char *env = getenv("WEIGHTD_SEED");
-	uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
-	printf("\n  seed %" PRIu64 " (replay: WEIGHTD_SEED=%" PRIu64 ")\n", seed, seed);
-	rng = seed * 2654435761u + 1;
+	rng = tu_seed() * 2654435761u + 1;
 	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:.+/= \"\\#";
 	unsigned checked = 0, failures = 0;
 	FILE *logf = tmpfile();
@@ -214,12 +211,14 @@ static void test_warnings_and_labels(void)
 	prom_result_clear(&r);
 }
 
-int main(void)
-{
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("secret", NULL, NULL);
-	CU_add_test(s, "masking: fixed cases", test_fixed);
-	CU_add_test(s, "no fragment of a secret in any message (randomized)", test_random);
-	CU_add_test(s, "warnings and label values are masked", test_warnings_and_labels);
-	return tu_run();
-}
+static const struct tu_test secret_tests[] = {
+	{"masking: fixed cases", test_fixed},
+	{"no fragment of a secret in any message (randomized)", test_random},
+	{"warnings and label values are masked", test_warnings_and_labels},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"secret", NULL, NULL, secret_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -195,28 +195,41 @@ static void test_save_failure(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot create a temporary file in /tmp/weightd-test-no-such-dir"));
 }
 
-int main(void)
+/* Loads the config every test shares. */
+static int suite_init(void)
 {
 	char *path = tu_write_temp(conf);
 	struct wd_errors errs = {0};
-	if (config_load(path, &cfg, &errs, NULL) < 0) {
-		for (size_t i = 0; i < errs.n; i++)
-			fprintf(stderr, "%s\n", errs.msgs[i]);
-		return 1;
+	int rc = path ? config_load(path, &cfg, &errs, NULL) : -1;
+	for (size_t i = 0; i < errs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs[i]);
+	errors_free(&errs);
+	if (path) {
+		unlink(path);
+		free(path);
 	}
-	unlink(path);
-	free(path);
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("state", NULL, NULL);
-	CU_add_test(s, "roundtrip", test_roundtrip);
-	CU_add_test(s, "missing and broken files", test_missing_and_broken);
-	CU_add_test(s, "bad entries skipped", test_bad_entries_skipped);
-	CU_add_test(s, "pin wins", test_pin_wins);
-	CU_add_test(s, "restored set made valid", test_restored_set_made_valid);
-	CU_add_test(s, "save failure", test_save_failure);
-	int rc = tu_run();
+	return rc < 0 ? -1 : 0;
+}
+
+static int suite_cleanup(void)
+{
 	for (size_t i = 0; i < 2; i++)
 		policy_state_free(&st[i]);
 	config_free(cfg);
-	return rc;
+	return 0;
 }
+
+static const struct tu_test state_tests[] = {
+	{"roundtrip", test_roundtrip},
+	{"missing and broken files", test_missing_and_broken},
+	{"bad entries skipped", test_bad_entries_skipped},
+	{"pin wins", test_pin_wins},
+	{"restored set made valid", test_restored_set_made_valid},
+	{"save failure", test_save_failure},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"state", suite_init, suite_cleanup, state_tests},
+	{NULL, NULL, NULL, NULL},
+};

@@ -9,8 +9,8 @@
  * ticks start with a reload (policy_state_sync with a new random config:
  * backends kept, added or removed, total, bounds and pins redrawn); the
  * daemon writes the carried weights even when that tick has no data for the
- * service, so they must already fit the new config. The seed is printed on
- * failure; WD_TICK_SEED=N replays one case. */
+ * service, so they must already fit the new config. Case c runs from tu_seed() + c;
+ * a failure prints it. */
 #include <math.h>
 #include <stdint.h>
 #include <yaml.h>
@@ -220,7 +220,7 @@ static void run_case(uint64_t seed)
 		random_result(svc, &lat, 0.1);
 		random_result(svc, &err, 0.05);
 		random_result(svc, &rate, 50);
-		measure_fill(svc, &lat, &err, &rate, m);
+		measure_fill(svc, &lat, &err, &rate, m, NULL);
 		bool ok = lat.ok && err.ok && rate.ok;
 		prom_result_clear(&lat);
 		prom_result_clear(&err);
@@ -284,21 +284,17 @@ done:
 
 static void test_whole_tick_property(void)
 {
-	const char *env = getenv("WD_TICK_SEED");
-	if (env) {
-		run_case(strtoull(env, NULL, 10));
-	} else {
-		for (uint64_t c = 0; c < CASES && failures < 5; c++)
-			run_case(0x77d0000ULL + c);
-	}
+	for (uint64_t c = 0; c < CASES && failures < 5; c++)
+		run_case(tu_seed() + c);
 	CU_ASSERT_EQUAL(failures, 0);
 }
 
-int main(void)
-{
-	CU_initialize_registry();
-	CU_pSuite s = CU_add_suite("whole tick", NULL, NULL);
-	CU_add_test(s, "weights always integral, bounded, summing to total, never all zero",
-		    test_whole_tick_property);
-	return tu_run();
-}
+static const struct tu_test tick_property_tests[] = {
+	{"weights always integral, bounded, summing to total, never all zero", test_whole_tick_property},
+	{NULL, NULL},
+};
+
+const struct tu_suite tu_suites[] = {
+	{"whole tick", NULL, NULL, tick_property_tests},
+	{NULL, NULL, NULL, NULL},
+};

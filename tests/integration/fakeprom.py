@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""faultprom: a Prometheus API stand-in whose answers can be broken on demand,
-for the fault-injection tests.
+"""fakeprom: the tests' one stand-in for Prometheus's HTTP API, for what a real
+Prometheus will not do on demand: answer slowly, wrongly, or not at all, or
+show what a client sent (tenancy headers, a proxy's absolute URL). Tests that
+only need real data run the real Prometheus (common.sh: start_prometheus).
 
-    faultprom.py PORT MODEFILE [REQLOG]
+    fakeprom.py PORT MODEFILE [REQLOG]
 
-Every request to /api/v1/query reads MODEFILE (one word) and answers:
+Every query (a POST to any path) reads MODEFILE (one word) and answers:
   good     a valid vector for backends a:1 and b:1: latency 0.1 and 0.2 s
            (queries containing "error" get 0 errors, "rate" get 10 req/s)
   swap     as good, with the latencies swapped (keeps weights moving)
@@ -12,7 +14,9 @@ Every request to /api/v1/query reads MODEFILE (one word) and answers:
   half     200 with half a JSON document  e309     a sample value "1e309"
   huge     200 with a 100 MB body         drip     a chunked body that never ends
   500      HTTP 500 with a text body      reset    the connection reset (RST)
-  echo401  HTTP 401 whose body echoes the Authorization header
+  hang     no answer at all (the connection stays open)
+  echo401, echo403
+           HTTP 401 or 403 whose body echoes the Authorization header
   echoapi, echojunk, echowarn
            the credentials (the Authorization header and, for basic auth,
            the password it carries) repeated after a padding that shifts by
@@ -20,8 +24,9 @@ Every request to /api/v1/query reads MODEFILE (one word) and answers:
            a 200 body that is not JSON, in the warnings of a good answer
   partial  as good, but HTTP 500 for queries containing "down" (one
            service's queries failing while the others answer)
-GET /-/ready always answers 200 (readiness). With REQLOG, each request's
-headers are appended to it as one JSON line (to check what weightd sends)."""
+GET /-/ready always answers 200 (readiness). With REQLOG, each query is
+appended to it, before it is answered, as one JSON line {"method", "path",
+"headers", "body"} (to check what weightd sends)."""
 import base64
 import http.server
 import json
@@ -29,10 +34,12 @@ import os
 import socket
 import struct
 import sys
+import threading
 import time
 
 port, modefile = int(sys.argv[1]), sys.argv[2]
 reqlog = sys.argv[3] if len(sys.argv) > 3 else None
+reqlog_lock = threading.Lock()
 
 
 def vector(query, swap):
@@ -80,8 +87,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n).decode("latin-1") if n else ""
         if reqlog:
-            with open(reqlog, "a") as f:
-                f.write(json.dumps({"path": self.path, "headers": dict(self.headers)}) + "\n")
+            with reqlog_lock, open(reqlog, "a") as f:
+                f.write(json.dumps({"method": self.command, "path": self.path,
+                                    "headers": dict(self.headers), "body": body}) + "\n")
         try:
             with open(modefile) as f:
                 mode = f.read().strip() or "good"
@@ -136,9 +144,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if mode == "500":
             return self.answer(500, b"internal server error: the query engine exploded\n", "text/plain")
+        if mode == "hang":
+            while True:
+                time.sleep(60)
         if mode == "echo401":
             auth = self.headers.get("Authorization", "")
             return self.answer(401, ("unauthorized: got " + auth + "\n").encode(), "text/plain")
+        if mode == "echo403":
+            auth = self.headers.get("Authorization", "-")
+            return self.answer(403, ("denied: " + auth + "\n").encode(), "text/plain")
         Handler.served += 1
         if mode == "echoapi":
             doc = {"status": "error", "errorType": "bad_data", "error": echoed(self.headers, Handler.served)}
