@@ -167,6 +167,7 @@ struct ctl {
 	double fair_w;     /* an equal share of what the pins leave */
 	double damping;    /* the service's damping: the lowest of its backends' */
 	double pool_error; /* the mean error ratio of the backends not ejected */
+	double pool_latency; /* the geometric mean latency of the backends with data (NaN none) */
 };
 
 /* Writes a decision's reason (truncated to fit). */
@@ -369,12 +370,16 @@ static bool signal_thin(const struct wd_policy_cfg *pc, const struct ctl *c,
  * window's average moves by a window's share of what the newest tick brought
  * (ticks per window times its change, from where it was), so failures that
  * began a tick ago are seen whole instead of a quarter of them. Never below
- * the window's own ratio; the window's when the last is unknown. */
+ * the window's own ratio; the window's when the last is unknown, and for an
+ * overloaded backend (latency above twice the pool's): its errors are the
+ * queue's overflow, which the cost already steers away from, not a failure
+ * to eject at once. */
 static double newest_error_ratio(const struct ctl *c, const struct wd_backend_state *bs,
 				 const struct wd_measurement *m)
 {
 	double er = m->error_ratio;
-	if (!isfinite(bs->last_error_ratio) || !(er > bs->last_error_ratio))
+	if (!isfinite(bs->last_error_ratio) || !(er > bs->last_error_ratio) ||
+	    (m->has_latency && isfinite(c->pool_latency) && m->latency_s > 2 * c->pool_latency))
 		return er;
 	return fmin(1, fmax(er, bs->last_error_ratio + c->window_ticks * (er - bs->last_error_ratio)));
 }
@@ -701,6 +706,15 @@ static void control_of(const struct wd_service_cfg *svc, const struct wd_service
 		}
 	}
 	c->pool_error = er_n ? er_sum / (double)er_n : 0;
+	double ln_sum = 0;
+	size_t lat_n = 0;
+	for (size_t i = 0; i < svc->n_backends; i++) {
+		if (m[i].has_latency) {
+			ln_sum += log(fmax(m[i].latency_s, MIN_LATENCY_S));
+			lat_n++;
+		}
+	}
+	c->pool_latency = lat_n ? exp(ln_sum / (double)lat_n) : NAN;
 	/* An oscillation is a mode of the whole service (every weight moves
 	 * against the others), so one backend's damping damps them all. */
 	c->damping = 1;
