@@ -2,7 +2,8 @@
 # run-bench.sh BUILDDIR RESULTS: `make bench`. Runs the control benchmark
 # (weightd-bench over every scenario in bench/scenarios, two at a time) into
 # RESULTS/control.csv, control.md and PNG plots, then the agent-cost
-# benchmark (bench/agent-cost.sh) into RESULTS/agent-cost.md.
+# benchmark (bench/agent-cost.sh) into RESULTS/agent-cost.md, and the queries a
+# tick sends (bench/queries-per-tick.sh) into RESULTS/queries-per-tick.md.
 set -eu
 build=$1
 out=$2
@@ -78,4 +79,5 @@ fi
 if [ -z "${BENCH_SKIP_AGENT:-}" ] && [ -x "$src/agent-cost.sh" ]; then
 	"$src/agent-cost.sh" "$build" "$out"
 fi
+"$src/queries-per-tick.sh" "$build" "$out" >/dev/null
 echo "bench: results in $out" >&2

@@ -87,10 +87,12 @@ int main(int argc, char **argv)
 	}
 	volatile sig_atomic_t stop = 0;
 	size_t queries = 0, failed_q = 0, writes = 0;
+	struct plan plan;
+	plan_build(cfg, &plan);
 	for (int t = 0; t < ticks; t++) {
 		double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 		struct measure_tick mt = { 0 };
-		measure_run(p, cfg, &mt, &stop);
+		measure_run(p, cfg, &plan, &mt, &stop);
 		double c1 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
 		for (size_t i = 0; i < cfg->n_services; i++)
 			writes += policy_step(&cfg->services[i], &st[i], mt.svc[i].m, mt.svc[i].ok, dec);
@@ -102,6 +104,7 @@ int main(int argc, char **argv)
 		cpu[t] = c2 - c0;
 		pcpu[t] = c2 - c1;
 	}
+	plan_free(&plan);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	double wmax = 0, cmax = 0;

@@ -4,8 +4,11 @@
 # weightd-sim and weightd, shows each backend's weight, latency and error
 # ratio live while the scenario plays, stops on Ctrl-C or after --duration,
 # prints a summary and renders a PNG plot of the weights and the fleet's p95.
+# With --lb haproxy the fleet is real instead: real HTTP backends behind a real
+# HAProxy, open-loop load, weightd on HAProxy's runtime API (demo-haproxy.sh).
 #
-#   contrib/demo.sh [--duration SECONDS] [--scenario FILE] [--out DIR] [--no-install] [--no-live]
+#   contrib/demo.sh [--lb traefik|haproxy] [--duration SECONDS] [--scenario FILE] [--out DIR]
+#                   [--no-install] [--no-live]
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +17,7 @@ scenario=$top/contrib/sim/scenarios/demo.scn
 out=$top/demo-out
 install=yes
 live=yes
+lb=traefik
 [ -t 1 ] || live=no
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -23,12 +27,18 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--no-install) install=no; shift ;;
 	--no-live) live=no; shift ;;
-	-h | --help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--lb) lb=$2; shift 2 ;;
+	--lb=*) lb=${1#*=}; shift ;;
+	-h | --help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) echo "demo.sh: unknown argument \"$1\" (try --help)" >&2; exit 2 ;;
 	esac
 done
 case $duration in
 '' | *[!0-9]*) echo "demo.sh: --duration wants whole seconds, not \"$duration\"" >&2; exit 2 ;;
+esac
+case $lb in
+traefik | haproxy) ;;
+*) echo "demo.sh: --lb wants traefik or haproxy, not \"$lb\"" >&2; exit 2 ;;
 esac
 [ -r "$scenario" ] || { echo "demo.sh: cannot read scenario $scenario" >&2; exit 2; }
 scenario=$(cd "$(dirname "$scenario")" && pwd)/$(basename "$scenario")
@@ -58,7 +68,7 @@ if [ ! -f Makefile ]; then
 	[ -x configure ] || ./autogen.sh
 	./configure >/dev/null
 fi
-make -j2 weightd weightd-sim >/dev/null
+[ "$lb" = haproxy ] || make -j2 weightd weightd-sim >/dev/null
 
 # ---- processes -----------------------------------------------------------------
 mkdir -p "$out"
@@ -90,6 +100,10 @@ wait_http() { # URL WHAT
 		sleep 0.1
 	done
 }
+if [ "$lb" = haproxy ]; then
+	. "$top/contrib/demo-haproxy.sh"
+	exit 0
+fi
 sim_port=$(free_port)
 prom_port=$(free_port)
 wd_port=$(free_port)

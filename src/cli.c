@@ -8,6 +8,7 @@
 
 #include "autoconf.h"
 #include "config.h"
+#include "plan.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -90,8 +91,14 @@ int cli_check_config(const struct cli_options *o)
 		fprintf(stderr, "%s (warning)\n", warns.msgs[i]);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msgs[i]);
-	if (rc == 0)
+	if (rc == 0) {
 		printf("%s: ok\n", o->config_path);
+		/* the queries each tick sends, for an operator to paste into Prometheus */
+		struct plan p;
+		plan_build(cfg, &p);
+		plan_print(&p, cfg, stdout);
+		plan_free(&p);
+	}
 	errors_free(&errs);
 	errors_free(&warns);
 	config_free(cfg);

@@ -3,6 +3,7 @@
  * "FILE:LINE: message"; also durations and ${service} templates. */
 #include "config.h"
 #include "config_keys.h"
+#include "haproxy_cli.h"
 #include "text.h"
 #include "util.h"
 
@@ -206,6 +207,7 @@ static size_t type_size(enum key_type t)
 {
 	switch (t) {
 	case K_BOOL: return sizeof(bool);
+	case K_TRISTATE: return sizeof(enum wd_tristate);
 	case K_INT: case K_ENUM: return sizeof(int);
 	case K_INT64: case K_DURATION: return sizeof(int64_t);
 	case K_DOUBLE: return sizeof(double);
@@ -453,6 +455,13 @@ static bool read_value(struct config_parser *p, const config_setting_t *s,
 		}
 		*(bool *)field = config_setting_get_bool(s) != 0;
 		return true;
+	case K_TRISTATE:
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+			config_kerr(p, s, "%s must be true or false", qn);
+			return false;
+		}
+		*(enum wd_tristate *)field = config_setting_get_bool(s) ? WD_YES : WD_NO;
+		return true;
 	case K_INT:
 	case K_INT64:
 		if (!setting_number(s, &v, true)) {
@@ -546,6 +555,18 @@ static bool is_shape(struct config_parser *p, const config_setting_t *s, const s
 	return true;
 }
 
+/* The output types of a key's only mask: "\"redis\" or \"haproxy\"". */
+static const char *only_types(unsigned only, char *buf, size_t len)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (unsigned t = 0; config_output_types[t] && at < len; t++)
+		if (only & (1u << t))
+			at += (size_t)snprintf(buf + at, len - at, "%s\"%s\"", at ? " or " : "",
+					       config_output_types[t]);
+	return buf;
+}
+
 static void report_missing(struct config_parser *p, const config_setting_t *g,
 			   const struct config_key *k, const char *qn)
 {
@@ -553,8 +574,8 @@ static void report_missing(struct config_parser *p, const config_setting_t *g,
 	if (k->type == K_ENUM)
 		choices(k->names, alts, sizeof(alts));
 	if (k->only)
-		config_kerr(p, g, "%s is required for type \"%s\"", qn,
-		     config_output_types[__builtin_ctz(k->only)]);
+		config_kerr(p, g, "%s is required for type %s", qn,
+			    only_types(k->only, alts, sizeof(alts)));
 	else if (alts[0])
 		config_kerr(p, g, "%s is required (%s)", qn, alts);
 	else if (k->hint && (k->type == K_GROUP || k->type == K_LIST))
@@ -578,9 +599,10 @@ void config_read_group(struct config_parser *p, const config_setting_t *g, unsig
 		snprintf(qn, sizeof(qn), "%s%s", config_place_prefix(place), k->name);
 		config_setting_t *s = config_setting_get_member(g, k->name);
 		if (variant && !(k->only & variant)) {
+			char types[64];
 			if (s)
-				config_kerr(p, s, "%s is only for type \"%s\"", qn,
-				     config_output_types[__builtin_ctz(k->only)]);
+				config_kerr(p, s, "%s is only for type %s", qn,
+					    only_types(k->only, types, sizeof(types)));
 			continue;
 		}
 		if (!s) {
@@ -619,6 +641,7 @@ void config_set_defaults(unsigned place, void *base)
 		char *f = (char *)base + k->off;
 		switch (k->type) {
 		case K_BOOL: *(bool *)f = k->def != 0; break;
+		case K_TRISTATE: *(enum wd_tristate *)f = WD_UNSET; break;
 		case K_INT: case K_ENUM: *(int *)f = (int)k->def; break;
 		case K_INT64: case K_DURATION: *(int64_t *)f = (int64_t)k->def; break;
 		case K_DOUBLE: *(double *)f = k->def; break;
@@ -686,6 +709,8 @@ int config_load(const char *path, struct wd_config **out, struct wd_errors *errs
 	struct config_parser p = {.file = path, .errs = errs, .warns = warns};
 	config_read_group(&p, config_root_setting(&lc), P_TOP, cfg, 0);
 	config_destroy(&lc);
+	if (errs->n == errs_before)
+		haproxy_check_config(cfg, errs);
 	if (errs->n > errs_before) {
 		config_free(cfg);
 		return -1;
@@ -711,8 +736,14 @@ void config_free(struct wd_config *cfg)
 		free_place(P_SERVICE, s);
 		free_place(P_POLICY, &s->policy);
 		free_place(P_HEALTH, &s->health);
-		for (size_t j = 0; j < s->n_backends; j++)
+		for (size_t j = 0; j < s->health.n_headers; j++)
+			free(s->health.headers[j]);
+		free(s->health.headers);
+		free_place(P_COOKIE, &s->lb);
+		for (size_t j = 0; j < s->n_backends; j++) {
 			free_place(P_BACKEND, &s->backends[j]);
+			free(s->backends[j].child);
+		}
 		free(s->backends);
 	}
 	free(cfg->services);
@@ -725,6 +756,16 @@ const struct wd_service_cfg *config_find_service(const struct wd_config *cfg, co
 		if (strcmp(cfg->services[i].name, name) == 0)
 			return &cfg->services[i];
 	return NULL;
+}
+
+const char *config_metrics_name(enum wd_metrics m)
+{
+	return m == WD_METRICS_TRAEFIK ? "traefik" : m == WD_METRICS_HAPROXY ? "haproxy" : "custom";
+}
+
+bool config_split_layout(const struct wd_service_cfg *svc)
+{
+	return svc->metrics == WD_METRICS_TRAEFIK && svc->kind == WD_KIND_SERVERS;
 }
 
 int config_backend_index(const struct wd_service_cfg *svc, const char *name)

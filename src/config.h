@@ -22,7 +22,12 @@
  * the policy only ever sees WD_OBJ_LATENCY. */
 enum wd_objective { WD_OBJ_LATENCY = 0, WD_OBJ_MARGINAL };
 enum wd_kind { WD_KIND_SERVERS = 0, WD_KIND_WEIGHTED };
-enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS };
+enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS, WD_OUT_HAPROXY };
+/* Where a service's signals come from: its own queries, or the built-in
+ * queries over a load balancer's metrics (preset.h). */
+enum wd_metrics { WD_METRICS_CUSTOM = 0, WD_METRICS_TRAEFIK, WD_METRICS_HAPROXY };
+/* The latency statistic of a preset's built-in query. */
+enum wd_latency_stat { WD_STAT_MEAN = 0, WD_STAT_P95 };
 
 struct wd_policy_cfg {
 	enum wd_objective objective;
@@ -36,8 +41,9 @@ struct wd_policy_cfg {
 	int deadband;
 	int stale_ticks;
 	double min_rate;
+	int64_t window_ms; /* the signal's range window; 0 = not set */
+	enum wd_latency_stat latency_stat; /* preset queries only */
 	double min_requests; /* a backend's signal built from fewer requests (rate x window) is thin */
-	int64_t window_ms;  /* the `window` key: what the queries average over; 0 = not set */
 	/* Derived at load, for the policy's delay arithmetic (delay.h): the
 	 * interval, and the service's signal window: window_ms, else the longest
 	 * range selector in its queries; 0 when it cannot be known. */
@@ -55,11 +61,16 @@ struct wd_policy_cfg {
 
 struct wd_backend_cfg {
 	char *name;
-	char *url;   /* kind servers; NULL for weighted */
+	char *url;   /* kind servers; NULL for weighted (and optional for HAProxy) */
+	char *child; /* the one-server Traefik service of the split layout, or NULL */
+	char *haproxy_server; /* output haproxy: the server's name there; NULL: name */
 	int weight;  /* initial weight */
 	int pin;     /* -1: not pinned; 0: drained; N: fixed */
 	int line;
 };
+
+/* A boolean the operator may leave unset (Traefik's default then). */
+enum wd_tristate { WD_UNSET = 0, WD_NO, WD_YES };
 
 struct wd_health_cfg {
 	bool set;
@@ -68,17 +79,38 @@ struct wd_health_cfg {
 	char *hostname; /* NULL when unset */
 	int port;       /* 0 when unset */
 	int64_t interval_ms, timeout_ms; /* 0 when unset */
+	char *method;   /* NULL when unset */
+	enum wd_tristate follow_redirects;
+	char **headers; /* "Name: value", n_headers of them */
+	size_t n_headers;
+};
+
+/* The operator's load-balancer options, carried into what weightd writes.
+ * Strings are NULL and tri-states WD_UNSET when unset (Traefik's defaults). */
+struct wd_lb_cfg {
+	char *strategy;          /* "wrr", "hrw" or "leasttime" */
+	enum wd_tristate pass_host_header;
+	char *servers_transport;
+	bool sticky;             /* sticky_cookie is set */
+	char *cookie_name, *cookie_same_site;
+	enum wd_tristate cookie_secure, cookie_http_only;
+	bool passive;            /* passive_health_check is set */
+	int64_t failure_window_ms;   /* 0 unset */
+	int max_failed_attempts;     /* 0 unset */
 };
 
 struct wd_service_cfg {
 	char *name;
 	enum wd_kind kind;
+	enum wd_metrics metrics; /* effective: the service's, else the top level's */
 	char *label;
 	bool freeze;
 	struct wd_policy_cfg policy; /* effective: defaults, then the service's overrides */
 	struct wd_backend_cfg *backends;
 	size_t n_backends;
 	struct wd_health_cfg health;
+	struct wd_lb_cfg lb;
+	char *haproxy_backend; /* output haproxy: the backend's name there; NULL: name */
 	int line;
 };
 
@@ -103,7 +135,7 @@ struct wd_output_cfg {
 	/* file */
 	char *path;
 	bool take_over; /* overwrite an existing file weightd did not write */
-	/* redis */
+	/* redis and haproxy */
 	char *address;  /* host:port, or a unix socket path starting with '/' */
 	int db;
 	char *username; /* NULL if none */
@@ -121,8 +153,10 @@ struct wd_config {
 	char *listen;     /* "" off */
 	char *state_file; /* "" off */
 	char *audit_log;  /* "" off, "-" stdout */
+	char *traefik_api; /* "" off: Traefik's API, read back after each write */
 	struct wd_prom_cfg prom;
 	struct wd_output_cfg output;
+	enum wd_metrics metrics;     /* the top-level default */
 	struct wd_policy_cfg policy; /* the top-level defaults */
 	struct wd_service_cfg *services;
 	size_t n_services;
@@ -163,5 +197,12 @@ char *config_expand_template(const char *tmpl, const char *name);
 /* Finds a service / backend by name; NULL or -1 when absent. */
 const struct wd_service_cfg *config_find_service(const struct wd_config *cfg, const char *name);
 int config_backend_index(const struct wd_service_cfg *svc, const char *name);
+
+/* "custom" or "traefik". */
+const char *config_metrics_name(enum wd_metrics m);
+
+/* True when the service is written as a weighted parent over one-server
+ * child services (metrics traefik, kind servers); backends' child is set. */
+bool config_split_layout(const struct wd_service_cfg *svc);
 
 #endif

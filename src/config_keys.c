@@ -11,17 +11,24 @@
 
 #include "delay.h"
 #include "log.h"
+#include "preset.h"
+#include "traefik.h"
 #include "util.h"
 
-static config_check_fn check_interval, check_listen, check_http_url, check_redis_address,
-	check_root_key, check_label, check_abs_path, check_hostname;
+static config_check_fn check_interval, check_listen, check_http_url, check_address,
+	check_root_key, check_label, check_abs_path, check_hostname, check_api_url, check_strategy,
+	check_transport, check_cookie_name;
 static config_parse_fn parse_prometheus, parse_headers, parse_output, parse_top_policy,
-	parse_services, parse_service_policy, parse_health, parse_backends;
+	parse_services, parse_service_policy, parse_health, parse_backends, parse_health_headers,
+	parse_sticky, parse_passive;
 
 static const char *const objective_names[] = {"latency", "marginal", NULL};
 static const char *const kind_names[] = {"servers", "weighted", NULL};
-const char *const config_output_types[] = {"file", "redis", NULL};
+const char *const config_output_types[] = {"file", "redis", "haproxy", NULL};
 static const char *const scheme_names[] = {"http", "https", NULL};
+static const char *const metrics_names[] = {"custom", "traefik", "haproxy", NULL};
+static const char *const stat_names[] = {"mean", "p95", NULL};
+static const char *const same_site_names[] = {"none", "lax", "strict", NULL};
 
 #define FIELD(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
 #define TOP(f) FIELD(struct wd_config, f)
@@ -31,12 +38,14 @@ static const char *const scheme_names[] = {"http", "https", NULL};
 #define SVC(f) FIELD(struct wd_service_cfg, f)
 #define BACK(f) FIELD(struct wd_backend_cfg, f)
 #define HEALTH(f) FIELD(struct wd_health_cfg, f)
+#define LB(f) FIELD(struct wd_lb_cfg, f)
 #define AT_LEAST(x) .bounds = B_LO, .lo = (x)
 #define ABOVE(x) .bounds = B_LO | B_LO_OPEN, .lo = (x)
 #define WITHIN(a, b) .bounds = B_LO | B_HI, .lo = (a), .hi = (b)
 #define ABOVE_UPTO(a, b) .bounds = B_LO | B_LO_OPEN | B_HI, .lo = (a), .hi = (b)
 #define FILE_ONLY .only = 1u << WD_OUT_FILE
 #define REDIS_ONLY .only = 1u << WD_OUT_REDIS
+#define REDIS_HAPROXY .only = (1u << WD_OUT_REDIS) | (1u << WD_OUT_HAPROXY)
 #define POLICY_KEY (P_POLICY | P_SERVICE_POLICY)
 
 /* Every key of weightd.conf, one row each: its name, type, where it may
@@ -65,6 +74,8 @@ const struct config_key config_keys[] = {
 	{"output", K_GROUP, P_TOP, .flags = KF_REQUIRED,
 	 .hint = "output = { type = \"file\"; path = ...; }", .parse = parse_output},
 	{"policy", K_GROUP, P_TOP, .parse = parse_top_policy},
+	{"metrics", K_ENUM, P_TOP, TOP(metrics), .names = metrics_names},
+	{"traefik_api", K_STRING, P_TOP, TOP(traefik_api), .def_str = "", .check = check_api_url},
 	{"services", K_LIST, P_TOP, .flags = KF_REQUIRED, .hint = "services = ( { ... } )",
 	 .parse = parse_services},
 
@@ -87,22 +98,27 @@ const struct config_key config_keys[] = {
 	{"type", K_ENUM, P_OUTPUT, OUT(type), .flags = KF_REQUIRED, .names = config_output_types},
 	{"path", K_STRING, P_OUTPUT, OUT(path), .flags = KF_REQUIRED | KF_NOT_EMPTY, FILE_ONLY},
 	{"take_over", K_BOOL, P_OUTPUT, OUT(take_over), FILE_ONLY},
-	{"address", K_STRING, P_OUTPUT, OUT(address), .def_str = "127.0.0.1:6379", REDIS_ONLY,
-	 .check = check_redis_address},
+	/* Redis's address has a default; HAProxy's runtime API none (parse_output) */
+	{"address", K_STRING, P_OUTPUT, OUT(address), .def_str = "127.0.0.1:6379", REDIS_HAPROXY,
+	 .check = check_address},
 	{"db", K_INT, P_OUTPUT, OUT(db), WITHIN(0, 1000), REDIS_ONLY},
 	{"username", K_STRING, P_OUTPUT, OUT(username), .flags = KF_EMPTY_IS_NULL, REDIS_ONLY},
 	{"password_file", K_SECRET, P_OUTPUT, OUT(password_file),
 	 .secret_off = offsetof(struct wd_output_cfg, password), REDIS_ONLY},
 	{"root_key", K_STRING, P_OUTPUT, OUT(root_key), .def_str = "traefik", REDIS_ONLY,
 	 .check = check_root_key},
-	{"timeout", K_DURATION, P_OUTPUT, OUT(timeout_ms), .def = 2000, REDIS_ONLY},
+	{"timeout", K_DURATION, P_OUTPUT, OUT(timeout_ms), .def = 2000, REDIS_HAPROXY},
 
 	/* services = ( { } ), up to its policy group: the query keys below may
 	 * also stand on the service itself, and win over its policy group */
 	{"name", K_STRING, P_SERVICE, SVC(name)},
 	{"kind", K_ENUM, P_SERVICE, SVC(kind), .names = kind_names},
+	/* its default is the top level's (parse_service) */
+	{"metrics", K_ENUM, P_SERVICE, SVC(metrics), .names = metrics_names},
 	{"label", K_STRING, P_SERVICE, SVC(label), .flags = KF_NOT_EMPTY, .check = check_label},
 	{"freeze", K_BOOL, P_SERVICE, SVC(freeze)},
+	/* output.type "haproxy" only (haproxy_check_config) */
+	{"haproxy_backend", K_STRING, P_SERVICE, SVC(haproxy_backend)},
 	{"policy", K_GROUP, P_SERVICE, .parse = parse_service_policy},
 
 	/* policy = { }, at the top (the defaults) and in a service (its override) */
@@ -122,11 +138,21 @@ const struct config_key config_keys[] = {
 	{"stale_ticks", K_INT, POLICY_KEY, POL(stale_ticks), .def = 4, AT_LEAST(1)},
 	{"min_rate", K_DOUBLE, POLICY_KEY, POL(min_rate), .def = 0.0, AT_LEAST(0)},
 	{"min_requests", K_DOUBLE, POLICY_KEY, POL(min_requests), .def = 10.0, AT_LEAST(0)},
-	{"window", K_DURATION, POLICY_KEY, POL(window_ms)},
 	/* Templates: ${service} is replaced in a service's effective policy. */
 	{"latency_query", K_STRING, POLICY_KEY | P_SERVICE, POL(latency_query), .def_str = ""},
 	{"error_query", K_STRING, POLICY_KEY | P_SERVICE, POL(error_query), .def_str = ""},
 	{"rate_query", K_STRING, POLICY_KEY | P_SERVICE, POL(rate_query), .def_str = ""},
+	/* The signal's range; the built-in queries' statistic (preset.h). */
+	{"window", K_DURATION, POLICY_KEY | P_SERVICE, POL(window_ms)},
+	{"latency_statistic", K_ENUM, POLICY_KEY | P_SERVICE, POL(latency_stat), .names = stat_names},
+
+	/* The operator's load-balancer options (traefik.h writes them) */
+	{"strategy", K_STRING, P_SERVICE, SVC(lb.strategy), .check = check_strategy},
+	{"pass_host_header", K_TRISTATE, P_SERVICE, SVC(lb.pass_host_header)},
+	{"servers_transport", K_STRING, P_SERVICE, SVC(lb.servers_transport),
+	 .check = check_transport},
+	{"sticky_cookie", K_GROUP, P_SERVICE, .parse = parse_sticky},
+	{"passive_health_check", K_GROUP, P_SERVICE, .parse = parse_passive},
 
 	/* services = ( { } ), the rest */
 	{"health_check", K_GROUP, P_SERVICE, .parse = parse_health},
@@ -138,6 +164,7 @@ const struct config_key config_keys[] = {
 	{"weight", K_INT, P_BACKEND, BACK(weight), .def = -1, AT_LEAST(0),
 	 .hint = " (leave weight out for an equal share)"},
 	{"pin", K_INT, P_BACKEND, BACK(pin), .def = -1},
+	{"haproxy_server", K_STRING, P_BACKEND, BACK(haproxy_server)},
 
 	/* health_check = { }: what Traefik probes; 0 and NULL are unset */
 	{"path", K_STRING, P_HEALTH, HEALTH(path), .flags = KF_REQUIRED, .check = check_abs_path},
@@ -146,6 +173,19 @@ const struct config_key config_keys[] = {
 	{"scheme", K_STRING, P_HEALTH, HEALTH(scheme), .names = scheme_names},
 	{"hostname", K_STRING, P_HEALTH, HEALTH(hostname), .check = check_hostname},
 	{"port", K_INT, P_HEALTH, HEALTH(port), WITHIN(1, 65535)},
+	{"method", K_STRING, P_HEALTH, HEALTH(method), .flags = KF_NOT_EMPTY,
+	 .check = check_hostname},
+	{"follow_redirects", K_TRISTATE, P_HEALTH, HEALTH(follow_redirects)},
+	{"headers", K_LIST, P_HEALTH, .hint = "of \"Name: value\" strings",
+	 .parse = parse_health_headers},
+
+	/* sticky_cookie = { }, passive_health_check = { }: may be empty */
+	{"name", K_STRING, P_COOKIE, LB(cookie_name), .check = check_cookie_name},
+	{"secure", K_TRISTATE, P_COOKIE, LB(cookie_secure)},
+	{"http_only", K_TRISTATE, P_COOKIE, LB(cookie_http_only)},
+	{"same_site", K_STRING, P_COOKIE, LB(cookie_same_site), .names = same_site_names},
+	{"failure_window", K_DURATION, P_PASSIVE, LB(failure_window_ms)},
+	{"max_failed_attempts", K_INT, P_PASSIVE, LB(max_failed_attempts), AT_LEAST(1)},
 };
 const size_t config_n_keys = sizeof(config_keys) / sizeof(config_keys[0]);
 
@@ -159,6 +199,8 @@ static const struct {
 	{P_SERVICE_POLICY, "service policy", "policy."},
 	{P_SERVICE, "service", ""},          {P_BACKEND, "backend", ""},
 	{P_HEALTH, "health_check", "health_check."},
+	{P_COOKIE, "sticky_cookie", "sticky_cookie."},
+	{P_PASSIVE, "passive_health_check", "passive_health_check."},
 };
 
 const char *config_place_name(unsigned place)
@@ -179,10 +221,21 @@ const char *config_place_prefix(unsigned place)
 
 /* ---- rules of single keys ------------------------------------------------ */
 
+/* The output type the file names, read ahead from anywhere in it (the keys
+ * of the top level are read before the output group). */
+static bool output_type_is(const config_setting_t *s, const char *type)
+{
+	config_setting_t *root = config_root_setting(s->config);
+	const config_setting_t *t = config_setting_lookup(root, "output.type");
+	const char *v = t ? config_setting_get_string(t) : NULL;
+	return v && strcmp(v, type) == 0;
+}
+
 static void check_interval(struct config_parser *p, const config_setting_t *s, const char *qn,
 			   const void *field)
 {
-	if (*(const int64_t *)field < 2000)
+	/* HAProxy applies a runtime API change at once: only Traefik throttles. */
+	if (*(const int64_t *)field < 2000 && !output_type_is(s, "haproxy"))
 		config_warn(p, s, "%s below 2s: Traefik applies at most one change per 2s", qn);
 }
 
@@ -225,8 +278,8 @@ static void check_http_url(struct config_parser *p, const config_setting_t *s, c
 		config_kerr(p, s, "%s \"%s\" is not an http:// or https:// URL", qn, v);
 }
 
-static void check_redis_address(struct config_parser *p, const config_setting_t *s, const char *qn,
-				const void *field)
+static void check_address(struct config_parser *p, const config_setting_t *s, const char *qn,
+			  const void *field)
 {
 	const char *v = *(char *const *)field;
 	if (!v[0] || (v[0] != '/' && !strrchr(v, ':')))
@@ -295,6 +348,46 @@ static void check_hostname(struct config_parser *p, const config_setting_t *s, c
 		config_kerr(p, s, "%s must be a host name, without spaces or control characters", qn);
 }
 
+static void check_api_url(struct config_parser *p, const config_setting_t *s, const char *qn,
+			  const void *field)
+{
+	if ((*(char *const *)field)[0])
+		check_http_url(p, s, qn, field);
+}
+
+/* wrr, hrw or leasttime; p2c ignores weights; a split layout's parent is a
+ * weighted service, which knows only weighted round robin. */
+static void check_strategy(struct config_parser *p, const config_setting_t *s, const char *qn,
+			   const void *field)
+{
+	static const char *const ok[] = {"wrr", "hrw", "leasttime", NULL};
+	const char *v = *(char *const *)field;
+	if (strcmp(v, "p2c") == 0)
+		config_kerr(p, s, "%s \"p2c\" ignores weights; use \"wrr\", \"hrw\" or \"leasttime\"", qn);
+	else if (config_name_index(ok, v) < 0)
+		config_kerr(p, s, "%s \"%s\" is not \"wrr\", \"hrw\" or \"leasttime\"", qn, v);
+	else if (p->svc && config_split_layout(p->svc) && strcmp(v, "wrr") != 0)
+		config_kerr(p, s, "with metrics = \"%s\" the service is a weighted parent over one-server "
+			    "children, which Traefik balances by weighted round robin only: remove %s, "
+			    "or set metrics = \"custom\"", config_metrics_name(p->svc->metrics), qn);
+}
+
+static void check_transport(struct config_parser *p, const config_setting_t *s, const char *qn,
+			    const void *field)
+{
+	const char *v = *(char *const *)field;
+	if (!valid_service_name(v, true))
+		config_kerr(p, s, "%s \"%s\" " NAME_RULE " (and one \"@provider\")", qn, v);
+}
+
+static void check_cookie_name(struct config_parser *p, const config_setting_t *s, const char *qn,
+			      const void *field)
+{
+	const char *v = *(char *const *)field;
+	if (!valid_service_name(v, false))
+		config_kerr(p, s, "%s \"%s\" " NAME_RULE, qn, v);
+}
+
 /* ---- groups --------------------------------------------------------------- */
 
 static void parse_prometheus(struct config_parser *p, const config_setting_t *g, void *base)
@@ -308,22 +401,51 @@ static void parse_prometheus(struct config_parser *p, const config_setting_t *g,
 		config_err(p, g, "prometheus: use either bearer_token_file or username/password_file, not both");
 }
 
-static void parse_headers(struct config_parser *p, const config_setting_t *h, void *base)
+/* A list of "Name: value" strings (qn: its name in messages) into *out. */
+static void read_header_list(struct config_parser *p, const config_setting_t *h, const char *qn,
+			     char ***out, size_t *n_out)
 {
-	struct wd_prom_cfg *pc = base;
 	int n = config_setting_length(h);
-	pc->headers = xcalloc((size_t)n + 1, sizeof(char *));
+	*out = xcalloc((size_t)n + 1, sizeof(char *));
+	char what[64];
+	snprintf(what, sizeof(what), "%s[]", qn);
 	for (int i = 0; i < n; i++) {
 		config_setting_t *e = config_setting_get_elem(h, (unsigned)i);
 		const char *v = config_setting_get_string(e);
 		const char *colon = v ? strchr(v, ':') : NULL;
 		if (!v || !colon || colon == v || strpbrk(v, "\r\n"))
-			config_err(p, e, "prometheus.headers[%d] must be \"Name: value\"", i);
-		else if (!config_valid_utf8(p, e, "prometheus.headers[]", v, NULL))
+			config_err(p, e, "%s[%d] must be \"Name: value\"", qn, i);
+		else if (!config_valid_utf8(p, e, what, v, NULL))
 			continue;
 		else
-			pc->headers[pc->n_headers++] = xstrdup(v);
+			(*out)[(*n_out)++] = xstrdup(v);
 	}
+}
+
+static void parse_headers(struct config_parser *p, const config_setting_t *h, void *base)
+{
+	struct wd_prom_cfg *pc = base;
+	read_header_list(p, h, "prometheus.headers", &pc->headers, &pc->n_headers);
+}
+
+static void parse_health_headers(struct config_parser *p, const config_setting_t *h, void *base)
+{
+	struct wd_health_cfg *hc = base;
+	read_header_list(p, h, "health_check.headers", &hc->headers, &hc->n_headers);
+}
+
+static void parse_sticky(struct config_parser *p, const config_setting_t *g, void *base)
+{
+	struct wd_service_cfg *svc = base;
+	svc->lb.sticky = true;
+	config_read_group(p, g, P_COOKIE, &svc->lb, 0);
+}
+
+static void parse_passive(struct config_parser *p, const config_setting_t *g, void *base)
+{
+	struct wd_service_cfg *svc = base;
+	svc->lb.passive = true;
+	config_read_group(p, g, P_PASSIVE, &svc->lb, 0);
 }
 
 static void parse_output(struct config_parser *p, const config_setting_t *g, void *base)
@@ -335,6 +457,9 @@ static void parse_output(struct config_parser *p, const config_setting_t *g, voi
 	int i = type ? config_name_index(config_output_types, type) : -1;
 	if (i >= 0) /* else the type's error is all there is to say */
 		config_read_group(p, g, P_OUTPUT, oc, 1u << i);
+	if (i == WD_OUT_HAPROXY && !config_setting_get_member(g, "address"))
+		config_kerr(p, g, "output.address (HAProxy's runtime API: HOST:PORT or a unix socket "
+			    "path) is required for type \"haproxy\"");
 	if (i == WD_OUT_REDIS && oc->username && (!oc->password_file || !oc->password_file[0]))
 		config_err(p, config_setting_get_member(g, "username"),
 			   "output.username needs a password_file (Redis ACL users authenticate with "
@@ -409,9 +534,10 @@ static void parse_backend(struct config_parser *p, const config_setting_t *g,
 	p->backend = b;
 	const config_setting_t *url = config_setting_get_member(g, "url");
 	if (svc->kind == WD_KIND_SERVERS) {
-		if (!b->url)
+		/* HAProxy knows its servers' addresses: a url is only checked there. */
+		if (!b->url && !output_type_is(g, "haproxy"))
 			config_kerr(p, g, "url is required for kind \"servers\"");
-		else
+		else if (b->url)
 			check_http_url(p, url, "url", &b->url);
 	} else if (b->url) {
 		config_kerr(p, url, "url is only for kind \"servers\" (a weighted child is a service name)");
@@ -539,13 +665,19 @@ static char *copy_string(const char *s, const char *unused)
 	return xstrdup(s);
 }
 
-/* The service's signal window (delay.h): its window, else the longest range
- * selector in its queries. Warns when neither says, since the gains then
- * assume four intervals of window. */
+/* The service's signal window (delay.h): the built-in queries' window for a
+ * preset; else its window, else the longest range selector in its queries.
+ * Warns when neither says, since the gains then assume four intervals of
+ * window. Also notes whether the balancer is Traefik's leasttime. */
 static void signal_window(struct config_parser *p, const config_setting_t *g,
 			  struct wd_service_cfg *svc)
 {
 	struct wd_policy_cfg *pc = &svc->policy;
+	pc->leasttime = svc->lb.strategy && strcmp(svc->lb.strategy, "leasttime") == 0;
+	if (svc->metrics != WD_METRICS_CUSTOM) {
+		pc->signal_window_ms = preset_window_ms(svc);
+		return;
+	}
 	pc->signal_window_ms = pc->window_ms;
 	const char *q[] = {pc->latency_query, pc->error_query, pc->rate_query};
 	for (size_t i = 0; !pc->window_ms && i < 3; i++) {
@@ -561,13 +693,56 @@ static void signal_window(struct config_parser *p, const config_setting_t *g,
 			    DELAY_REF_TICKS_PER_WINDOW * pc->tick_ms / 1000.0);
 }
 
+/* metrics = "traefik" or "haproxy": the preset writes the queries and names
+ * the label; for Traefik's kind servers each backend gets its child service's
+ * name. */
+static void check_preset(struct config_parser *p, const config_setting_t *g,
+			 struct wd_service_cfg *svc)
+{
+	static const char *const own[] = {"label", "latency_query", "error_query", "rate_query"};
+	const config_setting_t *pol = config_setting_get_member(g, "policy");
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		const config_setting_t *s = config_setting_get_member(g, own[i]);
+		if (!s && pol && config_setting_type(pol) == CONFIG_TYPE_GROUP)
+			s = config_setting_get_member(pol, own[i]);
+		if (s)
+			config_kerr(p, s, "%s is built in with metrics = \"%s\"; remove it, or set "
+				    "metrics = \"custom\"", own[i], config_metrics_name(svc->metrics));
+	}
+	config_set_string(&svc->label, preset_get(svc->metrics)->label);
+	for (size_t b = 0; config_split_layout(svc) && b < svc->n_backends; b++) {
+		struct wd_backend_cfg *bc = &svc->backends[b];
+		char name[1024];
+		if (bc->name && traefik_child_name(svc->name, bc->name, name, sizeof(name)) < 0)
+			config_kerr(p, g, "backend name \"%.40s...\" too long for a child service name",
+				    bc->name);
+		else if (bc->name)
+			bc->child = xstrdup(name);
+	}
+}
+
+/* The keys a weighted service has no use for: it has no servers of its own. */
+static void check_weighted_keys(struct config_parser *p, const config_setting_t *g)
+{
+	static const char *const servers_only[] = {"strategy", "pass_host_header", "servers_transport",
+						   "passive_health_check"};
+	for (size_t i = 0; i < sizeof(servers_only) / sizeof(servers_only[0]); i++) {
+		const config_setting_t *s = config_setting_get_member(g, servers_only[i]);
+		if (s)
+			config_kerr(p, s, "%s is only for kind \"servers\" (a weighted service has no "
+				    "servers of its own)", servers_only[i]);
+	}
+}
+
 static void parse_service(struct config_parser *p, const config_setting_t *g,
-			  const struct wd_policy_cfg *defaults, struct wd_service_cfg *svc)
+			  const struct wd_policy_cfg *defaults, enum wd_metrics metrics,
+			  struct wd_service_cfg *svc)
 {
 	svc->line = config_line_of(g);
 	svc->policy = *defaults;
 	map_policy_strings(&svc->policy, copy_string, NULL, false);
 	config_set_defaults(P_SERVICE, svc);
+	svc->metrics = metrics;
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		config_err(p, g, "each service must be a group { name = ...; }");
 		return;
@@ -583,6 +758,14 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 			   svc->name);
 	}
 	p->svc = svc;
+	if (svc->kind == WD_KIND_WEIGHTED)
+		check_weighted_keys(p, g);
+	if (svc->metrics != WD_METRICS_CUSTOM) {
+		check_preset(p, g, svc);
+		signal_window(p, g, svc);
+		p->svc = NULL;
+		return;
+	}
 	const char *label = svc->kind == WD_KIND_SERVERS ? "instance" : "service";
 	if (!svc->label)
 		config_set_string(&svc->label, label);
@@ -591,6 +774,62 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 		config_kerr(p, g, "no latency_query (set it on the service or in policy)");
 	signal_window(p, g, svc);
 	p->svc = NULL;
+}
+
+/* Whoever gives a Traefik service its name: a service, or a backend's child. */
+struct owner {
+	const char *name, *svc, *backend;
+	int line;
+};
+
+static int cmp_owner(const void *a, const void *b)
+{
+	const struct owner *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+static void describe(char *buf, size_t len, const struct owner *o, bool with_line)
+{
+	int n = o->backend ? snprintf(buf, len, "backend \"%s\" of service \"%s\"", o->backend, o->svc)
+			   : snprintf(buf, len, "service \"%s\"", o->svc);
+	if (with_line && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - (size_t)n, " (line %d)", o->line);
+}
+
+/* Every Traefik service weightd writes has a name of its own: the managed
+ * services and the split layout's children (sorted, so a fleet of any size
+ * is checked in one pass). */
+static void check_names(struct config_parser *p, const struct wd_config *cfg)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->n_services; i++)
+		n += 1 + cfg->services[i].n_backends;
+	struct owner *o = xcalloc(n, sizeof(*o));
+	n = 0;
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct wd_service_cfg *s = &cfg->services[i];
+		if (s->name)
+			o[n++] = (struct owner){s->name, s->name, NULL, s->line};
+		for (size_t b = 0; b < s->n_backends; b++)
+			if (s->backends[b].child)
+				o[n++] = (struct owner){s->backends[b].child, s->name, s->backends[b].name,
+							s->backends[b].line};
+	}
+	qsort(o, n, sizeof(*o), cmp_owner);
+	for (size_t i = 1; i < n; i++) {
+		const struct owner *first = &o[i - 1], *later = &o[i];
+		/* two services of one name are reported elsewhere */
+		if (strcmp(first->name, later->name) != 0 || (!first->backend && !later->backend))
+			continue;
+		char a[600], b[600];
+		describe(a, sizeof(a), later, false);
+		describe(b, sizeof(b), first, true);
+		errors_add(p->errs, "%s:%d: %s and %s both give the Traefik service name \"%s\"; "
+			   "rename one (child names replace characters outside A-Z a-z 0-9 . _ - by -)",
+			   p->file, later->line, a, b, later->name);
+	}
+	free(o);
 }
 
 static void parse_services(struct config_parser *p, const config_setting_t *sl, void *base)
@@ -604,10 +843,11 @@ static void parse_services(struct config_parser *p, const config_setting_t *sl, 
 	cfg->policy.tick_ms = cfg->interval_ms; /* for the policy's delay arithmetic */
 	for (int i = 0; i < n; i++) {
 		config_setting_t *sg = config_setting_get_elem(sl, (unsigned)i);
-		parse_service(p, sg, &cfg->policy, &cfg->services[i]);
+		parse_service(p, sg, &cfg->policy, cfg->metrics, &cfg->services[i]);
 		int first = TWIN_LINE(cfg->services, i);
 		if (first)
 			config_err(p, sg, "service \"%s\" defined twice (first at line %d)",
 				   cfg->services[i].name, first);
 	}
+	check_names(p, cfg);
 }

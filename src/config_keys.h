@@ -25,10 +25,13 @@ enum place {
 	P_SERVICE = 1 << 5,        /* services = ( { } ): struct wd_service_cfg */
 	P_BACKEND = 1 << 6,        /* backends = ( { } ): struct wd_backend_cfg */
 	P_HEALTH = 1 << 7,         /* health_check = { }: struct wd_health_cfg */
+	P_COOKIE = 1 << 8,         /* sticky_cookie = { }: struct wd_lb_cfg */
+	P_PASSIVE = 1 << 9,        /* passive_health_check = { }: struct wd_lb_cfg */
 };
 
 enum key_type {
 	K_BOOL,     /* bool */
+	K_TRISTATE, /* enum wd_tristate: a bool that may stay unset */
 	K_INT,      /* int */
 	K_INT64,    /* int64_t */
 	K_DOUBLE,   /* double, always finite */

@@ -77,8 +77,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (strcmp(url, "/healthz") == 0) {
 		char reason[700];
-		if (metrics_healthy(h->m, util_mono_ms(), reason, sizeof(reason) - 1))
-			return respond_text(c, MHD_HTTP_OK, "ok\n");
+		if (metrics_healthy(h->m, util_mono_ms(), reason, sizeof(reason) - 1)) {
+			/* healthy, but say which services weightd cannot steer */
+			char body[600] = "ok\n";
+			metrics_data_note(h->m, body + 3, sizeof(body) - 4);
+			if (body[3])
+				strcat(body, "\n");
+			return respond_text(c, MHD_HTTP_OK, body);
+		}
 		strcat(reason, "\n");
 		return respond_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, reason);
 	}

@@ -1,7 +1,7 @@
-/* measure: the first stage of a tick. Builds every service's queries of a tick
- * (latency, and error ratio and rate when configured), runs them through prom
- * in one concurrent batch, and maps each result's series to the service's
- * backends by the value of the service's label. The data rules (NaN, Inf,
+/* measure: the first stage of a tick. Runs the queries of the config's plan
+ * (plan.h: each distinct text once, presets' fleet-wide queries) through prom
+ * in one concurrent batch, and maps each result's series to the services'
+ * backends by the value of the service's label (or a preset's keys). The data rules (NaN, Inf,
  * negative, duplicates, min_rate) live here, in measure_screen, and nowhere
  * else: policy_step trusts what it leaves. What is wrong with the data is
  * recorded as events for the tick to log. */
@@ -13,9 +13,11 @@
 #include <string.h>
 
 #include "log.h"
+#include "plan.h"
 #include "util.h"
 
-enum qkind { Q_LATENCY = 0, Q_ERROR, Q_RATE, Q_KINDS };
+enum qkind { Q_LATENCY = WD_SIG_LATENCY, Q_ERROR = WD_SIG_ERROR, Q_RATE = WD_SIG_RATE,
+	     Q_KINDS = WD_SIGNALS };
 static const char *const kind_name[Q_KINDS] = {"latency_query", "error_query", "rate_query"};
 
 /* ---- mapping --------------------------------------------------------------- */
@@ -141,14 +143,20 @@ static void report_unmatched(const struct prom_result *r, const struct wd_servic
 					  "service", svc->name, "query", query, "label", svc->label,
 					  "value", r->samples[i].label, (char *)NULL);
 	if (r->n_samples && !matched) {
-		char detail[160];
-		if (r->scalar)
+		char detail[400];
+		if (r->scalar) {
 			snprintf(detail, sizeof(detail),
 				 "a scalar names no backend: return a vector labelled by %s", svc->label);
-		else
-			snprintf(detail, sizeof(detail),
-				 "%zu series, none with a %s label naming a backend", r->n_samples,
-				 svc->label);
+		} else {
+			int l = snprintf(detail, sizeof(detail),
+					 "%zu series, none with a %s label naming a backend; values seen:",
+					 r->n_samples, svc->label);
+			for (size_t i = 0; i < r->n_samples && i < 5 && l > 0 && (size_t)l < sizeof(detail); i++)
+				l += snprintf(detail + l, sizeof(detail) - (size_t)l, "%s\"%s\"", i ? ", " : " ",
+					      r->samples[i].label);
+			if (r->n_samples > 5 && l > 0 && (size_t)l < sizeof(detail))
+				snprintf(detail + l, sizeof(detail) - (size_t)l, ", ...");
+		}
 		event_add_once(ev, WD_LOG_WARN, "query matches no backend of the service", "service",
 			       svc->name, "query", query, "detail", detail, (char *)NULL);
 	}
@@ -214,10 +222,11 @@ void measure_screen(const struct wd_policy_cfg *pc, bool rate_queried, struct wd
 		m->has_latency = false;
 }
 
-void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
-		  const struct prom_result *err, const struct prom_result *rate,
-		  struct wd_measurement *m, struct wd_events *ev)
+size_t measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
+		    const struct prom_result *err, const struct prom_result *rate,
+		    struct wd_measurement *m, struct wd_events *ev)
 {
+	size_t lat_matched = 0;
 	const struct prom_result *res[Q_KINDS] = {lat, err, rate};
 	memset(m, 0, svc->n_backends * sizeof(*m));
 	struct kind_values k = {
@@ -236,6 +245,8 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 		size_t matched;
 		map_result(r, svc, set_value, set_dup, &k, &matched);
 		report_unmatched(r, svc, kind_name[kind], matched, ev);
+		if (kind == Q_LATENCY)
+			lat_matched = matched;
 		if (k.dups[0]) {
 			char detail[sizeof(k.dups) + 96];
 			snprintf(detail, sizeof(detail),
@@ -251,41 +262,124 @@ void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *la
 	free(k.v);
 	free(k.have);
 	free(k.bad);
+	return lat_matched;
 }
 
 /* ---- the tick --------------------------------------------------------------- */
 
-size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_tick *t,
-		   volatile sig_atomic_t *stop)
+/* An empty answer is the most common misconfiguration (a metric or label
+ * that does not exist, a selector that matches nothing): said once per query.
+ * A preset's answer is empty until Traefik has served requests through the
+ * child services weightd just wrote, so that one is a note at first, and a
+ * warning only while it lasts past its window and three more ticks. */
+static void report_empty(struct plan_query *q, const struct wd_config *cfg, int64_t now_ms,
+			 struct wd_events *ev)
+{
+	const struct wd_service_cfg *svc = &cfg->services[q->first_service];
+	char who[300], detail[400];
+	if (q->n_services > 1)
+		snprintf(who, sizeof(who), "%s and %zu more", svc->name, q->n_services - 1);
+	else
+		snprintf(who, sizeof(who), "%s", svc->name);
+	const char *sig = preset_signal_name(q->signal);
+	if (!q->keyed) {
+		snprintf(detail, sizeof(detail),
+			 "the %s query returned no series: check its metric names and label matchers "
+			 "in Prometheus; the services' weights hold meanwhile", sig);
+		event_add_once(ev, WD_LOG_WARN, "query returned no series", "service", who, "query",
+			       q->expr, "detail", detail, (char *)NULL);
+		return;
+	}
+	if (!q->empty_since_ms)
+		q->empty_since_ms = now_ms;
+	if (now_ms - q->empty_since_ms < preset_window_ms(svc) + 3 * cfg->interval_ms) {
+		snprintf(detail, sizeof(detail),
+			 "no %s series for the child services yet: Traefik has none until they exist "
+			 "and served requests within the window; the weights hold meanwhile", sig);
+		event_add_once(ev, WD_LOG_INFO, "preset query returned no series yet", "service", who,
+			       "query", q->expr, "detail", detail, (char *)NULL);
+		return;
+	}
+	snprintf(detail, sizeof(detail),
+		 "still no %s series after the window and three ticks: is Traefik scraped, with "
+		 "metrics.prometheus.addServicesLabels, and serving the routers that point at these "
+		 "services?", sig);
+	event_add_once(ev, WD_LOG_WARN, "preset query returned no series", "service", who, "query",
+		       q->expr, "detail", detail, (char *)NULL);
+}
+
+/* A keyed query's answer split by service: views[svc] holds the series of
+ * svc's backends, labelled with the backend's name (borrowed from the
+ * config; free only the samples arrays). Series naming no backend of the
+ * services that read the query are reported and counted. */
+static void split_keyed(const struct plan *pl, int qi, const struct prom_result *r,
+			const struct wd_config *cfg, struct prom_result *views, struct measure_tick *t)
+{
+	size_t unmatched = 0;
+	char values[256] = "";
+	for (size_t i = 0; i < r->n_samples; i++) {
+		size_t n;
+		const struct plan_key *k = plan_find(pl, r->samples[i].label, &n);
+		size_t used = 0;
+		for (size_t j = 0; k && j < n; j++) {
+			if (plan_at(pl, k[j].svc, pl->q[qi].signal) != qi)
+				continue;
+			struct prom_result *v = &views[k[j].svc];
+			v->samples = xrealloc(v->samples, (v->n_samples + 1) * sizeof(*v->samples));
+			const struct wd_service_cfg *svc = &cfg->services[k[j].svc];
+			v->samples[v->n_samples++] = (struct prom_sample){svc->backends[k[j].backend].name,
+									  r->samples[i].value};
+			used++;
+		}
+		if (!used && unmatched++ < 5) {
+			size_t l = strlen(values);
+			snprintf(values + l, sizeof(values) - l, "%s\"%s\"", l ? ", " : "", r->samples[i].label);
+		}
+	}
+	if (unmatched) {
+		char detail[400];
+		snprintf(detail, sizeof(detail), "%zu series with a %s label naming no managed backend: %s%s",
+			 unmatched, pl->q[qi].label, values, unmatched > 5 ? ", ..." : "");
+		event_add_once(&t->events, WD_LOG_WARN, "series match no backend", "service", "(fleet)",
+			       "query", pl->q[qi].expr, "detail", detail, (char *)NULL);
+	}
+	t->unmatched += unmatched;
+}
+
+size_t measure_run(struct prom *p, const struct wd_config *cfg, struct plan *pl,
+		   struct measure_tick *t, volatile sig_atomic_t *stop)
 {
 	memset(t, 0, sizeof(*t));
 	size_t n_svc = cfg->n_services;
 	t->svc = xcalloc(n_svc, sizeof(*t->svc));
-	/* The configured queries, packed; at[i * Q_KINDS + kind] is the index
-	 * in q of service i's query of that kind, or NONE when unconfigured. */
-	enum { NONE = -1 };
-	struct prom_query *q = xcalloc(n_svc * Q_KINDS, sizeof(*q));
-	int *at = xcalloc(n_svc * Q_KINDS, sizeof(*at));
 	t->n_svc = n_svc;
 	for (size_t i = 0; i < n_svc; i++)
 		t->svc[i].m = xcalloc(cfg->services[i].n_backends, sizeof(struct wd_measurement));
-
-	size_t nq = 0;
-	for (size_t i = 0; i < n_svc; i++) {
-		const struct wd_service_cfg *svc = &cfg->services[i];
-		const char *qs[Q_KINDS] = {svc->policy.latency_query, svc->policy.error_query,
-					   svc->policy.rate_query};
-		for (int kind = 0; kind < Q_KINDS; kind++) {
-			at[i * Q_KINDS + (size_t)kind] = NONE;
-			if (!qs[kind] || !qs[kind][0])
-				continue;
-			q[nq].expr = qs[kind];
-			q[nq].label = svc->label;
-			at[i * Q_KINDS + (size_t)kind] = (int)nq++;
-		}
+	struct prom_query *q = xcalloc(pl->n_q, sizeof(*q));
+	for (size_t j = 0; j < pl->n_q; j++) {
+		q[j].expr = pl->q[j].expr;
+		q[j].label = pl->q[j].label;
 	}
-	t->queries = nq;
-	t->failed = (size_t)prom_query_batch(p, q, nq, stop);
+	t->queries = pl->n_q;
+	t->failed = (size_t)prom_query_batch(p, q, pl->n_q, stop);
+
+	/* views[signal][svc]: the keyed queries' answers, split by service */
+	struct prom_result *views[WD_SIGNALS];
+	for (int sig = 0; sig < WD_SIGNALS; sig++)
+		views[sig] = xcalloc(n_svc, sizeof(struct prom_result));
+	int64_t now = util_mono_ms();
+	for (size_t j = 0; j < pl->n_q; j++) {
+		if (!q[j].result.ok)
+			continue;
+		if (q[j].result.n_samples == 0) {
+			t->empty++;
+			report_empty(&pl->q[j], cfg, now, &t->events);
+		} else {
+			pl->q[j].empty_since_ms = 0;
+		}
+		if (pl->q[j].keyed)
+			split_keyed(pl, (int)j, &q[j].result, cfg, views[pl->q[j].signal], t);
+	}
 
 	size_t failed = 0;
 	for (size_t i = 0; i < n_svc; i++) {
@@ -294,8 +388,8 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 		const struct prom_result *res[Q_KINDS];
 		ms->ok = true;
 		for (int kind = 0; kind < Q_KINDS; kind++) {
-			int j = at[i * Q_KINDS + (size_t)kind];
-			res[kind] = j == NONE ? NULL : &q[j].result;
+			int j = plan_at(pl, i, (enum wd_signal)kind);
+			res[kind] = j < 0 ? NULL : &q[j].result;
 			if (!res[kind])
 				continue;
 			if (!res[kind]->ok && ms->ok) {
@@ -308,15 +402,23 @@ size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_t
 				event_add_once(&t->events, WD_LOG_WARN, "Prometheus returned warnings",
 					       "service", svc->name, "query", kind_name[kind], "detail",
 					       res[kind]->warnings, (char *)NULL);
+			if (pl->q[j].keyed && res[kind]->ok) {
+				views[kind][i].ok = 1;
+				res[kind] = &views[kind][i];
+			}
 		}
 		failed += !ms->ok;
 		if (ms->ok)
-			measure_fill(svc, res[0], res[1], res[2], ms->m, &t->events);
+			ms->no_data = measure_fill(svc, res[0], res[1], res[2], ms->m, &t->events) == 0;
 	}
-	for (size_t j = 0; j < nq; j++)
+	for (size_t j = 0; j < pl->n_q; j++)
 		prom_result_clear(&q[j].result);
+	for (int sig = 0; sig < WD_SIGNALS; sig++) {
+		for (size_t i = 0; i < n_svc; i++)
+			free(views[sig][i].samples);
+		free(views[sig]);
+	}
 	free(q);
-	free(at);
 	return failed;
 }
 

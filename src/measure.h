@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "event.h"
+#include "plan.h"
 #include "policy.h"
 #include "prom.h"
 
@@ -18,22 +19,26 @@ struct measure_service {
 	bool ok;           /* every configured query of the service succeeded */
 	char err[512];     /* when !ok: the first failure, naming the query */
 	struct wd_measurement *m; /* n_backends entries, indexed like cfg backends */
+	bool no_data;      /* when ok: the latency answer named none of its backends */
 };
 
 struct measure_tick {
 	struct measure_service *svc; /* cfg->n_services entries */
 	size_t n_svc;
 	size_t queries, failed;      /* counts for metrics */
+	size_t empty;                /* queries answered with no series at all */
+	size_t unmatched;            /* series of fleet-wide answers naming no backend */
 	struct wd_events events;     /* warnings about the data, for the tick to log */
 };
 
-/* Runs every service's queries of one tick concurrently. Allocates t's arrays
+/* Runs the queries of cfg's plan pl (plan_build) of one tick concurrently and
+ * maps their answers to every service's backends. Allocates t's arrays
  * (measure_tick_free releases them). Returns the number of services whose
  * queries failed. Warnings about the data (duplicate series, Prometheus
- * warnings) go into t->events, marked once (they recur while their cause
- * lasts). */
-size_t measure_run(struct prom *p, const struct wd_config *cfg, struct measure_tick *t,
-		   volatile sig_atomic_t *stop);
+ * warnings, empty answers) go into t->events, marked once (they recur while
+ * their cause lasts); pl remembers since when each query answered empty. */
+size_t measure_run(struct prom *p, const struct wd_config *cfg, struct plan *pl,
+		   struct measure_tick *t, volatile sig_atomic_t *stop);
 void measure_tick_free(struct measure_tick *t);
 
 /* Maps one query's result onto a service's backends: calls set(ctx, index,
@@ -47,11 +52,12 @@ void measure_map(const struct prom_result *r, const struct wd_service_cfg *svc,
 /* Fills m (svc->n_backends entries) from the results of one service's
  * queries: each backend's values as its series gave them, then
  * measure_screen. Two series for one backend in any query take its data
- * away (a warning in ev, which may be NULL). err and rate are NULL when not configured.
- * Exposed for tests. */
-void measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
-		  const struct prom_result *err, const struct prom_result *rate,
-		  struct wd_measurement *m, struct wd_events *ev);
+ * away (a warning in ev, which may be NULL). err and rate are NULL when not
+ * configured. Returns how many of the service's backends the latency answer
+ * named (0: the service has no data). Exposed for tests. */
+size_t measure_fill(const struct wd_service_cfg *svc, const struct prom_result *lat,
+		    const struct prom_result *err, const struct prom_result *rate,
+		    struct wd_measurement *m, struct wd_events *ev);
 
 /* The data rules, applied once to one backend's raw values (has_*: a series
  * was there; the values as Prometheus gave them), leaving what policy.h's

@@ -20,6 +20,10 @@ static const double tick_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				      0.5,   1,    2.5,   5,    10,  30};
 #define N_BUCKETS (sizeof(tick_buckets) / sizeof(tick_buckets[0]))
 #define N_ACTIONS (WD_ACT_PROBING + 1)
+/* Upper bounds of the time Traefik takes to show a write, in seconds: its
+ * provider throttle is 2 s, and weightd looks once a tick. */
+static const double apply_buckets[] = {0.5, 1, 2, 3, 5, 10, 15, 30, 60, 120, 300};
+#define N_APPLY (sizeof(apply_buckets) / sizeof(apply_buckets[0]))
 
 struct mbackend {
 	char *service, *backend;
@@ -32,7 +36,8 @@ struct mbackend {
 
 struct mservice {
 	char *name;
-	bool frozen;
+	bool frozen, no_data;
+	int traefik_applied;
 };
 
 struct metrics {
@@ -47,6 +52,10 @@ struct metrics {
 	uint64_t tick_count;
 	double tick_sum_s;
 	uint64_t queries_ok, queries_failed;
+	uint64_t queries_empty, series_unmatched;
+	uint64_t apply_bucket[N_APPLY], apply_count, api_errors;
+	double apply_sum_s;
+	char data_note[512];        /* services without data in the last tick */
 	uint64_t writes[3];         /* by enum metrics_write_result */
 	uint64_t reloads_ok, reloads_failed;
 	bool last_reload_ok;        /* the start's load counts as a success */
@@ -185,6 +194,8 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 	for (size_t i = 0; i < ns; i++) {
 		nsv[i].name = xstrdup(s[i].name);
 		nsv[i].frozen = s[i].frozen;
+		nsv[i].no_data = s[i].no_data;
+		nsv[i].traefik_applied = s[i].traefik_applied;
 	}
 	pthread_mutex_lock(&m->mu);
 	struct mbackend *ob = m->b;
@@ -197,6 +208,37 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 	pthread_mutex_unlock(&m->mu);
 	free_series(ob, onb, os, ons);
 	return 0;
+}
+
+void metrics_data(struct metrics *m, uint64_t empty, uint64_t unmatched, const char *note)
+{
+	pthread_mutex_lock(&m->mu);
+	m->queries_empty += empty;
+	m->series_unmatched += unmatched;
+	snprintf(m->data_note, sizeof(m->data_note), "%s", note ? note : "");
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_traefik_apply(struct metrics *m, double apply_s)
+{
+	pthread_mutex_lock(&m->mu);
+	if (apply_s < 0) {
+		m->api_errors++;
+	} else {
+		for (size_t i = 0; i < N_APPLY; i++)
+			if (apply_s <= apply_buckets[i])
+				m->apply_bucket[i]++;
+		m->apply_count++;
+		m->apply_sum_s += apply_s;
+	}
+	pthread_mutex_unlock(&m->mu);
+}
+
+void metrics_data_note(struct metrics *m, char *buf, size_t len)
+{
+	pthread_mutex_lock(&m->mu);
+	snprintf(buf, len, "%s", m->data_note);
+	pthread_mutex_unlock(&m->mu);
 }
 
 /* --- rendering ------------------------------------------------------------ */
@@ -263,6 +305,39 @@ static void counter3(FILE *f, const char *name, const char *help, const char *co
 		fprintf(f, "%s{result=\"%s\"} %" PRIu64 "\n", name, labels[i], v[i]);
 }
 
+/* One histogram family: n bucket counts at the bounds le, then the +Inf
+ * bucket (count), the sum and the count. */
+static void histogram(FILE *f, const char *name, const char *help, const double *le,
+		      const uint64_t *bucket, size_t n, uint64_t count, double sum)
+{
+	family(f, name, "histogram", help);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s_bucket{le=\"%g\"} %" PRIu64 "\n", name, le[i], bucket[i]);
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum ", name, count, name);
+	put_double(f, sum);
+	fprintf(f, "\n%s_count %" PRIu64 "\n", name, count);
+}
+
+enum service_value { S_FROZEN, S_NO_DATA, S_APPLIED };
+
+/* One 0/1 gauge family over the services; a service whose value is unknown
+ * (-1) has no series. */
+static void service_gauge(FILE *f, const struct metrics *m, const char *name, const char *help,
+			  enum service_value which)
+{
+	family(f, name, "gauge", help);
+	for (size_t i = 0; i < m->ns; i++) {
+		const struct mservice *s = &m->s[i];
+		int v = which == S_FROZEN ? s->frozen : which == S_NO_DATA ? s->no_data
+									: s->traefik_applied;
+		if (v < 0)
+			continue;
+		fprintf(f, "%s{service=\"", name);
+		put_label_value(f, s->name);
+		fprintf(f, "\"} %d\n", v);
+	}
+}
+
 static void render_locked(FILE *f, const struct metrics *m)
 {
 	family(f, "weightd_build_info", "gauge", "weightd's version, as a label; always 1.");
@@ -311,31 +386,39 @@ static void render_locked(FILE *f, const struct metrics *m)
 		}
 	}
 
-	family(f, "weightd_service_frozen", "gauge",
-	       "1 while the service is frozen by its config (weights held).");
-	for (size_t i = 0; i < m->ns; i++) {
-		fputs("weightd_service_frozen{service=\"", f);
-		put_label_value(f, m->s[i].name);
-		fprintf(f, "\"} %d\n", m->s[i].frozen ? 1 : 0);
-	}
+	service_gauge(f, m, "weightd_service_frozen",
+		      "1 while the service is frozen by its config (weights held).", S_FROZEN);
+	service_gauge(f, m, "weightd_service_no_data",
+		      "1 while the service's latency answer names none of its backends (weights held).",
+		      S_NO_DATA);
+	service_gauge(f, m, "weightd_traefik_applied",
+		      "1 when Traefik's API shows the weights last written, 0 while it shows others "
+		      "(with traefik_api set).", S_APPLIED);
+	histogram(f, "weightd_traefik_apply_seconds",
+		  "Time from a write until Traefik's API shows it (a tick's resolution).", apply_buckets,
+		  m->apply_bucket, N_APPLY, m->apply_count, m->apply_sum_s);
+	family(f, "weightd_traefik_api_errors_total", "counter",
+	       "Reads of Traefik's API that failed (traefik_api).");
+	fprintf(f, "weightd_traefik_api_errors_total %" PRIu64 "\n", m->api_errors);
 
 	static const char *const tick_labels[] = {"ok", "partial", "failed"};
 	counter3(f, "weightd_ticks_total",
 		 "Ticks by result: ok, partial (some services' queries failed), failed.",
 		 tick_labels, m->ticks, 3);
 
-	family(f, "weightd_tick_duration_seconds", "histogram", "Duration of a whole tick.");
-	for (size_t i = 0; i < N_BUCKETS; i++)
-		fprintf(f, "weightd_tick_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
-			tick_buckets[i], m->tick_bucket[i]);
-	fprintf(f, "weightd_tick_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", m->tick_count);
-	fputs("weightd_tick_duration_seconds_sum ", f);
-	put_double(f, m->tick_sum_s);
-	fprintf(f, "\nweightd_tick_duration_seconds_count %" PRIu64 "\n", m->tick_count);
+	histogram(f, "weightd_tick_duration_seconds", "Duration of a whole tick.", tick_buckets,
+		  m->tick_bucket, N_BUCKETS, m->tick_count, m->tick_sum_s);
 
 	static const char *const q_labels[] = {"ok", "failed"};
 	uint64_t q[2] = {m->queries_ok, m->queries_failed};
 	counter3(f, "weightd_prometheus_queries_total", "Prometheus queries by result.", q_labels, q, 2);
+
+	family(f, "weightd_prometheus_queries_empty_total", "counter",
+	       "Prometheus queries answered with no series at all.");
+	fprintf(f, "weightd_prometheus_queries_empty_total %" PRIu64 "\n", m->queries_empty);
+	family(f, "weightd_prometheus_series_unmatched_total", "counter",
+	       "Series of fleet-wide answers whose label names no managed backend.");
+	fprintf(f, "weightd_prometheus_series_unmatched_total %" PRIu64 "\n", m->series_unmatched);
 
 	static const char *const w_labels[] = {"ok", "failed", "skipped"};
 	counter3(f, "weightd_output_writes_total",

@@ -36,6 +36,8 @@ struct metrics_backend {
 struct metrics_service {
 	const char *name;
 	bool frozen;
+	bool no_data; /* its latency answer named none of its backends */
+	int traefik_applied; /* Traefik's API shows the last write: 1, 0; -1 not read back */
 };
 
 struct metrics;
@@ -56,6 +58,18 @@ void metrics_tick(struct metrics *m, enum metrics_tick_result r, double duration
 
 /* Adds a tick's Prometheus queries by outcome. */
 void metrics_queries(struct metrics *m, uint64_t ok, uint64_t failed);
+
+/* Adds a tick's answers without data: queries answered with no series, and
+ * series naming no managed backend. note ("" none) says which services have
+ * no data, for the /healthz body. */
+void metrics_data(struct metrics *m, uint64_t empty, uint64_t unmatched, const char *note);
+
+/* Records one service's write seen applied by Traefik after apply_s seconds,
+ * or (apply_s < 0) a failed read of Traefik's API. */
+void metrics_traefik_apply(struct metrics *m, double apply_s);
+
+/* Copies the last tick's note about services without data ("" none). */
+void metrics_data_note(struct metrics *m, char *buf, size_t len);
 
 /* Counts one tick's output outcome; an ok write also sets the last write time. */
 void metrics_output_write(struct metrics *m, enum metrics_write_result r, double now_wall_s);

@@ -1,7 +1,8 @@
 /* output_dry: the dry run. It opens nothing and writes nothing: it renders
- * what the configured output would have written (the YAML document, or the
- * Redis keys as "key = value" lines) and keeps it for the audit and the
+ * what the configured output would have written (the YAML document, the
+ * Redis keys as "key = value" lines, or HAProxy's runtime API commands) and keeps it for the audit and the
  * operator (output_preview). The control path is the same as a real run. */
+#include "haproxy_cli.h"
 #include "output_impl.h"
 #include "util.h"
 
@@ -30,7 +31,7 @@ static int render_kv_lines(const char *root_key, const struct wd_output_service 
 			   char **out, char *err, size_t errlen)
 {
 	struct wd_kv_list kv;
-	if (output_redis_render(root_key, s, n, &kv, err, errlen) < 0)
+	if (traefik_kv(root_key, s, n, &kv, err, errlen) < 0)
 		return -1;
 	size_t len = 1;
 	for (size_t i = 0; i < kv.n; i++)
@@ -40,7 +41,7 @@ static int render_kv_lines(const char *root_key, const struct wd_output_service 
 	p[0] = '\0';
 	for (size_t i = 0; i < kv.n; i++)
 		at += (size_t)snprintf(p + at, len - at, "%s = %s\n", kv.kv[i].key, kv.kv[i].value);
-	output_kv_free(&kv);
+	traefik_kv_free(&kv);
 	*out = p;
 	return 0;
 }
@@ -51,8 +52,9 @@ static int dry_write(void *impl, const struct wd_output_service *s, size_t n, ch
 	struct output_dry *d = impl;
 	char *doc;
 	size_t len;
-	int rc = d->type == WD_OUT_FILE ? output_file_render(s, n, &doc, &len, err, errlen)
-					: render_kv_lines(d->root_key, s, n, &doc, err, errlen);
+	int rc = d->type == WD_OUT_FILE      ? traefik_yaml(s, n, &doc, &len, err, errlen)
+		 : d->type == WD_OUT_HAPROXY ? haproxy_render(s, n, &doc, err, errlen)
+					     : render_kv_lines(d->root_key, s, n, &doc, err, errlen);
 	if (rc < 0)
 		return -1;
 	rc = d->preview && strcmp(d->preview, doc) == 0 ? OUTPUT_UNCHANGED : OUTPUT_WRITTEN;

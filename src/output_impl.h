@@ -21,14 +21,8 @@ struct output_ops {
 void *output_file_new(const struct wd_config *cfg, char *err, size_t errlen);
 void *output_redis_new(const struct wd_config *cfg, char *err, size_t errlen);
 void *output_dry_new(const struct wd_config *cfg, char *err, size_t errlen);
-extern const struct output_ops output_file_ops, output_redis_ops, output_dry_ops;
-
-/* Refuses what Traefik must never get: a negative weight, or a service whose
- * backends are all at 0 (no server at all, or every child at 0: clients would
- * get 503). 0, or -1 with err set. */
-int output_validate(const struct wd_output_service *s, size_t n, char *err, size_t errlen);
-
-/* Formats milliseconds as a Go duration ("10s", "1500ms"). */
-void output_duration(int64_t ms, char *buf, size_t len);
+void *output_haproxy_new(const struct wd_config *cfg, char *err, size_t errlen);
+extern const struct output_ops output_file_ops, output_redis_ops, output_dry_ops,
+	output_haproxy_ops;
 
 #endif

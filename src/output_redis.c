@@ -27,102 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- rendering ---------------------------------------------------------- */
-
-static void kv_add(struct wd_kv_list *l, const char *key, const char *value)
-{
-	l->kv = util_grow(l->kv, &l->cap, l->n + 1, sizeof(*l->kv), 32);
-	l->kv[l->n].key = xstrdup(key);
-	l->kv[l->n].value = xstrdup(value);
-	l->n++;
-}
-
-void output_kv_free(struct wd_kv_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->kv[i].key);
-		free(l->kv[i].value);
-	}
-	free(l->kv);
-	memset(l, 0, sizeof(*l));
-}
-
-/* Adds prefix/suffix = value. */
-static int kvf(struct wd_kv_list *l, const char *prefix, const char *suffix, const char *value)
-{
-	char key[2048];
-	if ((size_t)snprintf(key, sizeof(key), "%s/%s", prefix, suffix) >= sizeof(key))
-		return -1;
-	kv_add(l, key, value);
-	return 0;
-}
-
-static int render_health(struct wd_kv_list *l, const char *p, const struct wd_health_cfg *h)
-{
-	char v[64];
-	int rc = kvf(l, p, "loadBalancer/healthCheck/path", h->path);
-	if (h->scheme)
-		rc |= kvf(l, p, "loadBalancer/healthCheck/scheme", h->scheme);
-	if (h->hostname)
-		rc |= kvf(l, p, "loadBalancer/healthCheck/hostname", h->hostname);
-	if (h->port) {
-		snprintf(v, sizeof(v), "%d", h->port);
-		rc |= kvf(l, p, "loadBalancer/healthCheck/port", v);
-	}
-	if (h->interval_ms) {
-		output_duration(h->interval_ms, v, sizeof(v));
-		rc |= kvf(l, p, "loadBalancer/healthCheck/interval", v);
-	}
-	if (h->timeout_ms) {
-		output_duration(h->timeout_ms, v, sizeof(v));
-		rc |= kvf(l, p, "loadBalancer/healthCheck/timeout", v);
-	}
-	return rc ? -1 : 0;
-}
-
-int output_redis_render(const char *root_key, const struct wd_output_service *s, size_t n,
-			struct wd_kv_list *out, char *err, size_t errlen)
-{
-	memset(out, 0, sizeof(*out));
-	if (output_validate(s, n, err, errlen) < 0)
-		return -1;
-	int rc = 0;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		const struct wd_service_cfg *c = s[i].cfg;
-		char p[1024], sub[64], w[24];
-		if ((size_t)snprintf(p, sizeof(p), "%s/http/services/%s", root_key, c->name) >= sizeof(p)) {
-			rc = -1;
-			break;
-		}
-		int idx = 0;
-		for (size_t b = 0; b < c->n_backends && rc == 0; b++) {
-			snprintf(w, sizeof(w), "%d", s[i].weights[b]);
-			if (c->kind == WD_KIND_SERVERS) {
-				if (s[i].weights[b] == 0) /* drained: no keys at all */
-					continue;
-				snprintf(sub, sizeof(sub), "loadBalancer/servers/%d/url", idx);
-				rc |= kvf(out, p, sub, c->backends[b].url);
-				snprintf(sub, sizeof(sub), "loadBalancer/servers/%d/weight", idx);
-				rc |= kvf(out, p, sub, w);
-			} else {
-				snprintf(sub, sizeof(sub), "weighted/services/%d/name", idx);
-				rc |= kvf(out, p, sub, c->backends[b].name);
-				snprintf(sub, sizeof(sub), "weighted/services/%d/weight", idx);
-				rc |= kvf(out, p, sub, w);
-			}
-			idx++;
-		}
-		if (rc == 0 && c->kind == WD_KIND_SERVERS && c->health.set)
-			rc = render_health(out, p, &c->health);
-	}
-	if (rc) {
-		output_kv_free(out);
-		snprintf(err, errlen, "a key longer than 2 KiB");
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- a sorted list of keys ---------------------------------------------- */
 
 struct strv {
@@ -151,7 +55,7 @@ static int cmp_str(const void *a, const void *b)
 
 static int strv_has(const struct strv *s, const char *k)
 {
-	return bsearch(&k, s->v, s->n, sizeof(char *), cmp_str) != NULL;
+	return s->n && bsearch(&k, s->v, s->n, sizeof(char *), cmp_str) != NULL;
 }
 
 /* Sorts and drops duplicates (SCAN may return a key twice). */
@@ -180,6 +84,8 @@ struct output_redis {
 	struct strv known;       /* keys weightd wrote, from the record, then written */
 	struct wd_kv_list last;  /* what the last EXEC on this connection wrote */
 	bool last_valid;
+	bool refused;            /* last is what was rendered, but services were refused */
+	char refusal[800];       /* and why */
 	char run_id[64];
 	struct wd_events events; /* for the tick to log */
 };
@@ -296,23 +202,17 @@ static void check_restart(struct output_redis *r)
 }
 
 /* Is key one that weightd renders: <root>/http/services/<name>/ and then a
- * server, a weighted child or the health check? The record of written keys
- * is filtered through this, so even a record edited by hand cannot make
- * weightd delete a router, another provider's key or an operator's setting. */
+ * path traefik_kv can write (an entry or an option of a load balancer or a
+ * weighted service)? The record of written keys is filtered through this, so
+ * even a record edited by hand cannot make weightd delete a router or another
+ * provider's key. */
 static int renders_key(const struct output_redis *r, const char *key)
 {
-	static const char *const managed[] = {"loadBalancer/servers/", "weighted/services/",
-					      "loadBalancer/healthCheck/"};
 	size_t rl = strlen(r->root_key);
 	if (strncmp(key, r->root_key, rl) != 0 || strncmp(key + rl, "/http/services/", 15) != 0)
 		return 0;
 	const char *name = key + rl + 15, *slash = strchr(name, '/');
-	if (!slash || slash == name)
-		return 0;
-	for (size_t i = 0; i < sizeof(managed) / sizeof(*managed); i++)
-		if (strncmp(slash + 1, managed[i], strlen(managed[i])) == 0)
-			return 1;
-	return 0;
+	return slash && slash != name && traefik_kv_renders(slash + 1);
 }
 
 /* Reads the record of the keys an earlier run (or connection) wrote into
@@ -330,6 +230,107 @@ static int read_record(struct output_redis *r, char *err, size_t errlen)
 	}
 	freeReplyObject(rep);
 	return 0;
+}
+
+/* ---- services Traefik would reject ----------------------------------------- */
+
+/* The name and the kind ("loadBalancer", "weighted", ...) of a key under
+ * <root>/http/services/; 0 when the key is not one. */
+static int service_of(const struct output_redis *r, const char *key, const char **name,
+		      size_t *nlen, const char **kind, size_t *klen)
+{
+	size_t rl = strlen(r->root_key);
+	if (strncmp(key, r->root_key, rl) != 0 || strncmp(key + rl, "/http/services/", 15) != 0)
+		return 0;
+	*name = key + rl + 15;
+	const char *slash = strchr(*name, '/');
+	if (!slash || slash == *name)
+		return 0;
+	*nlen = (size_t)(slash - *name);
+	*kind = slash + 1;
+	*klen = strcspn(*kind, "/");
+	return 1;
+}
+
+/* A service weightd writes, and the kind it writes it as. */
+struct rendered {
+	const char *name, *kind;
+	size_t nlen, klen;
+};
+
+static int cmp_rendered(const void *a, const void *b)
+{
+	const struct rendered *x = a, *y = b;
+	size_t n = x->nlen < y->nlen ? x->nlen : y->nlen;
+	int c = strncmp(x->name, y->name, n);
+	return c ? c : (x->nlen > y->nlen) - (x->nlen < y->nlen);
+}
+
+/* Finds the services weightd writes under which someone else set keys of
+ * another kind (a loadBalancer beside weightd's weighted parent, or the
+ * reverse): Traefik rejects a service of two kinds, so weightd must not write
+ * it. Their names go into conflicts; the first such key into why. Keys in
+ * weightd's record or in kv are its own (a kind it wrote before goes with
+ * the write). One SCAN of the services' keys. */
+static int find_conflicts(struct output_redis *r, const struct wd_kv_list *kv,
+			  const struct strv *mine, struct strv *conflicts, char *why, size_t whylen,
+			  char *err, size_t errlen)
+{
+	struct rendered *rd = xcalloc(kv->n, sizeof(*rd));
+	size_t n = 0;
+	for (size_t i = 0; i < kv->n; i++)
+		if (service_of(r, kv->kv[i].key, &rd[n].name, &rd[n].nlen, &rd[n].kind, &rd[n].klen))
+			n++;
+	qsort(rd, n, sizeof(*rd), cmp_rendered);
+	char pat[600], cursor[32] = "0";
+	snprintf(pat, sizeof(pat), "%s/http/services/*", r->root_key);
+	int rc = 0;
+	do {
+		const char *argv[] = {"SCAN", cursor, "MATCH", pat, "COUNT", "1000"};
+		redisReply *rep = cmd(r, "SCAN", err, errlen, 6, argv);
+		if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+		    rep->element[0]->type != REDIS_REPLY_STRING) {
+			if (rep)
+				snprintf(err, errlen, "Redis %s: SCAN: unexpected reply", r->address);
+			freeReplyObject(rep);
+			rc = -1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", rep->element[0]->str);
+		const redisReply *keys = rep->element[1];
+		for (size_t i = 0; i < keys->elements && rc == 0; i++) {
+			const char *k = keys->element[i]->str;
+			struct rendered want;
+			if (!k || strv_has(mine, k) ||
+			    !service_of(r, k, &want.name, &want.nlen, &want.kind, &want.klen))
+				continue;
+			const struct rendered *got = bsearch(&want, rd, n, sizeof(*rd), cmp_rendered);
+			if (!got || (got->klen == want.klen && strncasecmp(got->kind, want.kind, want.klen) == 0))
+				continue;
+			if (!conflicts->n)
+				snprintf(why, whylen, "Redis holds \"%s\", which weightd did not write, and "
+					 "weightd writes \"%.*s\" as %.*s: Traefik rejects a service of two "
+					 "kinds; delete those keys or rename the service", k, (int)got->nlen,
+					 got->name, (int)got->klen, got->kind);
+			strv_add(conflicts, want.name, want.nlen);
+		}
+		freeReplyObject(rep);
+	} while (rc == 0 && strcmp(cursor, "0") != 0);
+	free(rd);
+	strv_sort_unique(conflicts);
+	return rc;
+}
+
+/* Is key under one of the services named in names (sorted)? */
+static int under(const struct output_redis *r, const char *key, const struct strv *names)
+{
+	const char *name, *kind;
+	size_t nlen, klen;
+	if (!names->n || !service_of(r, key, &name, &nlen, &kind, &klen))
+		return 0;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%.*s", (int)nlen, name);
+	return strv_has(names, buf);
 }
 
 static int do_connect(struct output_redis *r, char *err, size_t errlen)
@@ -388,10 +389,10 @@ static bool same_kv(const struct wd_kv_list *a, const struct wd_kv_list *b)
 /* Queues MULTI, MSET, DEL, the rewrite of the record and EXEC, then reads the
  * replies. kv is never empty (output_validate), so the MSET always runs. */
 static int transact(struct output_redis *r, const struct wd_kv_list *kv, const struct strv *stale,
-		    char *err, size_t errlen)
+		    const struct strv *keep, char *err, size_t errlen)
 {
 	size_t argc = 1 + 2 * kv->n;
-	const char **argv = xmalloc((argc + stale->n + 2) * sizeof(*argv));
+	const char **argv = xmalloc((argc + stale->n + keep->n + 2) * sizeof(*argv));
 	int queued = 0;
 	redisAppendCommand(r->c, "MULTI");
 	argv[0] = "MSET";
@@ -413,7 +414,9 @@ static int transact(struct output_redis *r, const struct wd_kv_list *kv, const s
 	argv[1] = r->marker;
 	for (size_t i = 0; i < kv->n; i++)
 		argv[2 + i] = kv->kv[i].key;
-	redisAppendCommandArgv(r->c, (int)(2 + kv->n), argv, NULL);
+	for (size_t i = 0; i < keep->n; i++) /* still weightd's, though not written now */
+		argv[2 + kv->n + i] = keep->v[i];
+	redisAppendCommandArgv(r->c, (int)(2 + kv->n + keep->n), argv, NULL);
 	queued += 2;
 	redisAppendCommand(r->c, "EXEC");
 	free(argv);
@@ -472,12 +475,26 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 {
 	struct output_redis *r = impl;
 	struct wd_kv_list kv;
-	if (output_redis_render(r->root_key, s, n, &kv, err, errlen) < 0)
+	if (traefik_kv(r->root_key, s, n, &kv, err, errlen) < 0)
 		return -1;
+	if (r->c && r->last_valid && r->refused && same_kv(&kv, &r->last)) {
+		/* nothing to write until the operator's keys are gone */
+		struct strv conflicts = {0};
+		char why[700];
+		int c = find_conflicts(r, &kv, &r->known, &conflicts, why, sizeof(why), err, errlen);
+		size_t nc = conflicts.n;
+		strv_free(&conflicts);
+		if (c == 0 && nc) {
+			traefik_kv_free(&kv);
+			snprintf(err, errlen, "%s", r->refusal);
+			return -1;
+		}
+		r->last_valid = false; /* resolved (or the check failed): write it all */
+	}
 	if (r->c && r->last_valid && same_kv(&kv, &r->last)) {
 		int there = still_written(r);
 		if (there > 0) {
-			output_kv_free(&kv);
+			traefik_kv_free(&kv);
 			return OUTPUT_UNCHANGED;
 		}
 		/* Write the same weights again, on a fresh connection: the scan at
@@ -489,31 +506,72 @@ static int redis_write(void *impl, const struct wd_output_service *s, size_t n, 
 		disconnect(r);
 	}
 	int rc = -1;
-	struct strv keys = {0}, stale = {0};
+	struct strv keys = {0}, stale = {0}, conflicts = {0}, keep = {0};
+	struct wd_kv_list all = kv; /* what was rendered; kv becomes what is written */
+	bool filtered = false;      /* kv is an array of its own, borrowing all's strings */
+	char why[700] = "";
 	if (!r->c && do_connect(r, err, errlen) < 0)
 		goto out;
 	for (size_t i = 0; i < kv.n; i++)
 		strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key));
 	strv_sort_unique(&keys);
-	for (size_t i = 0; i < r->known.n; i++)
-		if (!strv_has(&keys, r->known.v[i]))
-			strv_add(&stale, r->known.v[i], strlen(r->known.v[i]));
-	if (transact(r, &kv, &stale, err, errlen) < 0)
+	if (find_conflicts(r, &kv, &r->known, &conflicts, why, sizeof(why), err, errlen) < 0)
 		goto out;
+	if (conflicts.n) {
+		/* leave those services as they are; write the others */
+		kv = (struct wd_kv_list){xmalloc(all.n * sizeof(*kv.kv)), 0, all.n};
+		filtered = true;
+		for (size_t i = 0; i < all.n; i++)
+			if (!under(r, all.kv[i].key, &conflicts))
+				kv.kv[kv.n++] = all.kv[i]; /* borrowed from all */
+		for (size_t i = 0; i < r->known.n; i++)
+			if (under(r, r->known.v[i], &conflicts))
+				strv_add(&keep, r->known.v[i], strlen(r->known.v[i]));
+	}
+	for (size_t i = 0; i < r->known.n; i++)
+		if (!strv_has(&keys, r->known.v[i]) && !under(r, r->known.v[i], &conflicts))
+			strv_add(&stale, r->known.v[i], strlen(r->known.v[i]));
+	if (kv.n && transact(r, &kv, &stale, &keep, err, errlen) < 0)
+		goto out;
+	if (conflicts.n) {
+		/* the record now holds what was written and what was kept */
+		strv_free(&keys);
+		for (size_t i = 0; i < kv.n; i++)
+			strv_add(&keys, kv.kv[i].key, strlen(kv.kv[i].key));
+		for (size_t i = 0; i < keep.n; i++)
+			strv_add(&keys, keep.v[i], strlen(keep.v[i]));
+		strv_sort_unique(&keys);
+	}
 	strv_free(&r->known);
 	r->known = keys;
 	memset(&keys, 0, sizeof(keys));
-	output_kv_free(&r->last);
-	r->last = kv;
-	memset(&kv, 0, sizeof(kv));
+	traefik_kv_free(&r->last);
+	r->last = all;
+	memset(&all, 0, sizeof(all));
 	r->last_valid = true;
+	r->refused = conflicts.n > 0;
+	if (conflicts.n) {
+		/* checked again at every tick until the operator's keys are gone */
+		snprintf(r->refusal, sizeof(r->refusal), "service%s %s%s not written: %s",
+			 conflicts.n > 1 ? "s" : "", conflicts.v[0], conflicts.n > 1 ? " and others" : "",
+			 why);
+		snprintf(err, errlen, "%s", r->refusal);
+		rc = -2;
+		goto out;
+	}
 	rc = OUTPUT_WRITTEN;
 out:
-	if (rc < 0)
+	if (rc == -2) /* a refusal, not a failure of the connection */
+		rc = -1;
+	else if (rc < 0)
 		disconnect(r);
 	strv_free(&keys);
 	strv_free(&stale);
-	output_kv_free(&kv);
+	strv_free(&conflicts);
+	strv_free(&keep);
+	if (filtered)
+		free(kv.kv); /* its strings are all's (or now the last write's) */
+	traefik_kv_free(&all);
 	return rc;
 }
 
@@ -523,7 +581,7 @@ static void redis_free(void *impl)
 	if (!r)
 		return;
 	disconnect(r);
-	output_kv_free(&r->last);
+	traefik_kv_free(&r->last);
 	free(r->address);
 	free(r->host);
 	free(r->username);

@@ -55,7 +55,7 @@ static void write_audit(struct report_sink *sink, const struct audit_record *rec
 
 void report_tick(struct report_sink *sink, const struct wd_config *cfg,
 		 struct wd_service_state *st, const struct measure_tick *mt,
-		 struct wd_decision **dec, uint64_t tick)
+		 struct wd_decision **dec, uint64_t tick, const int *applied)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++)
@@ -67,7 +67,9 @@ void report_tick(struct report_sink *sink, const struct wd_config *cfg,
 	size_t k = 0;
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct wd_service_cfg *svc = &cfg->services[i];
-		ms[i] = (struct metrics_service){svc->name, svc->freeze};
+		ms[i] = (struct metrics_service){svc->name, svc->freeze,
+						 mt->svc && mt->svc[i].ok && mt->svc[i].no_data,
+						 applied ? applied[i] : -1};
 		for (size_t b = 0; dec[i] && b < svc->n_backends; b++, k++) {
 			struct wd_decision *x = &dec[i][b];
 			const struct wd_measurement *m = mt->svc && mt->svc[i].m ? &mt->svc[i].m[b] : NULL;

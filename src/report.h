@@ -26,10 +26,11 @@ struct report_sink {
 /* Reports tick number tick of cfg: st holds every service's state after the
  * policy step (the weights the output carries, the states already logged),
  * mt what was measured and dec[i] (NULL when unknown) service i's decisions,
- * which a dry run relabels. */
+ * which a dry run relabels; applied (NULL: not read back) whether Traefik's
+ * API shows each service's last write (readback.h). */
 void report_tick(struct report_sink *sink, const struct wd_config *cfg,
 		 struct wd_service_state *st, const struct measure_tick *mt,
-		 struct wd_decision **dec, uint64_t tick);
+		 struct wd_decision **dec, uint64_t tick, const int *applied);
 
 /* Logs a backend's ejection, return, staleness and recovery once per change,
  * remembered in bs->reported. m is NULL when nothing was measured. */

@@ -1,5 +1,6 @@
-/* runtime: one config's Prometheus client, output and controller state,
- * built aside and freed as a unit; see runtime.h. */
+/* runtime: one config's Prometheus client, output, query plan, read-back of
+ * Traefik's API and controller state, built aside and freed as a unit; see
+ * runtime.h. */
 #include "runtime.h"
 
 #include <stdlib.h>
@@ -31,6 +32,17 @@ struct runtime *runtime_new(struct wd_config *cfg, const struct runtime *old,
 		runtime_free(rt);
 		return NULL;
 	}
+	plan_build(cfg, &rt->plan);
+	err[0] = '\0';
+	if (!cfg->dry_run && !(rt->rb = readback_new(cfg, err, errlen)) && err[0]) {
+		*what = "cannot read Traefik's API back";
+		runtime_free(rt);
+		return NULL;
+	}
+	rt->rb_state = xmalloc(cfg->n_services * sizeof(*rt->rb_state));
+	rt->rb_warned = xcalloc(cfg->n_services, sizeof(*rt->rb_warned));
+	for (size_t i = 0; i < cfg->n_services; i++)
+		rt->rb_state[i] = -1;
 	/* Kept by service name, so a reload continues where it was; new
 	 * services start fresh, removed ones are left behind with old. */
 	rt->st = xcalloc(cfg->n_services, sizeof(*rt->st));
@@ -52,6 +64,10 @@ void runtime_free(struct runtime *rt)
 	free(rt->st);
 	output_free(rt->out);
 	prom_free(rt->prom);
+	plan_free(&rt->plan);
+	readback_free(rt->rb);
+	free(rt->rb_state);
+	free(rt->rb_warned);
 	config_free(rt->cfg);
 	free(rt);
 }

@@ -12,8 +12,10 @@
 
 #include "config.h"
 #include "output.h"
+#include "plan.h"
 #include "policy.h"
 #include "prom.h"
+#include "readback.h"
 
 struct runtime {
 	struct wd_config *cfg;
@@ -21,6 +23,13 @@ struct runtime {
 	struct output *out;
 	struct wd_service_state *st; /* one per cfg service, same order */
 	size_t n_st;
+	struct plan plan;            /* the queries a tick sends */
+	/* Traefik's API read back: rb NULL without traefik_api (or in a dry
+	 * run); per service: rb_state -1 not written yet, 0 pending, 1
+	 * applied; rb_warned: Traefik showing others was warned about. */
+	struct readback *rb;
+	int *rb_state;
+	bool *rb_warned;
 };
 
 /* Builds the runtime for cfg, which it takes over (freed on failure too).

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "output.h"
 #include "policy.h"
+#include "readback.h"
 #include "state.h"
 #include "util.h"
 
@@ -51,6 +52,8 @@ static int write_output(struct tick *t, struct runtime *rt, char *err, size_t er
 		os[i].weights = weights[i];
 	}
 	int rc = output_write(rt->out, os, cfg->n_services, err, errlen);
+	if (rc == OUTPUT_WRITTEN && rt->rb)
+		readback_expect(rt->rb, os, cfg->n_services, util_mono_ms());
 	struct wd_events ev = {0};
 	output_take_events(rt->out, &ev);
 	event_log(&ev, &t->seen);
@@ -90,6 +93,69 @@ static enum metrics_write_result apply(struct tick *t, struct runtime *rt, char 
 		return METRICS_WRITE_SKIPPED;
 	log_debug("output written", "output", kind);
 	return rt->cfg->dry_run ? METRICS_WRITE_SKIPPED : METRICS_WRITE_OK;
+}
+
+/* Reads back what Traefik shows for every service written and not yet seen
+ * applied: records how long it took, and warns once per episode when Traefik
+ * still shows other weights after three intervals (and at least 10 s, past
+ * Traefik's 2 s provider throttle). */
+static void check_readback(struct tick *t, struct runtime *rt)
+{
+	struct metrics *metrics = t->report.metrics;
+	struct readback_result res;
+	size_t failed = readback_check(rt->rb, util_mono_ms(), &res);
+	for (size_t k = 0; k < failed; k++)
+		metrics_traefik_apply(metrics, -1);
+	double limit_s = 3 * rt->cfg->interval_ms / 1000.0;
+	if (limit_s < 10)
+		limit_s = 10;
+	for (size_t k = 0; k < res.n; k++) {
+		const struct readback_service *r = &res.svc[k];
+		const struct wd_service_cfg *svc = config_find_service(rt->cfg, r->name);
+		if (!svc)
+			continue;
+		size_t i = (size_t)(svc - rt->cfg->services);
+		char d[32];
+		rt->rb_state[i] = r->applied;
+		if (r->newly_applied) {
+			metrics_traefik_apply(metrics, r->apply_s);
+			snprintf(d, sizeof(d), "%.1fs", r->apply_s);
+			if (rt->rb_warned[i])
+				log_info("Traefik now shows the weights weightd wrote", "service", r->name,
+					 "after", d);
+			else
+				log_debug("Traefik shows the weights weightd wrote", "service", r->name,
+					  "after", d);
+			rt->rb_warned[i] = false;
+		} else if (!r->applied && r->pending_s >= limit_s && !rt->rb_warned[i]) {
+			snprintf(d, sizeof(d), "%.1fs", r->pending_s);
+			log_warn("Traefik shows other weights than weightd wrote", "service", r->name,
+				 "for", d, "written", r->want, "traefik", r->seen);
+			rt->rb_warned[i] = true;
+		}
+	}
+	free(res.svc);
+}
+
+/* Tells the metrics (and so /healthz) about the answers without data. */
+static void note_no_data(struct metrics *metrics, const struct wd_config *cfg,
+			 const struct measure_tick *mt)
+{
+	char names[512] = "", note[600] = "";
+	size_t n = 0, len = 0;
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		if (!mt->svc[i].ok || !mt->svc[i].no_data)
+			continue;
+		if (n++ < 5 && len < sizeof(names))
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s", n > 1 ? ", " : "",
+						cfg->services[i].name);
+	}
+	if (n > 5 && len < sizeof(names))
+		snprintf(names + len, sizeof(names) - len, " and %zu more", n - 5);
+	if (n)
+		snprintf(note, sizeof(note), "no data: the latency answers name no backend of %s "
+			 "(weights held; see the log)", names);
+	metrics_data(metrics, mt->empty, mt->unmatched, note);
 }
 
 /* Saves the controller state after the tick; a failure is logged once. */
@@ -143,7 +209,7 @@ enum tick_result tick_run(struct tick *t, struct runtime *rt)
 	struct measure_tick mt = {0};
 	if (t->query_sigmask)
 		sigprocmask(SIG_SETMASK, t->query_sigmask, NULL);
-	size_t failed = measure_run(rt->prom, cfg, &mt, t->stop);
+	size_t failed = measure_run(rt->prom, cfg, &rt->plan, &mt, t->stop);
 	if (t->sigmask)
 		sigprocmask(SIG_SETMASK, t->sigmask, NULL);
 	if (*t->stop) {
@@ -152,6 +218,7 @@ enum tick_result tick_run(struct tick *t, struct runtime *rt)
 	}
 	event_log(&mt.events, &t->seen);
 	metrics_queries(metrics, mt.queries - mt.failed, mt.failed);
+	note_no_data(metrics, cfg, &mt);
 	note_queries(t, cfg, &mt, failed, reason, sizeof(reason));
 	bool all_failed = failed == cfg->n_services;
 
@@ -171,7 +238,9 @@ enum tick_result tick_run(struct tick *t, struct runtime *rt)
 			res = TICK_FAILED;
 	}
 	metrics_output_write(metrics, wres, util_wall_ms() / 1000.0);
-	report_tick(&t->report, cfg, rt->st, &mt, dec, t->n);
+	if (rt->rb)
+		check_readback(t, rt);
+	report_tick(&t->report, cfg, rt->st, &mt, dec, t->n, rt->rb ? rt->rb_state : NULL);
 	for (size_t i = 0; i < cfg->n_services; i++)
 		free(dec[i]);
 	free(dec);

@@ -117,7 +117,25 @@ int simw_parse_yaml(const char *text, size_t len, const char *service, const cha
 	yaml_node_t *svcs = map_get(&d, map_get(&d, yaml_document_get_root_node(&d), "http", true),
 				    "services", true);
 	yaml_node_t *s = service && *service ? map_get(&d, svcs, service, false) : NULL;
-	if (s) {
+	yaml_node_t *parent = map_get(&d, s, "weighted", true);
+	if (s && parent) {
+		out->has_servers = out->split = true;
+		rc = read_list(&d, map_get(&d, parent, "services", true), "name", out->servers,
+			       &out->n_servers, err, errlen);
+		/* each child's one server takes the child's place */
+		for (size_t i = 0; rc == 0 && i < out->n_servers; i++) {
+			struct simw_entry *e = &out->servers[i];
+			yaml_node_t *lb = map_get(&d, map_get(&d, svcs, e->key, false), "loadBalancer", true);
+			yaml_node_t *list = map_get(&d, lb, "servers", true);
+			const char *url = NULL;
+			if (list && list->type == YAML_SEQUENCE_NODE &&
+			    list->data.sequence.items.top - list->data.sequence.items.start == 1)
+				url = scalar(map_get(&d, yaml_document_get_node(&d, *list->data.sequence.items.start),
+						     "url", true));
+			snprintf(e->holder, sizeof e->holder, "%s", e->key);
+			snprintf(e->key, sizeof e->key, "%s", url ? url : "");
+		}
+	} else if (s) {
 		out->has_servers = true;
 		rc = read_list(&d, map_get(&d, map_get(&d, s, "loadBalancer", true), "servers", true),
 			       "url", out->servers, &out->n_servers, err, errlen);
@@ -152,6 +170,20 @@ static struct kv_slot *slot(struct kv_slot *tab, size_t *n, const char *idx, siz
 	return s;
 }
 
+/* Numeric labels in numeric order, others after them by name. */
+static int cmp_slot(const void *a, const void *b)
+{
+	const struct kv_slot *x = a, *y = b;
+	char *ex, *ey;
+	long nx = strtol(x->idx, &ex, 10), ny = strtol(y->idx, &ey, 10);
+	bool dx = x->idx[0] && !*ex, dy = y->idx[0] && !*ey;
+	if (dx && dy)
+		return (nx > ny) - (nx < ny);
+	if (dx != dy)
+		return dx ? -1 : 1;
+	return strcmp(x->idx, y->idx);
+}
+
 /* Collects root/http/services/<svc>/<mid>/<idx>/<field> keys. */
 static int kv_service(char *const *keys, char *const *vals, size_t n, const char *root,
 		      const char *svc, const char *mid, const char *keyfield, bool *has,
@@ -182,6 +214,8 @@ static int kv_service(char *const *keys, char *const *vals, size_t n, const char
 		else if (strcasecmp(slash + 1, "weight") == 0)
 			s->weight = vals[i];
 	}
+	/* in the order of their labels, as Traefik lists them (SCAN has none) */
+	qsort(slots, ns, sizeof(slots[0]), cmp_slot);
 	for (size_t i = 0; i < ns; i++)
 		if (slots[i].key && add_entry(tab, count, slots[i].key, slots[i].weight, err, errlen) < 0)
 			return -1;
@@ -194,9 +228,28 @@ int simw_from_kv(char *const *keys, char *const *vals, size_t n, const char *roo
 {
 	memset(out, 0, sizeof *out);
 	if (service && *service &&
-	    kv_service(keys, vals, n, root_key, service, "loadBalancer/servers", "url",
-		       &out->has_servers, out->servers, &out->n_servers, err, errlen) < 0)
+	    kv_service(keys, vals, n, root_key, service, "weighted/services", "name",
+		       &out->split, out->servers, &out->n_servers, err, errlen) < 0)
 		return -1;
+	if (out->split && out->n_servers) {
+		out->has_servers = true;
+		for (size_t i = 0; i < out->n_servers; i++) {
+			struct simw_entry *e = &out->servers[i], one[SIMW_MAX];
+			size_t n_one = 0;
+			bool has = false;
+			if (kv_service(keys, vals, n, root_key, e->key, "loadBalancer/servers", "url", &has,
+				       one, &n_one, err, errlen) < 0)
+				return -1;
+			snprintf(e->holder, sizeof e->holder, "%s", e->key);
+			snprintf(e->key, sizeof e->key, "%s", n_one == 1 ? one[0].key : "");
+		}
+	} else if (service && *service) {
+		out->split = false;
+		out->n_servers = 0;
+		if (kv_service(keys, vals, n, root_key, service, "loadBalancer/servers", "url",
+			       &out->has_servers, out->servers, &out->n_servers, err, errlen) < 0)
+			return -1;
+	}
 	if (weighted && *weighted &&
 	    kv_service(keys, vals, n, root_key, weighted, "weighted/services", "name",
 		       &out->has_weighted, out->children, &out->n_children, err, errlen) < 0)
@@ -210,6 +263,14 @@ static double lookup(const struct simw_entry *tab, size_t n, const char *key)
 		if (strcmp(tab[i].key, key) == 0)
 			return tab[i].weight;
 	return 0; /* not listed: drained */
+}
+
+const char *simw_holder(const struct simw_set *set, const struct fleet *f, size_t b)
+{
+	for (size_t i = 0; set->split && i < set->n_servers; i++)
+		if (strcmp(set->servers[i].key, fleet_backend_url(f, b)) == 0)
+			return set->servers[i].holder;
+	return "";
 }
 
 size_t simw_apply(const struct simw_set *set, struct fleet *f)

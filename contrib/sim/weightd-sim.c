@@ -2,7 +2,8 @@
  *
  * Plays a scenario (contrib/sim/scenarios/README.md) with the fleet model,
  * follows weightd's output the way Traefik would (the YAML file or Redis KV),
- * serves the backends' and Traefik's metrics on /metrics for Prometheus, and
+ * serves the backends' and Traefik's metrics on /metrics for Prometheus (with
+ * --traefik-metrics, per server as Traefik labels them in the split layout), and
  * writes the ground truth per interval as CSV. The model runs on simulated
  * seconds = wall seconds x --speed. */
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "fleet.h"
 #include "log.h"
 #include "scenario.h"
+#include "sim_api.h"
 #include "sim_weights.h"
 #include "util.h"
 
@@ -39,6 +41,17 @@ struct sim {
 	pthread_mutex_t mu;
 	FILE *csv;
 	struct simw_source *src;
+	bool traefik_metrics;
+	const char *provider;                /* "file" or "redis": Traefik's suffix */
+	char (*holder)[FLEET_NAME_MAX];      /* per backend: its split-layout child, last seen */
+	/* Like Traefik, the balancer applies what it reads: after apply_lag_s
+	 * (wall seconds), and not at all after stuck_after sets (0: never
+	 * stuck), as a Traefik that stopped following its provider. */
+	double apply_lag_s;
+	long stuck_after, n_applied;
+	struct { double at; struct simw_set *set; } queue[16];
+	size_t n_queued;
+	struct simw_set *applied;            /* in force: what the API shows */
 };
 
 static void usage(FILE *out)
@@ -53,6 +66,12 @@ static void usage(FILE *out)
 		"      --root-key KEY    Redis root key (default traefik)\n"
 		"      --poll DURATION   how often to look for new weights (default 250ms)\n"
 		"  -o, --csv PATH        write the ground truth per interval as CSV (\"-\" stdout)\n"
+		"      --apply-lag SECONDS  apply what is read this many wall seconds later\n"
+		"      --stuck-after N   stop following after N weight sets (as a Traefik that\n"
+		"                        stopped following its provider)\n"
+		"      --traefik-metrics also serve Traefik's service metrics per server, labelled\n"
+		"                        service=\"<child>@<provider>\" as Traefik does for the split\n"
+		"                        layout's one-server children (none for the parent)\n"
 		"      --speed X         simulated seconds per wall second (default 1)\n"
 		"  -d, --duration SECONDS  stop after this much simulated time (default: the\n"
 		"                        scenario's duration, else run until SIGTERM/SIGINT)\n"
@@ -88,6 +107,16 @@ static void put_codes(FILE *o, const char *name, const char *lname, const char *
 				extra, (unsigned long long)codes[i].n);
 }
 
+/* The split layout's child holding backend b, as Traefik names it in its
+ * labels ("<child>@<provider>"); NULL when the sim has not seen one. */
+static const char *split_label(const struct sim *s, size_t b, char *buf, size_t len)
+{
+	if (!s->traefik_metrics || !s->holder[b][0])
+		return NULL;
+	snprintf(buf, len, "%s@%s", s->holder[b], s->provider);
+	return buf;
+}
+
 /* Renders the exposition; the caller holds the lock. */
 static void render(struct sim *s, FILE *o)
 {
@@ -114,15 +143,30 @@ static void render(struct sim *s, FILE *o)
 	for (size_t b = 0; b < n; b++)
 		fprintf(o, "sim_backend_weight{instance=\"%s\"} %g\n", fleet_backend_name(s->f, b),
 			fleet_weight(s->f, b));
-	if (ng) {
+	/* Traefik records a service's requests on each server's proxy, labelled
+	 * with the service that holds the server: with --traefik-metrics, one
+	 * series set per split-layout child; the weighted parent has none. */
+	char lbl[FLEET_NAME_MAX + 16];
+	bool any = ng > 0;
+	for (size_t b = 0; b < n && !any; b++)
+		any = split_label(s, b, lbl, sizeof lbl) != NULL;
+	if (any) {
 		fputs("# HELP traefik_service_request_duration_seconds Request durations, per service.\n"
 		      "# TYPE traefik_service_request_duration_seconds histogram\n", o);
+		for (size_t b = 0; b < n; b++)
+			if (split_label(s, b, lbl, sizeof lbl))
+				put_hist(o, "traefik_service_request_duration_seconds", "service", lbl,
+					 &fleet_backend_counters(s->f, b)->hist, le, n_le);
 		for (size_t g = 0; g < ng; g++)
 			put_hist(o, "traefik_service_request_duration_seconds", "service",
 				 fleet_group_name(s->f, g), &fleet_group_counters(s->f, g)->hist, le,
 				 n_le);
 		fputs("# HELP traefik_service_requests_total Requests, per service and code.\n"
 		      "# TYPE traefik_service_requests_total counter\n", o);
+		for (size_t b = 0; b < n; b++)
+			if (split_label(s, b, lbl, sizeof lbl))
+				put_codes(o, "traefik_service_requests_total", "service", lbl,
+					  ",method=\"GET\",protocol=\"http\"", fleet_backend_counters(s->f, b));
 		for (size_t g = 0; g < ng; g++)
 			put_codes(o, "traefik_service_requests_total", "service", fleet_group_name(s->f, g),
 				  ",method=\"GET\",protocol=\"http\"", fleet_group_counters(s->f, g));
@@ -153,6 +197,12 @@ static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *
 		pthread_mutex_lock(&s->mu);
 		render(s, o);
 		pthread_mutex_unlock(&s->mu);
+	} else if (strncmp(url, "/api/http/services/", 19) == 0) {
+		static const struct simw_set none;
+		pthread_mutex_lock(&s->mu);
+		status = (unsigned)simapi_service(s->applied ? s->applied : &none, s->sc.service,
+						   s->sc.weighted, s->provider, url + 19, o);
+		pthread_mutex_unlock(&s->mu);
 	} else if (strcmp(url, "/healthz") == 0) {
 		fputs("ok\n", o);
 	} else {
@@ -166,6 +216,7 @@ static enum MHD_Result on_http(void *cls, struct MHD_Connection *c, const char *
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, "Content-Type",
+				strncmp(url, "/api/", 5) == 0 ? "application/json" :
 				status == MHD_HTTP_OK && strcmp(url, "/metrics") == 0 ?
 					"text/plain; version=0.0.4; charset=utf-8" : "text/plain");
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
@@ -234,27 +285,25 @@ static void write_truth(struct sim *s)
 
 /* ---- weights ------------------------------------------------------------- */
 
-static void poll_weights(struct sim *s, char *last_err, size_t errlen)
+/* Applies a set read from the source: the fleet's weights, the children's
+ * names, and what the API shows. The caller holds the lock. */
+static void apply_set(struct sim *s, struct simw_set *set)
 {
-	static struct simw_set set;
-	char err[512] = "";
-	int rc = simw_poll(s->src, &set, err, sizeof err);
-	if (rc < 0) {
-		if (strcmp(err, last_err) != 0)
-			log_warn("cannot read weights", "error", err);
-		snprintf(last_err, errlen, "%s", err);
+	if (s->stuck_after && s->n_applied >= s->stuck_after) {
+		if (s->n_applied++ == s->stuck_after)
+			log_warn("stuck: no longer following the weights (--stuck-after)");
+		free(set);
 		return;
 	}
-	if (last_err[0] && rc > 0) {
-		log_info("weights readable again");
-		last_err[0] = 0;
+	s->n_applied++;
+	size_t changed = simw_apply(set, s->f);
+	for (size_t b = 0; b < fleet_n_backends(s->f); b++) {
+		const char *h = simw_holder(set, s->f, b);
+		if (h[0]) /* a drained child is still a service with its series */
+			snprintf(s->holder[b], sizeof s->holder[b], "%s", h);
 	}
-	if (rc == 0)
-		return;
-	if (s->sc.service[0] && !set.has_servers && s->sc.weighted[0] && !set.has_weighted)
-		return; /* nothing of ours defined (yet): keep what the balancer has */
-	pthread_mutex_lock(&s->mu);
-	size_t changed = simw_apply(&set, s->f);
+	free(s->applied);
+	s->applied = set;
 	char desc[2048] = "";
 	size_t off = 0;
 	for (size_t b = 0; changed && b < fleet_n_backends(s->f) && off < sizeof desc - 1; b++)
@@ -263,9 +312,56 @@ static void poll_weights(struct sim *s, char *last_err, size_t errlen)
 	for (size_t g = 0; changed && g < fleet_n_groups(s->f) && off < sizeof desc - 1; g++)
 		off += (size_t)snprintf(desc + off, sizeof desc - off, " %s=%g",
 					fleet_group_name(s->f, g), fleet_group_weight(s->f, g));
-	pthread_mutex_unlock(&s->mu);
 	if (changed)
 		log_info("weights changed", "weights", desc);
+}
+
+/* Applies the queued sets whose time has come (wall seconds since start). */
+static void apply_due(struct sim *s, double wall)
+{
+	pthread_mutex_lock(&s->mu);
+	size_t done = 0;
+	while (done < s->n_queued && s->queue[done].at <= wall)
+		apply_set(s, s->queue[done++].set);
+	memmove(s->queue, s->queue + done, (s->n_queued - done) * sizeof(s->queue[0]));
+	s->n_queued -= done;
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void poll_weights(struct sim *s, double wall, char *last_err, size_t errlen)
+{
+	struct simw_set *set = malloc(sizeof(*set));
+	char err[512] = "";
+	int rc = set ? simw_poll(s->src, set, err, sizeof err) : -1;
+	if (rc < 0) {
+		if (!set)
+			snprintf(err, sizeof err, "out of memory");
+		if (strcmp(err, last_err) != 0)
+			log_warn("cannot read weights", "error", err);
+		snprintf(last_err, errlen, "%s", err);
+		free(set);
+		return;
+	}
+	if (last_err[0] && rc > 0) {
+		log_info("weights readable again");
+		last_err[0] = 0;
+	}
+	if (rc == 0 || (s->sc.service[0] && !set->has_servers && s->sc.weighted[0] &&
+			!set->has_weighted)) {
+		free(set); /* nothing new, or nothing of ours defined (yet) */
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (s->n_queued == sizeof(s->queue) / sizeof(s->queue[0])) {
+		/* a slower balancer than reads: the oldest pending set is skipped */
+		free(s->queue[0].set);
+		memmove(s->queue, s->queue + 1, (s->n_queued - 1) * sizeof(s->queue[0]));
+		s->n_queued--;
+	}
+	s->queue[s->n_queued].at = wall + s->apply_lag_s;
+	s->queue[s->n_queued++].set = set;
+	pthread_mutex_unlock(&s->mu);
+	apply_due(s, wall);
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -273,14 +369,16 @@ static void poll_weights(struct sim *s, char *last_err, size_t errlen)
 struct opts {
 	const char *scenario, *listen, *file, *redis, *root_key, *csv;
 	int db;
-	double poll_s, speed, duration_s;
+	bool traefik_metrics;
+	double poll_s, speed, duration_s, apply_lag_s;
+	long stuck_after;
 	long long seed;
 	int verbosity;
 };
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_DB = 256, O_ROOT, O_POLL, O_SPEED, O_SEED };
+	enum { O_DB = 256, O_ROOT, O_POLL, O_SPEED, O_SEED, O_TRAEFIK, O_LAG, O_STUCK };
 	static const struct option lo[] = {
 		{ "scenario", required_argument, NULL, 's' }, { "listen", required_argument, NULL, 'l' },
 		{ "file", required_argument, NULL, 'f' },     { "redis", required_argument, NULL, 'r' },
@@ -288,6 +386,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "poll", required_argument, NULL, O_POLL },  { "csv", required_argument, NULL, 'o' },
 		{ "speed", required_argument, NULL, O_SPEED }, { "duration", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, O_SEED },  { "quiet", no_argument, NULL, 'q' },
+		{ "traefik-metrics", no_argument, NULL, O_TRAEFIK },
+		{ "apply-lag", required_argument, NULL, O_LAG },
+		{ "stuck-after", required_argument, NULL, O_STUCK },
 		{ "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -304,6 +405,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'o': o->csv = optarg; break;
 		case 'q': o->verbosity--; break;
 		case O_ROOT: o->root_key = optarg; break;
+		case O_TRAEFIK: o->traefik_metrics = true; break;
+		case O_LAG:
+			o->apply_lag_s = strtod(optarg, &end);
+			if (*end || !(o->apply_lag_s >= 0) || !isfinite(o->apply_lag_s)) {
+				fprintf(stderr, "weightd-sim: --apply-lag \"%s\": expected seconds >= 0\n", optarg);
+				return 2;
+			}
+			break;
+		case O_STUCK:
+			o->stuck_after = strtol(optarg, &end, 10);
+			if (*end || o->stuck_after < 1) {
+				fprintf(stderr, "weightd-sim: --stuck-after \"%s\": expected a count >= 1\n", optarg);
+				return 2;
+			}
+			break;
 		case O_DB:
 			o->db = (int)strtol(optarg, &end, 10);
 			if (*end || o->db < 0) {
@@ -375,6 +491,15 @@ static int setup(struct sim *s, const struct opts *o)
 			o->scenario);
 		return 2;
 	}
+	s->traefik_metrics = o->traefik_metrics;
+	s->apply_lag_s = o->apply_lag_s;
+	s->stuck_after = o->stuck_after;
+	s->provider = o->redis ? "redis" : "file";
+	s->holder = calloc(fleet_n_backends(s->f) ? fleet_n_backends(s->f) : 1, sizeof *s->holder);
+	if (!s->holder) {
+		fprintf(stderr, "weightd-sim: out of memory\n");
+		return 1;
+	}
 	if (o->file)
 		s->src = simw_file_new(o->file, s->sc.service, s->sc.weighted);
 	else if (o->redis)
@@ -405,9 +530,11 @@ static void run(struct sim *s, const struct opts *o, double duration_s)
 		if (duration_s > 0 && t >= duration_s)
 			t = duration_s;
 		if (s->src && wall >= next_poll) {
-			poll_weights(s, last_err, sizeof last_err);
+			poll_weights(s, wall, last_err, sizeof last_err);
 			next_poll = wall + o->poll_s;
 		}
+		if (s->n_queued)
+			apply_due(s, wall);
 		pthread_mutex_lock(&s->mu);
 		while (next_truth <= t) {
 			fleet_run_until(s->f, next_truth);
@@ -462,6 +589,10 @@ int main(int argc, char **argv)
 	if (s.csv && s.csv != stdout)
 		fclose(s.csv);
 	simw_source_free(s.src);
+	free(s.holder);
+	free(s.applied);
+	for (size_t i = 0; i < s.n_queued; i++)
+		free(s.queue[i].set);
 	fleet_free(s.f);
 	scenario_free(&s.sc);
 	return rc;

@@ -14,14 +14,15 @@ write_output_config "$WORK/a.conf" "$OUT"
 "$WEIGHTD" -t -c "$WORK/a.conf" >/dev/null || fail "test config invalid"
 
 # An operator's own settings under the managed services (weightd renders
-# only servers, weighted children and the health check it is given), and
+# only servers, weighted children and the options its config gives), and
 # keys of things weightd does not manage. Each "once" is a fresh weightd
 # process: every step below is also a restart.
 OPERATOR='traefik/http/services/app/loadBalancer/passHostHeader = false
 traefik/http/services/app/loadBalancer/serversTransport = tls@file
 traefik/http/services/app/loadBalancer/sticky/cookie/name = affinity
 traefik/http/services/app/loadBalancer/healthCheck/headers/X-Probe = weightd
-traefik/http/services/canary/weighted/sticky/cookie/name = canary-affinity'
+traefik/http/services/canary/weighted/sticky/cookie/name = canary-affinity
+traefik/http/services/app/loadBalancer/responseForwarding/flushInterval = 100ms'
 echo "$OPERATOR" | while read -r k _ v; do $R set "$k" "$v" >/dev/null; done
 $R set traefik/http/routers/r/rule 'Host(`x`)' >/dev/null
 $R set traefik/http/services/other/loadBalancer/servers/0/url http://other:1 >/dev/null
@@ -35,6 +36,7 @@ traefik/http/services/app/loadBalancer/healthCheck/interval = 10s
 traefik/http/services/app/loadBalancer/healthCheck/path = /health
 traefik/http/services/app/loadBalancer/healthCheck/timeout = 3s
 traefik/http/services/app/loadBalancer/passHostHeader = false
+traefik/http/services/app/loadBalancer/responseForwarding/flushInterval = 100ms
 traefik/http/services/app/loadBalancer/servers/0/url = http://10.0.0.1:8080
 traefik/http/services/app/loadBalancer/servers/0/weight = 50
 traefik/http/services/app/loadBalancer/servers/1/url = http://10.0.0.2:8080
@@ -79,6 +81,7 @@ traefik/http/services/app/loadBalancer/healthCheck/interval = 10s
 traefik/http/services/app/loadBalancer/healthCheck/path = /health
 traefik/http/services/app/loadBalancer/healthCheck/timeout = 3s
 traefik/http/services/app/loadBalancer/passHostHeader = false
+traefik/http/services/app/loadBalancer/responseForwarding/flushInterval = 100ms
 traefik/http/services/app/loadBalancer/servers/0/url = http://10.0.0.1:8080
 traefik/http/services/app/loadBalancer/servers/0/weight = 55
 traefik/http/services/app/loadBalancer/servers/1/url = http://10.0.0.2:8080
@@ -90,7 +93,7 @@ traefik/http/services/other/loadBalancer/servers/0/url = http://other:1
 WANT
 diff "$WORK/want" "$WORK/kv" || fail "keyspace after the removal"
 $R smembers weightd:traefik:keys | sort >"$WORK/record"
-grep -v -e routers -e other -e X-Probe -e passHost -e serversTransport -e sticky "$WORK/want" |
+grep -v -e routers -e other -e X-Probe -e passHost -e serversTransport -e sticky -e responseForwarding "$WORK/want" |
 	sed 's/ = .*//' >"$WORK/want-record"
 diff "$WORK/want-record" "$WORK/record" || fail "the record of written keys"
 ok "operator keys survive a backend and a service removal; the record holds exactly what weightd wrote"
@@ -98,10 +101,11 @@ ok "operator keys survive a backend and a service removal; the record holds exac
 # A record naming keys outside what weightd renders (edited by hand, or
 # written by a buggy version) deletes nothing outside it.
 $R sadd weightd:traefik:keys traefik/http/routers/r/rule \
-	traefik/http/services/app/loadBalancer/passHostHeader >/dev/null
+	traefik/http/services/app/loadBalancer/responseForwarding/flushInterval >/dev/null
 [ "$(run_outdrv "$WORK/b.conf" 'write app=50,50')" = written ] || fail "write after a tampered record"
 [ "$($R get traefik/http/routers/r/rule)" = 'Host(`x`)' ] || fail "a router was deleted"
-[ "$($R get traefik/http/services/app/loadBalancer/passHostHeader)" = false ] || fail "passHostHeader deleted"
+[ "$($R get traefik/http/services/app/loadBalancer/responseForwarding/flushInterval)" = 100ms ] ||
+	fail "responseForwarding deleted"
 ok "only keys weightd renders are ever deleted"
 
 # In MONITOR's log, each DEL of managed keys sits between a MULTI and an EXEC

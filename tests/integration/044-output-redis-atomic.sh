@@ -53,7 +53,7 @@ ok "the next write succeeds"
 # Redis restarted (empty, no persistence) between two writes.
 stop_redis
 send_outdrv 'write app=50,25,25'
-case $REPLY in "error: Redis 127.0.0.1:$REDIS_PORT: transaction failed: "*|"error: cannot connect to Redis at 127.0.0.1:$REDIS_PORT: "*) ;;
+case $REPLY in "error: Redis 127.0.0.1:$REDIS_PORT: transaction failed: "*|"error: Redis 127.0.0.1:$REDIS_PORT: SCAN: "*|"error: cannot connect to Redis at 127.0.0.1:$REDIS_PORT: "*) ;;
 	*) fail "Redis down: $REPLY" ;; esac
 [ "$(echo "$REPLY" | wc -l)" -eq 1 ] || fail "not one line"
 ok "Redis down: $REPLY"

@@ -38,7 +38,7 @@ ok "every alert is exercised: $(echo "$alerts" | tr "\n" " ")"
 known="weightd_ticks_total weightd_output_writes_total weightd_config_reloads_total
 weightd_last_write_timestamp_seconds weightd_backend_weight weightd_backend_action
 weightd_service_frozen weightd_build_info weightd_dry_run weightd_tick_duration_seconds
-weightd_prometheus_queries_total weightd_config_last_reload_successful"
+weightd_prometheus_queries_total weightd_config_last_reload_successful weightd_service_no_data"
 for m in $(grep -o 'weightd_[a-z_]*' "$rules" | sort -u); do
 	echo "$known" | tr ' ' '\n' | grep -qx "$m" || fail "rules use an unknown metric $m"
 done

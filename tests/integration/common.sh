@@ -19,7 +19,8 @@
 # Sections: basics; real Redis and Prometheus; weightd; the output driver
 # (outdrv); observability (exporter, /metrics, /healthz, audit); weightd-sim
 # and the whole loop; a misbehaving Prometheus (fakeprom.py: the only
-# stand-in for Prometheus, for faults a real one will not produce).
+# stand-in for Prometheus, for faults a real one will not produce); a real
+# HAProxy with real backends and open-loop load.
 
 set -eu
 
@@ -123,7 +124,8 @@ stop_redis() {
 }
 
 # start_prometheus TARGET...: a real Prometheus scraping each HOST:PORT target
-# every second (every PROM_SCRAPE when set, e.g. 3s). Sets PROM_PORT, PROM_URL, PROM_PID. Optional: PROM_WEB_CONFIG
+# every second (every PROM_SCRAPE when set, e.g. 3s). Sets PROM_PORT, PROM_URL, PROM_PID. Optional: PROM_JOBS (more
+# scrape_configs entries, YAML indented by two spaces), PROM_WEB_CONFIG
 # (a --web.config.file for TLS or basic auth), PROM_SCHEME (https with TLS) and
 # PROM_CURL_OPTS (what curl needs to reach it then, e.g. --cacert, -u).
 start_prometheus() {
@@ -146,6 +148,7 @@ scrape_configs:
     honor_labels: true
     static_configs:
       - targets: [$targets]
+${PROM_JOBS:-}
 EOP
 	mkdir -p "$WORK/prom-data"
 	prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prom-data" \
@@ -538,8 +541,14 @@ wait_truth_rows() {
 # write_loop_config OUTPUT BACKENDS [SERVICE_KEYS] [TOP_KEYS]: writes $WORK/weightd.conf
 # for the service medical-imaging (kind servers, 1 s ticks, 5 s rate windows)
 # reading $PROM_URL. OUTPUT is the output group's body; BACKENDS is a list of
-# NAME=WEIGHT (url http://NAME).
+# NAME=WEIGHT (url http://NAME). With LOOP_METRICS=traefik the service has no
+# query of its own: metrics = "traefik" with a 5 s window.
 write_loop_config() {
+	signals='label = "instance";
+    latency_query = "histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))";
+    error_query   = "sum by (instance) (rate(http_requests_total{code=~\"5..\"}[5s])) / sum by (instance) (rate(http_requests_total[5s]))";
+    rate_query    = "sum by (instance) (rate(http_requests_total[5s]))";'
+	[ "${LOOP_METRICS:-custom}" = traefik ] && signals='metrics = "traefik"; window = "5s";'
 	bl=""
 	for bw in $2; do
 		bl="$bl${bl:+,
@@ -557,10 +566,7 @@ services = (
   {
     name  = "medical-imaging";
     kind  = "servers";
-    label = "instance";
-    latency_query = "histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))";
-    error_query   = "sum by (instance) (rate(http_requests_total{code=~\"5..\"}[5s])) / sum by (instance) (rate(http_requests_total[5s]))";
-    rate_query    = "sum by (instance) (rate(http_requests_total[5s]))";
+    $signals
     ${3:-}
     backends = (
 $bl
@@ -575,7 +581,7 @@ EOC
 start_loop_file() {
 	mkdir -p "$WORK/dynamic"
 	OUT_FILE="$WORK/dynamic/weightd.yml"
-	start_sim "$1" -f "$OUT_FILE"
+	start_sim "$1" -f "$OUT_FILE" ${SIM_ARGS:-}
 	start_prometheus "127.0.0.1:$SIM_PORT"
 	write_loop_config "type = \"file\"; path = \"$OUT_FILE\";" "$2" "${3:-}"
 	start_weightd "$WORK/weightd.conf"
@@ -610,6 +616,59 @@ EOP
 # sim_time_at_least SECONDS: the ground truth has reached that simulated time.
 sim_time_at_least() {
 	[ -s "$WORK/truth.csv" ] && awk -F, -v t="$1" 'END { exit !($1 + 0 >= t) }' "$WORK/truth.csv"
+}
+
+# ---- the heterogeneous fleet of 082, 089 and 090 ----
+
+# hetero_scenario FILE: servers of capacity 100, 70 and 30 at 70 % load,
+# followed as the servers-kind service medical-imaging.
+hetero_scenario() {
+	cat >"$1" <<'EOS'
+seed = 21;
+traefik = { service = "medical-imaging"; };
+load = { rate = 140.0; };
+buckets = [0.02, 0.03, 0.04, 0.05, 0.06, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4,
+           0.5, 0.75, 1.0, 2.0, 5.0, 10.0];
+backends = (
+  { name = "server1:8080"; url = "http://server1:8080"; capacity = 100.0; slots = 8; latency = "40ms"; weight = 34; },
+  { name = "server2:8080"; url = "http://server2:8080"; capacity = 70.0; slots = 8; latency = "40ms"; weight = 33; },
+  { name = "server3:8080"; url = "http://server3:8080"; capacity = 30.0; slots = 4; latency = "40ms"; weight = 33; }
+);
+EOS
+}
+HETERO_START="server1:8080=34 server2:8080=33 server3:8080=33"
+
+# equal_p95 SCENARIO: the fleet p95 with the scenario's equal weights, over
+# the second half of 60 simulated seconds at 30x speed.
+equal_p95() {
+	"$SIM" -s "$1" -l "127.0.0.1:$(free_port)" --speed 30 -d 60 \
+		-o "$WORK/equal.csv" 2>"$WORK/equal.log" || fail "baseline run failed"
+	fleet_p95_mean "$WORK/equal.csv" 30 60
+}
+
+# hetero_ordered: the simulated balancer's weights follow the capacities.
+hetero_ordered() {
+	w1=$(sim_weight server1:8080)
+	w2=$(sim_weight server2:8080)
+	w3=$(sim_weight server3:8080)
+	[ -n "$w1" ] && [ -n "$w2" ] && [ -n "$w3" ] && [ "$w1" -gt "$w2" ] && [ "$w2" -gt "$w3" ]
+}
+
+# hetero_steers EQUAL_P95 WHAT: the running loop orders the weights like the
+# capacities, and after 30 s of settling keeps them so with a fleet p95 (the
+# last 10 s) under half of EQUAL_P95. WHAT names the loop in the output.
+hetero_steers() {
+	wait_for "weights ordered like the capacities" 60 hetero_ordered
+	ok "weights ordered: $(sim_weight server1:8080) > $(sim_weight server2:8080) > $(sim_weight server3:8080)"
+	t0=$(tail -n 1 "$WORK/truth.csv" | cut -d, -f1)
+	wait_for "30 s of settling" 40 sim_time_at_least "$((${t0%.*} + 30))"
+	t1=$(tail -n 1 "$WORK/truth.csv" | cut -d, -f1)
+	tuned=$(fleet_p95_mean "$WORK/truth.csv" "$(awk -v t="$t1" 'BEGIN { print t - 10 }')" "$t1")
+	echo "fleet p95: equal weights $1 s, $2 $tuned s"
+	hetero_ordered || fail "weights lost their order"
+	awk -v a="$tuned" -v b="$1" 'BEGIN { exit !(a < 0.5 * b) }' ||
+		fail "fleet p95 $tuned not well below equal weights' $1"
+	ok "fleet p95 well below equal weights ($2)"
 }
 
 # ---- a misbehaving Prometheus (fakeprom.py) and a fast-ticking weightd on it ----
@@ -694,4 +753,136 @@ start_file_weightd() {
 	write_fault_config
 	start_weightd "$WORK/weightd.conf"
 	wait_for "the first write" 20 test -s "$WORK/out/weightd.yml"
+}
+
+# ---- a real HAProxy, real backends and open-loop load (130-134, bench-real) ----
+#
+#   start_haproxy 'backend sections'   haproxy -db on free loopback ports with
+#       its runtime API on TCP ($HAPROXY_API = 127.0.0.1:PORT) and on a UNIX
+#       socket ($HAPROXY_SOCK), an HTTP frontend on $HAPROXY_HTTP whose default
+#       backend is "app", and the Prometheus exporter on $HAPROXY_PROM/metrics;
+#       stop_haproxy, start_haproxy_again (the same config, a new process),
+#       restart_haproxy
+#   haproxy_api 'command'              one runtime API command; prints the answer
+#   haproxy_weight BACKEND/SERVER      the current weight
+#   haproxy_admin BACKEND SERVER       the server's srv_admin_state (8: drain)
+#   start_realbackend NAME WORKERS SERVICE [ARGS]  a realbackend on a free
+#       port; sets PORT_<NAME>; its log is $WORK/backend-NAME.log
+#   control_realbackend NAME 'query'   GET /control?query on it
+#   set_realbackend_jobs NAME...       PROM_JOBS scraping them, labelled server=NAME
+#   write_real_loop_config FILE WINDOW NAME...  weightd on HAProxy backend "app"
+
+REALBACKEND=$top_builddir/realbackend
+OPENLOAD=$top_builddir/openload
+
+start_haproxy() {
+	command -v haproxy >/dev/null || skip "haproxy not installed"
+	HAPROXY_API_PORT=${HAPROXY_API_PORT:-$(free_port)}
+	HAPROXY_API=127.0.0.1:$HAPROXY_API_PORT
+	HAPROXY_SOCK=$WORK/haproxy.sock
+	HAPROXY_HTTP=${HAPROXY_HTTP:-127.0.0.1:$(free_port)}
+	HAPROXY_PROM=${HAPROXY_PROM:-127.0.0.1:$(free_port)}
+	cat >"$WORK/haproxy.cfg" <<EOH
+global
+  nbthread 1
+  stats socket ipv4@$HAPROXY_API level admin
+  stats socket $HAPROXY_SOCK mode 600 level admin
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  timeout queue 30s
+frontend fe
+  bind $HAPROXY_HTTP
+  default_backend app
+frontend prom
+  bind $HAPROXY_PROM
+  http-request use-service prometheus-exporter if { path /metrics }
+$1
+EOH
+	haproxy -c -f "$WORK/haproxy.cfg" >"$WORK/haproxy-check.log" 2>&1 ||
+		fail "haproxy.cfg invalid: $(cat "$WORK/haproxy-check.log")"
+	start_haproxy_again
+}
+
+start_haproxy_again() {
+	haproxy -db -f "$WORK/haproxy.cfg" >>"$WORK/haproxy.log" 2>&1 &
+	HAPROXY_PID=$!
+	track "$HAPROXY_PID"
+	wait_for "haproxy's runtime API on $HAPROXY_API" 10 haproxy_is_up
+}
+
+stop_haproxy() {
+	kill "$HAPROXY_PID" 2>/dev/null || true
+	wait "$HAPROXY_PID" 2>/dev/null || true
+	untrack "$HAPROXY_PID"
+}
+
+restart_haproxy() {
+	stop_haproxy
+	start_haproxy_again
+}
+
+haproxy_api() {
+	python3 "$top_srcdir/tests/integration/haproxy_api.py" "$HAPROXY_API" "$1"
+}
+
+haproxy_is_up() {
+	haproxy_api 'show info' | grep -q "^Pid: $HAPROXY_PID\$"
+}
+
+haproxy_weight() {
+	haproxy_api "get weight $1" | cut -d' ' -f1
+}
+
+haproxy_admin() {
+	haproxy_api "show servers state $1" | awk -v s="$2" '$4 == s { print $7 }'
+}
+
+start_realbackend() {
+	port=$(free_port)
+	"$REALBACKEND" -l "127.0.0.1:$port" -w "$2" -t "$3" -S "$port" ${4:-} \
+		>"$WORK/backend-$1.out" 2>"$WORK/backend-$1.log" &
+	track $!
+	eval "PORT_$1=$port"
+	wait_for "realbackend $1 on port $port" 10 http_ok "http://127.0.0.1:$port/metrics"
+}
+
+control_realbackend() {
+	eval "port=\$PORT_$1"
+	curl -fsS --max-time 5 "http://127.0.0.1:$port/control?$2"
+}
+
+# set_realbackend_jobs NAME...: a scrape job (PROM_JOBS) for the named
+# realbackends, each target labelled server="NAME" like HAProxy's series.
+set_realbackend_jobs() {
+	PROM_JOBS="  - job_name: backends
+    scrape_interval: 1s
+    static_configs:"
+	for n in "$@"; do
+		eval "port=\$PORT_$n"
+		PROM_JOBS="$PROM_JOBS
+      - targets: ['127.0.0.1:$port']
+        labels: { server: '$n' }"
+	done
+}
+
+# write_real_loop_config FILE WINDOW NAME...: weightd on HAProxy backend "app" with
+# the named servers, a tick every $REAL_INTERVAL (default 1s): latency from
+# the backends' own histograms (p95 over WINDOW), errors and rate from
+# HAProxy's per-server responses.
+. "$top_srcdir/contrib/realload/loop-config.sh"
+write_real_loop_config() {
+	f=$1
+	win=$2
+	shift 2
+	rl=""
+	for n in "$@"; do
+		eval "port=\$PORT_$n"
+		rl="$rl $n=http://127.0.0.1:$port"
+	done
+	# shellcheck disable=SC2086
+	real_loop_config "${REAL_INTERVAL:-1s}" "$win" "" "$WORK/audit.jsonl" "$PROM_URL" \
+		"$HAPROXY_API" $rl >"$f"
 }

@@ -24,9 +24,10 @@ Every query (a POST to any path) reads MODEFILE (one word) and answers:
            a 200 body that is not JSON, in the warnings of a good answer
   partial  as good, but HTTP 500 for queries containing "down" (one
            service's queries failing while the others answer)
-GET /-/ready always answers 200 (readiness). With REQLOG, each query is
-appended to it, before it is answered, as one JSON line {"method", "path",
-"headers", "body"} (to check what weightd sends)."""
+GET /-/ready always answers 200 (readiness); any other GET is 404, or in
+mode hang never answered (an unreachable API). With REQLOG, each query or GET
+is appended to it, before it is answered, as one JSON line {"method",
+"path", "headers", "body"} (to check what weightd sends)."""
 import base64
 import http.server
 import json
@@ -81,6 +82,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/-/ready":
             return self.answer(200, b"ready\n", "text/plain")
+        # Any other GET (e.g. Traefik's API, read back by weightd) is logged;
+        # in mode hang it is never answered either.
+        if reqlog:
+            with reqlog_lock, open(reqlog, "a") as f:
+                f.write(json.dumps({"method": self.command, "path": self.path,
+                                    "headers": dict(self.headers), "body": ""}) + "\n")
+        try:
+            with open(modefile) as f:
+                hang = f.read().strip() == "hang"
+        except OSError:
+            hang = False
+        while hang:
+            time.sleep(60)
         self.answer(404, b"not found\n", "text/plain")
 
     def do_POST(self):
@@ -100,7 +114,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode in ("good", "swap"):
             return self.answer(200, json.dumps(vector(body, mode == "swap")).encode())
         if mode == "garbage":
-            return self.answer(200, os.urandom(512))
+            # Never a valid JSON start (random bytes that begin with a digit
+            # would parse as a number and make another error).
+            return self.answer(200, b"\xff" + os.urandom(511))
         if mode == "html":
             return self.answer(200, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
         if mode == "half":

@@ -13,6 +13,10 @@
                                all weights of one read must be equal (one tick);
                                prints "reads=N ticks=M"
   kv PORT MATCH                prints "key = value" lines, sorted (SCAN+MGET)
+  kvvalidate PORT ROOT SCHEMA  reads every key under ROOT/ as Traefik's KV provider does
+                               (list indices as labels, "true" for an empty struct, numbers
+                               and booleans typed), validates the document against the
+                               schema; prints the weights
 Exits 1 with a message on the first violation."""
 import ctypes
 import json
@@ -44,7 +48,7 @@ def weights_of(doc):
         else:
             items = svc["weighted"]["services"]
         for i, it in enumerate(items):
-            out.append((name, i, it["weight"]))
+            out.append((name, i, it.get("weight", 1)))
     return out
 
 
@@ -212,8 +216,53 @@ def kv(port, match):
         print("%s = %s" % (k, v))
 
 
+# Keys whose "true" stands for an empty struct (Traefik's label/KV convention).
+EMPTY_STRUCTS = ("healthCheck", "cookie", "passiveHealthCheck")
+
+
+def kv_tree(pairs):
+    """A nested document from (path parts, value) pairs; dicts whose keys are
+    all digits become lists, in index order."""
+    root = {}
+    for parts, v in pairs:
+        node = root
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = v
+
+    def typed(x, key):
+        if isinstance(x, dict):
+            if x and all(k.isdigit() for k in x):
+                return [typed(x[k], key) for k in sorted(x, key=int)]
+            return {k: typed(v, k) for k, v in x.items()}
+        if x == "true" and key in EMPTY_STRUCTS:
+            return {}
+        if x in ("true", "false"):
+            return x == "true"
+        if x.isdigit():
+            return int(x)
+        return x
+    return typed(root, "")
+
+
+def kvvalidate(port, root, schema_path):
+    import jsonschema
+    r = Resp(port)
+    keys = scan(r, root + "/*")
+    vals = r.cmd("MGET", *keys) if keys else []
+    doc = kv_tree([(k[len(root) + 1:].split("/"), v) for k, v in zip(keys, vals)])
+    schema = json.load(open(schema_path, encoding="utf-8"))
+    try:
+        jsonschema.validate(doc, schema)
+    except jsonschema.ValidationError as e:
+        die("KV under %s: schema: %s at %s" % (root, e.message, "/".join(map(str, e.path))))
+    for name, i, w in weights_of(doc):
+        print("%s %d %d" % (name, i, w))
+
+
 if __name__ == "__main__":
-    cmds = {"validate": validate, "poll": poll, "watch": watch, "scanmget": scanmget, "kv": kv}
+    cmds = {"validate": validate, "poll": poll, "watch": watch, "scanmget": scanmget, "kv": kv,
+            "kvvalidate": kvvalidate}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         die(__doc__)
     cmds[sys.argv[1]](*sys.argv[2:])

@@ -164,6 +164,20 @@ static const struct bad_case bad_cases[] = {
 	{{.policy = "max_weight = 40;"}, 8, "cannot reach total 100"},
 	{{.ba = "url = \"http://a:1\"; colour = \"red\";"}, 9, "unknown key \"colour\" in backend"},
 	{{.ba = "url = \"http://a:1\"; weight = \"heavy\";"}, 9, "weight must be an integer"},
+	/* output.type "haproxy" */
+	{{.out = "type = \"haproxy\";"}, 4, "output.address (HAProxy's runtime API"},
+	{{.out = "type = \"haproxy\"; address = \"nohostport\";"}, 4, "must be HOST:PORT"},
+	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\"; root_key = \"x\";"}, 4, "output.root_key is only for type \"redis\""},
+	{{.out = "type = \"file\"; path = \"/tmp/x\"; address = \"h:1\";"}, 4, "output.address is only for type \"redis\" or \"haproxy\""},
+	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";", .policy = "total = 300; max_weight = 200;"}, 7, "total 300 and max_weight 200 must be at most 256"},
+	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";", .policy = "total = 1000; max_weight = 500;"}, 7, "max_weight 500 must be at most 256"},
+	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";", .svc = "kind = \"weighted\";", .ba = "", .bb = ""}, 7, "kind must be \"servers\""},
+	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";", .svc = "health_check = { path = \"/h\"; };"}, 7, "checks belong in haproxy.cfg"},
+	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";", .svc = "haproxy_backend = \"a b\";"}, 7, "HAProxy backend name \"a b\" must be"},
+	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";", .ba = "haproxy_server = \"x;show info\";"}, 9, "HAProxy server name \"x;show info\""},
+	{{.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";", .bb = "haproxy_server = \"a\";"}, 10, "HAProxy server \"svc/a\" is already backend \"a\""},
+	{{.svc = "haproxy_backend = \"x\";"}, 7, "haproxy_backend is only for output.type \"haproxy\""},
+	{{.ba = "url = \"http://a:1\"; haproxy_server = \"x\";"}, 9, "haproxy_server is only for output.type"},
 	{{.ba = "url = \"http://a:1\"; weight = -5;"}, 9, "backend \"a\": weight -5 is negative"},
 	{{.ba = "url = \"http://a b:1\";"}, 9, "url \"http://a b:1\" is not an http:// or https:// URL"},
 	{{.ba = "url = \"http://a:1\n\";"}, 9, "is not an http:// or https:// URL"},
@@ -509,6 +523,17 @@ static void test_short_interval_warns(void)
 	unlink(path);
 	free(path);
 	free(text);
+	/* HAProxy applies each change at once: no warning */
+	s.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";";
+	text = build(&s);
+	path = tu_write_temp(text);
+	CU_ASSERT_EQUAL_FATAL(config_load(path, &cfg, &errs, &warns), 0);
+	CU_ASSERT_EQUAL(warns.n, 0);
+	errors_free(&warns);
+	config_free(cfg);
+	unlink(path);
+	free(path);
+	free(text);
 }
 
 static void test_shipped_config(void)
@@ -582,6 +607,31 @@ static void test_numeric_durations(void)
 	free(text);
 }
 
+/* output.type "haproxy": urls optional, names default to the config's, and
+ * the weights may go up to HAProxy's 256. */
+static void test_haproxy_output(void)
+{
+	struct slots sl = {.out = "type = \"haproxy\"; address = \"/run/haproxy/admin.sock\";",
+			   .policy = "total = 256; max_weight = 256;",
+			   .svc = "haproxy_backend = \"be_svc\";", .ba = "", .bb = "haproxy_server = \"s2\";"};
+	char *text = build(&sl);
+	struct wd_config *cfg = NULL;
+	struct wd_errors errs = {0};
+	char *path = NULL;
+	CU_ASSERT_EQUAL_FATAL(load_text(text, &cfg, &errs, &path), 0);
+	CU_ASSERT_EQUAL(cfg->output.type, WD_OUT_HAPROXY);
+	CU_ASSERT_STRING_EQUAL(cfg->output.address, "/run/haproxy/admin.sock");
+	const struct wd_service_cfg *svc = &cfg->services[0];
+	CU_ASSERT_STRING_EQUAL(svc->haproxy_backend, "be_svc");
+	CU_ASSERT_PTR_NULL(svc->backends[0].url);
+	CU_ASSERT_PTR_NULL(svc->backends[0].haproxy_server);
+	CU_ASSERT_STRING_EQUAL(svc->backends[1].haproxy_server, "s2");
+	config_free(cfg);
+	unlink(path);
+	free(path);
+	free(text);
+}
+
 static void test_template_expansion(void)
 {
 	char *x = config_expand_template("a${service}b${service}", "svc");
@@ -645,6 +695,7 @@ static const struct tu_test config_tests[] = {
 	{"numeric durations are seconds", test_numeric_durations},
 	{"${service} templates", test_template_expansion},
 	{"${service} escaped for its place in PromQL", test_template_escaping},
+	{"output haproxy", test_haproxy_output},
 	{NULL, NULL},
 };
 

@@ -137,7 +137,40 @@ static void test_service_window(void)
 	free(path);
 }
 
+/* strategy = "leasttime" puts the policy in its leasttime mode; a preset's
+ * built queries give the window (theirs, or 1m). */
+static void test_mode_and_preset_window(void)
+{
+	const char *text =
+		"prometheus = { url = \"http://127.0.0.1:9090\"; };\n"
+		"output = { type = \"file\"; path = \"/tmp/weightd-delay-test.yml\"; };\n"
+		"services = (\n"
+		" { name = \"lt\"; strategy = \"leasttime\"; latency_query = \"rate(x[1m])\";\n"
+		"   backends = ({ name = \"a\"; url = \"http://a:1\"; }); },\n"
+		" { name = \"rr\"; latency_query = \"rate(x[1m])\";\n"
+		"   backends = ({ name = \"a\"; url = \"http://a:1\"; }); },\n"
+		" { name = \"tr\"; metrics = \"traefik\"; kind = \"weighted\";\n"
+		"   backends = ({ name = \"v1\"; }); },\n"
+		" { name = \"tw\"; metrics = \"traefik\"; kind = \"weighted\"; window = \"2m\";\n"
+		"   backends = ({ name = \"v1\"; }); });\n";
+	char *path = tu_write_temp(text);
+	struct wd_config *cfg = NULL;
+	struct wd_errors errs = {0};
+	if (config_load(path, &cfg, &errs, NULL) < 0)
+		printf("\nconfig: %s\n", errs.n ? errs.msgs[0] : "?");
+	CU_ASSERT_FATAL(cfg != NULL);
+	CU_ASSERT(cfg->services[0].policy.leasttime);
+	CU_ASSERT(!cfg->services[1].policy.leasttime);
+	CU_ASSERT_EQUAL(cfg->services[2].policy.signal_window_ms, 60000);
+	CU_ASSERT_EQUAL(cfg->services[3].policy.signal_window_ms, 120000);
+	config_free(cfg);
+	errors_free(&errs);
+	unlink(path);
+	free(path);
+}
+
 static const struct tu_test delay_tests[] = {
+	{"leasttime mode from strategy; a preset's window", test_mode_and_preset_window},
 	{"longest range selector", test_longest_range},
 	{"per-tick share of a control step", test_tick_scale},
 	{"a service's signal window", test_service_window},

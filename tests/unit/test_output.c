@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "output.h"
+#include "readback.h"
 #include "testutil.h"
 
 
@@ -93,9 +94,9 @@ static void test_render_parses_back(void)
 {
 	char *doc, err[256];
 	size_t len;
-	CU_ASSERT_EQUAL_FATAL(output_file_render(outs, 2, &doc, &len, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(traefik_yaml(outs, 2, &doc, &len, err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(strlen(doc), len);
-	CU_ASSERT_EQUAL(strncmp(doc, OUTPUT_FILE_MARKER, strlen(OUTPUT_FILE_MARKER)), 0);
+	CU_ASSERT_EQUAL(strncmp(doc, TRAEFIK_FILE_MARKER, strlen(TRAEFIK_FILE_MARKER)), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(doc, "do not edit"));
 	yaml_document_t d;
 	CU_ASSERT_EQUAL_FATAL(parse(doc, len, &d), 0);
@@ -129,14 +130,14 @@ static void test_render_refuses_all_zero(void)
 	struct wd_output_service s = {&svcs[0], zero3};
 	char *doc, err[256];
 	size_t len;
-	CU_ASSERT_EQUAL(output_file_render(&s, 1, &doc, &len, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(traefik_yaml(&s, 1, &doc, &len, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NULL(doc);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "service \"app\": every backend is at weight 0"));
 	s.weights = neg;
-	CU_ASSERT_EQUAL(output_file_render(&s, 1, &doc, &len, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(traefik_yaml(&s, 1, &doc, &len, err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "negative weight -1"));
 	struct wd_kv_list kv;
-	CU_ASSERT_EQUAL(output_redis_render("traefik", &s, 1, &kv, err, sizeof(err)), -1);
+	CU_ASSERT_EQUAL(traefik_kv("traefik", &s, 1, &kv, err, sizeof(err)), -1);
 }
 
 /* A string libyaml refuses (not UTF-8, which the config never lets through)
@@ -156,7 +157,7 @@ static void test_render_emitter_failure(void)
 	for (int tick = 0; tick < 3; tick++) {
 		char *doc, err[256];
 		size_t len;
-		CU_ASSERT_EQUAL(output_file_render(s, 2, &doc, &len, err, sizeof(err)), -1);
+		CU_ASSERT_EQUAL(traefik_yaml(s, 2, &doc, &len, err, sizeof(err)), -1);
 		CU_ASSERT_PTR_NULL(doc);
 		CU_ASSERT_STRING_EQUAL(err, "YAML emitter: a name or URL is not valid UTF-8");
 	}
@@ -203,7 +204,7 @@ static void test_render_property(void)
 		struct wd_output_service os = {&svc, weights};
 		char *doc, err[256];
 		size_t len;
-		CU_ASSERT_EQUAL_FATAL(output_file_render(&os, 1, &doc, &len, err, sizeof(err)), 0);
+		CU_ASSERT_EQUAL_FATAL(traefik_yaml(&os, 1, &doc, &len, err, sizeof(err)), 0);
 		yaml_document_t d;
 		CU_ASSERT_EQUAL_FATAL(parse(doc, len, &d), 0);
 		yaml_node_t *s = get(&d, get(&d, get(&d, yaml_document_get_root_node(&d), "http"), "services"),
@@ -231,7 +232,7 @@ static void test_redis_render(void)
 {
 	struct wd_kv_list kv;
 	char err[256];
-	CU_ASSERT_EQUAL_FATAL(output_redis_render("traefik", outs, 2, &kv, err, sizeof(err)), 0);
+	CU_ASSERT_EQUAL_FATAL(traefik_kv("traefik", outs, 2, &kv, err, sizeof(err)), 0);
 	static const char *const want[][2] = {
 		{"traefik/http/services/app/loadBalancer/servers/0/url", "http://10.0.0.1:8080"},
 		{"traefik/http/services/app/loadBalancer/servers/0/weight", "70"},
@@ -251,7 +252,107 @@ static void test_redis_render(void)
 		CU_ASSERT_STRING_EQUAL(kv.kv[i].key, want[i][0]);
 		CU_ASSERT_STRING_EQUAL(kv.kv[i].value, want[i][1]);
 	}
-	output_kv_free(&kv);
+	traefik_kv_free(&kv);
+}
+
+/* The split layout: a weighted parent over one-server children, weights on
+ * the parent, a drained backend left out of it but its child still written,
+ * the health check on the children and followed by the parent. */
+static struct wd_backend_cfg split_b[] = {
+	{.name = "s1:80", .url = "http://10.0.0.1:80", .child = "web--s1-80", .pin = -1},
+	{.name = "s2:80", .url = "http://10.0.0.2:80", .child = "web--s2-80", .pin = -1},
+	{.name = "s3:80", .url = "http://10.0.0.3:80", .child = "web--s3-80", .pin = -1},
+};
+static struct wd_service_cfg split_svc = {
+	.name = "web", .kind = WD_KIND_SERVERS, .metrics = WD_METRICS_TRAEFIK, .backends = split_b,
+	.n_backends = 3, .health = {.set = true, .path = "/up"}};
+
+static void test_split_layout(void)
+{
+	static const int w[] = {60, 0, 40};
+	struct wd_output_service os = {&split_svc, w};
+	char *doc, err[256];
+	size_t len;
+	CU_ASSERT_EQUAL_FATAL(traefik_yaml(&os, 1, &doc, &len, err, sizeof(err)), 0);
+	yaml_document_t d;
+	CU_ASSERT_EQUAL_FATAL(parse(doc, len, &d), 0);
+	yaml_node_t *services = get(&d, get(&d, yaml_document_get_root_node(&d), "http"), "services");
+	yaml_node_t *parent = get(&d, get(&d, services, "web"), "weighted");
+	yaml_node_t *list = get(&d, parent, "services");
+	CU_ASSERT_EQUAL_FATAL(seq_len(list), 2);
+	int v;
+	CU_ASSERT_STRING_EQUAL(sval(get(&d, seq_at(&d, list, 0), "name")), "web--s1-80");
+	CU_ASSERT(int_val(get(&d, seq_at(&d, list, 0), "weight"), &v) == 0 && v == 60);
+	CU_ASSERT_STRING_EQUAL(sval(get(&d, seq_at(&d, list, 1), "name")), "web--s3-80");
+	CU_ASSERT(int_val(get(&d, seq_at(&d, list, 1), "weight"), &v) == 0 && v == 40);
+	yaml_node_t *phc = get(&d, parent, "healthCheck");
+	CU_ASSERT(phc && phc->type == YAML_MAPPING_NODE);
+	CU_ASSERT_PTR_NULL(get(&d, get(&d, services, "web"), "loadBalancer"));
+	for (size_t b = 0; b < 3; b++) {
+		yaml_node_t *lb = get(&d, get(&d, services, split_b[b].child), "loadBalancer");
+		yaml_node_t *servers = get(&d, lb, "servers");
+		CU_ASSERT_EQUAL_FATAL(seq_len(servers), 1);
+		CU_ASSERT_STRING_EQUAL(sval(get(&d, seq_at(&d, servers, 0), "url")), split_b[b].url);
+		CU_ASSERT_PTR_NULL(get(&d, seq_at(&d, servers, 0), "weight"));
+		CU_ASSERT_STRING_EQUAL(sval(get(&d, get(&d, lb, "healthCheck"), "path")), "/up");
+	}
+	yaml_document_delete(&d);
+	free(doc);
+
+	struct wd_kv_list kv;
+	CU_ASSERT_EQUAL_FATAL(traefik_kv("tr", &os, 1, &kv, err, sizeof(err)), 0);
+	static const char *const want[][2] = {
+		{"tr/http/services/web/weighted/services/0/name", "web--s1-80"},
+		{"tr/http/services/web/weighted/services/0/weight", "60"},
+		{"tr/http/services/web/weighted/services/1/name", "web--s3-80"},
+		{"tr/http/services/web/weighted/services/1/weight", "40"},
+		{"tr/http/services/web/weighted/healthCheck", "true"},
+		{"tr/http/services/web--s1-80/loadBalancer/servers/0/url", "http://10.0.0.1:80"},
+		{"tr/http/services/web--s1-80/loadBalancer/healthCheck/path", "/up"},
+		{"tr/http/services/web--s2-80/loadBalancer/servers/0/url", "http://10.0.0.2:80"},
+		{"tr/http/services/web--s2-80/loadBalancer/healthCheck/path", "/up"},
+		{"tr/http/services/web--s3-80/loadBalancer/servers/0/url", "http://10.0.0.3:80"},
+		{"tr/http/services/web--s3-80/loadBalancer/healthCheck/path", "/up"},
+	};
+	CU_ASSERT_EQUAL_FATAL(kv.n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < kv.n; i++) {
+		CU_ASSERT_STRING_EQUAL(kv.kv[i].key, want[i][0]);
+		CU_ASSERT_STRING_EQUAL(kv.kv[i].value, want[i][1]);
+	}
+	traefik_kv_free(&kv);
+
+	/* every child drained: refused like any service that would serve nothing */
+	static const int zero[] = {0, 0, 0};
+	os.weights = zero;
+	CU_ASSERT_EQUAL(traefik_kv("tr", &os, 1, &kv, err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "every backend is at weight 0"));
+}
+
+/* Traefik's API answers compared with what was written: servers by url,
+ * children by name with or without our provider's suffix, a missing weight
+ * as 1, another kind or other weights told apart. */
+static void test_readback_compare(void)
+{
+	static const struct traefik_entry lb_e[] = {{"http://a:1", 3}, {"http://b:1", 1}};
+	static const struct traefik_entry w_e[] = {{"web--a", 70}, {"web--b", 30}, {"x@docker", 0}};
+	struct traefik_service lb = {.name = "web", .weighted = false, .e = lb_e, .n = 2};
+	struct traefik_service w = {.name = "web", .weighted = true, .e = w_e, .n = 3};
+	char seen[256];
+	CU_ASSERT_EQUAL(readback_compare("{\"loadBalancer\":{\"servers\":[{\"url\":\"http://b:1\"},"
+					 "{\"url\":\"http://a:1\",\"weight\":3}]},\"status\":\"enabled\"}",
+					 &lb, "file", seen, sizeof(seen)), 1);
+	CU_ASSERT_EQUAL(readback_compare("{\"loadBalancer\":{\"servers\":[{\"url\":\"http://a:1\",\"weight\":2},"
+					 "{\"url\":\"http://b:1\"}]}}", &lb, "file", seen, sizeof(seen)), 0);
+	CU_ASSERT_STRING_EQUAL(seen, "http://a:1=2 http://b:1=1");
+	CU_ASSERT_EQUAL(readback_compare("{\"weighted\":{\"services\":[{\"name\":\"web--a@file\",\"weight\":70},"
+					 "{\"name\":\"web--b\",\"weight\":30},{\"name\":\"x@docker\",\"weight\":0}]}}",
+					 &w, "file", seen, sizeof(seen)), 1);
+	CU_ASSERT_EQUAL(readback_compare("{\"weighted\":{\"services\":[{\"name\":\"web--a@redis\",\"weight\":70},"
+					 "{\"name\":\"web--b\",\"weight\":30},{\"name\":\"x@docker\",\"weight\":0}]}}",
+					 &w, "file", seen, sizeof(seen)), 0);
+	CU_ASSERT_EQUAL(readback_compare("{\"loadBalancer\":{\"servers\":[]}}", &w, "file", seen, sizeof(seen)), 0);
+	CU_ASSERT_STRING_EQUAL(seen, "a loadBalancer service");
+	CU_ASSERT_EQUAL(readback_compare("not json", &w, "file", seen, sizeof(seen)), -1);
 }
 
 /* ---- the file output ---------------------------------------------------- */
@@ -343,7 +444,7 @@ static void test_file_write_unchanged_mode(void)
 	output_free(o);
 	char *doc;
 	size_t len;
-	output_file_render(o2, 2, &doc, &len, err, sizeof(err));
+	traefik_yaml(o2, 2, &doc, &len, err, sizeof(err));
 	FILE *f = fopen(path, "r");
 	char *got = calloc(1, len + 16);
 	size_t n = fread(got, 1, len + 15, f);
@@ -406,6 +507,8 @@ static const struct tu_test output_tests[] = {
 	{"render emitter failure", test_render_emitter_failure},
 	{"render property", test_render_property},
 	{"redis render", test_redis_render},
+	{"split layout", test_split_layout},
+	{"read-back comparison", test_readback_compare},
 	{"file take over", test_file_take_over},
 	{"file write, unchanged, mode", test_file_write_unchanged_mode},
 	{"file missing dir", test_file_missing_dir},

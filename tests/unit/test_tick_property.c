@@ -251,7 +251,7 @@ static void run_case(uint64_t seed)
 		struct wd_output_service os = {.cfg = svc, .weights = w};
 		char *doc = NULL, errbuf[256];
 		size_t len = 0;
-		CHECK(output_file_render(&os, 1, &doc, &len, errbuf, sizeof(errbuf)) == 0,
+		CHECK(traefik_yaml(&os, 1, &doc, &len, errbuf, sizeof(errbuf)) == 0,
 		      "file render failed: %s", errbuf);
 		int bad = 0;
 		long ysum = yaml_weight_sum(doc, len, &bad);
@@ -260,7 +260,7 @@ static void run_case(uint64_t seed)
 		      ysum, pc->total, bad);
 
 		struct wd_kv_list kv = {0};
-		CHECK(output_redis_render("traefik", &os, 1, &kv, errbuf, sizeof(errbuf)) == 0,
+		CHECK(traefik_kv("traefik", &os, 1, &kv, errbuf, sizeof(errbuf)) == 0,
 		      "redis render failed: %s", errbuf);
 		long ksum = 0;
 		int kbad = 0;
@@ -273,7 +273,7 @@ static void run_case(uint64_t seed)
 					ksum += atol(kv.kv[k].value);
 			}
 		}
-		output_kv_free(&kv);
+		traefik_kv_free(&kv);
 		CHECK(ksum == pc->total && kbad == 0, "Redis weights sum %ld (want %d), %d non-integers",
 		      ksum, pc->total, kbad);
 	}

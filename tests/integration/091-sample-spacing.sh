@@ -1,5 +1,5 @@
 #!/bin/sh
-# 089-sample-spacing: weightd ticking every second over samples Prometheus
+# 091-sample-spacing: weightd ticking every second over samples Prometheus
 # scrapes every 3 s sees nothing new on most ticks: it warns once, naming the
 # service, the spacing it measured and the interval to set; and not again.
 . "$top_srcdir/tests/integration/common.sh"
