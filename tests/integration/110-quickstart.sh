@@ -222,13 +222,7 @@ backends = (
   { name = "10.0.0.13:8080"; url = "http://10.0.0.13:8080"; capacity = 20.0; slots = 4; latency = "40ms"; weight = 1; }
 );
 EOS
-SIM_ARGS="-f $out --traefik-metrics"
-# shellcheck disable=SC2086
-"$SIM" -s "$WORK/qs.scn" -l "127.0.0.1:$SIM_PORT" --poll 100ms -o "$WORK/truth.csv" $SIM_ARGS \
-	>"$WORK/sim.out" 2>>"$WORK/sim.log" &
-SIM_PID=$!
-track "$SIM_PID"
-wait_for "the simulated Traefik" 10 http_ok "http://127.0.0.1:$SIM_PORT/metrics"
+SIM_LISTEN_PORT=$SIM_PORT start_sim "$WORK/qs.scn" -f "$out" --traefik-metrics
 start_prom_with "$WORK/prometheus.yml"
 
 qs_prepare
@@ -273,8 +267,7 @@ jq -e -s '[.[] | select(.service == "api")] | length >= 3' "$Q/var/log/weightd/a
 ok "Traefik follows the file, weightd reads it back, the audit log records each decision"
 stop_weightd
 [ "$WEIGHTD_RC" -eq 0 ] || fail "weightd exit status $WEIGHTD_RC"
-kill "$SIM_PID" && wait "$SIM_PID" 2>/dev/null
-untrack "$SIM_PID"
+stop_sim
 
 # ---- Traefik with the Redis provider ------------------------------------------
 command -v redis-server >/dev/null || skip "redis-server not installed"
@@ -302,11 +295,7 @@ redis-cli -p "$REDIS_PORT" CONFIG GET notify-keyspace-events | tail -n 1 | grep 
 [ "$(redis-cli -p "$REDIS_PORT" GET traefik/http/routers/api/service)" = api ] || fail "the router's keys are missing"
 ok "Redis: keyspace notifications on, the router's keys set"
 
-"$SIM" -s "$WORK/qs.scn" -l "127.0.0.1:$SIM_PORT" --poll 100ms -o "$WORK/truth.csv" \
-	--redis "127.0.0.1:$REDIS_PORT" --traefik-metrics >"$WORK/sim.out" 2>>"$WORK/sim.log" &
-SIM_PID=$!
-track "$SIM_PID"
-wait_for "the simulated Traefik on Redis" 10 http_ok "http://127.0.0.1:$SIM_PORT/metrics"
+SIM_LISTEN_PORT=$SIM_PORT start_sim "$WORK/qs.scn" --redis "127.0.0.1:$REDIS_PORT" --traefik-metrics
 
 check_and_dry_run redis ""
 [ -z "$(redis-cli -p "$REDIS_PORT" --scan --pattern 'traefik/http/services/*')" ] || fail "the dry run wrote to Redis"
