@@ -17,9 +17,10 @@
 #include "fleet.h"
 #include "scenario.h"
 
-#define BENCH_MAX_W 16      /* steered entities: backends, or weighted child services */
+#define BENCH_MAX_W 24      /* steered entities: backends, or weighted child services */
 #define BENCH_MAX_SEG 256   /* oracle segments */
-#define BENCH_WINDOW_TICKS 4 /* rate(...[1m]) at a 15 s tick */
+#define BENCH_WINDOW_S 60.0   /* rate(...[1m]) unless --window says otherwise */
+#define BENCH_MAX_WINDOW 64   /* ticks in a window, and ticks between scrapes, at most */
 #define BENCH_ERROR_PENALTY 10.0 /* the oracle's objective: p95 x (1 + 10 x error share) */
 
 enum bench_policy {
@@ -29,7 +30,7 @@ enum bench_policy {
 	BP_LEASTTIME,
 	BP_STEP,
 	BP_WD_LATENCY,
-	BP_WD_MARGINAL,
+	BP_WD_LEASTTIME,
 	BP_ORACLE,
 	BP_N
 };
@@ -39,7 +40,11 @@ extern const char *const bench_policy_names[BP_N];
 struct bench {
 	struct scenario sc;
 	char name[64];
-	double tick_s;          /* the scenario's interval: weightd's tick */
+	double tick_s;          /* the scenario's interval (or --tick): weightd's tick */
+	double window_s;        /* the queries' window (rate(...[1m])) */
+	size_t window_ticks;    /* ticks the window spans, 1..BENCH_MAX_WINDOW */
+	size_t scrape_ticks;    /* ticks between Prometheus scrapes (the scenario's scrape) */
+	size_t minute_ticks;    /* ticks in a minute (at least 1), for per-minute figures */
 	size_t n_ticks;
 	size_t warm_ticks;      /* not scored: the first 5 minutes (a quarter of a short run) */
 	bool groups;            /* a weighted service: the child services are steered */
@@ -54,6 +59,8 @@ struct bench {
 	size_t seg[BENCH_MAX_SEG + 1]; /* oracle segment starts; seg[n_seg] = n_ticks */
 	size_t n_seg;
 	double noise;           /* sigma of the lognormal noise on measured latency */
+	double tick_override_s; /* --tick: > 0 replaces the scenario's interval */
+	uint64_t seed_override; /* --seed: > 0 replaces the scenario's seed */
 	const char *policy_set; /* extra keys for weightd's policy group, e.g. "ki = 0.3;" */
 	int verbose;
 };

@@ -6,12 +6,31 @@
  * share)), until no move helps, then halve delta (16 % down to 1 %). Every
  * evaluation replays the scenario's seed from the start (common random
  * numbers), so differences between splits are not sampling noise of the
- * arrivals. Weights may reach 0: the oracle knows which backend fails. */
+ * arrivals. Weights may reach 0: the oracle knows which backend fails.
+ * Past ORACLE_SEARCH_MAX entities the pairwise search (n x (n - 1) runs a
+ * round) would take hours: the oracle is then the split by each phase's
+ * capacity, the best static split of a fleet whose servers differ only in
+ * capacity. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bench.h"
+
+#define ORACLE_SEARCH_MAX 8
+
+/* Entity e's capacity at time t (the schedule's, summed per child). */
+static double capacity_at(const struct bench *b, size_t e, double t)
+{
+	double c = 0;
+	const struct fleet_spec *sp = &b->sc.spec;
+	for (size_t i = 0; i < sp->n_backends; i++) {
+		const struct fleet_backend_spec *bs = &sp->backends[i];
+		if (strcmp(b->groups ? bs->service : bs->name, b->names[e]) == 0)
+			c += fleet_sched_at(&bs->capacity, t);
+	}
+	return c;
+}
 
 static int eval(const struct bench *b, double *seg_w, size_t s, double *cost, char *err,
 		size_t errlen)
@@ -33,9 +52,12 @@ int bench_oracle(const struct bench *b, double *seg_w, char *err, size_t errlen)
 		size_t k0 = b->seg[s];
 		bool in[BENCH_MAX_W];
 		double cap = 0;
+		bool big = b->nw > ORACLE_SEARCH_MAX;
+		double now[BENCH_MAX_W];
 		for (size_t e = 0; e < b->nw; e++) {
 			in[e] = b->join_tick[e] <= k0;
-			cap += in[e] ? b->capacity[e] : 0;
+			now[e] = big ? capacity_at(b, e, (double)k0 * b->tick_s) : b->capacity[e];
+			cap += in[e] ? now[e] : 0;
 		}
 		/* a later segment of the same phase starts from the last split */
 		bool same_phase = false;
@@ -43,12 +65,12 @@ int bench_oracle(const struct bench *b, double *seg_w, char *err, size_t errlen)
 			same_phase |= b->changes[i] == k0;
 		same_phase = s && !same_phase;
 		for (size_t e = 0; e < b->nw; e++)
-			w[e] = same_phase ? w[e - b->nw] : in[e] ? 100 * b->capacity[e] / cap : 0;
+			w[e] = same_phase ? w[e - b->nw] : in[e] ? 100 * now[e] / cap : 0;
 		double best;
 		if (eval(b, seg_w, s, &best, err, errlen) < 0)
 			return -1;
 		evals++;
-		for (size_t d = same_phase ? 2 : 0; d < sizeof deltas / sizeof *deltas; d++) {
+		for (size_t d = same_phase ? 2 : 0; !big && d < sizeof deltas / sizeof *deltas; d++) {
 			bool improved = true;
 			for (int round = 0; improved && round < 6; round++) {
 				improved = false;

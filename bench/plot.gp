@@ -12,8 +12,6 @@ set ylabel "weight (% of total)"
 set yrange [0:100]
 plot for [i=1:nw] f("weightd-latency") using 1:(column(3+i)) with lines lw 2 lc i dt 1 \
 		title sprintf("latency b%d", i), \
-	for [i=1:nw] f("weightd-marginal") using 1:(column(3+i)) with lines lw 1.5 lc i dt 2 \
-		title sprintf("marginal b%d", i), \
 	for [i=1:nw] f("oracle") using 1:(column(3+i)) with steps lw 1 lc i dt 3 \
 		title sprintf("oracle b%d", i)
 set ylabel "fleet p95 over the last minute (s)"

@@ -7,7 +7,7 @@
 #include "bench.h"
 
 const char *const bench_policy_names[BP_N] = {
-	"equal", "capacity", "p2c", "leasttime", "step", "weightd-latency", "weightd-marginal",
+	"equal", "capacity", "p2c", "leasttime", "step", "weightd-latency", "weightd-leasttime",
 	"oracle",
 };
 
@@ -62,16 +62,32 @@ int bench_load(struct bench *b, const char *path, double duration_s, char *err, 
 	b->noise = keep.noise;
 	b->policy_set = keep.policy_set;
 	b->verbose = keep.verbose;
+	b->tick_override_s = keep.tick_override_s;
+	b->seed_override = keep.seed_override;
+	b->window_s = keep.window_s > 0 ? keep.window_s : BENCH_WINDOW_S;
 	if (scenario_load(path, &b->sc, err, errlen) < 0)
 		return -1;
+	if (b->seed_override)
+		b->sc.spec.seed = b->seed_override;
 	const char *base = strrchr(path, '/');
 	base = base ? base + 1 : path;
 	snprintf(b->name, sizeof b->name, "%.*s", (int)strcspn(base, "."), base);
-	b->tick_s = b->sc.interval_s;
+	b->tick_s = b->tick_override_s > 0 ? b->tick_override_s : b->sc.interval_s;
 	double dur = duration_s > 0 ? duration_s : b->sc.duration_s;
 	if (!(b->tick_s >= 1) || !(dur >= 4 * b->tick_s)) {
 		snprintf(err, errlen, "%s: interval (the tick) must be at least 1s and duration "
 			 "at least four ticks", path);
+		goto fail;
+	}
+	b->window_ticks = (size_t)lround(b->window_s / b->tick_s);
+	b->scrape_ticks = b->sc.scrape_s > 0 ? (size_t)lround(b->sc.scrape_s / b->tick_s) : 1;
+	b->minute_ticks = (size_t)lround(60 / b->tick_s);
+	b->window_ticks = b->window_ticks ? b->window_ticks : 1;
+	b->scrape_ticks = b->scrape_ticks ? b->scrape_ticks : 1;
+	b->minute_ticks = b->minute_ticks ? b->minute_ticks : 1;
+	if (b->window_ticks > BENCH_MAX_WINDOW || b->scrape_ticks > BENCH_MAX_WINDOW) {
+		snprintf(err, errlen, "%s: window %gs and scrape %gs must each span at most %d ticks "
+			 "of %gs", path, b->window_s, b->sc.scrape_s, BENCH_MAX_WINDOW, b->tick_s);
 		goto fail;
 	}
 	b->n_ticks = (size_t)floor(dur / b->tick_s + 1e-9);
@@ -130,7 +146,7 @@ bool bench_applies(const struct bench *b, enum bench_policy p)
 {
 	if (p == BP_STEP)
 		return b->groups && b->nw == 2;
-	if (p == BP_P2C || p == BP_LEASTTIME)
+	if (p == BP_P2C || p == BP_LEASTTIME || p == BP_WD_LEASTTIME)
 		return !b->groups;
 	return true;
 }

@@ -6,8 +6,10 @@
  * are the real ones: a weightd.conf is generated and loaded by config_load,
  * and policy_step turns measurements into the integers a write carries.
  * Measurements are what `rate(...[1m])` and `histogram_quantile(0.95, ...)`
- * give at a 15 s tick: the last four ticks' histogram deltas merged, the
- * bucket interpolation included, times a lognormal noise. */
+ * give: the histogram deltas over the window (b->window_ticks ticks) ending
+ * at the last scrape, merged, the bucket interpolation included, times a
+ * lognormal noise drawn once per scrape (a tick that sees no new scrape
+ * reads exactly what the last one did, as Prometheus answers). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,10 +97,22 @@ static double rng_normal(struct rng *g)
 	return sqrt(-2 * log(rng_u(g))) * cos(2 * M_PI * rng_u(g));
 }
 
+/* Snapshots kept: back to the last scrape, and a window before it. */
+#define METER_RING (2 * BENCH_MAX_WINDOW + 1)
+
 struct meter {
-	struct fleet_counters snap[BENCH_WINDOW_TICKS + 1][BENCH_MAX_W]; /* ring by tick */
-	struct rng g;
+	struct fleet_counters snap[METER_RING][BENCH_MAX_W]; /* ring by tick */
+	uint64_t seed;
 };
+
+/* The noise factor of entity e's measurement from the scrape at tick ks:
+ * the same whenever that scrape is read. */
+static double meter_noise(const struct meter *m, const struct bench *b, size_t ks, size_t e)
+{
+	struct rng g = { m->seed ^ (ks * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)e << 48) };
+	rng_u(&g);
+	return exp(b->noise * rng_normal(&g));
+}
 
 static const struct fleet_counters *entity_counters(const struct bench *b, struct fleet *f,
 						    size_t e)
@@ -110,7 +124,7 @@ static const struct fleet_counters *entity_counters(const struct bench *b, struc
 static void meter_take(struct meter *m, const struct bench *b, struct fleet *f, size_t k)
 {
 	for (size_t e = 0; e < b->nw; e++)
-		m->snap[k % (BENCH_WINDOW_TICKS + 1)][e] = *entity_counters(b, f, e);
+		m->snap[k % METER_RING][e] = *entity_counters(b, f, e);
 }
 
 /* Entity e over the window ending with tick k, as the queries of the
@@ -119,19 +133,21 @@ static struct wd_measurement meter_read(struct meter *m, const struct bench *b, 
 					size_t k, size_t e)
 {
 	struct wd_measurement out = { 0 };
-	const struct fleet_counters *now = &m->snap[k % (BENCH_WINDOW_TICKS + 1)][e];
+	size_t sc = b->scrape_ticks, wt = b->window_ticks;
+	if (k + 1 < sc)
+		return out; /* not scraped yet */
+	size_t ks = k - (k + 1) % sc; /* the tick the last scrape ended */
+	const struct fleet_counters *now = &m->snap[ks % METER_RING][e];
 	struct fleet_counters zero = { 0 };
-	const struct fleet_counters *then =
-		k >= BENCH_WINDOW_TICKS ? &m->snap[(k - BENCH_WINDOW_TICKS) % (BENCH_WINDOW_TICKS + 1)][e]
-					: &zero;
+	const struct fleet_counters *then = ks >= wt ? &m->snap[(ks - wt) % METER_RING][e] : &zero;
 	size_t n_le;
 	const double *le = fleet_buckets(f, &n_le);
 	uint64_t cum[FLEET_MAX_BUCKETS + 1];
 	for (size_t i = 0; i <= n_le; i++)
 		cum[i] = now->hist.bucket[i] - then->hist.bucket[i];
 	uint64_t count = now->hist.count - then->hist.count;
-	size_t ticks = k >= BENCH_WINDOW_TICKS ? BENCH_WINDOW_TICKS : k + 1;
-	double noise = exp(b->noise * rng_normal(&m->g));
+	size_t ticks = ks >= wt ? wt : ks + 1;
+	double noise = meter_noise(m, b, ks, e);
 	if (!count)
 		return out; /* 0/0: no series */
 	out.has_latency = true;
@@ -154,7 +170,7 @@ struct wd {
 };
 
 /* Loads a weightd.conf for the entities that have joined by tick k. */
-static int wd_config(const struct bench *b, enum wd_objective obj, size_t k, struct wd *w,
+static int wd_config(const struct bench *b, bool leasttime, size_t k, struct wd *w,
 		     char *err, size_t errlen)
 {
 	char path[] = "/tmp/weightd-bench.XXXXXX";
@@ -169,11 +185,11 @@ static int wd_config(const struct bench *b, enum wd_objective obj, size_t k, str
 	fprintf(o, "interval = \"%gs\";\nlisten = \"\";\nstate_file = \"\";\n"
 		   "prometheus = { url = \"http://127.0.0.1:1\"; };\n"
 		   "output = { type = \"file\"; path = \"/nonexistent/weightd-bench.yml\"; };\n"
-		   "policy = { objective = \"%s\"; latency_query = \"l\"; error_query = \"e\";"
-		   " rate_query = \"r\"; %s };\n"
+		   "policy = { latency_query = \"l\"; error_query = \"e\";"
+		   " rate_query = \"r\"; window = \"%gs\"; %s };\n"
 		   "services = ( { name = \"bench\"; kind = \"%s\"; label = \"instance\";\n"
 		   "  backends = (\n",
-		b->tick_s, obj == WD_OBJ_MARGINAL ? "marginal" : "latency",
+		b->tick_s, b->window_s,
 		b->policy_set ? b->policy_set : "", b->groups ? "weighted" : "servers");
 	int wint[BENCH_MAX_W], lo[BENCH_MAX_W], hi[BENCH_MAX_W];
 	for (size_t e = 0; e < b->nw; e++) {
@@ -206,6 +222,8 @@ static int wd_config(const struct bench *b, enum wd_objective obj, size_t k, str
 		return -1;
 	}
 	errors_free(&errs);
+	/* Traefik's leasttime strategy on the service (the output's choice) */
+	cfg->services[0].policy.leasttime = leasttime;
 	if (policy_state_sync(&w->st, &cfg->services[0]) < 0) {
 		config_free(cfg);
 		snprintf(err, errlen, "out of memory");
@@ -262,7 +280,7 @@ struct step {
 static bool step_tick(struct step *s, struct meter *m, const struct bench *b, struct fleet *f,
 		      size_t k, double *w)
 {
-	if (s->rolled_back || (k + 1) % BENCH_WINDOW_TICKS)
+	if (s->rolled_back || (k + 1) % b->minute_ticks)
 		return false;
 	struct wd_measurement pri = meter_read(m, b, f, k, 0), can = meter_read(m, b, f, k, 1);
 	bool ok = can.has_latency && pri.has_latency &&
@@ -343,10 +361,11 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 		free(x);
 		goto out;
 	}
-	m->g.s = b->sc.spec.seed * 7919 + 17;
+	m->seed = b->sc.spec.seed * 7919 + 17;
 	x->r = r;
 	x->inner = p == BP_P2C ? fleet_chooser_p2c()
-		 : p == BP_LEASTTIME ? fleet_chooser_leasttime() : fleet_chooser_wrr();
+		 : p == BP_LEASTTIME || p == BP_WD_LEASTTIME ? fleet_chooser_leasttime()
+							     : fleet_chooser_wrr();
 	fleet_set_chooser(f, (struct fleet_chooser){ .pick = rec_pick, .on_weights = rec_weights,
 						     .on_done = rec_done, .free = rec_free,
 						     .ctx = x });
@@ -361,7 +380,7 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 			w[e] = b->capacity[e];
 			break;
 		case BP_WD_LATENCY:
-		case BP_WD_MARGINAL:
+		case BP_WD_LEASTTIME:
 			w[e] = 0; /* in Traefik once weightd writes it */
 			break;
 		case BP_STEP:
@@ -371,8 +390,9 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 			w[e] = 1;
 		}
 	}
-	if (p == BP_WD_LATENCY || p == BP_WD_MARGINAL) {
-		if (wd_config(b, p == BP_WD_MARGINAL ? WD_OBJ_MARGINAL : WD_OBJ_LATENCY, 0, &d, err,
+	bool wd = p == BP_WD_LATENCY || p == BP_WD_LEASTTIME;
+	if (wd) {
+		if (wd_config(b, p == BP_WD_LEASTTIME, 0, &d, err,
 			      errlen) < 0)
 			goto out;
 		for (size_t i = 0; i < d.cfg->services[0].n_backends; i++)
@@ -388,12 +408,12 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 			memcpy(w, seg_w + seg * b->nw, b->nw * sizeof *w);
 			seg++;
 		}
-		if ((p == BP_WD_LATENCY || p == BP_WD_MARGINAL) && k) {
+		if (wd && k) {
 			bool change = false;
 			for (size_t e = 0; e < b->nw; e++)
 				change |= (b->join_tick[e] <= k) != d.joined[e];
 			/* an operator adds the new server to the config as it joins */
-			if (change && wd_config(b, d.cfg->services[0].policy.objective, k, &d, err,
+			if (change && wd_config(b, p == BP_WD_LEASTTIME, k, &d, err,
 						errlen) < 0)
 				goto out;
 		}
@@ -404,7 +424,7 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 		r->n_ticks = k + 1;
 		meter_take(m, b, f, k);
 		bool wrote = false;
-		if (p == BP_WD_LATENCY || p == BP_WD_MARGINAL)
+		if (wd)
 			wrote = wd_tick(&d, m, b, f, k, w);
 		else if (p == BP_STEP)
 			wrote = step_tick(&st, m, b, f, k, w);

@@ -21,9 +21,12 @@ static void usage(FILE *out)
 		"  -s, --scenario FILE   a scenario (contrib/sim/scenarios/README.md); its\n"
 		"                        interval is the tick (weightd's interval)\n"
 		"  -p, --policies LIST   comma-separated subset of: equal,capacity,p2c,leasttime,\n"
-		"                        step,weightd-latency,weightd-marginal (the oracle always runs)\n"
+		"                        step,weightd-latency,weightd-leasttime (the oracle always runs)\n"
 		"  -d, --duration SECONDS  override the scenario's duration\n"
 		"      --noise SIGMA     lognormal noise on measured latency (default 0.05)\n"
+		"      --tick SECONDS    weightd's interval instead of the scenario's\n"
+		"      --window SECONDS  what the queries average over (default 60: [1m])\n"
+		"      --seed N          replace the scenario's seed (a rerun on other randomness)\n"
 		"      --set KEYS        extra keys for weightd's policy group, e.g. \"ki = 0.3;\"\n"
 		"      --series DIR      write DIR/SCENARIO.POLICY.dat per tick for plots\n"
 		"      --header          print the CSV header first\n"
@@ -73,7 +76,7 @@ static int series(const char *dir, const struct bench *b, enum bench_policy p,
 		fprintf(o, " %s", b->names[e]);
 	fputc('\n', o);
 	for (size_t k = 0; k < r->n_ticks; k++) {
-		size_t a = k + 1 >= BENCH_WINDOW_TICKS ? k + 1 - BENCH_WINDOW_TICKS : 0;
+		size_t a = k + 1 >= b->minute_ticks ? k + 1 - b->minute_ticks : 0;
 		double p95 = bench_quantile(r, a, k + 1, 0.95);
 		fprintf(o, "%.3f %.5f %.5f", (double)(k + 1) * b->tick_s / 60, isnan(p95) ? 0 : p95,
 			bench_error_share(r, a, k + 1));
@@ -109,6 +112,8 @@ int main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' }, { "noise", required_argument, NULL, 'n' },
 		{ "set", required_argument, NULL, 'k' },      { "series", required_argument, NULL, 'S' },
 		{ "header", no_argument, NULL, 'H' },         { "verbose", no_argument, NULL, 'v' },
+		{ "tick", required_argument, NULL, 't' },     { "window", required_argument, NULL, 'w' },
+		{ "seed", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },           { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -145,6 +150,24 @@ int main(int argc, char **argv)
 		case 'k':
 			b.policy_set = optarg;
 			break;
+		case 'r':
+			b.seed_override = strtoull(optarg, &end, 10);
+			if (*end || !b.seed_override) {
+				fprintf(stderr, "weightd-bench: --seed \"%s\": expected a positive integer\n", optarg);
+				return 2;
+			}
+			break;
+		case 't':
+		case 'w': {
+			double v = strtod(optarg, &end);
+			if (*end || !(v >= 1 && v <= 3600)) {
+				fprintf(stderr, "weightd-bench: --%s \"%s\": expected 1 to 3600 seconds\n",
+					c == 't' ? "tick" : "window", optarg);
+				return 2;
+			}
+			*(c == 't' ? &b.tick_override_s : &b.window_s) = v;
+			break;
+		}
 		case 'S':
 			dir = optarg;
 			break;

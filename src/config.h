@@ -18,6 +18,8 @@
 
 #define WD_MAX_BACKENDS 1024
 
+/* "marginal" is retired: the loader reads it, warns and makes it latency, so
+ * the policy only ever sees WD_OBJ_LATENCY. */
 enum wd_objective { WD_OBJ_LATENCY = 0, WD_OBJ_MARGINAL };
 enum wd_kind { WD_KIND_SERVERS = 0, WD_KIND_WEIGHTED };
 enum wd_output_type { WD_OUT_FILE = 0, WD_OUT_REDIS, WD_OUT_HAPROXY };
@@ -41,6 +43,15 @@ struct wd_policy_cfg {
 	double min_rate;
 	int64_t window_ms; /* the signal's range window; 0 = not set */
 	enum wd_latency_stat latency_stat; /* preset queries only */
+	double min_requests; /* a backend's signal built from fewer requests (rate x window) is thin */
+	/* Derived at load, for the policy's delay arithmetic (delay.h): the
+	 * interval, and the service's signal window: window_ms, else the longest
+	 * range selector in its queries; 0 when it cannot be known. */
+	int64_t tick_ms;
+	int64_t signal_window_ms;
+	/* The balancer is Traefik's leasttime (its strategy): weightd then
+	 * leaves per-request reaction to it and writes only real moves. */
+	bool leasttime;
 	/* Templates in the top-level group; expanded (${service} replaced) in a
 	 * service's effective policy. "" means absent. */
 	char *latency_query;

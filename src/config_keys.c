@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "delay.h"
 #include "log.h"
 #include "preset.h"
 #include "traefik.h"
@@ -136,6 +137,7 @@ const struct config_key config_keys[] = {
 	{"deadband", K_INT, POLICY_KEY, POL(deadband), .def = 1, AT_LEAST(0)},
 	{"stale_ticks", K_INT, POLICY_KEY, POL(stale_ticks), .def = 4, AT_LEAST(1)},
 	{"min_rate", K_DOUBLE, POLICY_KEY, POL(min_rate), .def = 0.0, AT_LEAST(0)},
+	{"min_requests", K_DOUBLE, POLICY_KEY, POL(min_requests), .def = 10.0, AT_LEAST(0)},
 	/* Templates: ${service} is replaced in a service's effective policy. */
 	{"latency_query", K_STRING, POLICY_KEY | P_SERVICE, POL(latency_query), .def_str = ""},
 	{"error_query", K_STRING, POLICY_KEY | P_SERVICE, POL(error_query), .def_str = ""},
@@ -464,10 +466,19 @@ static void parse_output(struct config_parser *p, const config_setting_t *g, voi
 			   "both)");
 }
 
-/* The rules between a policy's keys; prefix: who to name. */
+/* The rules between a policy's keys; prefix: who to name. The retired
+ * objective "marginal" becomes "latency" here, with a warning. */
 static void check_policy_relations(struct config_parser *p, const config_setting_t *s,
-				   const struct wd_policy_cfg *pc)
+				   struct wd_policy_cfg *pc)
 {
+	if (pc->objective == WD_OBJ_MARGINAL) {
+		const config_setting_t *o = config_setting_get_member(s, "objective");
+		if (o)
+			config_warn(p, o, "objective \"marginal\" is retired (it lost to \"latency\" in "
+				    "every benchmark scenario) and now means \"latency\"; remove the "
+				    "objective key");
+		pc->objective = WD_OBJ_LATENCY;
+	}
 	if (pc->max_weight < pc->min_weight)
 		config_kerr(p, s, "policy.max_weight %d below min_weight %d", pc->max_weight, pc->min_weight);
 	if (pc->max_weight > pc->total)
@@ -654,6 +665,34 @@ static char *copy_string(const char *s, const char *unused)
 	return xstrdup(s);
 }
 
+/* The service's signal window (delay.h): the built-in queries' window for a
+ * preset; else its window, else the longest range selector in its queries.
+ * Warns when neither says, since the gains then assume four intervals of
+ * window. Also notes whether the balancer is Traefik's leasttime. */
+static void signal_window(struct config_parser *p, const config_setting_t *g,
+			  struct wd_service_cfg *svc)
+{
+	struct wd_policy_cfg *pc = &svc->policy;
+	pc->leasttime = svc->lb.strategy && strcmp(svc->lb.strategy, "leasttime") == 0;
+	if (svc->metrics != WD_METRICS_CUSTOM) {
+		pc->signal_window_ms = preset_window_ms(svc);
+		return;
+	}
+	pc->signal_window_ms = pc->window_ms;
+	const char *q[] = {pc->latency_query, pc->error_query, pc->rate_query};
+	for (size_t i = 0; !pc->window_ms && i < 3; i++) {
+		int64_t r = delay_longest_range_ms(q[i]);
+		if (r > pc->signal_window_ms)
+			pc->signal_window_ms = r;
+	}
+	if (!pc->signal_window_ms && pc->latency_query && pc->latency_query[0])
+		config_warn(p, g, "its queries have no range selector such as [1m] and no window is "
+			    "set, so weightd cannot know how old its signal is and assumes %d "
+			    "intervals (%gs); set window = \"1m\" in the service's policy group to "
+			    "what the queries average over", DELAY_REF_TICKS_PER_WINDOW,
+			    DELAY_REF_TICKS_PER_WINDOW * pc->tick_ms / 1000.0);
+}
+
 /* metrics = "traefik" or "haproxy": the preset writes the queries and names
  * the label; for Traefik's kind servers each backend gets its child service's
  * name. */
@@ -723,6 +762,7 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 		check_weighted_keys(p, g);
 	if (svc->metrics != WD_METRICS_CUSTOM) {
 		check_preset(p, g, svc);
+		signal_window(p, g, svc);
 		p->svc = NULL;
 		return;
 	}
@@ -732,10 +772,7 @@ static void parse_service(struct config_parser *p, const config_setting_t *g,
 	map_policy_strings(&svc->policy, config_expand_template, svc->name, true);
 	if (!svc->policy.latency_query || !svc->policy.latency_query[0])
 		config_kerr(p, g, "no latency_query (set it on the service or in policy)");
-	const config_setting_t *pol = config_setting_get_member(g, "policy");
-	if (svc->policy.objective == WD_OBJ_MARGINAL &&
-	    (!svc->policy.rate_query || !svc->policy.rate_query[0]))
-		config_kerr(p, pol ? pol : g, "objective \"marginal\" needs a rate_query");
+	signal_window(p, g, svc);
 	p->svc = NULL;
 }
 
@@ -803,6 +840,7 @@ static void parse_services(struct config_parser *p, const config_setting_t *sl, 
 					"services needs at least one service")))
 		return;
 	cfg->n_services = (size_t)n;
+	cfg->policy.tick_ms = cfg->interval_ms; /* for the policy's delay arithmetic */
 	for (int i = 0; i < n; i++) {
 		config_setting_t *sg = config_setting_get_elem(sl, (unsigned)i);
 		parse_service(p, sg, &cfg->policy, cfg->metrics, &cfg->services[i]);

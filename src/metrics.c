@@ -19,7 +19,7 @@
 static const double tick_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 				      0.5,   1,    2.5,   5,    10,  30};
 #define N_BUCKETS (sizeof(tick_buckets) / sizeof(tick_buckets[0]))
-#define N_ACTIONS (WD_ACT_STALE + 1)
+#define N_ACTIONS (WD_ACT_PROBING + 1)
 /* Upper bounds of the time Traefik takes to show a write, in seconds: its
  * provider throttle is 2 s, and weightd looks once a tick. */
 static const double apply_buckets[] = {0.5, 1, 2, 3, 5, 10, 15, 30, 60, 120, 300};
@@ -30,6 +30,8 @@ struct mbackend {
 	int weight;
 	double latency_s, error_ratio, cost, pid_error;
 	enum wd_action action;
+	double gain_damping;
+	unsigned oscillations;
 };
 
 struct mservice {
@@ -186,6 +188,7 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 			.weight = b[i].weight, .latency_s = b[i].latency_s,
 			.error_ratio = b[i].error_ratio, .cost = b[i].cost,
 			.pid_error = b[i].pid_error, .action = b[i].action,
+			.gain_damping = b[i].gain_damping, .oscillations = b[i].oscillations,
 		};
 	}
 	for (size_t i = 0; i < ns; i++) {
@@ -361,6 +364,14 @@ static void render_locked(FILE *f, const struct metrics *m)
 	backend_gauge(f, m, "weightd_pid_error",
 		      "Controller error ln(mean cost / backend cost); positive gains weight.",
 		      offsetof(struct mbackend, pid_error));
+
+	backend_gauge(f, m, "weightd_backend_gain_damping",
+		      "Factor on the backend's controller gain after oscillations (1: undamped).",
+		      offsetof(struct mbackend, gain_damping));
+	family(f, "weightd_backend_oscillations_total", "counter",
+	       "Oscillations of the backend's weight found (and damped) since weightd started.");
+	for (size_t i = 0; i < m->nb; i++)
+		sb_series(f, "weightd_backend_oscillations_total", &m->b[i], m->b[i].oscillations);
 
 	family(f, "weightd_backend_action", "gauge",
 	       "1 for the action weightd took for the backend in the last tick, 0 for the others.");

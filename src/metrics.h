@@ -28,6 +28,8 @@ struct metrics_backend {
 	double cost;
 	double pid_error;
 	enum wd_action action;
+	double gain_damping;   /* the factor oscillation damping puts on its controller (1: none) */
+	unsigned oscillations; /* oscillations found since weightd started */
 };
 
 /* One service's series after a tick. */

@@ -4,6 +4,7 @@
  * over struct wd_service_state. README.md "How weightd decides" is the
  * operator's account of the same rules. */
 #include "policy.h"
+#include "delay.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -15,13 +16,21 @@
 
 /* Latencies below this are floored: ln(0) has no place in a ratio. */
 #define MIN_LATENCY_S 1e-6
+/* Under leasttime: a backend failing at least this share is not held up by
+ * the latency floor, and the deadband is at least total / this. */
+#define POLICY_LEASTTIME_ERROR 0.01
+#define POLICY_LEASTTIME_DEADBAND_DIV 10
+/* Slow start: a backend below its fair share ramps up while its cost is
+ * below the pool's by this much (ln 1.25). */
+#define POLICY_RAMP_ERROR 0.2231
+#define POLICY_RAMP_FACTOR 3.0
 /* The in-flight estimate at which the gain schedule stops falling. */
 #define POLICY_GAIN_INFLIGHT_CAP 8.0
 
 const char *policy_action_name(enum wd_action a)
 {
 	static const char *const names[] = {"applied", "dry_run", "held", "pinned",
-					    "frozen", "ejected", "stale"};
+					    "frozen", "ejected", "stale", "probing"};
 	return (unsigned)a < sizeof(names) / sizeof(names[0]) ? names[a] : "?";
 }
 
@@ -95,6 +104,10 @@ int policy_state_derive(const struct wd_service_state *st, const struct wd_servi
 			b[i].weight = bc->pin > 0 ? bc->pin : bc->weight;
 			b[i].out_weight = bc->pin >= 0 ? bc->pin : bc->weight;
 			b[i].pin = bc->pin;
+			b[i].last_latency = NAN;
+			b[i].last_error_ratio = NAN;
+			/* joined a running service */
+			b[i].probation = st->n > 0 ? WD_PROBATION_WAITING : WD_PROBATION_NONE;
 		}
 		b[i].name = xstrdup(bc->name);
 	}
@@ -138,6 +151,23 @@ enum role {
 	R_EJECT,   /* error ratio at or above eject_error_ratio */
 	R_PID,     /* has data: steered */
 	R_NODATA,  /* no data of its own: held, or drifting once stale */
+	R_THIN,    /* data too thin or too old to steer on: held, or probed back */
+};
+
+/* What this tick's controller is, from the config and the signal's delay
+ * (delay.h): the per-tick share of the gains and of the step limit. */
+struct ctl {
+	double scale;      /* the share of a control step one tick is */
+	double step_max;   /* the largest log-weight move of one tick */
+	double window_s;   /* the signal's window (four ticks when unknown) */
+	double window_ticks; /* ticks it spans (at least 1) */
+	int stale_ticks;   /* ticks without data before the stale drift */
+	int repeat_ticks;  /* ticks a latency may repeat exactly before it is stale */
+	double probe_w;    /* the weight a thin backend is probed back to */
+	double fair_w;     /* an equal share of what the pins leave */
+	double damping;    /* the service's damping: the lowest of its backends' */
+	double pool_error; /* the mean error ratio of the backends not ejected */
+	double pool_latency; /* the geometric mean latency of the backends with data (NaN none) */
 };
 
 /* Writes a decision's reason (truncated to fit). */
@@ -187,9 +217,34 @@ static double cost_of(const struct wd_policy_cfg *pc, const struct wd_measuremen
 	double er = error_usable(m) ? m->error_ratio : 0;
 	double c = lat * (1 + pc->error_penalty * er);
 	*inflight = m->has_rate ? m->rate * m->latency_s : NAN;
-	if (pc->objective == WD_OBJ_MARGINAL && isfinite(*inflight))
-		c *= 1 + *inflight;
 	return c;
+}
+
+/* Whether m's error ratio is within bounds of the pool's: at most half as
+ * much again, plus half a percent (unknown counts as 0). */
+static bool error_at_most_pool(const struct wd_measurement *m,
+			       const struct ctl *c)
+{
+	double er = error_usable(m) ? m->error_ratio : 0;
+	return er <= 1.5 * c->pool_error + 0.005;
+}
+
+/* Whether m's error ratio fell since the last tick (an ejected backend's
+ * window still holds its old failures while it recovers). */
+static bool error_falling(const struct wd_backend_state *bs,
+			  const struct wd_measurement *m)
+{
+	return error_usable(m) && isfinite(bs->last_error_ratio) &&
+	       m->error_ratio < bs->last_error_ratio;
+}
+
+/* The integer an ejected backend gets: min_weight; under leasttime nothing
+ * (left out of the output), since leasttime prefers a server that fails
+ * fast whatever its weight. Its continuous weight stays at min_weight, so
+ * when it turns stale it is probed back from there. */
+static int ejected_weight(const struct wd_policy_cfg *pc)
+{
+	return pc->leasttime ? 0 : pc->min_weight;
 }
 
 /* The weight a steered backend continues from: its continuous weight, or its
@@ -223,7 +278,7 @@ static bool hold_unchanged(const struct wd_service_cfg *svc, const struct wd_ser
  * rest; if that is infeasible (few steered backends, or total or bounds
  * changed by a reload), the held ones scale with them; last, the ejected. */
 static int shape(const struct wd_service_cfg *svc, const enum role *role, const double *want,
-		 double *x)
+		 const double *floor, double *x)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
 	size_t n = svc->n_backends;
@@ -261,7 +316,7 @@ static int shape(const struct wd_service_cfg *svc, const enum role *role, const 
 			if (fixed) {
 				lo[i] = hi[i] = want[i];
 			} else {
-				lo[i] = pc->min_weight;
+				lo[i] = role[i] == R_PID && level == 0 ? floor[i] : pc->min_weight;
 				hi[i] = pc->max_weight;
 			}
 		}
@@ -276,13 +331,64 @@ static int shape(const struct wd_service_cfg *svc, const enum role *role, const 
 struct memory {
 	double e1, e2;
 	int n_err, stale;
+	double last_latency;
+	int repeats;
+	bool probing;
+	enum wd_probation probation;
+	double last_error_ratio;
+	struct wd_damping damp;
 };
+
+/* How many requests the signal of m was built from: its rate over the
+ * window; NaN when the rate is unknown. */
+static double evidence(const struct ctl *c, const struct wd_measurement *m)
+{
+	return m->has_rate ? m->rate * c->window_s : NAN;
+}
+
+/* How many ticks in a row m repeats the latency bs saw, this one included. */
+static int repeats_of(const struct wd_backend_state *bs, const struct wd_measurement *m)
+{
+	return m->latency_s == bs->last_latency ? bs->repeats + 1 : 0;
+}
+
+/* A signal the controller must not push a backend further on: built from
+ * fewer than min_requests requests, or (without a rate to tell) a starved
+ * backend's latency (below half a fair share) repeated exactly for longer
+ * than the signal's delay: nothing has refreshed it, as when a server's
+ * average is left over from the last requests it served. */
+static bool signal_thin(const struct wd_policy_cfg *pc, const struct ctl *c,
+			const struct wd_backend_state *bs, const struct wd_measurement *m)
+{
+	double ev = evidence(c, m);
+	if (isfinite(ev))
+		return ev < pc->min_requests;
+	return bs->weight < c->fair_w / 2 && repeats_of(bs, m) >= c->repeat_ticks;
+}
+
+/* The error ratio of the newest tick, as far as the window shows it: a
+ * window's average moves by a window's share of what the newest tick brought
+ * (ticks per window times its change, from where it was), so failures that
+ * began a tick ago are seen whole instead of a quarter of them. Never below
+ * the window's own ratio; the window's when the last is unknown, and for an
+ * overloaded backend (latency above twice the pool's): its errors are the
+ * queue's overflow, which the cost already steers away from, not a failure
+ * to eject at once. */
+static double newest_error_ratio(const struct ctl *c, const struct wd_backend_state *bs,
+				 const struct wd_measurement *m)
+{
+	double er = m->error_ratio;
+	if (!isfinite(bs->last_error_ratio) || !(er > bs->last_error_ratio) ||
+	    (m->has_latency && isfinite(c->pool_latency) && m->latency_s > 2 * c->pool_latency))
+		return er;
+	return fmin(1, fmax(er, bs->last_error_ratio + c->window_ticks * (er - bs->last_error_ratio)));
+}
 
 /* Eject and hold rules: what each backend is this tick; fills the costs.
  * Returns whether any backend is steered. */
 static bool classify(const struct wd_service_cfg *svc, const struct wd_service_state *st,
-		     const struct wd_measurement *m, enum role *role, double *lnc,
-		     double *inflight, struct wd_decision *out)
+		     const struct ctl *c, const struct wd_measurement *m, enum role *role,
+		     double *lnc, double *inflight, struct wd_decision *out)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
 	bool any_steered = false;
@@ -297,10 +403,10 @@ static bool classify(const struct wd_service_cfg *svc, const struct wd_service_s
 			role[i] = R_PIN;
 		else if (svc->freeze)
 			role[i] = R_FROZEN;
-		else if (error_usable(&m[i]) && m[i].error_ratio >= pc->eject_error_ratio)
+		else if (error_usable(&m[i]) && newest_error_ratio(c, &st->b[i], &m[i]) >= pc->eject_error_ratio)
 			role[i] = R_EJECT;
 		else if (m[i].has_latency)
-			role[i] = R_PID;
+			role[i] = signal_thin(pc, c, &st->b[i], &m[i]) ? R_THIN : R_PID;
 		else
 			role[i] = R_NODATA;
 		if (m[i].has_latency) {
@@ -333,15 +439,21 @@ static double pool_log_cost(const struct wd_service_cfg *svc, const struct wd_se
 
 /* The continuous weight one backend asks for this tick (before shaping), its
  * action and reason, and its next PID memory. */
-static double decide(const struct wd_service_cfg *svc, const struct wd_backend_cfg *bc,
-		     const struct wd_backend_state *bs, enum role role,
-		     const struct wd_measurement *m, double ln_pool, double inflight,
-		     struct memory *mem, struct wd_decision *d)
+static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
+		     const struct wd_backend_cfg *bc, const struct wd_backend_state *bs,
+		     enum role role, const struct wd_measurement *m, double ln_pool,
+		     double inflight, struct memory *mem, struct wd_decision *d)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
-	double step_max = log(1 + pc->max_step);
+	double step_max = c->step_max;
 	double w = start_weight(pc, bc, bs);
-	*mem = (struct memory){.e1 = bs->e1, .e2 = bs->e2, .n_err = 0, .stale = bs->stale};
+	*mem = (struct memory){.e1 = bs->e1, .e2 = bs->e2, .n_err = 0, .stale = bs->stale,
+			       .last_latency = NAN, .damp = bs->damp, .probation = bs->probation,
+			       .last_error_ratio = error_usable(m) ? m->error_ratio : NAN};
+	if (m->has_latency) {
+		mem->last_latency = m->latency_s;
+		mem->repeats = repeats_of(bs, m);
+	}
 	switch (role) {
 	case R_DRAIN:
 		d->action = WD_ACT_PINNED;
@@ -364,25 +476,53 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
 		return w;
 	case R_EJECT:
 		d->action = WD_ACT_EJECTED;
-		reasonf(d, "error ratio %.3g >= %.3g", m->error_ratio, pc->eject_error_ratio);
+		if (m->error_ratio >= pc->eject_error_ratio)
+			reasonf(d, "error ratio %.3g >= %.3g", m->error_ratio, pc->eject_error_ratio);
+		else
+			reasonf(d, "error ratio %.3g, rising: %.3g in the newest tick >= %.3g",
+				m->error_ratio, newest_error_ratio(c, bs, m), pc->eject_error_ratio);
 		mem->stale = 0;
-		return pc->min_weight;
+		mem->probation = WD_PROBATION_WAITING;
+		return pc->min_weight; /* kept as memory: a probe starts from it */
 	case R_NODATA: {
 		char why[96];
 		no_data_why(pc, m, why, sizeof(why));
-		mem->stale = bs->stale < pc->stale_ticks ? bs->stale + 1 : pc->stale_ticks + 1;
-		if (mem->stale <= pc->stale_ticks) {
+		mem->stale = bs->stale < c->stale_ticks ? bs->stale + 1 : c->stale_ticks + 1;
+		if (mem->stale <= c->stale_ticks) {
 			mem->n_err = bs->n_err;
 			d->action = WD_ACT_HELD;
-			reasonf(d, "no data: %s (tick %d of %d)", why, mem->stale, pc->stale_ticks);
+			reasonf(d, "no data: %s (tick %d of %d)", why, mem->stale, c->stale_ticks);
 			return w;
 		}
 		/* Stale: drift toward the configured weight, at most one max_step a
 		 * tick, so it gets traffic and produces data again. */
 		d->action = WD_ACT_STALE;
-		reasonf(d, "no data for over %d ticks: %s; back toward weight %d", pc->stale_ticks,
+		mem->probation = WD_PROBATION_WAITING;
+		reasonf(d, "no data for over %d ticks: %s; back toward weight %d", c->stale_ticks,
 			why, bc->weight);
 		return w * exp(util_clamp(log(bc->weight / w), -step_max, step_max));
+	}
+	case R_THIN: {
+		/* Not pushed further on a signal that says little: held, or
+		 * probed back (one step a tick) to a share that measures it. */
+		char why[96];
+		double ev = evidence(c, m);
+		if (isfinite(ev))
+			snprintf(why, sizeof(why), "signal from %.3g requests (min_requests %g)", ev,
+				 pc->min_requests);
+		else
+			snprintf(why, sizeof(why), "latency unchanged for %d ticks", mem->repeats + 1);
+		mem->stale = 0;
+		mem->probation = WD_PROBATION_WAITING;
+		if (w < c->probe_w) {
+			d->action = WD_ACT_PROBING;
+			mem->probing = true;
+			reasonf(d, "%s: probing back toward weight %.3g", why, c->probe_w);
+			return w * exp(util_clamp(log(c->probe_w / w), 0, step_max));
+		}
+		d->action = WD_ACT_HELD;
+		reasonf(d, "%s: holding", why);
+		return w;
 	}
 	case R_PID:
 		break;
@@ -402,16 +542,44 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
 	double g = 1;
 	if (isfinite(inflight)) {
 		double n = inflight < POLICY_GAIN_INFLIGHT_CAP ? inflight : POLICY_GAIN_INFLIGHT_CAP;
-		g = 1 / (1 + (pc->objective == WD_OBJ_MARGINAL ? 2 : 1) * n);
+		g = 1 / (1 + n);
 	}
-	double dd = g * (pc->kp * (e - e1) + pc->ki * e + pc->kd * (e - 2 * e1 + e2));
+	/* Per tick, the integral and the step limit take the tick's share of a
+	 * control step (delay.h); the proportional term telescopes over the
+	 * ticks and needs no share; the derivative's second difference shrinks
+	 * with the square of the tick, so it takes the inverse share. */
+	double dd = g * (pc->kp * (e - e1) + pc->ki * c->scale * e +
+			 pc->kd / c->scale * (e - 2 * e1 + e2));
 	if (!isfinite(dd))
 		dd = 0;
-	*mem = (struct memory){.e1 = e, .e2 = e1, .n_err = bs->n_err < 2 ? bs->n_err + 1 : 2,
-			       .stale = 0};
+	/* Slow start, gated on what it measures: a backend on probation
+	 * (joined, or back from an ejection, staleness or a thin signal) below
+	 * its fair share waits until its latency is clearly below the pool's
+	 * cost and its errors within the pool's (or falling, as an ejected
+	 * backend's window forgets its failures), then triples each control
+	 * step up to a fair share; the first tick it measures badly while
+	 * ramping, probation ends and the PID above takes over (and backs off
+	 * if it must). */
+	bool ramp = bs->probation != WD_PROBATION_NONE && w < c->fair_w &&
+		    ln_pool - log(fmax(m->latency_s, MIN_LATENCY_S)) > POLICY_RAMP_ERROR &&
+		    (error_at_most_pool(m, c) || error_falling(bs, m));
+	mem->probation = ramp ? WD_PROBATION_RAMPING
+		       : bs->probation == WD_PROBATION_WAITING && w < c->fair_w ? WD_PROBATION_WAITING
+										 : WD_PROBATION_NONE;
+	double move = util_clamp(dd * c->damping, -step_max, step_max);
+	if (ramp) /* tripling a control step, up to a fair share: there in a few ticks */
+		move = fmax(move, fmin(log(POLICY_RAMP_FACTOR) * c->scale, log(c->fair_w / w)));
+	mem->e1 = e;
+	mem->e2 = e1;
+	mem->n_err = bs->n_err < 2 ? bs->n_err + 1 : 2;
+	mem->stale = 0;
 	d->action = WD_ACT_APPLIED;
-	reasonf(d, "cost %.3gs vs pool %.3gs", d->cost, exp(ln_pool));
-	return w * exp(util_clamp(dd, -step_max, step_max));
+	if (ramp)
+		reasonf(d, "cost %.3gs vs pool %.3gs; below fair share %.3g: ramping up", d->cost,
+			exp(ln_pool), c->fair_w);
+	else
+		reasonf(d, "cost %.3gs vs pool %.3gs", d->cost, exp(ln_pool));
+	return w * exp(move);
 }
 
 /* Shape, in integers: apportions x into newi. Held and frozen backends
@@ -421,8 +589,8 @@ static double decide(const struct wd_service_cfg *svc, const struct wd_backend_c
  * total, a pin was set or lifted, or an integer is outside its bounds (a new
  * ejection, drain or undrain, or a reload changed the bounds). 0 or -1. */
 static int integers(const struct wd_service_cfg *svc, const struct wd_service_state *st,
-		    const enum role *role, const struct memory *mem, const double *x, int *newi,
-		    bool *forced)
+		    const enum role *role, const struct memory *mem, int stale_ticks,
+		    const double *x, int *newi, bool *forced)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
 	size_t n = svc->n_backends;
@@ -434,13 +602,14 @@ static int integers(const struct wd_service_cfg *svc, const struct wd_service_st
 		if (role[i] == R_DRAIN || role[i] == R_PIN) {
 			lo[i] = hi[i] = role[i] == R_PIN ? svc->backends[i].pin : 0;
 		} else if (role[i] == R_EJECT) {
-			lo[i] = hi[i] = pc->min_weight;
+			lo[i] = hi[i] = ejected_weight(pc);
 		} else {
 			lo[i] = pc->min_weight;
 			hi[i] = pc->max_weight;
 		}
 		bool held = role[i] == R_HOLDALL || role[i] == R_FROZEN ||
-			    (role[i] == R_NODATA && mem[i].stale <= pc->stale_ticks);
+			    (role[i] == R_NODATA && mem[i].stale <= stale_ticks) ||
+			    (role[i] == R_THIN && !mem[i].probing);
 		if (ow < lo[i] || ow > hi[i] || st->b[i].pin != svc->backends[i].pin)
 			*forced = true;
 		else if (held)
@@ -457,6 +626,104 @@ static int integers(const struct wd_service_cfg *svc, const struct wd_service_st
 		}
 	}
 	return policy_apportion(x, n, pc->total, lo, hi, newi);
+}
+
+/* The samples' spacing in ticks, from how often a tick brought no new
+ * latency for any backend (see policy_sample_spacing). */
+double policy_sample_spacing(const struct wd_service_state *st)
+{
+	if (st->ticks_seen < POLICY_SPACING_MIN_TICKS || st->ticks_repeated >= st->ticks_seen)
+		return 1.0;
+	return (double)st->ticks_seen / (double)(st->ticks_seen - st->ticks_repeated);
+}
+
+/* Counts whether this tick brought any new latency (every usable one
+ * repeating its last exactly means no sample arrived since). */
+static void count_spacing(const struct wd_service_cfg *svc, struct wd_service_state *st,
+			  const struct wd_measurement *m)
+{
+	bool any = false, fresh = false;
+	for (size_t i = 0; i < svc->n_backends; i++) {
+		if (!m[i].has_latency)
+			continue;
+		any = true;
+		fresh |= m[i].latency_s != st->b[i].last_latency;
+	}
+	if (!any)
+		return;
+	if (st->ticks_seen >= 2 * POLICY_SPACING_MIN_TICKS) { /* a memory of the last few dozen */
+		st->ticks_seen /= 2;
+		st->ticks_repeated /= 2;
+	}
+	st->ticks_seen++;
+	st->ticks_repeated += !fresh;
+}
+
+/* This tick's controller: the gains' per-tick share from the tick and the
+ * signal's window, lengthened by the samples' spacing when the tick is
+ * shorter than it; and the weight a thin backend is probed back to. */
+static void control_of(const struct wd_service_cfg *svc, const struct wd_service_state *st,
+		       const struct wd_measurement *m, struct ctl *c)
+{
+	const struct wd_policy_cfg *pc = &svc->policy;
+	int64_t tick = pc->tick_ms, win = pc->signal_window_ms;
+	if (win <= 0)
+		win = DELAY_REF_TICKS_PER_WINDOW * tick;
+	double spacing = policy_sample_spacing(st);
+	int64_t extra = (int64_t)((spacing - 1) * (double)tick);
+	c->scale = delay_tick_scale(tick, win + extra);
+	c->step_max = log(1 + pc->max_step) * c->scale;
+	c->window_s = (double)win / 1000.0;
+	c->window_ticks = tick > 0 ? fmax(1, (double)win / (double)tick) : DELAY_REF_TICKS_PER_WINDOW;
+	c->stale_ticks = (int)ceil(pc->stale_ticks / c->scale - 1e-9);
+	c->repeat_ticks = tick > 0 ? (int)ceil((double)(delay_signal_ms(tick, win) + extra) /
+					   (double)tick - 1e-9) : 5;
+	/* A probe gets what measures it: twice min_requests over the window,
+	 * from the traffic the service's rates show; never over half a fair share. */
+	double rate = 0, fixed = 0;
+	size_t free_n = 0;
+	bool rates = true;
+	for (size_t i = 0; i < svc->n_backends; i++) {
+		int pin = svc->backends[i].pin;
+		if (pin >= 0) {
+			fixed += pin;
+			continue;
+		}
+		free_n++;
+		if (m[i].has_rate)
+			rate += m[i].rate;
+		else
+			rates = false;
+	}
+	double fair = free_n ? (pc->total - fixed) / (double)free_n : pc->total;
+	c->fair_w = fair;
+	double er_sum = 0;
+	size_t er_n = 0;
+	for (size_t i = 0; i < svc->n_backends; i++) {
+		if (error_usable(&m[i]) && m[i].error_ratio < pc->eject_error_ratio) {
+			er_sum += m[i].error_ratio;
+			er_n++;
+		}
+	}
+	c->pool_error = er_n ? er_sum / (double)er_n : 0;
+	double ln_sum = 0;
+	size_t lat_n = 0;
+	for (size_t i = 0; i < svc->n_backends; i++) {
+		if (m[i].has_latency) {
+			ln_sum += log(fmax(m[i].latency_s, MIN_LATENCY_S));
+			lat_n++;
+		}
+	}
+	c->pool_latency = lat_n ? exp(ln_sum / (double)lat_n) : NAN;
+	/* An oscillation is a mode of the whole service (every weight moves
+	 * against the others), so one backend's damping damps them all. */
+	c->damping = 1;
+	for (size_t i = 0; i < svc->n_backends; i++)
+		c->damping = fmin(c->damping, damping_gain(&st->b[i].damp));
+	double want = rates && rate > 0
+			      ? pc->total * 2 * pc->min_requests / (rate * c->window_s)
+			      : fair / 4;
+	c->probe_w = util_clamp(want, pc->min_weight, fair / 2 > pc->min_weight ? fair / 2 : pc->min_weight);
 }
 
 bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
@@ -479,27 +746,48 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	enum role role[WD_MAX_BACKENDS];
 	double lnc[WD_MAX_BACKENDS], inflight[WD_MAX_BACKENDS], want[WD_MAX_BACKENDS];
 	struct memory mem[WD_MAX_BACKENDS];
-	bool any_steered = classify(svc, st, m, role, lnc, inflight, out);
+	struct ctl c;
+	count_spacing(svc, st, m);
+	control_of(svc, st, m, &c);
+	bool any_steered = classify(svc, st, &c, m, role, lnc, inflight, out);
 	/* No backend with data: fail static, without stale drift (the cause is
 	 * the service's metrics, not one backend). Ejections and pins still apply. */
-	if (!svc->freeze && !any_steered)
+	if (!svc->freeze && !any_steered) {
 		for (size_t i = 0; i < n; i++)
 			if (role[i] == R_NODATA)
 				role[i] = R_HOLDALL;
+		c.probe_w = 0; /* every signal thin: nothing to probe against */
+	}
 	double ln_pool = pool_log_cost(svc, st, role, lnc);
 	for (size_t i = 0; i < n; i++) {
 		if (isfinite(ln_pool) && isfinite(out[i].cost))
 			out[i].error = ln_pool - lnc[i];
-		want[i] = decide(svc, &svc->backends[i], &st->b[i], role[i], &m[i], ln_pool,
+		want[i] = decide(svc, &c, &svc->backends[i], &st->b[i], role[i], &m[i], ln_pool,
 				 inflight[i], &mem[i], &out[i]);
 	}
 
 	double x[WD_MAX_BACKENDS];
 	int newi[WD_MAX_BACKENDS];
 	bool forced = st->dirty;
-	if (shape(svc, role, want, x) < 0)
+	/* Under leasttime a backend whose bad history makes the balancer skip
+	 * it gets no requests, so that history never improves: the write that
+	 * rebuilds the balancer when it turns stale gives it a fresh start. */
+	for (size_t i = 0; pc->leasttime && i < n; i++)
+		if (role[i] == R_NODATA && st->b[i].stale == c.stale_ticks &&
+		    mem[i].stale > c.stale_ticks)
+			forced = true;
+	/* Under leasttime a weight divides the balancer's latency score, so a
+	 * latency cut counts twice and a slow backend starves outright (no
+	 * traffic, no data): latency alone never takes a backend below a
+	 * quarter of a fair share there; errors still do. */
+	double floor[WD_MAX_BACKENDS];
+	for (size_t i = 0; i < n; i++)
+		floor[i] = pc->leasttime && !(error_usable(&m[i]) && m[i].error_ratio >= POLICY_LEASTTIME_ERROR)
+				   ? fmax(pc->min_weight, fmin(c.fair_w / 4, pc->max_weight))
+				   : pc->min_weight;
+	if (shape(svc, role, want, floor, x) < 0)
 		return hold_unchanged(svc, st, out, "weights cannot be shaped within bounds: holding all");
-	if (integers(svc, st, role, mem, x, newi, &forced) < 0)
+	if (integers(svc, st, role, mem, c.stale_ticks, x, newi, &forced) < 0)
 		return hold_unchanged(svc, st, out, "weights cannot be apportioned: holding all");
 
 	/* Write: deadband 0 and 1 both mean "any change". A move counts
@@ -507,7 +795,11 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	 * as far from the written one: noise that only carries a weight across a
 	 * rounding boundary (27.4 -> 27.6 flips 27 to 28) is no reason for
 	 * Traefik to rebuild its balancers. */
+	/* Under leasttime every write also wipes the balancer's history: only
+	 * moves of a tenth of the total are worth it. */
 	int db = pc->deadband > 1 ? pc->deadband : 1;
+	if (pc->leasttime && db < pc->total / POLICY_LEASTTIME_DEADBAND_DIV)
+		db = pc->total / POLICY_LEASTTIME_DEADBAND_DIV;
 	bool moved = false;
 	for (size_t i = 0; i < n; i++)
 		if (abs(newi[i] - st->b[i].out_weight) >= db && fabs(x[i] - st->b[i].out_weight) >= db)
@@ -516,12 +808,27 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 
 	for (size_t i = 0; i < n; i++) {
 		struct wd_backend_state *bs = &st->b[i];
+		double w0 = start_weight(pc, &svc->backends[i], bs);
 		if (role[i] != R_DRAIN) /* a drained backend keeps its weight as memory */
 			bs->weight = x[i];
 		bs->e1 = mem[i].e1;
 		bs->e2 = mem[i].e2;
 		bs->n_err = mem[i].n_err;
 		bs->stale = mem[i].stale;
+		bs->last_latency = mem[i].last_latency;
+		bs->repeats = mem[i].repeats;
+		bs->damp = mem[i].damp;
+		bs->probation = mem[i].probation;
+		bs->last_error_ratio = mem[i].last_error_ratio;
+		/* The weight's real move (after the others' moves shared the
+		 * total), in points of the total: a swing between weights 1 and 2
+		 * is not worth damping, one between 40 and 60 is. */
+		if (role[i] == R_PID && damping_feed(&bs->damp, (x[i] - w0) / pc->total, c.scale)) {
+			out[i].oscillating = true;
+			size_t len = strlen(out[i].reason);
+			snprintf(out[i].reason + len, sizeof(out[i].reason) - len,
+				 "; oscillating: gain damped to %.2g", damping_gain(&bs->damp));
+		}
 		bs->pin = svc->backends[i].pin;
 		if (write)
 			bs->out_weight = newi[i];
@@ -529,9 +836,9 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		if (!write && role[i] == R_PID) {
 			out[i].action = WD_ACT_HELD;
 			if (newi[i] != out[i].old_weight)
-				reasonf(&out[i], "cost %.3gs vs pool %.3gs; move %+d below deadband %d",
+				reasonf(&out[i], "cost %.3gs vs pool %.3gs; move %+d below deadband %d%s",
 					out[i].cost, exp(ln_pool), newi[i] - out[i].old_weight,
-					pc->deadband);
+					pc->deadband, out[i].oscillating ? "; oscillating: gain damped" : "");
 		}
 	}
 	if (write)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "damping.h"
 
 /* Why a backend has no data this tick (see struct wd_measurement). */
 enum wd_data {
@@ -51,6 +52,7 @@ enum wd_action {
 	WD_ACT_FROZEN,
 	WD_ACT_EJECTED,
 	WD_ACT_STALE,
+	WD_ACT_PROBING, /* a thin signal's backend brought back to a share that measures it */
 };
 const char *policy_action_name(enum wd_action a);
 
@@ -62,7 +64,14 @@ struct wd_decision {
 	double error;     /* e_i; NaN when unknown */
 	int old_weight;
 	int new_weight;
+	bool oscillating; /* this tick found the backend oscillating and damped its gain */
 };
+
+/* Slow start: a backend that joined a running service, or came back from an
+ * ejection, staleness or a thin signal, waits until it measures well, then
+ * ramps up to a fair share; it leaves probation there, or the first tick it
+ * measures badly while ramping. */
+enum wd_probation { WD_PROBATION_NONE = 0, WD_PROBATION_WAITING, WD_PROBATION_RAMPING };
 
 /* Controller memory of one backend. The first six fields are what the state
  * file saves and restores; their meaning is part of the state file format.
@@ -86,6 +95,11 @@ struct wd_backend_state {
 	int n_err;
 	int stale;
 	int pin;         /* the pin the last step applied (-1 none): notices pins set or lifted */
+	double last_latency; /* the last usable latency (NaN none): repeats mean no new sample */
+	int repeats;     /* consecutive ticks it repeated exactly */
+	struct wd_damping damp; /* oscillation memory and the gain's damping */
+	enum wd_probation probation; /* joined, or back from an ejection, staleness or a thin signal */
+	double last_error_ratio; /* the last usable error ratio (NaN none) */
 	unsigned reported; /* not the policy's: which states (ejected, stale) the report
 			    * logged as begun, so their end is logged once too */
 };
@@ -95,7 +109,20 @@ struct wd_service_state {
 	struct wd_backend_state *b; /* in the order of the service's config backends */
 	size_t n;
 	bool dirty;      /* backends added, removed or reordered since the last write was due */
+	unsigned ticks_seen, ticks_repeated; /* ticks with latencies; of them, with none new */
+	bool spacing_warned; /* the caller warned once that the tick is shorter than the samples */
 };
+
+/* Ticks with data before the samples' spacing is estimated. */
+#define POLICY_SPACING_MIN_TICKS 8
+
+/* How many ticks apart the samples the service's queries read arrive (1:
+ * new data every tick), estimated from the last few dozen ticks: a tick in
+ * which no backend's latency changed at all brought no new sample. Above 1
+ * the tick is shorter than the samples' spacing (Prometheus scrape or rule
+ * evaluation interval); the policy counts that spacing into the signal's
+ * delay. */
+double policy_sample_spacing(const struct wd_service_state *st);
 
 /* Creates or reconciles a service's state with its config (at start and on
  * reload): keeps backends by name with all their memory (bumpless), adds new

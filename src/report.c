@@ -233,7 +233,8 @@ void report_tick(struct report_sink *sink, const struct wd_config *cfg,
 			mb[k] = (struct metrics_backend){
 				svc->name, svc->backends[b].name, st[i].b[b].out_weight,
 				m && m->has_latency ? m->latency_s : NAN,
-				m && m->has_error ? m->error_ratio : NAN, x->cost, x->error, x->action};
+				m && m->has_error ? m->error_ratio : NAN, x->cost, x->error, x->action,
+				damping_gain(&st[i].b[b].damp), st[i].b[b].damp.count};
 		}
 	}
 	write_audit(sink, rec, n);

@@ -2,6 +2,7 @@
  * tick.h. */
 #include "tick.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,30 @@ static void note_no_data(struct metrics *metrics, const struct wd_config *cfg,
 }
 
 /* Saves the controller state after the tick; a failure is logged once. */
+/* Warns once per service when its samples come less often than the tick:
+ * the policy then counts the spacing into the signal's delay, but ticks that
+ * see nothing new are wasted. Only once the estimate has a few dozen ticks
+ * behind it (the first ticks of a run say little). */
+static void warn_sample_spacing(const struct wd_config *cfg, struct wd_service_state *st,
+				uint64_t tick)
+{
+	for (size_t i = 0; tick >= 3 * POLICY_SPACING_MIN_TICKS && i < cfg->n_services; i++) {
+		double spacing = policy_sample_spacing(&st[i]);
+		if (spacing < 1.5 || st[i].spacing_warned)
+			continue;
+		st[i].spacing_warned = true;
+		char every[32], interval[32], want[32];
+		double tick_s = (double)cfg->interval_ms / 1000.0;
+		snprintf(every, sizeof(every), "%.3gs", spacing * tick_s);
+		snprintf(interval, sizeof(interval), "%.3gs", tick_s);
+		snprintf(want, sizeof(want), "%.0fs", ceil(spacing * tick_s));
+		log_warn("the tick is shorter than the spacing of the samples the service's queries read: "
+			 "most ticks see nothing new; set interval to at least the samples' spacing "
+			 "(or scrape more often)", "service", cfg->services[i].name, "interval", interval,
+			 "samples_every", every, "suggested_interval", want);
+	}
+}
+
 static void save_state(struct tick *t, const struct runtime *rt)
 {
 	const struct wd_config *cfg = rt->cfg;
@@ -204,6 +229,7 @@ enum tick_result tick_run(struct tick *t, struct runtime *rt)
 		dec[i] = xcalloc(cfg->services[i].n_backends, sizeof(**dec));
 		policy_step(&cfg->services[i], &rt->st[i], mt.svc[i].m, mt.svc[i].ok, dec[i]);
 	}
+	warn_sample_spacing(cfg, rt->st, t->n);
 
 	enum tick_result res = failed ? (all_failed ? TICK_FAILED : TICK_PARTIAL) : TICK_OK;
 	enum metrics_write_result wres = METRICS_WRITE_SKIPPED;

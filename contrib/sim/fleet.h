@@ -109,7 +109,9 @@ void fleet_set_chooser(struct fleet *f, struct fleet_chooser ch);
 /* Per-request strategies of Traefik v3 (they ignore or use weights as Traefik does):
  * p2c: two distinct random backends with weight > 0, the fewer in-flight wins;
  * leasttime: lowest avg latency of the last 100 answers x (1 + in-flight) / weight,
- * ties broken at random; a backend without answers yet scores 0. */
+ * ties broken at random; a backend without answers yet scores 0; every weight
+ * change rebuilds it (history and in-flight counts start from nothing; the
+ * requests still running answer to the old one). */
 struct fleet_chooser fleet_chooser_wrr(void);
 struct fleet_chooser fleet_chooser_p2c(void);
 struct fleet_chooser fleet_chooser_leasttime(void);

@@ -148,10 +148,17 @@ struct fleet_chooser fleet_chooser_p2c(void)
 
 /* ---- least time ---------------------------------------------------------- */
 
+/* One balancer generation's view of a backend: what Traefik's leasttime
+ * keeps per server (it starts again with every rebuild, that is every
+ * configuration change): its last LT_WINDOW response times and its
+ * in-flight count. Requests routed by an older generation still run on the
+ * backend (old), but neither count nor report to this one; FIFO service
+ * finishes them first. */
 struct lt_backend {
 	double ring[LT_WINDOW];
 	size_t n, next;
 	double sum;
+	size_t old;
 };
 
 struct lt {
@@ -166,9 +173,12 @@ static void lt_reset(void *ctx, struct fleet *f)
 		l->n = fleet_n_backends(f);
 		l->b = calloc(l->n, sizeof *l->b);
 	}
-	/* a rebuilt balancer starts without response times */
-	if (l->b)
+	/* a rebuilt balancer starts without response times or in-flight counts */
+	if (l->b) {
 		memset(l->b, 0, l->n * sizeof *l->b);
+		for (size_t i = 0; i < l->n; i++)
+			l->b[i].old = fleet_inflight(f, i);
+	}
 }
 
 static void lt_done(void *ctx, struct fleet *f, size_t b, double latency_s, int code)
@@ -179,6 +189,10 @@ static void lt_done(void *ctx, struct fleet *f, size_t b, double latency_s, int 
 	if (!l->b || b >= l->n)
 		return;
 	struct lt_backend *x = &l->b[b];
+	if (x->old) { /* answered through the previous generation */
+		x->old--;
+		return;
+	}
 	if (x->n == LT_WINDOW)
 		x->sum -= x->ring[x->next];
 	else
@@ -201,7 +215,8 @@ static int lt_pick(void *ctx, struct fleet *f)
 		if (!(w > 0))
 			continue;
 		double avg = l->b[i].n ? l->b[i].sum / (double)l->b[i].n : 0;
-		double score = avg * (1.0 + fleet_inflight(f, i)) / w;
+		double inflight = (double)fleet_inflight(f, i) - (double)l->b[i].old;
+		double score = avg * (1.0 + (inflight > 0 ? inflight : 0)) / w;
 		if (best < 0 || score < best_score) {
 			best = (int)i;
 			best_score = score;

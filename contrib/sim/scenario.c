@@ -248,7 +248,7 @@ static int parse_load(struct ctx *c, const config_setting_t *g, struct fleet_loa
 
 static int parse_root(struct ctx *c, config_t *cf, struct scenario *sc)
 {
-	static const char *const keys[] = { "seed", "duration", "interval", "queue_limit",
+	static const char *const keys[] = { "seed", "duration", "interval", "scrape", "queue_limit",
 					    "buckets", "load", "traefik", "backends", NULL };
 	config_setting_t *root = config_root_setting(cf), *s;
 	if (check_keys(c, root, keys) < 0)
@@ -266,6 +266,9 @@ static int parse_root(struct ctx *c, config_t *cf, struct scenario *sc)
 	if ((s = config_setting_get_member(root, "interval")) &&
 	    (get_seconds(c, s, "interval", &sc->interval_s) < 0 || !(sc->interval_s > 0)))
 		return perr(c, s, "interval must be a positive duration");
+	if ((s = config_setting_get_member(root, "scrape")) &&
+	    (get_seconds(c, s, "scrape", &sc->scrape_s) < 0 || !(sc->scrape_s > 0)))
+		return perr(c, s, "scrape must be a positive duration");
 	if ((s = config_setting_get_member(root, "queue_limit"))) {
 		if (get_number(c, s, "queue_limit", &v) < 0 || v < 0)
 			return perr(c, s, "queue_limit must be a non-negative integer");

@@ -10,6 +10,7 @@ struct scenario {
 	struct fleet_spec spec;
 	double duration_s;     /* 0: not given */
 	double interval_s;     /* ground-truth interval; default 1 s */
+	double scrape_s;       /* benchmark: Prometheus' scrape interval; 0: every tick */
 	char service[FLEET_NAME_MAX];  /* Traefik servers-kind service to follow, "" none */
 	char weighted[FLEET_NAME_MAX]; /* Traefik weighted service to follow, "" none */
 };

@@ -124,7 +124,7 @@ stop_redis() {
 }
 
 # start_prometheus TARGET...: a real Prometheus scraping each HOST:PORT target
-# every second. Sets PROM_PORT, PROM_URL, PROM_PID. Optional: PROM_JOBS (more
+# every second (every PROM_SCRAPE when set, e.g. 3s). Sets PROM_PORT, PROM_URL, PROM_PID. Optional: PROM_JOBS (more
 # scrape_configs entries, YAML indented by two spaces), PROM_WEB_CONFIG
 # (a --web.config.file for TLS or basic auth), PROM_SCHEME (https with TLS) and
 # PROM_CURL_OPTS (what curl needs to reach it then, e.g. --cacert, -u).
@@ -142,7 +142,7 @@ global:
   evaluation_interval: 1s
 scrape_configs:
   - job_name: test
-    scrape_interval: 1s
+    scrape_interval: ${PROM_SCRAPE:-1s}
     # weightd-sim exports many backends' series from one target, each with
     # its own instance label: keep those rather than the target's address.
     honor_labels: true
@@ -458,7 +458,7 @@ check_audit_lines() {
 import json, re, sys
 FIELDS = ["ts", "tick", "service", "backend", "latency", "error_ratio", "rate",
           "cost", "error", "old", "new", "action", "reason"]
-ACTIONS = {"applied", "dry_run", "held", "pinned", "frozen", "ejected", "stale"}
+ACTIONS = {"applied", "dry_run", "held", "pinned", "frozen", "ejected", "stale", "probing"}
 n = 0
 for i, line in enumerate(open(sys.argv[1]), 1):
     def bad(msg):

@@ -55,9 +55,9 @@ static int is_null(cJSON *o, const char *k)
 static void test_every_action(void)
 {
 	static const char *const names[] = {"applied", "dry_run", "held", "pinned",
-					    "frozen",  "ejected", "stale"};
+					    "frozen",  "ejected", "stale", "probing"};
 	struct wd_measurement m = {true, 0.123, true, 0.01, true, 41.5, WD_DATA_OK};
-	for (int a = WD_ACT_APPLIED; a <= WD_ACT_STALE; a++) {
+	for (int a = WD_ACT_APPLIED; a <= WD_ACT_PROBING; a++) {
 		struct wd_decision d = {.action = (enum wd_action)a, .cost = 0.135, .error = 0.08,
 					.old_weight = 50, .new_weight = 55};
 		snprintf(d.reason, sizeof(d.reason), "because %d", a);

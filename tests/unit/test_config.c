@@ -13,7 +13,7 @@ static const char *const base_lines[] = {
 	"@TOP@",                                                           /* 2 */
 	"prometheus = { url = \"http://127.0.0.1:9090\"; @PROM@ };",      /* 3 */
 	"output = { @OUT@ };",                                             /* 4 */
-	"policy = { latency_query = \"lat{svc=\\\"${service}\\\"}\"; @POLICY@ };", /* 5 */
+	"policy = { latency_query = \"lat{svc=\\\"${service}\\\"}\"; window = \"1m\"; @POLICY@ };", /* 5 */
 	"services = (",                                                    /* 6 */
 	"  { name = \"svc\"; @SVC@",                                        /* 7 */
 	"    backends = (",                                                /* 8 */
@@ -120,7 +120,6 @@ static const struct bad_case bad_cases[] = {
 	{{.policy = "kp = -0.1;"}, 5, "policy.kp -0.1 is negative"},
 	{{.policy = "ki = \"fast\";"}, 5, "ki must be a number"},
 	{{.policy = "objective = \"fastest\";"}, 5, "objective \"fastest\""},
-	{{.policy = "objective = \"marginal\";"}, 7, "service \"svc\": objective \"marginal\" needs a rate_query"},
 	{{.policy = "eject_error_ratio = 0.0;"}, 5, "eject_error_ratio 0 must be in (0, 1]"},
 	{{.policy = "eject_error_ratio = 1.5;"}, 5, "eject_error_ratio 1.5 must be in (0, 1]"},
 	{{.policy = "max_step = 0.0;"}, 5, "policy.max_step 0 must be above 0"},
@@ -140,7 +139,6 @@ static const struct bad_case bad_cases[] = {
 	{{.svc = "frozen = true;"}, 7, "unknown key \"frozen\" in service"},
 	{{.svc = "latency_query = \"\";"}, 7, "no latency_query"},
 	{{.svc = "policy = { kd = -1.0; };"}, 7, "service \"svc\": policy.kd -1 is negative"},
-	{{.svc = "policy = { objective = \"marginal\"; };"}, 7, "needs a rate_query"},
 	{{.svc = "health_check = { interval = \"5s\"; };"}, 7, "health_check.path is required"},
 	{{.svc = "health_check = { path = \"h\"; };"}, 7, "health_check.path \"h\" must start with \"/\""},
 	{{.svc = "kind = \"weighted\"; health_check = { path = \"/h\"; };", .ba = "", .bb = ""}, 7,
@@ -486,6 +484,29 @@ static void test_secrets_read_from_files(void)
 	free(text);
 }
 
+static void test_marginal_is_an_alias(void)
+{
+	/* The retired objective still loads (no rate_query needed any more),
+	 * steers as "latency", and says so once. */
+	struct slots s = {.svc = "policy = { objective = \"marginal\"; };"};
+	char *text = build(&s);
+	char *path = tu_write_temp(text);
+	struct wd_config *cfg = NULL;
+	struct wd_errors errs = {0}, warns = {0};
+	CU_ASSERT_EQUAL_FATAL(config_load(path, &cfg, &errs, &warns), 0);
+	CU_ASSERT_EQUAL(cfg->services[0].policy.objective, WD_OBJ_LATENCY);
+	CU_ASSERT_EQUAL_FATAL(warns.n, 1);
+	printf("\n%s\n", warns.msgs[0]);
+	CU_ASSERT_PTR_NOT_NULL(strstr(warns.msgs[0], ":7: "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(warns.msgs[0], "objective \"marginal\" is retired"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(warns.msgs[0], "remove the objective key"));
+	errors_free(&warns);
+	config_free(cfg);
+	unlink(path);
+	free(path);
+	free(text);
+}
+
 static void test_short_interval_warns(void)
 {
 	struct slots s = {.interval = "interval = \"500ms\";"};
@@ -668,6 +689,7 @@ static const struct tu_test config_tests[] = {
 	{"config_defaults gives a file's defaults", test_defaults_in_code},
 	{"secrets from files", test_secrets_read_from_files},
 	{"short interval warns", test_short_interval_warns},
+	{"objective marginal: an alias with a warning", test_marginal_is_an_alias},
 	{"etc/weightd.conf loads", test_shipped_config},
 	{"durations", test_durations},
 	{"numeric durations are seconds", test_numeric_durations},

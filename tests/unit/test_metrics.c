@@ -60,6 +60,8 @@ static const char *const families[][2] = {
 	{"weightd_last_success_timestamp_seconds", "gauge"},
 	{"weightd_dry_run", "gauge"},
 	{"weightd_build_info", "gauge"},
+	{"weightd_backend_gain_damping", "gauge"},
+	{"weightd_backend_oscillations_total", "counter"},
 	{"weightd_config_last_reload_successful", "gauge"},
 	{"weightd_config_last_reload_success_timestamp_seconds", "gauge"},
 	{"process_cpu_seconds_total", "counter"},
@@ -71,9 +73,9 @@ static const char *const families[][2] = {
 static void set_two(struct metrics *m, const char *svc2)
 {
 	struct metrics_backend b[] = {
-		{"svc", "a:80", 70, 0.1, 0.02, 0.12, 0.25, WD_ACT_APPLIED},
-		{"svc", "b:80", 30, NAN, NAN, NAN, NAN, WD_ACT_STALE},
-		{svc2, "v1", 100, 0.5, 0, 0.5, 0, WD_ACT_FROZEN},
+		{"svc", "a:80", 70, 0.1, 0.02, 0.12, 0.25, WD_ACT_APPLIED, 0.5, 2},
+		{"svc", "b:80", 30, NAN, NAN, NAN, NAN, WD_ACT_STALE, 1, 0},
+		{svc2, "v1", 100, 0.5, 0, 0.5, 0, WD_ACT_FROZEN, 1, 0},
 	};
 	struct metrics_service s[] = {{"svc", false, true, 1}, {svc2, true, false, -1}};
 	CU_ASSERT_FATAL(metrics_set_backends(m, b, 3, s, 2) == 0);
@@ -179,6 +181,9 @@ static void test_backends(void)
 	CU_ASSERT_EQUAL(value_of(t, "weightd_backend_error_ratio{service=\"svc\",backend=\"a:80\"}"), 0.02);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_backend_cost{service=\"svc\",backend=\"a:80\"}"), 0.12);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_pid_error{service=\"svc\",backend=\"a:80\"}"), 0.25);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_backend_gain_damping{service=\"svc\",backend=\"a:80\"}"), 0.5);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_backend_oscillations_total{service=\"svc\",backend=\"a:80\"}"), 2);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_backend_oscillations_total{service=\"svc\",backend=\"b:80\"}"), 0);
 	/* Unknown values are left out rather than exported as NaN. */
 	CU_ASSERT_PTR_NULL(strstr(t, "weightd_backend_latency_seconds{service=\"svc\",backend=\"b:80\"}"));
 	CU_ASSERT_PTR_NULL(strstr(t, "weightd_pid_error{service=\"svc\",backend=\"b:80\"}"));
@@ -204,7 +209,7 @@ static void test_backends(void)
 	free(t);
 
 	/* A reload that removes backend b and service w: their series disappear. */
-	struct metrics_backend b[] = {{"svc", "a:80", 100, 0.1, 0, 0.1, 0, WD_ACT_HELD}};
+	struct metrics_backend b[] = {{"svc", "a:80", 100, 0.1, 0, 0.1, 0, WD_ACT_HELD, 1, 0}};
 	struct metrics_service s[] = {{"svc", false, false, -1}};
 	CU_ASSERT(metrics_set_backends(m, b, 1, s, 1) == 0);
 	t = render(m);

@@ -92,7 +92,6 @@ struct step_case {
 
 static void max60(struct wd_service_cfg *s) { s->policy.max_weight = 60; }
 static void min10(struct wd_service_cfg *s) { s->policy.min_weight = 10; }
-static void marginal(struct wd_service_cfg *s) { s->policy.objective = WD_OBJ_MARGINAL; }
 static void freeze(struct wd_service_cfg *s) { s->freeze = true; }
 static void min_rate1(struct wd_service_cfg *s) { s->policy.min_rate = 1; }
 
@@ -122,11 +121,6 @@ static const struct step_case step_cases[] = {
 	{"gain schedule stops at n = 8", 2, {50, 50}, {NP, NP}, NULL,
 	 {{0.1, NONE, 200}, {0.2, NONE, 200}}, false, {50, 50}, {H, H}, false,
 	 {"move +1 below deadband 1", "move -1 below deadband 1"}, {50.7701, 49.2299}},
-	/* marginal: n = 1 and 3, costs .1*2 = .2 and .1*4 = .4, g = 1/3 and 1/7;
-	 * d = 0.046210, -0.019804; ratio e^0.066013: 51.650 : 48.350. */
-	{"marginal objective, 1/(1+2n)", 2, {50, 50}, {NP, NP}, marginal,
-	 {{0.1, NONE, 10}, {0.1, NONE, 30}}, false, {52, 48}, {A, A}, true,
-	 {"cost 0.2s", "cost 0.4s"}, {51.6498, 48.3502}},
 	/* cost = .1*(1 + 10*.1) = .2 equals .2*(1 + 0): no error, no move. */
 	{"error penalty in cost", 2, {50, 50}, {NP, NP}, NULL,
 	 {{0.1, 0.1, NONE}, {0.2, 0.0, NONE}}, false, {50, 50}, {H, H}, false,
@@ -310,6 +304,8 @@ static void test_stale_drifts_toward_initial(void)
 	static const enum wd_action act0[] = {H, H, H, H, WD_ACT_STALE, WD_ACT_STALE,
 					      WD_ACT_STALE, WD_ACT_STALE, WD_ACT_STALE};
 	for (size_t t = 0; t < sizeof(want0) / sizeof(want0[0]); t++) {
+		/* b1's samples are new every tick (an exact repeat means none came) */
+		m[1].latency_s = 0.1 * (1 + 1e-6 * (double)t);
 		bool w = policy_step(&f.svc, &st, m, true, d);
 		CU_ASSERT_EQUAL(st.b[0].out_weight, want0[t]);
 		CU_ASSERT_EQUAL(st.b[1].out_weight, 100 - want0[t]);
@@ -328,6 +324,236 @@ static void test_stale_drifts_toward_initial(void)
 	CU_ASSERT_EQUAL(st.b[0].stale, 0);
 	CU_ASSERT_EQUAL(d[0].action, H); /* equal costs: no move, nothing to write */
 	CU_ASSERT_PTR_NOT_NULL(strstr(d[0].reason, "cost 0.1s vs pool 0.1s"));
+	policy_state_free(&st);
+}
+
+/* A measurement with a rate. */
+static struct wd_measurement lat_rate(double lat, double rate)
+{
+	struct wd_measurement m = pf_lat(lat);
+	m.has_rate = true;
+	m.rate = rate;
+	return m;
+}
+
+static void test_thin_signal_held_or_probed(void)
+{
+	/* b2 was starved to weight 2 and its latency is an overload left over
+	 * from when it had traffic: 0.1 req/s over the (four-tick, 60 s)
+	 * window is 6 requests, below min_requests 10. The old rule pushed it
+	 * further down; now it is probed back, one step a tick, toward the
+	 * weight that would give it twice min_requests a window: 100 x 20 /
+	 * (10.1 req/s x 60 s) = 3.3. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 3, (int[]){49, 49, 2});
+	learned(&st, 0, 49, 49);
+	learned(&st, 1, 49, 49);
+	learned(&st, 2, 2, 2);
+	struct wd_measurement m[3] = {lat_rate(0.1, 5), lat_rate(0.1, 5), lat_rate(5.0, 0.1)};
+	struct wd_decision d[3];
+	CU_ASSERT(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(d[2].action, WD_ACT_PROBING);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[2].reason, "signal from 6 requests (min_requests 10)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[2].reason, "probing back toward weight 3.3"));
+	CU_ASSERT_EQUAL(st.b[2].out_weight, 3);
+	/* once at the probe's share it holds there, never pushed down */
+	for (int t = 0; t < 5; t++) {
+		m[0].latency_s *= 1.0001; /* new samples every tick */
+		policy_step(&f.svc, &st, m, true, d);
+		CU_ASSERT(st.b[2].out_weight >= 3);
+	}
+	CU_ASSERT_EQUAL(d[2].action, H);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[2].reason, ": holding"));
+	/* enough requests again: steered on its (slow) latency, and down it goes */
+	m[2] = lat_rate(5.0, 1);
+	int before = st.b[2].out_weight;
+	policy_step(&f.svc, &st, m, true, d);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[2].reason, "cost 5s vs pool"));
+	CU_ASSERT(st.b[2].weight < before);
+	policy_state_free(&st);
+
+	/* Every signal thin (a quiet service): everything holds, nothing probes. */
+	setup(&f, &st, 2, (int[]){90, 10});
+	struct wd_measurement q[2] = {lat_rate(0.1, 0.1), lat_rate(0.5, 0.01)};
+	CU_ASSERT(!policy_step(&f.svc, &st, q, true, d));
+	CU_ASSERT_EQUAL(d[0].action, H);
+	CU_ASSERT_EQUAL(d[1].action, H);
+	CU_ASSERT_EQUAL(st.b[1].out_weight, 10);
+	policy_state_free(&st);
+}
+
+static void test_repeated_latency_is_stale(void)
+{
+	/* No rate query: a starved backend (below half a fair share) whose
+	 * latency repeats exactly for longer than the signal's delay (five
+	 * ticks at the reference) is no longer pushed on it. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 3, (int[]){48, 48, 4});
+	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.4)};
+	struct wd_decision d[3] = {{0}};
+	int t;
+	for (t = 0; t < 10 && !strstr(d[2].reason, "unchanged"); t++) {
+		m[0].latency_s *= 1.001; /* the others get new samples */
+		m[1].latency_s *= 1.001;
+		policy_step(&f.svc, &st, m, true, d);
+	}
+	/* the same value in six ticks: over the delay of five; without rates
+	 * the probe's share is a quarter of a fair share */
+	CU_ASSERT_EQUAL(t, 6);
+	CU_ASSERT_EQUAL(d[2].action, WD_ACT_PROBING);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[2].reason, "latency unchanged for 6 ticks: probing back toward weight 8.33"));
+	policy_state_free(&st);
+}
+
+static void test_sample_spacing(void)
+{
+	/* A 30 s scrape read every 15 s: every other tick sees nothing new. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, NULL);
+	struct wd_measurement m[2] = {pf_lat(0.1), pf_lat(0.1)};
+	struct wd_decision d[2];
+	for (int t = 0; t < 40; t++) {
+		if (t % 2 == 0) {
+			m[0].latency_s *= 1.01;
+			m[1].latency_s *= 0.99;
+		}
+		policy_step(&f.svc, &st, m, true, d);
+		if (t < POLICY_SPACING_MIN_TICKS - 1)
+			CU_ASSERT_DOUBLE_EQUAL(policy_sample_spacing(&st), 1.0, 1e-12);
+	}
+	CU_ASSERT_DOUBLE_EQUAL(policy_sample_spacing(&st), 2.0, 0.25);
+	policy_state_free(&st);
+	/* fresh every tick */
+	setup(&f, &st, 2, NULL);
+	for (int t = 0; t < 40; t++) {
+		m[0].latency_s *= 1.01;
+		policy_step(&f.svc, &st, m, true, d);
+	}
+	CU_ASSERT_DOUBLE_EQUAL(policy_sample_spacing(&st), 1.0, 1e-12);
+	policy_state_free(&st);
+}
+
+static void test_leasttime_mode(void)
+{
+	/* Under Traefik's leasttime a weight divides the balancer's latency
+	 * score: latency alone never takes a backend below a quarter of a fair
+	 * share (errors still do), moves under a tenth of the total are not
+	 * written (each write wipes the balancer's history), and a backend the
+	 * balancer starves (no data) gets the write that rebuilds it. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 4, NULL);
+	f.svc.policy.leasttime = true;
+	struct wd_measurement m[4] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.1), pf_lat(2.0)};
+	struct wd_decision d[4];
+	unsigned writes = 0;
+	for (int t = 0; t < 40; t++) {
+		for (int i = 0; i < 4; i++)
+			m[i].latency_s *= 1.0001; /* new samples every tick */
+		if (policy_step(&f.svc, &st, m, true, d)) {
+			writes++;
+			bool big = false; /* some weight moved by the deadband of 10 */
+			for (int i = 0; i < 4; i++)
+				big |= abs(st.b[i].out_weight - d[i].old_weight) >= 10;
+			CU_ASSERT(big || t == 0);
+		}
+	}
+	CU_ASSERT(st.b[3].weight >= 25.0 / 4 - 1e-9);
+	CU_ASSERT(st.b[3].out_weight >= 6);
+	CU_ASSERT(writes >= 1 && writes <= 4);
+	/* errors take it lower */
+	m[3].has_error = true;
+	m[3].error_ratio = 0.2;
+	for (int t = 0; t < 20; t++) {
+		for (int i = 0; i < 4; i++)
+			m[i].latency_s *= 1.0001;
+		policy_step(&f.svc, &st, m, true, d);
+	}
+	CU_ASSERT(st.b[3].out_weight < 6);
+	/* starved: no data for stale_ticks, then one forced write */
+	m[3] = (struct wd_measurement){0};
+	bool wrote[8];
+	for (int t = 0; t < 8; t++) {
+		for (int i = 0; i < 3; i++)
+			m[i].latency_s *= 1.0001;
+		wrote[t] = policy_step(&f.svc, &st, m, true, d);
+	}
+	CU_ASSERT(!wrote[0] && !wrote[1] && !wrote[2]);
+	CU_ASSERT(wrote[4]); /* the tick it turns stale (after 4 held) */
+	CU_ASSERT_EQUAL(d[3].action, WD_ACT_STALE);
+	policy_state_free(&st);
+}
+
+static void test_eject_on_the_newest_tick(void)
+{
+	/* Failures that began a tick ago show as a quarter of their ratio in a
+	 * four-tick window; the window's move (0 -> 0.2) says the newest tick
+	 * failed 0.8: ejected now, not three ticks later. A small rise (0.01 ->
+	 * 0.03, 0.09 newest) ejects nothing. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 3, NULL);
+	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.1)};
+	for (int i = 0; i < 3; i++) {
+		m[i].has_error = true;
+		m[i].error_ratio = i == 1 ? 0.01 : 0;
+	}
+	struct wd_decision d[3];
+	policy_step(&f.svc, &st, m, true, d);
+	m[0].error_ratio = 0.2;
+	m[1].error_ratio = 0.03;
+	m[2].latency_s *= 1.001;
+	policy_step(&f.svc, &st, m, true, d);
+	CU_ASSERT_EQUAL(d[0].action, WD_ACT_EJECTED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[0].reason, "error ratio 0.2, rising: 0.8 in the newest tick >= 0.5"));
+	CU_ASSERT_EQUAL(st.b[0].out_weight, 1);
+	CU_ASSERT_NOT_EQUAL(d[1].action, WD_ACT_EJECTED);
+	policy_state_free(&st);
+}
+
+static void test_probation_ramps_a_recovered_backend(void)
+{
+	/* b2 was ejected; its failures stop. While its window still holds
+	 * them (errors falling) and its latency is well below the pool's, it
+	 * ramps by a full step a tick and is at its fair share within 10
+	 * ticks of its error ratio falling below eject_error_ratio. The old
+	 * rule climbed from min_weight by the PID alone (30 after 20 ticks). */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 3, NULL);
+	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.05)};
+	for (int i = 0; i < 3; i++) {
+		m[i].has_error = true;
+		m[i].error_ratio = 0;
+	}
+	m[2].error_ratio = 0.8;
+	struct wd_decision d[3];
+	for (int t = 0; t < 3; t++)
+		policy_step(&f.svc, &st, m, true, d);
+	CU_ASSERT_EQUAL(d[2].action, WD_ACT_EJECTED);
+	CU_ASSERT_EQUAL(st.b[2].out_weight, 1);
+	int t;
+	for (t = 0; t < 20 && st.b[2].out_weight < 30; t++) {
+		m[2].error_ratio = m[2].error_ratio > 0.1 ? m[2].error_ratio - 0.1 : 0;
+		m[0].latency_s *= 1.0001;
+		m[1].latency_s *= 1.0001;
+		m[2].latency_s *= 1.0001;
+		double before = st.b[2].weight;
+		policy_step(&f.svc, &st, m, true, d);
+		if (m[2].error_ratio < 0.5) /* ramping: half again at least, or at a fair share */
+			CU_ASSERT(st.b[2].probation == WD_PROBATION_RAMPING &&
+				  (st.b[2].weight >= 1.5 * before || st.b[2].weight >= 30));
+	}
+	printf("\nrecovered backend at weight %d after %d ticks\n", st.b[2].out_weight, t);
+	CU_ASSERT(st.b[2].out_weight >= 30);
+	CU_ASSERT(t <= 3 + 10); /* ejected for three more ticks, then 10 */
+	/* at its fair share, probation is over: the PID steers it again */
+	policy_step(&f.svc, &st, m, true, d);
+	CU_ASSERT_PTR_NULL(strstr(d[2].reason, "ramping"));
+	CU_ASSERT_EQUAL(st.b[2].probation, WD_PROBATION_NONE);
 	policy_state_free(&st);
 }
 
@@ -650,7 +876,6 @@ static void random_service(uint64_t *r, struct pf_service *f, bool allow_pins)
 		pc->total = (int)n * 10;
 	pc->min_weight = irange(r, 1, pc->total / (int)n > 3 ? 3 : pc->total / (int)n);
 	pc->max_weight = irange(r, (pc->total + (int)n - 1) / (int)n, pc->total);
-	pc->objective = irange(r, 0, 1) ? WD_OBJ_MARGINAL : WD_OBJ_LATENCY;
 	pc->kp = uni(r, 0, 1);
 	pc->ki = uni(r, 0, 1.5);
 	pc->kd = irange(r, 0, 1) ? 0 : uni(r, 0, 0.5);
@@ -949,6 +1174,12 @@ static const struct tu_test policy_tests[] = {
 	{"one tick per rule (table)", test_step_table},
 	{"velocity PID with history and kd", test_velocity_pid_with_history},
 	{"stale backend drifts toward its initial weight", test_stale_drifts_toward_initial},
+	{"thin signal: held or probed back", test_thin_signal_held_or_probed},
+	{"a starved backend's repeated latency is stale", test_repeated_latency_is_stale},
+	{"samples' spacing from repeated ticks", test_sample_spacing},
+	{"leasttime mode: floor, deadband, rebuild for the starved", test_leasttime_mode},
+	{"probation ramps a recovered backend", test_probation_ramps_a_recovered_backend},
+	{"ejected on the newest tick's failures", test_eject_on_the_newest_tick},
 	{"deadband", test_deadband},
 	{"rounding noise is not a move", test_rounding_noise_is_not_a_move},
 	{"reload keeps backends by name", test_reload_keeps_backends_by_name},

@@ -53,8 +53,10 @@ static void test_roundtrip(void)
 	char path[] = "/tmp/weightd-test-state-XXXXXX", err[256];
 	close(mkstemp(path));
 	fresh();
-	st[0].b[0] = (struct wd_backend_state){st[0].b[0].name, 61.123456789012345, 61, 0.1 / 3, -1e-9, 2, 0, -1, 0};
-	st[0].b[1] = (struct wd_backend_state){st[0].b[1].name, 38.87654321, 39, -0.25, 0.0, 1, 3, -1, 0};
+	st[0].b[0] = (struct wd_backend_state){.name = st[0].b[0].name, .weight = 61.123456789012345,
+		.out_weight = 61, .e1 = 0.1 / 3, .e2 = -1e-9, .n_err = 2, .stale = 0, .pin = -1};
+	st[0].b[1] = (struct wd_backend_state){.name = st[0].b[1].name, .weight = 38.87654321,
+		.out_weight = 39, .e1 = -0.25, .e2 = 0.0, .n_err = 1, .stale = 3, .pin = -1};
 	st[0].b[2].out_weight = 0; /* pinned at 0: drained */
 	st[1].b[1].e1 = M_PI;
 	st[1].b[1].n_err = 1;
