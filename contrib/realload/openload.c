@@ -86,6 +86,14 @@ static double quantile(const double *v, size_t n, double q)
 	return v[k ? k - 1 : 0];
 }
 
+/* v as "%.6f" writes it and strtod reads it back. */
+static double as_written(double v)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%.6f", v);
+	return strtod(buf, NULL);
+}
+
 /* Prints the summary line of the samples whose intended time is in [from, to). */
 static int summarise(FILE *out, const struct samples *s, double from, double to)
 {
@@ -315,6 +323,12 @@ int main(int argc, char **argv)
 	curl_global_cleanup();
 	if (rc < 0)
 		fprintf(stderr, "openload: out of memory or curl failure; results are partial\n");
+	/* The live summary is made from the times as the CSV holds them (to the
+	 * microsecond), so that summarising the CSV later gives the same line. */
+	for (size_t i = 0; i < s.n; i++) {
+		s.v[i].intended_s = as_written(s.v[i].intended_s);
+		s.v[i].latency_s = as_written(s.v[i].latency_s);
+	}
 	if (out) {
 		fprintf(out, "intended_s,latency_s,code,outcome\n");
 		for (size_t i = 0; i < s.n; i++)

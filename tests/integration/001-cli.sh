@@ -30,7 +30,7 @@ interval = "10";
 prometheus = { url = "http://127.0.0.1:9090"; };
 output = { type = "file"; path = "/tmp/x.yml"; };
 policy = { kp = -1.0; };
-services = ( { name = "s"; latency_query = "q";
+services = ( { name = "s"; latency_query = "rate(q[1m])";
   backends = ( { name = "a"; url = "http://a"; weight = 500; } ); } );
 EOC
 rc=0; "$WEIGHTD" -t -c "$WORK/bad.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?

@@ -458,7 +458,7 @@ check_audit_lines() {
 import json, re, sys
 FIELDS = ["ts", "tick", "service", "backend", "latency", "error_ratio", "rate",
           "cost", "error", "old", "new", "action", "reason"]
-ACTIONS = {"applied", "dry_run", "held", "pinned", "frozen", "ejected", "stale"}
+ACTIONS = {"applied", "dry_run", "held", "pinned", "frozen", "ejected", "stale", "probing"}
 n = 0
 for i, line in enumerate(open(sys.argv[1]), 1):
     def bad(msg):
