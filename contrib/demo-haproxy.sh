@@ -36,25 +36,10 @@ for b in "s1 4 20ms" "s2 4 40ms" "s3 2 40ms"; do
 	backends="$backends $1=http://127.0.0.1:$port"
 done
 
-cat >"$out/haproxy.cfg" <<EOC
-global
-  nbthread 1
-  stats socket ipv4@127.0.0.1:$api_port level admin
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 30s
-  timeout server 30s
-  timeout queue 30s
-frontend fe
-  bind 127.0.0.1:$http_port
-  default_backend app
-frontend prom
-  bind 127.0.0.1:$hprom_port
-  http-request use-service prometheus-exporter if { path /metrics }
-backend app
-  balance leastconn$servers
-EOC
+. "$top/contrib/realload/loop-config.sh"
+real_haproxy_config "127.0.0.1:$api_port" "127.0.0.1:$http_port" "127.0.0.1:$hprom_port" "" \
+	"backend app
+  balance leastconn$servers" >"$out/haproxy.cfg"
 
 cat >"$out/prometheus.yml" <<EOC
 global: { scrape_interval: 1s, evaluation_interval: 1s }
@@ -69,7 +54,6 @@ EOC
 
 # Latency from the backends' own histograms (a 5 s window: fresh for every
 # server whatever its traffic), errors and rate from HAProxy's exporter.
-. "$top/contrib/realload/loop-config.sh"
 # shellcheck disable=SC2086
 real_loop_config 1s 5s "127.0.0.1:$wd_port" "$out/audit.jsonl" "http://127.0.0.1:$prom_port" \
 	"127.0.0.1:$api_port" $backends >"$out/weightd.conf"

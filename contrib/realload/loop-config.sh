@@ -1,8 +1,10 @@
 # loop-config.sh: the weightd.conf of the real loop on HAProxy, shared by the
 # HAProxy tests and bench-real (tests/integration/common.sh) and the demo
-# (contrib/demo-haproxy.sh). Sourced (POSIX sh); defines:
+# (contrib/demo-haproxy.sh), and the haproxy.cfg they run HAProxy with.
+# Sourced (POSIX sh); defines:
 #
 #   real_loop_config INTERVAL WINDOW LISTEN AUDIT PROM_URL HAPROXY_API NAME=URL...
+#   real_haproxy_config API_ADDR HTTP_ADDR EXPORTER_ADDR EXTRA_GLOBAL BACKEND_SECTION
 #
 # which prints a config for HAProxy backend "app" with servers NAME (at URL):
 # latency the p95 over WINDOW of the realbackends' own histograms (a time
@@ -36,4 +38,30 @@ $rl_backends
   }
 );
 EOC
+}
+
+# real_haproxy_config: prints the haproxy.cfg of the real loop: the runtime API
+# on API_ADDR (plus EXTRA_GLOBAL lines, e.g. a UNIX socket), the traffic on
+# HTTP_ADDR to backend "app", the Prometheus exporter on EXPORTER_ADDR, then
+# BACKEND_SECTION (the "backend app" block with its servers).
+real_haproxy_config() {
+	cat <<EOH
+global
+  nbthread 1
+  stats socket ipv4@$1 level admin
+${4:+$4
+}defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  timeout queue 30s
+frontend fe
+  bind $2
+  default_backend app
+frontend prom
+  bind $3
+  http-request use-service prometheus-exporter if { path /metrics }
+$5
+EOH
 }

@@ -782,25 +782,8 @@ start_haproxy() {
 	HAPROXY_SOCK=$WORK/haproxy.sock
 	HAPROXY_HTTP=${HAPROXY_HTTP:-127.0.0.1:$(free_port)}
 	HAPROXY_PROM=${HAPROXY_PROM:-127.0.0.1:$(free_port)}
-	cat >"$WORK/haproxy.cfg" <<EOH
-global
-  nbthread 1
-  stats socket ipv4@$HAPROXY_API level admin
-  stats socket $HAPROXY_SOCK mode 600 level admin
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 30s
-  timeout server 30s
-  timeout queue 30s
-frontend fe
-  bind $HAPROXY_HTTP
-  default_backend app
-frontend prom
-  bind $HAPROXY_PROM
-  http-request use-service prometheus-exporter if { path /metrics }
-$1
-EOH
+	real_haproxy_config "$HAPROXY_API" "$HAPROXY_HTTP" "$HAPROXY_PROM" \
+		"  stats socket $HAPROXY_SOCK mode 600 level admin" "$1" >"$WORK/haproxy.cfg"
 	haproxy -c -f "$WORK/haproxy.cfg" >"$WORK/haproxy-check.log" 2>&1 ||
 		fail "haproxy.cfg invalid: $(cat "$WORK/haproxy-check.log")"
 	start_haproxy_again
