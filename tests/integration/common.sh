@@ -496,11 +496,11 @@ SIM="$top_builddir/weightd-sim"
 
 # start_sim SCENARIO [args...]: runs weightd-sim on a free port with its ground
 # truth in $WORK/truth.csv and its log in $WORK/sim.log; waits for /metrics.
-# Sets SIM_PORT, SIM_PID.
+# Sets SIM_PORT (SIM_LISTEN_PORT when set: a port chosen beforehand), SIM_PID.
 start_sim() {
 	scn=$1
 	shift
-	SIM_PORT=$(free_port)
+	SIM_PORT=${SIM_LISTEN_PORT:-$(free_port)}
 	"$SIM" -s "$scn" -l "127.0.0.1:$SIM_PORT" --poll 100ms -o "$WORK/truth.csv" "$@" \
 		>"$WORK/sim.out" 2>>"$WORK/sim.log" &
 	SIM_PID=$!
