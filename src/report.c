@@ -143,6 +143,10 @@ bool report_change_line(const struct wd_service_cfg *svc, const struct wd_measur
 			if (moved)
 				add_part(reason, rlen, "%s stale: %s", name, d->reason);
 			break;
+		case WD_ACT_PROBING:
+			if (moved)
+				add_part(reason, rlen, "%s probing: %s", name, d->reason);
+			break;
 		case WD_ACT_APPLIED:
 		case WD_ACT_DRY_RUN:
 			if (was_ejected && was_ejected[b])

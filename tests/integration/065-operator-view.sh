@@ -69,12 +69,12 @@ tail -n +"$((ejected_at + 1))" "$WORK/weightd.log" | grep -q 'weights changed' &
 ok "info: the ejection is one change line with its cause, the ticks after it none"
 
 # One line per tick that changed a weight, none for the others; each names b
-# and why (latency: the slower; or its ejection), and its weights are the
-# audit's.
+# and why (latency: the slower; its ejection; or its probe back after a thin
+# signal), and its weights are the audit's.
 want=$(jq -s '[.[] | select(.old != .new) | .tick] | unique | length' "$WORK/audit.log")
 got=$(count_log 'level=info msg="weights changed" service=app ')
 [ "$got" -eq "$want" ] || fail "$got change lines for $want ticks that changed a weight"
-[ "$(count_log 'msg="weights changed" service=app weights="a=[0-9]+->[0-9]+ b=[0-9]+->[0-9]+" reason="b (latency [0-9.]+x the pool \(0.3s\)|ejected: error ratio 0.9 >= 0.5)"$')" -eq "$got" ] ||
+[ "$(count_log 'msg="weights changed" service=app weights="a=[0-9]+->[0-9]+ b=[0-9]+->[0-9]+" reason="b (latency [0-9.]+x the pool \(0.3s\)|ejected: error ratio 0.9 >= 0.5|probing: [^"]+)"$')" -eq "$got" ] ||
 	fail "a change line without the reason: $(grep 'weights changed' "$WORK/weightd.log" | head -3)"
 last_tick=$(jq -s '[.[] | select(.old != .new) | .tick] | max' "$WORK/audit.log")
 audit_w=$(jq -s -r --argjson t "$last_tick" \

@@ -93,6 +93,14 @@ static void test_change_line(void)
 	snprintf(d3[2].reason, sizeof(d3[2].reason), "no data for over 3 ticks");
 	CU_ASSERT_TRUE(report_change_line(&svc3, NULL, d3, NULL, w, sizeof(w), r, sizeof(r)));
 	CU_ASSERT_STRING_EQUAL(r, "c stale: no data for over 3 ticks");
+	/* A thin signal's probe explains the move; the others' normalisation
+	 * does not add "a latency 1x the pool". */
+	d3[2] = (struct wd_decision){.action = WD_ACT_PROBING, .old_weight = 10, .new_weight = 20};
+	snprintf(d3[2].reason, sizeof(d3[2].reason), "4 requests in the window: probing back toward weight 25");
+	CU_ASSERT_TRUE(report_change_line(&svc3, NULL, d3, NULL, w, sizeof(w), r, sizeof(r)));
+	CU_ASSERT_STRING_EQUAL(r, "c probing: 4 requests in the window: probing back toward weight 25");
+	d3[2] = (struct wd_decision){.action = WD_ACT_STALE, .old_weight = 10, .new_weight = 20};
+	snprintf(d3[2].reason, sizeof(d3[2].reason), "no data for over 3 ticks");
 	d3[1].new_weight = 40; /* one that kept its weight shows only that */
 	CU_ASSERT_TRUE(report_change_line(&svc3, NULL, d3, NULL, w, sizeof(w), r, sizeof(r)));
 	CU_ASSERT_STRING_EQUAL(w, "a=40->50 b=40 c=10->20");
