@@ -294,16 +294,25 @@ static void report_empty(struct plan_query *q, const struct wd_config *cfg, int6
 		q->empty_since_ms = now_ms;
 	if (now_ms - q->empty_since_ms < preset_window_ms(svc) + 3 * cfg->interval_ms) {
 		snprintf(detail, sizeof(detail),
-			 "no %s series for the child services yet: Traefik has none until they exist "
-			 "and served requests within the window; the weights hold meanwhile", sig);
+			 svc->metrics == WD_METRICS_HAPROXY
+				 ? "no %s series for the servers yet: HAProxy's exporter has none until "
+				   "they served requests within the window; the weights hold meanwhile"
+				 : "no %s series for the child services yet: Traefik has none until they "
+				   "exist and served requests within the window; the weights hold meanwhile",
+			 sig);
 		event_add_once(ev, WD_LOG_INFO, "preset query returned no series yet", "service", who,
 			       "query", q->expr, "detail", detail, (char *)NULL);
 		return;
 	}
 	snprintf(detail, sizeof(detail),
-		 "still no %s series after the window and three ticks: is Traefik scraped, with "
-		 "metrics.prometheus.addServicesLabels, and serving the routers that point at these "
-		 "services?", sig);
+		 svc->metrics == WD_METRICS_HAPROXY
+			 ? "still no %s series after the window and three ticks: is HAProxy's "
+			   "prometheus-exporter scraped, and do its proxy and server names match "
+			   "haproxy_backend and the backends' server names?"
+			 : "still no %s series after the window and three ticks: is Traefik scraped, "
+			   "with metrics.prometheus.addServicesLabels, and serving the routers that "
+			   "point at these services?",
+		 sig);
 	event_add_once(ev, WD_LOG_WARN, "preset query returned no series", "service", who, "query",
 		       q->expr, "detail", detail, (char *)NULL);
 }
