@@ -109,6 +109,19 @@ static void steering_reason(const struct wd_service_cfg *svc, const struct wd_me
 			 x->latency_s);
 }
 
+/* How a change line names a backend its own action moved ("c ejected: ..."),
+ * or NULL for the actions that do not explain a move by themselves. */
+static const char *moved_word(enum wd_action a)
+{
+	switch (a) {
+	case WD_ACT_EJECTED: return " ejected:";
+	case WD_ACT_STALE: return " stale:";
+	case WD_ACT_PROBING: return " probing:";
+	case WD_ACT_PINNED: return ""; /* its reason says "pinned to N" or "drained by pin = 0" */
+	default: return NULL;
+	}
+}
+
 bool report_change_line(const struct wd_service_cfg *svc, const struct wd_measurement *m,
 			const struct wd_decision *dec, const bool *was_ejected, char *weights,
 			size_t wlen, char *reason, size_t rlen)
@@ -130,31 +143,14 @@ bool report_change_line(const struct wd_service_cfg *svc, const struct wd_measur
 		const struct wd_decision *d = &dec[b];
 		const char *name = svc->backends[b].name;
 		bool moved = d->old_weight != d->new_weight;
-		switch (d->action) {
-		case WD_ACT_EJECTED:
+		const char *word = moved_word(d->action);
+		if (word) {
 			if (moved)
-				add_part(reason, rlen, "%s ejected: %s", name, d->reason);
-			break;
-		case WD_ACT_PINNED:
-			if (moved)
-				add_part(reason, rlen, "%s %s", name, d->reason);
-			break;
-		case WD_ACT_STALE:
-			if (moved)
-				add_part(reason, rlen, "%s stale: %s", name, d->reason);
-			break;
-		case WD_ACT_PROBING:
-			if (moved)
-				add_part(reason, rlen, "%s probing: %s", name, d->reason);
-			break;
-		case WD_ACT_APPLIED:
-		case WD_ACT_DRY_RUN:
+				add_part(reason, rlen, "%s%s %s", name, word, d->reason);
+		} else if (d->action == WD_ACT_APPLIED || d->action == WD_ACT_DRY_RUN) {
 			if (was_ejected && was_ejected[b])
 				add_part(reason, rlen, "%s back from ejection", name);
 			moved_by_policy = moved_by_policy || moved;
-			break;
-		default:
-			break;
 		}
 	}
 	if (moved_by_policy)
