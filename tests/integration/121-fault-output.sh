@@ -39,10 +39,11 @@ check_fault() {
 	kill -0 "$WEIGHTD_PID" || fail "$1: weightd died"
 }
 
+# recovered NAME BEFORE: a new recovery line (more than BEFORE, counted before
+# the fault was lifted: the next tick may recover before this runs).
 recovered() {
-	n=$(count_log 'msg="output write recovered"')
 	flip
-	wait_new_log 'msg="output write recovered"' "$n"
+	wait_new_log 'msg="output write recovered"' "$2"
 	wait_for "$1: a new write" 20 sh -c "! cmp -s '$WORK/out/weightd.yml' '$WORK/held.yml'"
 	yaml_ok "$WORK/out/weightd.yml" || fail "$1: the output after recovery does not parse"
 	ok "$1"
@@ -53,16 +54,18 @@ n=$(count_log 'output write failed.*Read-only file system')
 mount -o remount,ro "$WORK/out"
 flip
 check_fault read-only 'Read-only file system' "$n"
+r=$(count_log 'msg="output write recovered"')
 mount -o remount,rw "$WORK/out"
-recovered "read-only directory"
+recovered "read-only directory" "$r"
 
 # Full disk.
 n=$(count_log 'output write failed.*No space left on device')
 dd if=/dev/zero of="$WORK/out/filler" bs=4k 2>/dev/null || true
 flip
 check_fault full-disk 'No space left on device' "$n"
+r=$(count_log 'msg="output write recovered"')
 rm -f "$WORK/out/filler"
-recovered "full disk"
+recovered "full disk" "$r"
 
 stop_weightd
 [ "$WEIGHTD_RC" -eq 0 ] || fail "exit status $WEIGHTD_RC"
