@@ -32,9 +32,7 @@ wait_prom_series 'haproxy_server_http_responses_total{proxy="app",code="2xx"} > 
 start_weightd "$WORK/weightd.conf"
 
 ordered() {
-	w1=$(haproxy_weight app/s1)
-	w2=$(haproxy_weight app/s2)
-	w3=$(haproxy_weight app/s3)
+	haproxy_weights app s1 s2 s3
 	[ "$w1" -gt "$w2" ] && [ "$w2" -gt "$w3" ]
 }
 wait_for "HAProxy's weights ordered like the capacities" 40 ordered

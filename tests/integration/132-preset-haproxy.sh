@@ -54,9 +54,7 @@ wait_for "every backend measured through the preset, s3's errors seen" 30 measur
 ok "latency, rate and error ratio for s1, s2, s3 from HAProxy's exporter"
 
 s3_loses() {
-	w1=$(haproxy_weight app/s1)
-	w2=$(haproxy_weight app/s2)
-	w3=$(haproxy_weight app/s3)
+	haproxy_weights app s1 s2 s3
 	[ "$w3" -lt "$w1" ] && [ "$w3" -lt "$w2" ]
 }
 wait_for "the failing backend to lose weight in HAProxy" 30 s3_loses

@@ -765,6 +765,7 @@ start_file_weightd() {
 #       restart_haproxy
 #   haproxy_api 'command'              one runtime API command; prints the answer
 #   haproxy_weight BACKEND/SERVER      the current weight
+#   haproxy_weights BACKEND SERVER...  their weights in w1, w2, ... (in order)
 #   haproxy_admin BACKEND SERVER       the server's srv_admin_state (8: drain)
 #   start_realbackend NAME WORKERS SERVICE [ARGS]  a realbackend on a free
 #       port; sets PORT_<NAME>; its log is $WORK/backend-NAME.log
@@ -817,6 +818,17 @@ haproxy_is_up() {
 
 haproxy_weight() {
 	haproxy_api "get weight $1" | cut -d' ' -f1
+}
+
+# haproxy_weights BACKEND SERVER...: the servers' current weights in w1, w2, ...
+haproxy_weights() {
+	hw_backend=$1
+	shift
+	hw_i=0
+	for hw_server in "$@"; do
+		hw_i=$((hw_i + 1))
+		eval "w$hw_i=\$(haproxy_weight \"\$hw_backend/\$hw_server\")"
+	done
 }
 
 haproxy_admin() {
