@@ -1,8 +1,8 @@
 # demo-haproxy.sh: the demo on a real load balancer, sourced by
 # contrib/demo.sh --lb haproxy (which has parsed the options, installed and
-# configured the build, and defined say, free_port, wait_http, cleanup and
-# PIDS). Three realbackends of different capacity (200, 100 and 50 requests a
-# second), a real HAProxy (leastconn, equal weights at start) in front of
+# configured the build, sourced contrib/realload/loop-config.sh and defined
+# say, free_port, wait_http, cleanup and PIDS). Three realbackends of
+# different capacity (200, 100 and 50 requests a second), a real HAProxy (leastconn, equal weights at start) in front of
 # them, open-loop load of 180 requests a second, Prometheus scraping HAProxy
 # and the backends every second, and weightd writing the weights through
 # HAProxy's runtime API. Half-way the fastest backend slows to a third of its
@@ -36,7 +36,6 @@ for b in "s1 4 20ms" "s2 4 40ms" "s3 2 40ms"; do
 	backends="$backends $1=http://127.0.0.1:$port"
 done
 
-. "$top/contrib/realload/loop-config.sh"
 real_haproxy_config "127.0.0.1:$api_port" "127.0.0.1:$http_port" "127.0.0.1:$hprom_port" "" \
 	"backend app
   balance leastconn$servers" >"$out/haproxy.cfg"

@@ -12,6 +12,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/contrib/realload/loop-config.sh"
 duration=120
 scenario=$top/contrib/sim/scenarios/demo.scn
 out=$top/demo-out
@@ -110,37 +111,23 @@ wd_port=$(free_port)
 service=$(sed -n 's/.*service *= *"\([^"]*\)".*/\1/p' "$scenario" | head -n 1)
 
 # weightd's config: the scenario's servers, 1 s ticks, 5 s rate windows.
-{
-	cat <<EOC
-interval   = "1s";
-listen     = "127.0.0.1:$wd_port";
-state_file = "";
-audit_log  = "$out/audit.jsonl";
-prometheus = { url = "http://127.0.0.1:$prom_port"; timeout = "2s"; };
-output     = { type = "file"; path = "$out/dynamic/weightd.yml"; };
-policy     = { objective = "latency"; };
-services = (
-  {
-    name  = "$service";
-    kind  = "servers";
-    label = "instance";
-    latency_query = "histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))";
-    error_query   = "sum by (instance) (rate(http_requests_total{code=~\"5..\"}[5s])) / sum by (instance) (rate(http_requests_total[5s]))";
-    rate_query    = "sum by (instance) (rate(http_requests_total[5s]))";
+backends=$(awk -F'"' '/name *= *"/ && /url *= *"/ {
+	for (i = 1; i < NF; i++) { if ($i ~ /name *= *$/) n = $(i + 1); if ($i ~ /url *= *$/) u = $(i + 1) }
+	w = 0; if (match($0, /weight *= *[0-9]+/)) { w = substr($0, RSTART, RLENGTH); sub(/.*= */, "", w) }
+	if (w == 0) w = 1
+	printf "%s      { name = \"%s\"; url = \"%s\"; weight = %d; }", sep, n, u, w; sep = ",\n" }' "$scenario")
+WD_TOP_KEYS='policy     = { objective = "latency"; };' weightd_conf 1s "127.0.0.1:$wd_port" \
+	"$out/audit.jsonl" "http://127.0.0.1:$prom_port" "type = \"file\"; path = \"$out/dynamic/weightd.yml\";" "  {
+    name  = \"$service\";
+    kind  = \"servers\";
+    label = \"instance\";
+    latency_query = \"histogram_quantile(0.95, sum by (le, instance) (rate(model_inference_duration_seconds_bucket[5s])))\";
+    error_query   = \"sum by (instance) (rate(http_requests_total{code=~\\\"5..\\\"}[5s])) / sum by (instance) (rate(http_requests_total[5s]))\";
+    rate_query    = \"sum by (instance) (rate(http_requests_total[5s]))\";
     backends = (
-EOC
-	awk -F'"' '/name *= *"/ && /url *= *"/ {
-		for (i = 1; i < NF; i++) { if ($i ~ /name *= *$/) n = $(i + 1); if ($i ~ /url *= *$/) u = $(i + 1) }
-		w = 0; if (match($0, /weight *= *[0-9]+/)) { w = substr($0, RSTART, RLENGTH); sub(/.*= */, "", w) }
-		if (w == 0) w = 1
-		printf "%s      { name = \"%s\"; url = \"%s\"; weight = %d; }", sep, n, u, w; sep = ",\n" }
-		END { print "" }' "$scenario"
-	cat <<EOC
+$backends
     );
-  }
-);
-EOC
-} >"$out/weightd.conf"
+  }" >"$out/weightd.conf"
 ./weightd -t -c "$out/weightd.conf" >/dev/null 2>"$out/check.log" || { cat "$out/check.log" >&2; exit 1; }
 
 cat >"$out/prometheus.yml" <<EOC

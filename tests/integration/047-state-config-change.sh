@@ -18,21 +18,15 @@ mkdir "$WORK/out"
 # for both its backends), "quiet" with the given backends and "grown" with
 # the given policy, pin and weight; neither of these two has data.
 conf() {
-	cat >"$WORK/weightd.conf" <<EOC
-interval = "1s";
-listen = "";
-state_file = "$WORK/state.json";
-prometheus = { url = "$PROM_URL"; timeout = "5s"; };
-output = { type = "file"; path = "$WORK/out/weightd.yml"; };
-policy = { latency_query = "$LAT_QUERY"; };
-services = (
+	WD_STATE_FILE=$WORK/state.json write_live_config "$WORK/weightd.conf" 1s \
+		"type = \"file\"; path = \"$WORK/out/weightd.yml\";" <<EOS
 $(live_service),
  { name = "quiet"; label = "instance"; latency_query = "$NODATA"; backends = ( $1 ); },
  { name = "grown"; label = "instance"; latency_query = "$NODATA"; policy = { $2 }; backends = (
    { name = "g1:80"; url = "http://g1:80"; weight = $4; },
    { name = "g2:80"; url = "http://g2:80"; weight = 30; $3 },
-   { name = "g3:80"; url = "http://g3:80"; weight = 10; } ); } );
-EOC
+   { name = "g3:80"; url = "http://g3:80"; weight = 10; } ); }
+EOS
 }
 
 # weights SERVICE: its weights in the output, space-separated.

@@ -17,18 +17,10 @@ mkdir "$WORK/out"
 
 # conf [EXTRA_SERVICE]: the live service, and optionally a second one.
 conf() {
-	cat >"$WORK/weightd.conf.new" <<EOC
-interval = "100ms";
-listen = "";
-audit_log = "$WORK/audit.jsonl";
-state_file = "$WORK/state.json";
-prometheus = { url = "$PROM_URL"; timeout = "5s"; };
-output = { type = "file"; path = "$WORK/out/weightd.yml"; };
-policy = { latency_query = "$LAT_QUERY"; };
-services = (
-$(live_service) $1 );
-EOC
-	mv "$WORK/weightd.conf.new" "$WORK/weightd.conf"
+	WD_STATE_FILE=$WORK/state.json write_live_config "$WORK/weightd.conf" 100ms \
+		"type = \"file\"; path = \"$WORK/out/weightd.yml\";" <<EOS
+$(live_service) $1
+EOS
 }
 
 # services: the services in the output file.

@@ -11,17 +11,10 @@ start_redis
 
 # conf INTERVAL B_PIN: the live service on Redis, with B's pin ("" none).
 conf() {
-	cat >"$WORK/weightd.conf.new" <<EOC
-interval = "$1";
-listen = "";
-audit_log = "$WORK/audit.jsonl";
-prometheus = { url = "$PROM_URL"; timeout = "5s"; };
-output = { type = "redis"; address = "127.0.0.1:$REDIS_PORT"; root_key = "traefik"; };
-policy = { latency_query = "$LAT_QUERY"; };
-services = (
-$(live_service "$2") );
-EOC
-	mv "$WORK/weightd.conf.new" "$WORK/weightd.conf"
+	write_live_config "$WORK/weightd.conf" "$1" \
+		"type = \"redis\"; address = \"127.0.0.1:$REDIS_PORT\"; root_key = \"traefik\";" <<EOS
+$(live_service "$2")
+EOS
 }
 
 # reload_once: one SIGHUP, and its "config reloaded" line.

@@ -20,16 +20,7 @@ backend app
   server s3 127.0.0.1:$PORT_s3
 "
 start_prometheus "$HAPROXY_PROM"
-cat >"$WORK/weightd.conf" <<EOC
-interval   = "1s";
-listen     = "";
-audit_log  = "$WORK/audit.jsonl";
-metrics    = "haproxy";
-prometheus = { url = "$PROM_URL"; timeout = "2s"; };
-output     = { type = "haproxy"; address = "$HAPROXY_API"; };
-policy     = { window = "5s"; };
-services = ( { name = "app"; backends = ( { name = "s1"; }, { name = "s2"; }, { name = "s3"; } ); } );
-EOC
+REAL_METRICS=haproxy write_real_loop_config "$WORK/weightd.conf" 5s s1 s2 s3
 "$WEIGHTD" -t -c "$WORK/weightd.conf" >"$WORK/t.out" 2>&1 || fail "weightd -t: $(cat "$WORK/t.out")"
 grep -q 'label_join(sum by (proxy, server) (rate(haproxy_server_http_responses_total{proxy=~"(app)",code="5xx"}\[5s\]))' "$WORK/t.out" ||
 	fail "weightd -t does not show the error query: $(cat "$WORK/t.out")"

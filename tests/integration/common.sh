@@ -28,6 +28,8 @@ set -eu
 : "${top_builddir:=$top_srcdir}"
 : "${WEIGHTD:=$top_builddir/weightd}"
 TEST_NAME=$(basename "$0" .sh)
+# weightd_conf, real_loop_config, real_haproxy_config: the configs shared with the demos
+. "$top_srcdir/contrib/realload/loop-config.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/weightd-$TEST_NAME.XXXXXX")
 PIDS=""
 
@@ -215,6 +217,17 @@ live_service() {
    { name = "$BACKEND_A"; url = "http://$BACKEND_A"; },
    { name = "$BACKEND_B"; url = "http://$BACKEND_B"; ${1:-} } ); }
 EOS
+}
+
+# write_live_config FILE INTERVAL 'output group body' <SERVICES: replaces
+# FILE (by rename) with a config of the services list read from standard
+# input (live_service's, ...) that measures every service's latency by
+# LAT_QUERY on $PROM_URL and audits to $WORK/audit.jsonl; WD_STATE_FILE=path
+# keeps a state file.
+write_live_config() {
+	WD_PROM_TIMEOUT=5s WD_TOP_KEYS="policy = { latency_query = \"$LAT_QUERY\"; };" \
+		weightd_conf "$2" "" "$WORK/audit.jsonl" "$PROM_URL" "$3" "$(cat)" >"$1.new"
+	mv "$1.new" "$1"
 }
 
 # file_weights FILE SERVICE: the service's weights in a Traefik file output,
@@ -554,26 +567,15 @@ write_loop_config() {
 		bl="$bl${bl:+,
 }      { name = \"${bw%=*}\"; url = \"http://${bw%=*}\"; weight = ${bw#*=}; }"
 	done
-	cat >"$WORK/weightd.conf" <<EOC
-interval   = "1s";
-listen     = "";
-state_file = "";
-audit_log  = "$WORK/audit.jsonl";
-${4:-}
-prometheus = { url = "$PROM_URL"; timeout = "2s"; };
-output     = { $1 };
-services = (
-  {
-    name  = "medical-imaging";
-    kind  = "servers";
+	WD_TOP_KEYS=${4:-} weightd_conf 1s "" "$WORK/audit.jsonl" "$PROM_URL" "$1" "  {
+    name  = \"medical-imaging\";
+    kind  = \"servers\";
     $signals
     ${3:-}
     backends = (
 $bl
     );
-  }
-);
-EOC
+  }" >"$WORK/weightd.conf"
 }
 
 # start_loop_file SCENARIO BACKENDS [SERVICE_KEYS]: weightd-sim following
@@ -772,6 +774,7 @@ start_file_weightd() {
 #   control_realbackend NAME 'query'   GET /control?query on it
 #   set_realbackend_jobs NAME...       PROM_JOBS scraping them, labelled server=NAME
 #   write_real_loop_config FILE WINDOW NAME...  weightd on HAProxy backend "app"
+#       (REAL_METRICS=haproxy: through metrics = "haproxy", no queries of its own)
 
 REALBACKEND=$top_builddir/realbackend
 OPENLOAD=$top_builddir/openload
@@ -866,8 +869,8 @@ set_realbackend_jobs() {
 # write_real_loop_config FILE WINDOW NAME...: weightd on HAProxy backend "app" with
 # the named servers, a tick every $REAL_INTERVAL (default 1s): latency from
 # the backends' own histograms (p95 over WINDOW), errors and rate from
-# HAProxy's per-server responses.
-. "$top_srcdir/contrib/realload/loop-config.sh"
+# HAProxy's per-server responses; with REAL_METRICS=haproxy, all three from
+# HAProxy's exporter through metrics = "haproxy".
 write_real_loop_config() {
 	f=$1
 	win=$2
