@@ -17,12 +17,7 @@ fi
 
 # split_conf FILE 'output group body'
 split_conf() {
-	cat >"$1" <<CONF
-interval = "15s"; listen = ""; state_file = "";
-metrics = "traefik";
-prometheus = { url = "http://127.0.0.1:1"; timeout = "1s"; };
-output = { $2 };
-services = (
+	write_outdrv_config "$1" "$2" 'metrics = "traefik";' <<SERVICES
   { name = "web"; kind = "servers";
     backends = (
       { name = "s1:8080"; url = "http://10.0.0.1:8080"; weight = 50; },
@@ -33,8 +28,7 @@ services = (
   },
   { name = "canary"; kind = "weighted";
     backends = ( { name = "app-v1@docker"; weight = 90; }, { name = "app-v2"; weight = 10; } ); }
-);
-CONF
+SERVICES
 }
 
 D=$WORK/dynamic
@@ -87,11 +81,7 @@ ok "the split layout in Redis is valid against the v3.7 schema"
 # Every load-balancer option the operator can set, in both layouts and in a
 # weighted service, file and Redis, valid against the v3.7 schema.
 opts_conf() {
-	cat >"$1" <<CONF
-interval = "15s"; listen = ""; state_file = "";
-prometheus = { url = "http://127.0.0.1:1"; timeout = "1s"; };
-output = { $2 };
-services = (
+	write_outdrv_config "$1" "$2" <<SERVICES
   { name = "plain"; latency_query = "up";
     strategy = "leasttime"; pass_host_header = false; servers_transport = "mtls@file";
     sticky_cookie = { name = "lb"; secure = true; http_only = true; same_site = "strict"; };
@@ -108,8 +98,7 @@ services = (
   { name = "canary"; kind = "weighted"; latency_query = "up";
     sticky_cookie = { name = "c"; };
     backends = ( { name = "v1@file"; weight = 90; }, { name = "v2@file"; weight = 10; } ); }
-);
-CONF
+SERVICES
 }
 opts_conf "$WORK/of.conf" "type = \"file\"; path = \"$F\";"
 "$WEIGHTD" -t -c "$WORK/of.conf" >/dev/null || fail "options config invalid"

@@ -27,11 +27,7 @@ backend hashed
 # conf FILE OUTPUT [APP_EXTRA_BACKEND] [S1_URL]: service app (s1 s2 s3) and
 # service api on HAProxy backend be_api with its own server names.
 conf() {
-	cat >"$1" <<CONF
-interval = "15s"; listen = ""; state_file = "";
-prometheus = { url = "http://127.0.0.1:1"; timeout = "1s"; };
-output = { $2 };
-services = (
+	write_outdrv_config "$1" "$2" <<SERVICES
   { name = "app"; latency_query = "up";
     backends = (
       { name = "s1"; url = "${4:-http://127.0.0.1:18001}"; weight = 50; },
@@ -43,8 +39,7 @@ services = (
       { name = "10.1.0.1:80"; haproxy_server = "api-1"; weight = 60; },
       { name = "10.1.0.2:80"; haproxy_server = "api-2"; weight = 40; }
     ); }
-);
-CONF
+SERVICES
 }
 TCP="type = \"haproxy\"; address = \"$HAPROXY_API\"; timeout = \"2s\";"
 conf "$WORK/a.conf" "$TCP"
@@ -124,13 +119,10 @@ esac
 [ "$(weights)" = "$before" ] || fail "a refused write changed weights: $before -> $(weights)"
 ok "a missing server and a wrong url are refused before anything is sent"
 
-cat >"$WORK/hashed.conf" <<CONF
-interval = "15s"; listen = ""; state_file = "";
-prometheus = { url = "http://127.0.0.1:1"; };
-output = { $TCP };
-services = ( { name = "hashed"; latency_query = "up";
-  backends = ( { name = "h1"; weight = 70; }, { name = "h2"; weight = 30; } ); } );
-CONF
+write_outdrv_config "$WORK/hashed.conf" "$TCP" <<SERVICES
+  { name = "hashed"; latency_query = "up";
+    backends = ( { name = "h1"; weight = 70; }, { name = "h2"; weight = 30; } ); }
+SERVICES
 out=$(run_outdrv "$WORK/hashed.conf" write)
 case $out in
 'error: HAProxy '"$HAPROXY_API"': "set server hashed/h1 weight 70" refused: Backend is using a static LB algorithm'*) ;;

@@ -310,6 +310,8 @@ count_log() {
 #       (servers s1 s2 s3, health check) and "canary" (weighted); NO_S3=1,
 #       NO_CANARY=1, S3_PIN=N, STATE_FILE=path and MANY=N (N more servers)
 #       change it
+#   write_outdrv_config FILE 'output group body' [TOP_KEYS] <SERVICES   the
+#       same top-level keys around a test's own services
 #   run_outdrv CONFIG COMMAND...     a fresh outdrv runs the commands
 #   start_outdrv CONFIG [-n]; send_outdrv 'command'   outdrv as a coprocess:
 #       send_outdrv sets REPLY; read_outdrv reads the next line of a longer
@@ -333,11 +335,7 @@ write_output_config() {
 	[ -n "${NO_CANARY:-}" ] || canary=",
   { name = \"canary\"; kind = \"weighted\"; label = \"service\"; latency_query = \"up\";
     backends = ( { name = \"app-v1@file\"; weight = 90; }, { name = \"app-v2@file\"; weight = 10; } ); }"
-	cat >"$1" <<CONF
-interval = "15s"; listen = ""; state_file = "${STATE_FILE:-}";
-prometheus = { url = "http://127.0.0.1:1"; timeout = "1s"; };
-output = { $2 };
-services = (
+	write_outdrv_config "$1" "$2" <<SERVICES
   { name = "app"; kind = "servers"; label = "instance"; latency_query = "up";
     backends = (
       { name = "s1"; url = "http://10.0.0.1:8080"; weight = 50; },
@@ -345,8 +343,15 @@ services = (
     );
     health_check = { path = "/health"; interval = "10s"; timeout = "3s"; };
   }$canary
-);
-CONF
+SERVICES
+}
+
+# write_outdrv_config FILE 'output group body' [TOP_KEYS] <SERVICES: a config
+# for the output tests: the services list read from standard input, 15 s
+# ticks, a Prometheus nobody asks (127.0.0.1:1), state_file $STATE_FILE.
+write_outdrv_config() {
+	WD_STATE_FILE=${STATE_FILE:-} WD_PROM_TIMEOUT=1s WD_TOP_KEYS=${3:-} \
+		weightd_conf 15s "" "" "http://127.0.0.1:1" "$2" "$(cat)" >"$1"
 }
 
 # run_outdrv CONFIG COMMAND...: a fresh outdrv for the commands; prints its answers.
