@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "realload.h"
+#include "util.h"
 
 enum outcome { OUT_OK = 0, OUT_ERROR, OUT_TIMEOUT };
 static const char *const outcome_names[] = {"ok", "error", "timeout"};
@@ -194,12 +195,12 @@ static int run_load(const char *url, double rate, double duration_s, double time
 	curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, 1024L);
 	unsigned short xs[3] = {0x330e, (unsigned short)seed, (unsigned short)(seed >> 16)};
 	struct request *free_list = NULL;
-	double start = realload_now_s(), next = start;
+	double start = util_mono_s(), next = start;
 	int running = 0, rc = 0;
 	size_t in_flight = 0;
 	long timeout_ms = (long)(timeout_s * 1000);
 	for (;;) {
-		double now = realload_now_s();
+		double now = util_mono_s();
 		/* Start every request whose time has come, late ones included. */
 		while (!interrupted && next <= now && next < start + duration_s) {
 			struct request *r = request_get(&free_list, url, timeout_ms);
@@ -224,7 +225,7 @@ static int run_load(const char *url, double rate, double duration_s, double time
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 			long code = 0;
 			curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-			struct sample x = {r->intended_s - start, realload_now_s() - r->intended_s, (int)code, OUT_OK};
+			struct sample x = {r->intended_s - start, util_mono_s() - r->intended_s, (int)code, OUT_OK};
 			if (msg->data.result == CURLE_OPERATION_TIMEDOUT) {
 				x.outcome = OUT_TIMEOUT;
 				x.latency_s = timeout_s;
@@ -238,7 +239,7 @@ static int run_load(const char *url, double rate, double duration_s, double time
 			r->next_free = free_list;
 			free_list = r;
 		}
-		double wait_s = next - realload_now_s();
+		double wait_s = next - util_mono_s();
 		int wait_ms = wait_s <= 0 ? 0 : wait_s > 0.05 ? 50 : (int)(wait_s * 1000);
 		if (next >= start + duration_s)
 			wait_ms = 50;
@@ -254,11 +255,10 @@ static int run_load(const char *url, double rate, double duration_s, double time
 	return rc;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: openload -r RATE -d DURATION [-t TIMEOUT] [-o FILE.csv] [-S SEED] URL\n"
-		   "       openload -s FILE.csv [-a FROM_S] [-b TO_S]\n");
-}
+#define USAGE                                                                         \
+	"usage: openload -r RATE -d DURATION [-t TIMEOUT] [-o FILE.csv] [-S SEED] URL\n" \
+	"       openload -s FILE.csv [-a FROM_S] [-b TO_S]\n"
+#define PROG "openload"
 
 int main(int argc, char **argv)
 {
@@ -267,38 +267,37 @@ int main(int argc, char **argv)
 	unsigned long seed = 1;
 	int opt;
 	while ((opt = getopt(argc, argv, "r:d:t:o:S:s:a:b:h")) != -1) {
+		int bad = 0;
 		switch (opt) {
 		case 'r':
-			rate = strtod(optarg, NULL);
+			bad = realload_opt_double(PROG, opt, optarg, 0, INFINITY, &rate);
 			break;
 		case 'd':
-			duration_s = realload_duration_s(optarg);
+			bad = realload_opt_duration(PROG, opt, optarg, &duration_s);
 			break;
 		case 't':
-			timeout_s = realload_duration_s(optarg);
+			bad = realload_opt_duration(PROG, opt, optarg, &timeout_s);
 			break;
 		case 'o':
 			out_path = optarg;
 			break;
 		case 'S':
-			seed = strtoul(optarg, NULL, 10);
+			bad = realload_opt_ulong(PROG, opt, optarg, 0, UINT32_MAX, &seed);
 			break;
 		case 's':
 			summary_path = optarg;
 			break;
 		case 'a':
-			from = strtod(optarg, NULL);
+			bad = realload_opt_double(PROG, opt, optarg, -INFINITY, INFINITY, &from);
 			break;
 		case 'b':
-			to = strtod(optarg, NULL);
+			bad = realload_opt_double(PROG, opt, optarg, -INFINITY, INFINITY, &to);
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return realload_usage(opt, USAGE);
 		}
+		if (bad)
+			return 2;
 	}
 	struct samples s = {0};
 	if (summary_path) {
@@ -306,10 +305,8 @@ int main(int argc, char **argv)
 		free(s.v);
 		return rc;
 	}
-	if (optind != argc - 1 || !(rate > 0 && isfinite(rate)) || duration_s <= 0 || timeout_s <= 0) {
-		usage(stderr);
-		return 2;
-	}
+	if (optind != argc - 1 || rate <= 0 || duration_s <= 0 || timeout_s <= 0)
+		return realload_usage('?', USAGE);
 	FILE *out = NULL;
 	if (out_path && !(out = fopen(out_path, "w"))) {
 		fprintf(stderr, "openload: %s: %s\n", out_path, strerror(errno));

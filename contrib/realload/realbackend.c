@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "realload.h"
+#include "util.h"
 
 enum dist { DIST_CONST = 0, DIST_EXP, DIST_LOGNORMAL };
 static const char *const dist_names[] = {"const", "exp", "lognormal"};
@@ -39,6 +40,7 @@ static const char *const dist_names[] = {"const", "exp", "lognormal"};
 static const double buckets_s[] = {0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15,
 				   0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0};
 #define N_BUCKETS (sizeof(buckets_s) / sizeof(buckets_s[0]))
+#define MAX_WORKERS 10000
 
 /* Everything below is guarded by mu. */
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -108,7 +110,7 @@ static unsigned do_work(double arrived_s)
 {
 	pthread_mutex_lock(&mu);
 	if (erand48(rng_seed) < fail_share) {
-		record(realload_now_s() - arrived_s, 1);
+		record(util_mono_s() - arrived_s, 1);
 		pthread_mutex_unlock(&mu);
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
@@ -131,7 +133,7 @@ static unsigned do_work(double arrived_s)
 
 	pthread_mutex_lock(&mu);
 	busy--;
-	record(realload_now_s() - arrived_s, 0);
+	record(util_mono_s() - arrived_s, 0);
 	pthread_cond_broadcast(&turn);
 	pthread_mutex_unlock(&mu);
 	return MHD_HTTP_OK;
@@ -150,17 +152,18 @@ static unsigned control(struct MHD_Connection *c, char *buf, size_t len)
 	const char *s = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "service");
 	const char *d = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "dist");
 	const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "fail");
-	int nw = w ? atoi(w) : 0, nd = d ? parse_dist(d) : 0;
-	double ns = s ? realload_duration_s(s) : 0, nf = f ? strtod(f, NULL) : 0;
-	if ((w && (nw < 1 || nw > 10000)) || (s && ns < 0) || (d && nd < 0) ||
-	    (f && !(nf >= 0 && nf <= 1))) {
+	unsigned long nw = 0;
+	int nd = d ? parse_dist(d) : 0;
+	double ns = s ? realload_duration_s(s) : 0, nf = 0;
+	if ((w && realload_parse_ulong(w, 1, MAX_WORKERS, &nw) < 0) || (s && ns < 0) ||
+	    (d && nd < 0) || (f && realload_parse_double(f, 0, 1, &nf) < 0)) {
 		snprintf(buf, len, "bad control: workers 1..10000, service a duration (40ms), "
 				   "dist const|exp|lognormal, fail 0..1\n");
 		return MHD_HTTP_BAD_REQUEST;
 	}
 	pthread_mutex_lock(&mu);
 	if (w)
-		workers = nw;
+		workers = (int)nw;
 	if (s)
 		service_s = ns;
 	if (d)
@@ -237,7 +240,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		double *t = malloc(sizeof(*t));
 		if (!t)
 			return MHD_NO;
-		*t = realload_now_s();
+		*t = util_mono_s();
 		*req = t;
 		return MHD_YES;
 	}
@@ -273,53 +276,49 @@ static void completed(void *cls, struct MHD_Connection *c, void **req,
 	*req = NULL;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: realbackend -l HOST:PORT [-w WORKERS] [-t SERVICE_TIME] "
-		   "[-d const|exp|lognormal] [-f FAIL_SHARE] [-S SEED]\n");
-}
+#define USAGE                                                                   \
+	"usage: realbackend -l HOST:PORT [-w WORKERS] [-t SERVICE_TIME] "           \
+	"[-d const|exp|lognormal] [-f FAIL_SHARE] [-S SEED]\n"
+#define PROG "realbackend"
 
 int main(int argc, char **argv)
 {
 	const char *listen = NULL;
+	unsigned long n = 0, seed = 0; /* read only when parsed: a bad one exits */
 	int opt;
 	while ((opt = getopt(argc, argv, "l:w:t:d:f:S:h")) != -1) {
+		int bad = 0;
 		switch (opt) {
 		case 'l':
 			listen = optarg;
 			break;
 		case 'w':
-			workers = atoi(optarg);
+			bad = realload_opt_ulong(PROG, opt, optarg, 1, MAX_WORKERS, &n);
+			workers = (int)n;
 			break;
 		case 't':
-			service_s = realload_duration_s(optarg);
+			bad = realload_opt_duration(PROG, opt, optarg, &service_s);
 			break;
 		case 'd':
 			dist = (enum dist)parse_dist(optarg);
 			break;
 		case 'f':
-			fail_share = strtod(optarg, NULL);
+			bad = realload_opt_double(PROG, opt, optarg, 0, 1, &fail_share);
 			break;
-		case 'S': {
-			unsigned long s = strtoul(optarg, NULL, 10);
-			rng_seed[1] = (unsigned short)s;
-			rng_seed[2] = (unsigned short)(s >> 16);
+		case 'S':
+			bad = realload_opt_ulong(PROG, opt, optarg, 0, UINT32_MAX, &seed);
+			rng_seed[1] = (unsigned short)seed;
+			rng_seed[2] = (unsigned short)(seed >> 16);
 			break;
-		}
-		case 'h':
-			usage(stdout);
-			return 0;
 		default:
-			usage(stderr);
-			return 2;
+			return realload_usage(opt, USAGE);
 		}
+		if (bad)
+			return 2;
 	}
 	const char *colon = listen ? strrchr(listen, ':') : NULL;
-	if (!colon || optind != argc || workers < 1 || service_s < 0 || (int)dist < 0 ||
-	    !(fail_share >= 0 && fail_share <= 1)) {
-		usage(stderr);
-		return 2;
-	}
+	if (!colon || optind != argc || (int)dist < 0)
+		return realload_usage('?', USAGE);
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
 	char host[64];
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);

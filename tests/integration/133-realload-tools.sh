@@ -4,7 +4,8 @@
 # the backend's own counters agree) and, being open-loop, shows the queue a
 # slow server builds instead of hiding it; realbackend's /control changes its
 # behaviour at once (fail fast with 503, slow down), refuses bad input whole,
-# and its histogram counts what it answered.
+# and its histogram counts what it answered. Both refuse a bad number on
+# their command line with one line naming it.
 . "$top_srcdir/tests/integration/common.sh"
 
 # field NAME SUMMARY-LINE
@@ -39,8 +40,21 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT_b/control?
 [ "$code" = 400 ] || fail "workers=0 answered $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT_b/control?service=fast")
 [ "$code" = 400 ] || fail "service=fast answered $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT_b/control?fail=most")
+[ "$code" = 400 ] || fail "fail=most answered $code"
 [ "$(metric realbackend_fail_share)" = 1 ] || fail "a refused control changed fail"
 ok "bad /control input refused whole"
+
+# A bad number on a command line: exit status 2 and one line naming it.
+rc=0
+"$OPENLOAD" -s "$WORK/a.csv" -a soon >"$WORK/bad.out" 2>"$WORK/bad.err" || rc=$?
+[ "$rc" = 2 ] && [ ! -s "$WORK/bad.out" ] || fail "openload -a soon: exit $rc, printed $(cat "$WORK/bad.out")"
+[ "$(cat "$WORK/bad.err")" = "openload: -a soon: want a number" ] || fail "openload -a soon said: $(cat "$WORK/bad.err")"
+rc=0
+"$REALBACKEND" -l 127.0.0.1:1 -f 1.5 2>"$WORK/bad.err" || rc=$?
+[ "$rc" = 2 ] || fail "realbackend -f 1.5: exit $rc"
+[ "$(cat "$WORK/bad.err")" = "realbackend: -f 1.5: want a number from 0 to 1" ] || fail "realbackend -f 1.5 said: $(cat "$WORK/bad.err")"
+ok "bad numbers on the command lines refused with one line"
 
 # Open loop: one worker of 200 ms against 20 requests a second builds a queue,
 # and the latency measured from each request's intended send time shows it.
