@@ -490,10 +490,9 @@ static void test_marginal_is_an_alias(void)
 	 * steers as "latency", and says so once. */
 	struct slots s = {.svc = "policy = { objective = \"marginal\"; };"};
 	char *text = build(&s);
-	char *path = tu_write_temp(text);
 	struct wd_config *cfg = NULL;
 	struct wd_errors errs = {0}, warns = {0};
-	CU_ASSERT_EQUAL_FATAL(config_load(path, &cfg, &errs, &warns), 0);
+	CU_ASSERT_EQUAL_FATAL(tu_load_config(text, &cfg, &errs, &warns), 0);
 	CU_ASSERT_EQUAL(cfg->services[0].policy.objective, WD_OBJ_LATENCY);
 	CU_ASSERT_EQUAL_FATAL(warns.n, 1);
 	printf("\n%s\n", warns.msgs[0]);
@@ -502,8 +501,6 @@ static void test_marginal_is_an_alias(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(warns.msgs[0], "remove the objective key"));
 	errors_free(&warns);
 	config_free(cfg);
-	unlink(path);
-	free(path);
 	free(text);
 }
 
@@ -511,28 +508,22 @@ static void test_short_interval_warns(void)
 {
 	struct slots s = {.interval = "interval = \"500ms\";"};
 	char *text = build(&s);
-	char *path = tu_write_temp(text);
 	struct wd_config *cfg = NULL;
 	struct wd_errors errs = {0}, warns = {0};
-	CU_ASSERT_EQUAL_FATAL(config_load(path, &cfg, &errs, &warns), 0);
+	CU_ASSERT_EQUAL_FATAL(tu_load_config(text, &cfg, &errs, &warns), 0);
 	CU_ASSERT_EQUAL(cfg->interval_ms, 500);
 	CU_ASSERT_EQUAL_FATAL(warns.n, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(warns.msgs[0], ":1: interval below 2s"));
 	errors_free(&warns);
 	config_free(cfg);
-	unlink(path);
-	free(path);
 	free(text);
 	/* HAProxy applies each change at once: no warning */
 	s.out = "type = \"haproxy\"; address = \"127.0.0.1:9999\";";
 	text = build(&s);
-	path = tu_write_temp(text);
-	CU_ASSERT_EQUAL_FATAL(config_load(path, &cfg, &errs, &warns), 0);
+	CU_ASSERT_EQUAL_FATAL(tu_load_config(text, &cfg, &errs, &warns), 0);
 	CU_ASSERT_EQUAL(warns.n, 0);
 	errors_free(&warns);
 	config_free(cfg);
-	unlink(path);
-	free(path);
 	free(text);
 }
 

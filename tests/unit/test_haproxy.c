@@ -283,12 +283,8 @@ static struct wd_config *load_haproxy(const char *output, const char *services,
 	snprintf(text, sizeof(text),
 		 "prometheus = { url = \"http://127.0.0.1:9090\"; };\noutput = { %s };\n"
 		 "metrics = \"haproxy\";\nservices = (\n%s\n);\n", output, services);
-	char *path = tu_write_temp(text);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
 	struct wd_config *cfg = NULL;
-	config_load(path, &cfg, e, NULL);
-	unlink(path);
-	free(path);
+	tu_load_config(text, &cfg, e, NULL);
 	return cfg;
 }
 

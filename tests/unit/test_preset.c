@@ -18,12 +18,8 @@ static struct wd_config *load(const char *top, const char *services, struct wd_e
 		 "prometheus = { url = \"http://127.0.0.1:9090\"; };\n"
 		 "output = { type = \"file\"; path = \"/tmp/weightd-test.yml\"; };\n"
 		 "%s\nservices = (\n%s\n);\n", top, services);
-	char *path = tu_write_temp(text);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
 	struct wd_config *cfg = NULL;
-	config_load(path, &cfg, errs, NULL);
-	unlink(path);
-	free(path);
+	tu_load_config(text, &cfg, errs, NULL);
 	return cfg;
 }
 
@@ -198,14 +194,11 @@ static struct wd_config *fleet(size_t n, const char *extra_services)
 	snprintf(text, cap + 512,
 		 "prometheus = { url = \"http://127.0.0.1:9090\"; };\n"
 		 "output = { type = \"redis\"; };\nservices = (\n%s\n);\n", svcs);
-	char *path = tu_write_temp(text);
 	struct wd_config *cfg = NULL;
 	struct wd_errors e = {0};
-	config_load(path, &cfg, &e, NULL);
+	tu_load_config(text, &cfg, &e, NULL);
 	print_errors(&e);
 	errors_free(&e);
-	unlink(path);
-	free(path);
 	free(text);
 	free(svcs);
 	return cfg;

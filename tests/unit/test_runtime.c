@@ -36,15 +36,12 @@ static struct wd_config *config(const char *out, bool extra, int prom_port)
 			 "   { name = \"v1\"; url = \"http://v1:80\"; weight = 90; },\n"
 			 "   { name = \"v2\"; url = \"http://v2:80\"; weight = 10; } ); }\n"
 		       : "");
-	char *path = tu_write_temp(text);
 	struct wd_config *cfg = NULL;
 	struct wd_errors errs = {0};
-	int rc = config_load(path, &cfg, &errs, NULL);
+	int rc = tu_load_config(text, &cfg, &errs, NULL);
 	for (size_t i = 0; i < errs.n; i++)
 		fprintf(stderr, "%s\n", errs.msgs[i]);
 	errors_free(&errs);
-	unlink(path);
-	free(path);
 	return rc == 0 ? cfg : NULL;
 }
 

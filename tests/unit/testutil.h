@@ -31,6 +31,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
+
 struct tu_test {
 	const char *name;
 	CU_TestFunc fn;
@@ -77,6 +79,19 @@ static inline char *tu_write_temp(const char *text)
 	}
 	close(fd);
 	return path;
+}
+
+/* config_load on text (in a temporary file, removed again): its 0 or -1,
+ * with *cfg, errs and warns (NULL: none wanted) as config_load leaves them. */
+static inline int tu_load_config(const char *text, struct wd_config **cfg, struct wd_errors *errs,
+				 struct wd_errors *warns)
+{
+	char *path = tu_write_temp(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+	int rc = config_load(path, cfg, errs, warns);
+	unlink(path);
+	free(path);
+	return rc;
 }
 
 /* Everything written to f's descriptor since the last call (the log writes
