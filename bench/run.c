@@ -185,7 +185,8 @@ static int wd_config(const struct bench *b, bool leasttime, size_t k, struct wd 
 	fprintf(o, "interval = \"%gs\";\nlisten = \"\";\nstate_file = \"\";\n"
 		   "prometheus = { url = \"http://127.0.0.1:1\"; };\n"
 		   "output = { type = \"file\"; path = \"/nonexistent/weightd-bench.yml\"; };\n"
-		   "policy = { latency_query = \"l\"; error_query = \"e\";"
+		   "policy = { latency_query = \"histogram_quantile(0.95, sum by (le, instance)"
+		   " (rate(l_bucket[1m])))\"; error_query = \"e\";"
 		   " rate_query = \"r\"; window = \"%gs\"; %s };\n"
 		   "services = ( { name = \"bench\"; kind = \"%s\"; label = \"instance\";\n"
 		   "  backends = (\n",

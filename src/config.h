@@ -49,6 +49,10 @@ struct wd_policy_cfg {
 	 * range selector in its queries; 0 when it cannot be known. */
 	int64_t tick_ms;
 	int64_t signal_window_ms;
+	/* The quantile the latency signal is (0.95 for a p95), 0 for a mean:
+	 * the preset's latency_statistic, or a custom latency query's
+	 * histogram_quantile(q, ...). */
+	double latency_quantile;
 	/* The balancer is Traefik's leasttime (its strategy): weightd then
 	 * leaves per-request reaction to it and writes only real moves. */
 	bool leasttime;

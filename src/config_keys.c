@@ -11,6 +11,7 @@
 
 #include "delay.h"
 #include "log.h"
+#include "predict.h"
 #include "preset.h"
 #include "traefik.h"
 #include "util.h"
@@ -668,7 +669,8 @@ static char *copy_string(const char *s, const char *unused)
 /* The service's signal window (delay.h): the built-in queries' window for a
  * preset; else its window, else the longest range selector in its queries.
  * Warns when neither says, since the gains then assume four intervals of
- * window. Also notes whether the balancer is Traefik's leasttime. */
+ * window. Also notes whether the balancer is Traefik's leasttime, and which
+ * quantile the latency signal is (predict.h). */
 static void signal_window(struct config_parser *p, const config_setting_t *g,
 			  struct wd_service_cfg *svc)
 {
@@ -676,8 +678,10 @@ static void signal_window(struct config_parser *p, const config_setting_t *g,
 	pc->leasttime = svc->lb.strategy && strcmp(svc->lb.strategy, "leasttime") == 0;
 	if (svc->metrics != WD_METRICS_CUSTOM) {
 		pc->signal_window_ms = preset_window_ms(svc);
+		pc->latency_quantile = pc->latency_stat == WD_STAT_P95 ? 0.95 : 0;
 		return;
 	}
+	pc->latency_quantile = predict_query_quantile(pc->latency_query);
 	pc->signal_window_ms = pc->window_ms;
 	const char *q[] = {pc->latency_query, pc->error_query, pc->rate_query};
 	for (size_t i = 0; !pc->window_ms && i < 3; i++) {

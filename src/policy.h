@@ -100,6 +100,8 @@ struct wd_backend_state {
 	struct wd_damping damp; /* oscillation memory and the gain's damping */
 	enum wd_probation probation; /* joined, or back from an ejection, staleness or a thin signal */
 	double last_error_ratio; /* the last usable error ratio (NaN none) */
+	double seen_weight; /* the integer weight in force, averaged over the signal's
+			     * window: what the measurements saw (NaN: not yet known) */
 	unsigned reported; /* not the policy's: which states (ejected, stale) the report
 			    * logged as begun, so their end is logged once too */
 };

@@ -587,6 +587,53 @@ static void test_deadband(void)
 	policy_state_free(&st);
 }
 
+/* Two backends at 50 : 50, the first 5 % slower, both with many requests in
+ * flight (rate x latency about 8; the prediction takes at most 4): moving load to the second would push it up
+ * its queue's curve more than it relieves the first, so the fleet's
+ * predicted p95 rises and the one-point moves the controller asks for are
+ * not written, with the reason, and the controller restarts from the written
+ * weights each time (no windup). With few in flight (0.5) the same gap is
+ * worth a move, and it is written. */
+static void test_small_move_needs_predicted_gain(void)
+{
+	for (int busy = 1; busy >= 0; busy--) {
+		struct pf_service f;
+		struct wd_service_state st;
+		setup(&f, &st, 2, (int[]){50, 50});
+		double rate = busy ? 80 : 5;
+		struct wd_measurement m[2] = {pf_lat(0.105), pf_lat(0.1)};
+		for (int i = 0; i < 2; i++) {
+			m[i].has_rate = true;
+			m[i].rate = rate;
+		}
+		struct wd_decision d[2];
+		int writes = 0, vetoed = 0;
+		for (int t = 0; t < 300; t++) {
+			if (policy_step(&f.svc, &st, m, true, d)) {
+				writes++;
+				continue;
+			}
+			if (strstr(d[0].reason, "would not lower the predicted p95")) {
+				vetoed++;
+				CU_ASSERT_EQUAL(st.b[0].out_weight, 50);
+				CU_ASSERT_DOUBLE_EQUAL(st.b[0].weight, 50, 1e-9);
+				CU_ASSERT_EQUAL(d[0].action, H);
+			}
+		}
+		printf("\n%s in flight: %d writes, %d moves not written\n", busy ? "8" : "0.5", writes,
+		       vetoed);
+		if (busy) {
+			CU_ASSERT_EQUAL(writes, 0);
+			CU_ASSERT(vetoed > 0);
+		} else {
+			CU_ASSERT(writes > 0);
+			CU_ASSERT(st.b[0].out_weight < 50);
+			CU_ASSERT_EQUAL(vetoed, 0);
+		}
+		policy_state_free(&st);
+	}
+}
+
 static void test_rounding_noise_is_not_a_move(void)
 {
 	/* deadband 1: a continuous weight that crosses a rounding boundary
@@ -1175,6 +1222,7 @@ static const struct tu_test policy_tests[] = {
 	{"velocity PID with history and kd", test_velocity_pid_with_history},
 	{"stale backend drifts toward its initial weight", test_stale_drifts_toward_initial},
 	{"thin signal: held or probed back", test_thin_signal_held_or_probed},
+	{"a small move needs a lower predicted p95", test_small_move_needs_predicted_gain},
 	{"a starved backend's repeated latency is stale", test_repeated_latency_is_stale},
 	{"samples' spacing from repeated ticks", test_sample_spacing},
 	{"leasttime mode: floor, deadband, rebuild for the starved", test_leasttime_mode},

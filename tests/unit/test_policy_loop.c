@@ -352,12 +352,150 @@ static void test_recovery_after_ejection(void)
 	}
 }
 
+/* The fleet's p95 latency (s) when backend i takes share s[i] of the load:
+ * each backend's time in system is exponential with the model's mean (exact
+ * for M/M/1 below the knee), so the fleet's is their mixture; the quantile
+ * x solves sum s_i exp(-x / T_i) = 0.05, found by bisection. */
+static double fleet_p95(const double *cap, const double *s)
+{
+	double t[NB], hi = 0;
+	for (int i = 0; i < NB; i++) {
+		t[i] = qm_latency(cap[i], 150 * s[i]);
+		if (s[i] > 0 && t[i] > hi)
+			hi = t[i];
+	}
+	hi *= log(20.0); /* the slowest backend's p95 bounds the mixture's */
+	double lo = 0;
+	for (int k = 0; k < 100; k++) {
+		double x = (lo + hi) / 2, tail = 0;
+		for (int i = 0; i < NB; i++)
+			tail += s[i] > 0 ? s[i] * exp(-x / t[i]) : 0;
+		if (tail > 0.05)
+			lo = x;
+		else
+			hi = x;
+	}
+	return (lo + hi) / 2;
+}
+
+static double weights_p95(const double *cap, const int *w)
+{
+	double s[NB], sum = 0;
+	for (int i = 0; i < NB; i++)
+		sum += w[i];
+	for (int i = 0; i < NB; i++)
+		s[i] = w[i] / sum;
+	return fleet_p95(cap, s);
+}
+
+/* The best static split's p95 for these capacities: a grid of shares in
+ * steps of 5 %, then moves of a shrinking share between pairs of backends
+ * while one lowers the p95. */
+static double best_split_p95(const double *cap, double *best)
+{
+	const int g = 20;
+	double s[NB], p = INFINITY;
+	for (int a = 0; a <= g; a++)
+		for (int b = 0; a + b <= g; b++)
+			for (int c = 0; a + b + c <= g; c++) {
+				s[0] = (double)a / g, s[1] = (double)b / g, s[2] = (double)c / g;
+				s[3] = (double)(g - a - b - c) / g;
+				double v = fleet_p95(cap, s);
+				if (v < p) {
+					p = v;
+					memcpy(best, s, sizeof(s));
+				}
+			}
+	for (double step = 0.025; step > 1e-6; step /= 2)
+		for (bool better = true; better;) {
+			better = false;
+			for (int i = 0; i < NB; i++)
+				for (int j = 0; j < NB; j++) {
+					if (i == j || best[i] < step)
+						continue;
+					memcpy(s, best, sizeof(s));
+					s[i] -= step, s[j] += step;
+					double v = fleet_p95(cap, s);
+					if (v < p) {
+						p = v, better = true;
+						memcpy(best, s, sizeof(s));
+					}
+				}
+		}
+	return p;
+}
+
+#define STEP_SETTLE 8      /* ticks allowed after a capacity step */
+#define STEP_BAND 1.15     /* p95 within 15 % of the best split's */
+#define STEP_SEEDS 100     /* runs, each on its own seed */
+#define STEP_HELD 65       /* of them, at least this many must hold the band */
+
+/* At four ticks per one-minute window, backend 0 loses half its capacity
+ * (100 -> 50 req/s, the fleet then at 88 % of its capacity): from at most
+ * STEP_SETTLE ticks after the step on, every tick's fleet p95 must stay
+ * within STEP_BAND of the best static split for the new capacities. The p95
+ * is the true one of the weights in force each tick, not the policy's noisy,
+ * windowed measurement. Counted over STEP_SEEDS seeds (WD_LOOP_SEEDS
+ * overrides; WD_LOOP_EVERY=N prints the first run every N ticks): the policy
+ * holds it on 79 to 85 of 100 (55 without the predicted-p95 rule for small
+ * moves, which walked between neighbouring integer splits). */
+static void test_capacity_step_p95_settles(void)
+{
+	enum { TICKS = 300, DROP = 150 };
+	int seeds = getenv("WD_LOOP_SEEDS") ? atoi(getenv("WD_LOOP_SEEDS")) : STEP_SEEDS;
+	int held = 0;
+	static struct run r;
+	double after[NB] = {50, 60, 40, 20}, share[NB];
+	double best_before = best_split_p95(caps, share);
+	double best = best_split_p95(after, share);
+	printf("\nbest split p95: %.1f ms before the step; %.1f ms after it, at shares %.3f %.3f %.3f %.3f\n",
+	       1000 * best_before, 1000 * best, share[0], share[1], share[2], share[3]);
+	printf(" seed                  settle (ticks)  worst after  worst before step  first ticks' ratios\n");
+	uint64_t sd = tu_seed();
+	for (int k = 0; k < seeds; k++) {
+		struct wd_policy_cfg pc;
+		pf_defaults(&pc);
+		pc.signal_window_ms = 60000;
+		pc.tick_ms = 15000;
+		run_loop_window(&r, &pc, 4, TICKS, sd + k, DROP, 0, after[0], NULL);
+		double ratio[TICKS], worst_before = 0;
+		for (int t = DROP - 50; t < DROP; t++) {
+			double v = weights_p95(caps, r.w[t]) / best_before;
+			worst_before = v > worst_before ? v : worst_before;
+		}
+		int settled = DROP;
+		for (int t = DROP; t < TICKS; t++) {
+			ratio[t] = weights_p95(after, r.w[t]) / best;
+			if (ratio[t] > STEP_BAND)
+				settled = t + 1;
+		}
+		double worst_after = 0;
+		for (int t = settled; t < TICKS; t++)
+			worst_after = ratio[t] > worst_after ? ratio[t] : worst_after;
+		bool ok = settled - DROP <= STEP_SETTLE;
+		held += ok;
+		if (k < 5 || !ok) { /* the first few, and every one that missed */
+			printf("%20llu %15d %12.3f %18.3f  ", (unsigned long long)(sd + k),
+			       settled - DROP, worst_after, worst_before);
+			for (int t = DROP; t < DROP + 12; t++)
+				printf(" %.2f", ratio[t]);
+			printf("\n");
+		}
+		if (getenv("WD_LOOP_EVERY") && k == 0)
+			print_run("capacity step", &r, atoi(getenv("WD_LOOP_EVERY")));
+	}
+	printf("held within %.0f %% from tick %d on: %d of %d seeds\n", 100 * (STEP_BAND - 1),
+	       STEP_SETTLE, held, seeds);
+	CU_ASSERT(held * STEP_SEEDS >= STEP_HELD * seeds);
+}
+
 static const struct tu_test policy_loop_tests[] = {
 	{"settles without oscillating, ordered like capacities", test_settles_without_oscillation},
 	{"capacity drop moves traffic away", test_capacity_drop_moves_traffic_away},
 	{"oscillation found and damped", test_oscillation_found_and_damped},
 	{"any tick per window: same loop in seconds", test_any_tick_per_window},
 	{"recovery after ejection", test_recovery_after_ejection},
+	{"capacity step: p95 near the best split within 8 ticks", test_capacity_step_p95_settles},
 	{NULL, NULL},
 };
 
