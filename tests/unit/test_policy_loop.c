@@ -425,6 +425,74 @@ static double best_split_p95(const double *cap, double *best)
 	return p;
 }
 
+/* Slow start: three backends of 60, 40 and 20 req/s share 100 req/s; at
+ * tick JOIN a fourth (100 req/s once warm) is added to the config at weight
+ * 25, but it is cold: 10 req/s for COLD ticks. While cold it must only lose
+ * weight (it measures badly, so probation waits); once warm it must be back
+ * at 80 % of the share it settles at within 10 ticks, and settle without
+ * oscillating. */
+static void test_cold_join_slow_start(void)
+{
+	enum { JOIN = 60, COLD = 30, TICKS = 220, WARM = JOIN + COLD };
+	static const double cap4[NB] = {60, 40, 20, 100};
+	static int w[TICKS + 1][NB];
+	struct pf_service f3, f4;
+	pf_init(&f3, 3, NULL);
+	pf_init(&f4, 4, (int[]){25, 25, 25, 25});
+	struct wd_service_state st = {0};
+	CU_ASSERT_FATAL(policy_state_sync(&st, &f3.svc) == 0);
+	struct qmodel q;
+	qm_init(&q, NB, cap4, 100, 4, 0.03, tu_seed());
+	struct wd_measurement m[NB];
+	struct wd_decision d[NB];
+	for (int i = 0; i < 3; i++)
+		w[0][i] = st.b[i].out_weight;
+	w[0][3] = 0; /* not in the balancer yet */
+	for (int t = 0; t < TICKS; t++) {
+		if (t == JOIN) {
+			CU_ASSERT_FATAL(policy_state_sync(&st, &f4.svc) == 0);
+			for (int i = 0; i < NB; i++)
+				w[t][i] = st.b[i].out_weight; /* the reload's weights are written */
+		}
+		q.cap[3] = t < WARM ? 10 : 100;
+		qm_tick(&q, w[t], m);
+		const struct wd_service_cfg *svc = t < JOIN ? &f3.svc : &f4.svc;
+		policy_step(svc, &st, m, true, d);
+		for (int i = 0; i < NB; i++)
+			w[t + 1][i] = i < (int)st.n ? st.b[i].out_weight : 0;
+	}
+	double fin = 0;
+	for (int t = TICKS - 20; t < TICKS; t++)
+		fin += w[t][3] / 20.0;
+	int back = -1, peak_cold = 0;
+	for (int t = JOIN + 1; t <= WARM; t++) {
+		/* while cold it never gains weight */
+		CU_ASSERT(w[t][3] <= w[t - 1][3]);
+		peak_cold = w[t][3] > peak_cold ? w[t][3] : peak_cold;
+	}
+	for (int t = WARM; t <= TICKS && back < 0; t++)
+		if (w[t][3] >= 0.8 * fin)
+			back = t - WARM;
+	printf("\njoined at weight %d, cold until tick %d: weight %d at its end; back at 80 %% of "
+	       "its final %.1f %d ticks after warming\n", w[JOIN][3], WARM, w[WARM][3], fin, back);
+	for (int t = JOIN - 2; t <= WARM + 16; t += 2)
+		printf("%4d %3d %3d %3d %3d\n", t, w[t][0], w[t][1], w[t][2], w[t][3]);
+	CU_ASSERT(w[WARM][3] < 25);
+	CU_ASSERT(fin > 40); /* the biggest backend ends with the biggest share */
+	CU_ASSERT(back >= 0 && back <= 10);
+	/* no oscillation once it is back */
+	struct run r;
+	memset(&r, 0, sizeof(r));
+	r.ticks = TICKS;
+	for (int t = 0; t <= TICKS; t++)
+		memcpy(r.w[t], w[t], sizeof(w[t]));
+	for (int b = 0; b < NB; b++) {
+		CU_ASSERT(reversals(&r, b, WARM + 20, HYST) <= 1);
+		CU_ASSERT(spread(&r, b, TICKS - 50, TICKS) <= 2 * HYST);
+	}
+	policy_state_free(&st);
+}
+
 #define STEP_SETTLE 8      /* ticks allowed after a capacity step */
 #define STEP_BAND 1.15     /* p95 within 15 % of the best split's */
 #define STEP_SEEDS 100     /* runs, each on its own seed */
@@ -495,6 +563,7 @@ static const struct tu_test policy_loop_tests[] = {
 	{"oscillation found and damped", test_oscillation_found_and_damped},
 	{"any tick per window: same loop in seconds", test_any_tick_per_window},
 	{"recovery after ejection", test_recovery_after_ejection},
+	{"cold join: waits while cold, back within 10 ticks of warming", test_cold_join_slow_start},
 	{"capacity step: p95 near the best split within 8 ticks", test_capacity_step_p95_settles},
 	{NULL, NULL},
 };
