@@ -31,20 +31,17 @@ static inline void pf_defaults(struct wd_policy_cfg *pc)
 			"output = { type = \"file\"; path = \"/tmp/weightd-policy-test.yml\"; };\n"
 			"policy = { latency_query = \"lat\"; };\n"
 			"services = ({ name = \"s\"; backends = ({ name = \"a\"; url = \"http://a:1\"; }); });\n";
-		char *path = tu_write_temp(text);
 		struct wd_config *cfg = NULL;
 		struct wd_errors errs = {0};
-		if (!path || config_load(path, &cfg, &errs, NULL) < 0) {
+		if (tu_load_config(text, &cfg, &errs, NULL) < 0) {
 			fprintf(stderr, "policy_fixture: defaults config does not load: %s\n",
-				errs.n ? errs.msgs[0] : "no temporary file");
+				errs.n ? errs.msgs[0] : "?");
 			abort();
 		}
 		cached = cfg->services[0].policy;
 		cached.latency_query = cached.error_query = cached.rate_query = NULL;
 		config_free(cfg);
 		errors_free(&errs);
-		unlink(path);
-		free(path);
 		have = true;
 	}
 	*pc = cached;

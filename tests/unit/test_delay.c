@@ -78,14 +78,11 @@ static struct wd_config *load(const char *top_policy, const char *svc_policy, co
 		 "services = ({ name = \"s\"; latency_query = \"%s\"; policy = { %s };\n"
 		 "  backends = ({ name = \"a\"; url = \"http://a:1\"; }); });\n",
 		 top_policy, query, svc_policy);
-	char *path = tu_write_temp(text);
 	struct wd_config *cfg = NULL;
 	struct wd_errors errs = {0};
-	if (config_load(path, &cfg, &errs, warns) < 0)
+	if (tu_load_config(text, &cfg, &errs, warns) < 0)
 		printf("\nconfig: %s\n", errs.n ? errs.msgs[0] : "?");
 	errors_free(&errs);
-	unlink(path);
-	free(path);
 	return cfg;
 }
 
@@ -123,18 +120,17 @@ static void test_service_window(void)
 	config_free(cfg);
 	/* a bad window is an error naming the key */
 	struct wd_errors errs = {0};
-	char *path = tu_write_temp("prometheus = { url = \"http://127.0.0.1:9090\"; };\n"
-				   "output = { type = \"file\"; path = \"/tmp/x.yml\"; };\n"
-				   "policy = { latency_query = \"q\"; window = \"soon\"; };\n"
-				   "services = ({ name = \"s\"; backends = ({ name = \"a\"; url = \"http://a\"; }); });\n");
-	CU_ASSERT_EQUAL(config_load(path, &cfg, &errs, NULL), -1);
+	CU_ASSERT_EQUAL(tu_load_config("prometheus = { url = \"http://127.0.0.1:9090\"; };\n"
+				       "output = { type = \"file\"; path = \"/tmp/x.yml\"; };\n"
+				       "policy = { latency_query = \"q\"; window = \"soon\"; };\n"
+				       "services = ({ name = \"s\"; backends = ({ name = \"a\"; url = \"http://a\"; }); });\n",
+				       &cfg, &errs, NULL),
+			-1);
 	CU_ASSERT_FATAL(errs.n >= 1);
 	printf("\n%s\n", errs.msgs[0]);
 	CU_ASSERT_PTR_NOT_NULL(strstr(errs.msgs[0], ":3: policy.window"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(errs.msgs[0], "soon"));
 	errors_free(&errs);
-	unlink(path);
-	free(path);
 }
 
 /* strategy = "leasttime" puts the policy in its leasttime mode; a preset's
@@ -153,10 +149,9 @@ static void test_mode_and_preset_window(void)
 		"   backends = ({ name = \"v1\"; }); },\n"
 		" { name = \"tw\"; metrics = \"traefik\"; kind = \"weighted\"; window = \"2m\";\n"
 		"   backends = ({ name = \"v1\"; }); });\n";
-	char *path = tu_write_temp(text);
 	struct wd_config *cfg = NULL;
 	struct wd_errors errs = {0};
-	if (config_load(path, &cfg, &errs, NULL) < 0)
+	if (tu_load_config(text, &cfg, &errs, NULL) < 0)
 		printf("\nconfig: %s\n", errs.n ? errs.msgs[0] : "?");
 	CU_ASSERT_FATAL(cfg != NULL);
 	CU_ASSERT(cfg->services[0].policy.leasttime);
@@ -165,8 +160,6 @@ static void test_mode_and_preset_window(void)
 	CU_ASSERT_EQUAL(cfg->services[3].policy.signal_window_ms, 120000);
 	config_free(cfg);
 	errors_free(&errs);
-	unlink(path);
-	free(path);
 }
 
 static const struct tu_test delay_tests[] = {

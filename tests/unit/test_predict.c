@@ -104,10 +104,6 @@ static void test_query_quantile(void)
 	CU_ASSERT_DOUBLE_EQUAL(predict_quantile_over_mean(0), 1, 0);
 }
 
-#define SVC(name, extra)                                                                    \
-	"{ name = \"" name "\"; " extra " backends = ( { name = \"s1:80\"; url = \"http://s1\"; },"  \
-	" { name = \"s2:80\"; url = \"http://s2\"; } ); }"
-
 static void test_service_quantile(void)
 {
 	static const char text[] =
@@ -115,10 +111,10 @@ static void test_service_quantile(void)
 		"output = { type = \"file\"; path = \"/tmp/weightd-test.yml\"; };\n"
 		"policy = { latency_query = \"histogram_quantile(0.9, sum by (le, instance) "
 		"(rate(x_bucket[1m])))\"; };\n"
-		"services = (\n" SVC("p90", "") ",\n"
-		SVC("mean", "policy = { latency_query = \"rate(x_sum[1m]) / rate(x_count[1m])\"; };") ",\n"
-		SVC("tmean", "metrics = \"traefik\";") ",\n"
-		SVC("tp95", "metrics = \"traefik\"; policy = { latency_statistic = \"p95\"; };") "\n);\n";
+		"services = (\n" TU_SERVICE("p90", "") ",\n"
+		TU_SERVICE("mean", "policy = { latency_query = \"rate(x_sum[1m]) / rate(x_count[1m])\"; };") ",\n"
+		TU_SERVICE("tmean", "metrics = \"traefik\";") ",\n"
+		TU_SERVICE("tp95", "metrics = \"traefik\"; policy = { latency_statistic = \"p95\"; };") "\n);\n";
 	struct wd_config *cfg = NULL;
 	struct wd_errors errs = {0};
 	CU_ASSERT_EQUAL_FATAL(tu_load_config(text, &cfg, &errs, NULL), 0);

@@ -39,10 +39,6 @@ static void print_errors(const struct wd_errors *e)
 		printf("\n  %s", e->msgs[i]);
 }
 
-#define SVC(name, extra)                                                                    \
-	"{ name = \"" name "\"; " extra " backends = ( { name = \"s1:80\"; url = \"http://s1\"; },"  \
-	" { name = \"s2:80\"; url = \"http://s2\"; } ); }"
-
 static void test_child_names(void)
 {
 	char b[64];
@@ -57,7 +53,7 @@ static void test_config_metrics(void)
 {
 	struct wd_errors e = {0};
 	struct wd_config *cfg = load("metrics = \"traefik\";",
-				     SVC("app", "") ",\n" SVC("old", "metrics = \"custom\"; latency_query = \"q\";"),
+				     TU_SERVICE("app", "") ",\n" TU_SERVICE("old", "metrics = \"custom\"; latency_query = \"q\";"),
 				     &e);
 	print_errors(&e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
@@ -78,8 +74,8 @@ static void test_config_metrics(void)
 
 	/* The default is custom; window and statistic from policy or the service. */
 	cfg = load("policy = { window = \"30s\"; latency_statistic = \"p95\"; };",
-		   SVC("app", "metrics = \"traefik\"; window = \"2m\";") ",\n"
-		   SVC("b", "metrics = \"traefik\";") ",\n" SVC("c", "latency_query = \"q\";"), &e);
+		   TU_SERVICE("app", "metrics = \"traefik\"; window = \"2m\";") ",\n"
+		   TU_SERVICE("b", "metrics = \"traefik\";") ",\n" TU_SERVICE("c", "latency_query = \"q\";"), &e);
 	print_errors(&e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
 	CU_ASSERT_EQUAL(cfg->metrics, WD_METRICS_CUSTOM);
@@ -97,10 +93,10 @@ static void test_config_refusals(void)
 	struct wd_errors e = {0};
 	/* lines: 1-2 prometheus/output, 3 top, 4 "services = (", 5.. services */
 	struct wd_config *cfg = load("metrics = \"prometheus\";",
-				     SVC("a", "metrics = \"traefik\"; latency_query = \"q\";") ",\n"
-				     SVC("b", "metrics = \"traefik\"; label = \"instance\";") ",\n"
-				     SVC("c", "metrics = \"traefik\"; latency_statistic = \"p99\";") ",\n"
-				     SVC("d", "metrics = \"traefik\"; policy = { error_query = \"e\"; };"),
+				     TU_SERVICE("a", "metrics = \"traefik\"; latency_query = \"q\";") ",\n"
+				     TU_SERVICE("b", "metrics = \"traefik\"; label = \"instance\";") ",\n"
+				     TU_SERVICE("c", "metrics = \"traefik\"; latency_statistic = \"p99\";") ",\n"
+				     TU_SERVICE("d", "metrics = \"traefik\"; policy = { error_query = \"e\"; };"),
 				     &e);
 	CU_ASSERT_PTR_NULL(cfg);
 	CU_ASSERT_TRUE(has(&e, 3, "metrics \"prometheus\" is not \"custom\", \"traefik\" or \"haproxy\""));
@@ -117,7 +113,7 @@ static void test_config_refusals(void)
 	 * child's name either. */
 	cfg = load("metrics = \"traefik\";",
 		   "{ name = \"app\"; backends = ( { name = \"s1:80\"; url = \"http://s1\"; },\n"
-		   "  { name = \"s1-80\"; url = \"http://s2\"; } ); },\n" SVC("app--s2-80", ""), &e);
+		   "  { name = \"s1-80\"; url = \"http://s2\"; } ); },\n" TU_SERVICE("app--s2-80", ""), &e);
 	CU_ASSERT_PTR_NULL(cfg);
 	CU_ASSERT_TRUE(has(&e, 6, "backend \"s1-80\" of service \"app\" and backend \"s1:80\" of "
 				  "service \"app\" (line 5) both give the Traefik service name \"app--s1-80\""));
@@ -125,7 +121,7 @@ static void test_config_refusals(void)
 		print_errors(&e);
 	CU_ASSERT_EQUAL(e.n, 1);
 	errors_free(&e);
-	cfg = load("metrics = \"traefik\";", SVC("app", "") ",\n"
+	cfg = load("metrics = \"traefik\";", TU_SERVICE("app", "") ",\n"
 		   "{ name = \"app--s2-80\"; kind = \"weighted\"; backends = ( { name = \"v1\"; } ); }", &e);
 	CU_ASSERT_PTR_NULL(cfg);
 	CU_ASSERT_TRUE(has(&e, 6, "service \"app--s2-80\" and backend \"s2:80\" of service \"app\" "
@@ -141,14 +137,14 @@ static void test_lb_options(void)
 	struct wd_errors e = {0};
 	/* lines: 5.. services */
 	struct wd_config *cfg = load("",
-		SVC("a", "latency_query = \"q\"; strategy = \"p2c\";") ",\n"
-		SVC("b", "latency_query = \"q\"; strategy = \"random\";") ",\n"
-		SVC("c", "metrics = \"traefik\"; strategy = \"hrw\";") ",\n"
+		TU_SERVICE("a", "latency_query = \"q\"; strategy = \"p2c\";") ",\n"
+		TU_SERVICE("b", "latency_query = \"q\"; strategy = \"random\";") ",\n"
+		TU_SERVICE("c", "metrics = \"traefik\"; strategy = \"hrw\";") ",\n"
 		"{ name = \"d\"; kind = \"weighted\"; latency_query = \"q\"; pass_host_header = true; "
 		"backends = ( { name = \"v1\"; } ); },\n"
-		SVC("e", "latency_query = \"q\"; sticky_cookie = { same_site = \"sometimes\"; };") ",\n"
-		SVC("f", "latency_query = \"q\"; passive_health_check = { max_failed_attempts = 0; };") ",\n"
-		SVC("g", "latency_query = \"q\"; health_check = { path = \"/\"; headers = [ \"nocolon\" ]; };"),
+		TU_SERVICE("e", "latency_query = \"q\"; sticky_cookie = { same_site = \"sometimes\"; };") ",\n"
+		TU_SERVICE("f", "latency_query = \"q\"; passive_health_check = { max_failed_attempts = 0; };") ",\n"
+		TU_SERVICE("g", "latency_query = \"q\"; health_check = { path = \"/\"; headers = [ \"nocolon\" ]; };"),
 		&e);
 	CU_ASSERT_PTR_NULL(cfg);
 	CU_ASSERT_TRUE(has(&e, 5, "service \"a\": strategy \"p2c\" ignores weights"));
@@ -163,7 +159,7 @@ static void test_lb_options(void)
 	CU_ASSERT_EQUAL(e.n, 7);
 	errors_free(&e);
 
-	cfg = load("", SVC("a", "latency_query = \"q\"; strategy = \"hrw\"; pass_host_header = false;"
+	cfg = load("", TU_SERVICE("a", "latency_query = \"q\"; strategy = \"hrw\"; pass_host_header = false;"
 			      " sticky_cookie = { };"), &e);
 	print_errors(&e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);

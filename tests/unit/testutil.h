@@ -81,6 +81,12 @@ static inline char *tu_write_temp(const char *text)
 	return path;
 }
 
+/* One service of a config text, with two servers (s1:80, s2:80) and the
+ * service keys in extra. */
+#define TU_SERVICE(name, extra)                                                             \
+	"{ name = \"" name "\"; " extra " backends = ( { name = \"s1:80\"; url = \"http://s1\"; },"  \
+	" { name = \"s2:80\"; url = \"http://s2\"; } ); }"
+
 /* config_load on text (in a temporary file, removed again): its 0 or -1,
  * with *cfg, errs and warns (NULL: none wanted) as config_load leaves them. */
 static inline int tu_load_config(const char *text, struct wd_config **cfg, struct wd_errors *errs,
