@@ -46,7 +46,7 @@ cp "$WORK/weightd.conf" "$WORK/good.conf"
 echo 'interval = ;' >>"$WORK/weightd.conf"
 kill -HUP "$WEIGHTD_PID"
 reload_failed() {
-	status | jq -e '.config.last_reload_successful == false and .config.last_reload_time > 0' >/dev/null
+	status | jq_true '.config.last_reload_successful == false and .config.last_reload_time > 0'
 }
 wait_for "/status to show the failed reload" 10 reload_failed
 mv "$WORK/good.conf" "$WORK/weightd.conf"
@@ -56,10 +56,13 @@ ok "/status: a failed reload shows"
 set_values "app a 0.1 0" "app b 0.3 0.9"
 wait_log 'msg="weights changed" service=app .*reason="b ejected: error ratio 0.9 >= 0.5"' 20
 ejected_at=$(wc -l <"$WORK/weightd.log")
-status | jq -e '.services[0].backends[1].action == "ejected" and .services[0].backends[1].error_ratio == 0.9' \
-	>/dev/null || fail "/status does not show b ejected: $(status)"
+status | jq_true '.services[0].backends[1].action == "ejected" and .services[0].backends[1].error_ratio == 0.9' ||
+	fail "/status does not show b ejected: $(status)"
 t=$(status | jq .last_tick.number)
-wait_for "three more ticks" 20 sh -c "curl -fsS --max-time 5 http://127.0.0.1:$WD_PORT/status | jq -e '.last_tick.number >= $t + 3' >/dev/null"
+ticks_after() {
+	status | jq_true --argjson t "$1" '.last_tick.number >= $t + 3'
+}
+wait_for "three more ticks" 20 ticks_after "$t"
 stop_weightd
 [ "$WEIGHTD_RC" -eq 0 ] || fail "weightd exit status $WEIGHTD_RC"
 [ "$(count_log 'msg="weights changed".*ejected')" -eq 1 ] ||
@@ -108,10 +111,10 @@ write_obs_config "$WORK/weightd.conf" "$(svc ' freeze = true;')"
 : >"$WORK/weightd.log"
 start_weightd "$WORK/weightd.conf" --dry-run
 ticks() {
-	status | jq -e '.last_tick.number >= 4' >/dev/null
+	status | jq_true '.last_tick.number >= 4'
 }
 wait_for "four dry-run ticks" 20 ticks
-status | jq -e '.dry_run == true and all(.services[0].backends[]; .action == "frozen")' >/dev/null ||
+status | jq_true '.dry_run == true and all(.services[0].backends[]; .action == "frozen")' ||
 	fail "/status in the dry run: $(status)"
 stop_weightd
 [ "$(grep -c '^--- ' "$WORK/weightd.out")" -eq 1 ] ||

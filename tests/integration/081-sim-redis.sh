@@ -36,7 +36,7 @@ ok "weights from Redis keys"
 start_prometheus "127.0.0.1:$SIM_PORT"
 Q='histogram_quantile(0.95, sum by (le, service) (rate(traefik_service_request_duration_seconds_bucket[10s])))'
 two_services() {
-	prom_query "$Q" | jq -e '[.data.result[] | select(.value[1] != "NaN")] | length == 2'
+	prom_query "$Q" | jq_true '[.data.result[] | select(.value[1] != "NaN")] | length == 2'
 }
 wait_for "p95 of both child services" 40 two_services
 v1=$(prom_query "$Q" | jq -r '.data.result[] | select(.metric.service == "medical-imaging-v1@file") | .value[1]')

@@ -67,7 +67,7 @@ wait_for "prometheus on port $PROM_PORT" 30 http_ok "$PROM_URL/-/ready"
 # matching the filter.
 alert_active() {
 	curl -fsS --max-time 2 "$PROM_URL/api/v1/alerts" |
-		jq -e --arg n "$1" "[.data.alerts[] | select(.labels.alertname == \$n) | select($2)] | length > 0" >/dev/null
+		jq_true --arg n "$1" "[.data.alerts[] | select(.labels.alertname == \$n) | select($2)] | length > 0"
 }
 wait_for "WeightdDown for the dead target" 30 alert_active WeightdDown \
 	".labels.instance == \"127.0.0.1:$dead\""

@@ -84,6 +84,14 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# jq_true [JQ OPTIONS] FILTER: the JSON on stdin makes FILTER true. Empty
+# input fails: jq 1.6's -e exits 0 when it reads nothing, so a refused
+# connection (curl -f printing nothing) would pass a wait.
+jq_true() {
+	_jq_in=$(cat)
+	[ -n "$_jq_in" ] && printf '%s\n' "$_jq_in" | jq -e "$@" >/dev/null
+}
+
 # wait_for DESCRIPTION TIMEOUT_S COMMAND...: polls COMMAND every 0.1s until it
 # succeeds; fails the test after TIMEOUT_S seconds.
 wait_for() {
