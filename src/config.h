@@ -39,6 +39,7 @@ struct wd_policy_cfg {
 	int max_weight;
 	double max_step;
 	int deadband;
+	int write_budget; /* ordinary writes per 100 ticks, at most; 0: no limit */
 	int stale_ticks;
 	double min_rate;
 	int64_t window_ms; /* the signal's range window; 0 = not set */

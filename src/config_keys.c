@@ -136,6 +136,7 @@ const struct config_key config_keys[] = {
 	{"max_weight", K_INT, POLICY_KEY, POL(max_weight), .def = 100},
 	{"max_step", K_DOUBLE, POLICY_KEY, POL(max_step), .def = 0.5, ABOVE(0)},
 	{"deadband", K_INT, POLICY_KEY, POL(deadband), .def = 1, AT_LEAST(0)},
+	{"write_budget", K_INT, POLICY_KEY, POL(write_budget), .def = 0, WITHIN(0, 100)},
 	{"stale_ticks", K_INT, POLICY_KEY, POL(stale_ticks), .def = 4, AT_LEAST(1)},
 	{"min_rate", K_DOUBLE, POLICY_KEY, POL(min_rate), .def = 0.0, AT_LEAST(0)},
 	{"min_requests", K_DOUBLE, POLICY_KEY, POL(min_requests), .def = 10.0, AT_LEAST(0)},

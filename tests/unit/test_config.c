@@ -129,6 +129,8 @@ static const struct bad_case bad_cases[] = {
 	{{.policy = "max_weight = 200;"}, 5, "max_weight 200 above total 100"},
 	{{.policy = "stale_ticks = 0;"}, 5, "stale_ticks 0 must be at least 1"},
 	{{.policy = "deadband = -1;"}, 5, "policy.deadband -1 is negative"},
+	{{.policy = "write_budget = 101;"}, 5, "policy.write_budget 101 not within 0..100"},
+	{{.policy = "write_budget = -1;"}, 5, "policy.write_budget -1 not within 0..100"},
 	{{.policy = "total = 1.5;"}, 5, "total must be an integer"},
 	{{.policy = "gain = 1.0;"}, 5, "unknown key \"gain\" in policy"},
 	{{.policy = "error_penalty = -2.0;"}, 5, "policy.error_penalty -2 is negative"},

@@ -634,6 +634,60 @@ static void test_small_move_needs_predicted_gain(void)
 	}
 }
 
+/* Noise the controller chases: two backends whose latencies swap every
+ * tick (0.10 s and 0.15 s), so every tick asks for a move back. With a
+ * write budget of 25 per 100 ticks no 100 ticks in a row hold more
+ * than 25 writes, a move that waits says why and leaves the controller at
+ * the written weights (no windup), and an ejection is written at once
+ * however spent the budget is. Without a budget (write_budget = 0) the same
+ * noise (the default) is written every tick. */
+static void test_write_budget(void)
+{
+	for (int budget = 25; budget >= 0; budget -= 25) {
+		struct pf_service f;
+		struct wd_service_state st;
+		setup(&f, &st, 2, (int[]){50, 50});
+		CU_ASSERT_EQUAL(f.svc.policy.write_budget, 0); /* the default: no limit */
+		f.svc.policy.write_budget = budget;
+		struct wd_decision d[2];
+		bool wrote[300];
+		int writes = 0, waited = 0, most = 0;
+		for (int t = 0; t < 300; t++) {
+			struct wd_measurement m[2] = {pf_lat(t % 2 ? 0.15 : 0.1), pf_lat(t % 2 ? 0.1 : 0.15)};
+			wrote[t] = policy_step(&f.svc, &st, m, true, d);
+			writes += wrote[t];
+			if (!wrote[t] && strstr(d[0].reason, "waits: write budget of 25 per 100 ticks spent")) {
+				waited++;
+				CU_ASSERT_EQUAL(d[0].action, H);
+				CU_ASSERT_DOUBLE_EQUAL(st.b[0].weight, st.b[0].out_weight, 1e-9);
+				CU_ASSERT_DOUBLE_EQUAL(st.b[1].weight, st.b[1].out_weight, 1e-9);
+			}
+			int in_100 = 0;
+			for (int k = t; k >= 0 && k > t - 100; k--)
+				in_100 += wrote[k];
+			if (in_100 > most)
+				most = in_100;
+		}
+		printf("\nwrite_budget %d: %d writes in 300 ticks, at most %d in 100, %d moves waited\n",
+		       budget, writes, most, waited);
+		if (budget) {
+			CU_ASSERT(most <= 25);
+			CU_ASSERT(waited > 0);
+			/* spent: an ejection does not wait */
+			struct wd_measurement m[2] = {pf_lat(0.1), pf_lat(0.1)};
+			m[1].has_error = true;
+			m[1].error_ratio = 0.9;
+			CU_ASSERT(st.write_debt + 1.0 > 5.0);
+			CU_ASSERT_TRUE(policy_step(&f.svc, &st, m, true, d));
+			CU_ASSERT_EQUAL(st.b[1].out_weight, f.svc.policy.min_weight);
+		} else {
+			CU_ASSERT_EQUAL(writes, 300);
+			CU_ASSERT_EQUAL(waited, 0);
+		}
+		policy_state_free(&st);
+	}
+}
+
 static void test_rounding_noise_is_not_a_move(void)
 {
 	/* deadband 1: a continuous weight that crosses a rounding boundary
@@ -1223,6 +1277,7 @@ static const struct tu_test policy_tests[] = {
 	{"stale backend drifts toward its initial weight", test_stale_drifts_toward_initial},
 	{"thin signal: held or probed back", test_thin_signal_held_or_probed},
 	{"a small move needs a lower predicted p95", test_small_move_needs_predicted_gain},
+	{"ordinary writes keep to the write budget", test_write_budget},
 	{"a starved backend's repeated latency is stale", test_repeated_latency_is_stale},
 	{"samples' spacing from repeated ticks", test_sample_spacing},
 	{"leasttime mode: floor, deadband, rebuild for the starved", test_leasttime_mode},
