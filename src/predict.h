@@ -25,12 +25,15 @@ struct predict_backend {
  * not all 0): backend i's latency is latency_s x (w[i] / seen_weight)^elasticity,
  * and the p95 is the x at which the mixture's tail, sum of share_i x
  * exp(-x ln 20 / latency_i), is 5 %. A backend of weight 0 takes no load and
- * does not count. NaN when no backend has weight. */
+ * does not count. NaN when no backend has weight, or n is above
+ * WD_MAX_BACKENDS. */
 double predict_fleet_p95(const struct predict_backend *b, const int *w, size_t n);
 
 /* The quantile a latency query asks for: q of its first
- * histogram_quantile(q, ...) (0 < q < 1), or 0 when it has none (a mean, as
- * rate(x_sum) / rate(x_count) gives). */
+ * histogram_quantile(q, ...) call (0 < q < 1, a number literal), or 0 when
+ * it has none (a mean, as rate(x_sum) / rate(x_count) gives). The name
+ * inside a string literal or a comment, or as part of a longer name, is no
+ * call. */
 double predict_query_quantile(const char *query);
 
 /* An exponential latency's quantile q over its mean: ln(1 / (1 - q)), 3.0

@@ -96,6 +96,14 @@ static void test_query_quantile(void)
 		{"histogram_quantile($q, rate(x_bucket[1m]))", 0},
 		{"histogram_quantile", 0},
 		{"", 0},
+		/* not a call: inside a string, a comment, a longer name */
+		{"rate(x{path=\"histogram_quantile(0.5\"}[1m])", 0},
+		{"rate(x{path='a\\'histogram_quantile(0.5'}[1m])", 0},
+		{"rate(x{path=`histogram_quantile(0.5`}[1m])", 0},
+		{"my_histogram_quantile(0.9, x)", 0},
+		{"histogram_quantile_x(0.9, x)", 0},
+		{"# histogram_quantile(0.5, x)\nhistogram_quantile(0.99, rate(x_bucket[1m]))", 0.99},
+		{"sum(x{a=\"histogram_quantile(0.5\"}) + histogram_quantile(0.9, y)", 0.9},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		CU_ASSERT_DOUBLE_EQUAL(predict_query_quantile(cases[i].q), cases[i].want, 1e-12);
