@@ -1,5 +1,6 @@
 /* delay: the signal's delay from the queries and the tick (see delay.h). */
 #include "delay.h"
+#include "promql.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -47,19 +48,6 @@ static const char *skip_space(const char *p)
 	return p;
 }
 
-/* The end of the string literal starting at p (its closing quote, or the
- * string's end when unterminated). */
-static const char *skip_string(const char *p)
-{
-	char q = *p++;
-	while (*p && *p != q) {
-		if (*p == '\\' && q != '`' && p[1])
-			p++;
-		p++;
-	}
-	return p;
-}
-
 int64_t delay_longest_range_ms(const char *query)
 {
 	int64_t range = 0, offset = 0;
@@ -67,7 +55,7 @@ int64_t delay_longest_range_ms(const char *query)
 		return 0;
 	for (const char *p = query; *p; p++) {
 		if (*p == '"' || *p == '\'' || *p == '`') {
-			p = skip_string(p);
+			p = promql_skip_string(p);
 			if (!*p)
 				break;
 		} else if (*p == '[') {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config.h" /* WD_MAX_BACKENDS */
+#include "promql.h"
 
 /* The tail the p95 leaves: 5 % of requests above it. */
 #define PREDICT_TAIL 0.05
@@ -56,19 +57,6 @@ double predict_fleet_p95(const struct predict_backend *b, const int *w, size_t n
 	return (lo + hi) / 2;
 }
 
-/* Past a PromQL string literal ("...", '...' with backslash escapes,
- * `...` raw) that starts at p; at its end if it is not closed. */
-static const char *skip_string(const char *p)
-{
-	char quote = *p++;
-	while (*p && *p != quote) {
-		if (quote != '`' && *p == '\\' && p[1])
-			p++;
-		p++;
-	}
-	return *p ? p + 1 : p;
-}
-
 static bool ident_char(char c)
 {
 	return isalnum((unsigned char)c) || c == '_' || c == ':';
@@ -80,7 +68,8 @@ double predict_query_quantile(const char *query)
 	const char *p = query;
 	while (p && *p) {
 		if (*p == '"' || *p == '\'' || *p == '`') {
-			p = skip_string(p);
+			p = promql_skip_string(p);
+			p += *p != '\0'; /* past its closing quote */
 		} else if (*p == '#') { /* a comment, to the end of its line */
 			p += strcspn(p, "\n");
 		} else if (ident_char(*p)) {
