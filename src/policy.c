@@ -801,7 +801,7 @@ static bool small_move_pointless(const struct wd_service_cfg *svc,
  * probation); an exempt write still spends a token when one is left.
  * bench/ at 25 (three seeds): every scenario at 25 writes per 100 ticks or
  * under (flapping 34-38 -> 22-23, heavy-tail 34-40 -> 24-25), the p95 from
- * -6.5 % (heavy-tail) to +2.6 % (flapping); but a capacity step settles
+ * -5.7 % (heavy-tail) to +2.2 % (hetero90, flapping); but a capacity step settles
  * near the best split in 8 ticks on fewer seeds (test_policy_loop: 62-74
  * of 100 against 73-93), which is why it is not the default. */
 #define POLICY_BUDGET_BURST_SHARE 0.2
