@@ -21,6 +21,10 @@
 #define BENCH_MAX_SEG 256   /* oracle segments */
 #define BENCH_WINDOW_S 60.0   /* rate(...[1m]) unless --window says otherwise */
 #define BENCH_MAX_WINDOW 64   /* ticks in a window, and ticks between scrapes, at most */
+/* Traefik's passiveHealthCheck defaults (pkg/config/dynamic/http_config.go):
+ * the leasttime-phc peer's, and weightd-leasttime's as it writes the key empty */
+#define BENCH_PASSIVE_MAX_FAILED 1
+#define BENCH_PASSIVE_WINDOW_S 10.0
 #define BENCH_ERROR_PENALTY 10.0 /* the oracle's objective: p95 x (1 + 10 x error share) */
 
 enum bench_policy {
@@ -28,6 +32,7 @@ enum bench_policy {
 	BP_CAPACITY,
 	BP_P2C,
 	BP_LEASTTIME,
+	BP_LEASTTIME_PHC,
 	BP_STEP,
 	BP_WD_LATENCY,
 	BP_WD_LEASTTIME,

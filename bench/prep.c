@@ -7,8 +7,8 @@
 #include "bench.h"
 
 const char *const bench_policy_names[BP_N] = {
-	"equal", "capacity", "p2c", "leasttime", "step", "weightd-latency", "weightd-leasttime",
-	"oracle",
+	"equal",	    "capacity",		"p2c",		   "leasttime", "leasttime-phc",
+	"step",	    "weightd-latency", "weightd-leasttime", "oracle",
 };
 
 static double sched_max(const struct fleet_sched *s)
@@ -146,7 +146,7 @@ bool bench_applies(const struct bench *b, enum bench_policy p)
 {
 	if (p == BP_STEP)
 		return b->groups && b->nw == 2;
-	if (p == BP_P2C || p == BP_LEASTTIME || p == BP_WD_LEASTTIME)
+	if (p == BP_P2C || p == BP_LEASTTIME || p == BP_LEASTTIME_PHC || p == BP_WD_LEASTTIME)
 		return !b->groups;
 	return true;
 }

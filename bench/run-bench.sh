@@ -65,7 +65,7 @@ END {
 if command -v gnuplot >/dev/null 2>&1; then
 	for s in $plots; do
 		pols=""
-		for p in equal capacity p2c leasttime step weightd-latency weightd-leasttime oracle; do
+		for p in equal capacity p2c leasttime leasttime-phc step weightd-latency weightd-leasttime oracle; do
 			[ -s "$tmp/$s.$p.dat" ] && pols="$pols $p"
 		done
 		nw=$(head -n 1 "$tmp/$s.oracle.dat" | awk -F'weights:' '{ print split($2, a, " ") }')

@@ -188,10 +188,13 @@ static int wd_config(const struct bench *b, bool leasttime, size_t k, struct wd 
 		   "policy = { latency_query = \"histogram_quantile(0.95, sum by (le, instance)"
 		   " (rate(l_bucket[1m])))\"; error_query = \"e\";"
 		   " rate_query = \"r\"; window = \"%gs\"; %s };\n"
-		   "services = ( { name = \"bench\"; kind = \"%s\"; label = \"instance\";\n"
+		   "services = ( { name = \"bench\"; kind = \"%s\"; label = \"instance\";%s\n"
 		   "  backends = (\n",
 		b->tick_s, b->window_s,
-		b->policy_set ? b->policy_set : "", b->groups ? "weighted" : "servers");
+		b->policy_set ? b->policy_set : "", b->groups ? "weighted" : "servers",
+		/* the leasttime mode as documented: with Traefik's passive health
+		 * check, which takes a failing server out per request */
+		leasttime ? " strategy = \"leasttime\"; passive_health_check = { };" : "");
 	int wint[BENCH_MAX_W], lo[BENCH_MAX_W], hi[BENCH_MAX_W];
 	for (size_t e = 0; e < b->nw; e++) {
 		lo[e] = 1;
@@ -223,8 +226,6 @@ static int wd_config(const struct bench *b, bool leasttime, size_t k, struct wd 
 		return -1;
 	}
 	errors_free(&errs);
-	/* Traefik's leasttime strategy on the service (the output's choice) */
-	cfg->services[0].policy.leasttime = leasttime;
 	if (policy_state_sync(&w->st, &cfg->services[0]) < 0) {
 		config_free(cfg);
 		snprintf(err, errlen, "out of memory");
@@ -365,8 +366,9 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 	m->seed = b->sc.spec.seed * 7919 + 17;
 	x->r = r;
 	x->inner = p == BP_P2C ? fleet_chooser_p2c()
-		 : p == BP_LEASTTIME || p == BP_WD_LEASTTIME ? fleet_chooser_leasttime()
-							     : fleet_chooser_wrr();
+		 : p == BP_LEASTTIME || p == BP_LEASTTIME_PHC || p == BP_WD_LEASTTIME
+			 ? fleet_chooser_leasttime()
+			 : fleet_chooser_wrr();
 	fleet_set_chooser(f, (struct fleet_chooser){ .pick = rec_pick, .on_weights = rec_weights,
 						     .on_done = rec_done, .free = rec_free,
 						     .ctx = x });
@@ -398,6 +400,15 @@ int bench_run(const struct bench *b, enum bench_policy p, const double *seg_w, s
 			goto out;
 		for (size_t i = 0; i < d.cfg->services[0].n_backends; i++)
 			w[d.map[i]] = d.st.b[i].out_weight;
+		const struct wd_lb_cfg *lb = &d.cfg->services[0].lb;
+		if (lb->passive)
+			fleet_set_passive(f,
+					  lb->max_failed_attempts ? (unsigned)lb->max_failed_attempts
+								  : BENCH_PASSIVE_MAX_FAILED,
+					  lb->failure_window_ms ? (double)lb->failure_window_ms / 1000
+								: BENCH_PASSIVE_WINDOW_S);
+	} else if (p == BP_LEASTTIME_PHC) {
+		fleet_set_passive(f, BENCH_PASSIVE_MAX_FAILED, BENCH_PASSIVE_WINDOW_S);
 	}
 	apply(b, f, w);
 	size_t seg = 0;

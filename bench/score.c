@@ -103,7 +103,8 @@ void bench_score(const struct bench *b, enum bench_policy p, const struct bench_
 	s->p95_ratio = s->p95_s / bench_quantile(oracle, w0, oracle->n_ticks, 0.95);
 	s->error_share = bench_error_share(r, w0, n);
 	/* under leasttime the weights divide a score: no split to settle on */
-	bool weights = p != BP_P2C && p != BP_LEASTTIME && p != BP_WD_LEASTTIME;
+	bool weights = p != BP_P2C && p != BP_LEASTTIME && p != BP_LEASTTIME_PHC &&
+		       p != BP_WD_LEASTTIME;
 	s->settle_ticks = weights ? 0 : -2;
 	s->overshoot = weights ? 0 : NAN;
 	for (size_t i = 0; i < b->n_changes; i++) {

@@ -58,6 +58,11 @@ struct backend {
 	struct fleet_counters c;
 	uint64_t routed, done, errors;
 	struct dvec lat;
+	/* passive health check: the consecutive failures' times (the last
+	 * FLEET_PASSIVE_MAX), and the end of a down period */
+	double fail_t[FLEET_PASSIVE_MAX];
+	size_t n_fail;
+	double down_until;
 };
 
 struct fleet {
@@ -84,6 +89,8 @@ struct fleet {
 	struct fleet_truth_backend *truth_b;
 	uint64_t run_hist[RUN_BUCKETS];
 	uint64_t run_n;
+	unsigned passive_max;   /* 0: no passive health check */
+	double passive_window_s;
 };
 
 /* ---- schedules ---------------------------------------------------------- */
@@ -399,10 +406,33 @@ static void count(struct fleet_counters *c, const double *le, size_t n_le, doubl
 	c->hist.count++;
 }
 
+/* Traefik's passive health check (pkg/healthcheck, PassiveServiceHealthChecker):
+ * an answer below 500 forgets the failures; a 5xx is recorded, and when
+ * max_failed of them fall within the window the server is down for one
+ * window from then (one timer: failures while down change nothing). */
+static void passive_record(struct fleet *f, struct backend *b, int code)
+{
+	if (!f->passive_max)
+		return;
+	if (code < 500) {
+		b->n_fail = 0;
+		return;
+	}
+	if (b->n_fail == f->passive_max) {
+		memmove(b->fail_t, b->fail_t + 1, (b->n_fail - 1) * sizeof *b->fail_t);
+		b->n_fail--;
+	}
+	b->fail_t[b->n_fail++] = f->now;
+	if (b->n_fail == f->passive_max && b->fail_t[0] > f->now - f->passive_window_s &&
+	    !(b->down_until > f->now))
+		b->down_until = f->now + f->passive_window_s;
+}
+
 static void finish(struct fleet *f, size_t bi, double t_arr, int code)
 {
 	struct backend *b = &f->b[bi];
 	double lat = f->now - t_arr;
+	passive_record(f, b, code);
 	count(&b->c, f->spec.buckets, f->spec.n_buckets, lat, code);
 	if (b->group >= 0)
 		count(&f->group_c[b->group], f->spec.buckets, f->spec.n_buckets, lat, code);
@@ -762,6 +792,19 @@ void fleet_free(struct fleet *f)
 	free(f->ev);
 	free(f->lat.v);
 	free(f);
+}
+
+void fleet_set_passive(struct fleet *f, unsigned max_failed, double window_s)
+{
+	f->passive_max = max_failed < FLEET_PASSIVE_MAX ? max_failed : FLEET_PASSIVE_MAX;
+	f->passive_window_s = window_s > 0 ? window_s : 0;
+	if (!f->passive_window_s)
+		f->passive_max = 0;
+}
+
+bool fleet_up(const struct fleet *f, size_t b)
+{
+	return b < f->n && !(f->b[b].down_until > f->now);
 }
 
 void fleet_set_chooser(struct fleet *f, struct fleet_chooser ch)

@@ -32,6 +32,7 @@
 
 #define FLEET_NAME_MAX 128
 #define FLEET_MAX_BUCKETS 32
+#define FLEET_PASSIVE_MAX 16 /* max_failed_attempts the model keeps, at most */
 
 /* A piecewise-constant schedule: value v[i] from time t_s[i] on; before the
  * first step the first value holds. Steps are sorted by time. */
@@ -115,6 +116,15 @@ void fleet_set_chooser(struct fleet *f, struct fleet_chooser ch);
 struct fleet_chooser fleet_chooser_wrr(void);
 struct fleet_chooser fleet_chooser_p2c(void);
 struct fleet_chooser fleet_chooser_leasttime(void);
+
+/* Traefik's passive health check on the balancer (passiveHealthCheck,
+ * v3.5+): max_failed consecutive 5xx answers of a server within window_s take
+ * it out of every strategy's choice for window_s (its turns pass, nothing
+ * else resets). max_failed 0 or window_s 0: off (the default). Traefik's
+ * defaults are 1 and 10 s. */
+void fleet_set_passive(struct fleet *f, unsigned max_failed, double window_s);
+/* False while the passive health check holds the backend down. */
+bool fleet_up(const struct fleet *f, size_t b);
 
 /* Processes every event up to and including time t_s (seconds); the clock
  * then reads t_s. Times before the current clock are ignored. */

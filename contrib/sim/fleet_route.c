@@ -5,7 +5,9 @@
  * a handler of weight 0 is never added, and a rebuild (any weight change)
  * starts every deadline afresh from 1/weight. With weighted child services it
  * runs at two levels, children first, then their servers. p2c and leasttime
- * are the per-request strategies of Traefik v3.4 and v3.6. */
+ * are the per-request strategies of Traefik v3.4 and v3.6. Each skips a
+ * server the passive health check holds down (fleet_up), as Traefik's
+ * balancers skip a server whose status is down. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +29,7 @@ struct wrr {
 static bool group_available(struct fleet *f, size_t g)
 {
 	for (size_t i = 0; i < fleet_n_backends(f); i++)
-		if (fleet_backend_group(f, i) == (int)g && fleet_weight(f, i) > 0)
+		if (fleet_backend_group(f, i) == (int)g && fleet_weight(f, i) > 0 && fleet_up(f, i))
 			return true;
 	return false;
 }
@@ -93,10 +95,20 @@ static int wrr_pick(void *ctx, struct fleet *f)
 			group = edf(w->gd, w->n_groups, &w->gcur, wt);
 		while (!group_available(f, (size_t)group));
 	}
-	for (size_t i = 0; i < w->n; i++)
+	bool any = false;
+	for (size_t i = 0; i < w->n; i++) {
 		wt[i] = fleet_backend_group(f, i) == group ? fleet_weight(f, i) : 0;
-	/* new handlers join at the balancer's current deadline, as in Traefik */
-	return edf(w->bd, w->n, &w->bcur[group < 0 ? 0 : group + 1], wt);
+		any = any || (wt[i] > 0 && fleet_up(f, i));
+	}
+	if (!any)
+		return -1;
+	/* new handlers join at the balancer's current deadline, as in Traefik;
+	 * a server the passive health check holds down loses its turn */
+	int best;
+	do
+		best = edf(w->bd, w->n, &w->bcur[group < 0 ? 0 : group + 1], wt);
+	while (best >= 0 && !fleet_up(f, (size_t)best));
+	return best;
 }
 
 static void wrr_free(void *ctx)
@@ -127,7 +139,7 @@ static int p2c_pick(void *ctx, struct fleet *f)
 	size_t n = fleet_n_backends(f), m = 0;
 	size_t idx[n];
 	for (size_t i = 0; i < n; i++)
-		if (fleet_weight(f, i) > 0)
+		if (fleet_weight(f, i) > 0 && fleet_up(f, i))
 			idx[m++] = i;
 	if (!m)
 		return -1;
@@ -212,7 +224,7 @@ static int lt_pick(void *ctx, struct fleet *f)
 	unsigned ties = 0;
 	for (size_t i = 0; i < l->n; i++) {
 		double w = fleet_weight(f, i);
-		if (!(w > 0))
+		if (!(w > 0) || !fleet_up(f, i))
 			continue;
 		double avg = l->b[i].n ? l->b[i].sum / (double)l->b[i].n : 0;
 		double inflight = (double)fleet_inflight(f, i) - (double)l->b[i].old;

@@ -305,6 +305,40 @@ static void test_choosers(void)
 	fleet_spec_free(&s);
 }
 
+static void test_passive_health_check(void)
+{
+	/* Traefik's passive health check: a server failing fast gets one
+	 * request per window (it fails, is down for the window, comes back,
+	 * fails again) under every strategy; with max_failed 3, three. Without
+	 * it leasttime sends it most requests (test_choosers). */
+	double cap[2] = { 200, 200 };
+	struct fleet_spec s;
+	mkspec(&s, 2, cap, 10, 0.05, 100, 7);
+	fleet_sched_add(&s.backends[1].errors, 0, 1);
+	fleet_sched_add(&s.backends[1].error_latency, 0, 0.001);
+	for (unsigned max = 1; max <= 3; max += 2) {
+		struct fleet_chooser chs[3] = { fleet_chooser_wrr(), fleet_chooser_p2c(),
+						fleet_chooser_leasttime() };
+		for (int k = 0; k < 3; k++) {
+			struct fleet *f = mkfleet(&s);
+			fleet_set_chooser(f, chs[k]);
+			fleet_set_passive(f, max, 10);
+			fleet_run_until(f, 1);
+			CU_ASSERT(!fleet_up(f, 1));
+			CU_ASSERT(fleet_up(f, 0));
+			fleet_run_until(f, 60);
+			const struct fleet_truth *t;
+			fleet_truth_take(f, &t);
+			/* a window of 10 s after each max-th failure: 6 in 60 s (and
+			 * the odd request routed while a failure is on its way) */
+			CU_ASSERT(t->b[1].routed >= 6 * max && t->b[1].routed <= 6 * max + 3);
+			CU_ASSERT(t->b[0].routed > 5500);
+			fleet_free(f);
+		}
+	}
+	fleet_spec_free(&s);
+}
+
 static void test_hist_quantile(void)
 {
 	/* as Prometheus: 0.95 of 100 falls in (0.1, 0.25] holding 10 of them */
@@ -385,6 +419,7 @@ static const struct tu_test fleet_tests[] = {
 	{"weighted child services", test_groups},
 	{"a backend joins later", test_join},
 	{"p2c and leasttime hooks", test_choosers},
+	{"passive health check: a failing server sits out its window", test_passive_health_check},
 	{"histogram_quantile", test_hist_quantile},
 	{"scenario files", test_scenario},
 	{NULL, NULL},
