@@ -21,6 +21,13 @@
  * the latency floor, and the deadband is at least total / this. */
 #define POLICY_LEASTTIME_ERROR 0.01
 #define POLICY_LEASTTIME_DEADBAND_DIV 10
+/* Under leasttime: no latency cut for a backend the balancer sends under
+ * 1/this of its weight's share of the requests. A cold restarted server gets
+ * a sixth to a quarter of it there, the slowest of a heterogeneous fleet
+ * about half (bench/: rolling-restart 1.059 -> 1.017 of the oracle, the same
+ * as leasttime alone; at a half hetero90 lost its gain, 0.954 -> 1.018; at a
+ * fifth the cold server is cut, 1.025-1.039). */
+#define POLICY_LEASTTIME_STEERING 3.0
 /* Slow start: a backend below its fair share ramps up while its cost is
  * below the pool's by this much (ln 1.25), by this factor a control step:
  * from min_weight to a fair share of 25 in two steps (bench/: rolling-restart
@@ -168,6 +175,7 @@ enum role {
 	R_PID,     /* has data: steered */
 	R_NODATA,  /* no data of its own: held, or drifting once stale */
 	R_THIN,    /* data too thin or too old to steer on: held, or probed back */
+	R_STEERED, /* under leasttime, slow but already avoided by the balancer: held */
 };
 
 /* What this tick's controller is, from the config and the signal's delay
@@ -180,6 +188,9 @@ struct ctl {
 	int stale_ticks;   /* ticks without data before the stale drift */
 	int repeat_ticks;  /* ticks a latency may repeat exactly before it is stale */
 	double probe_w;    /* the weight a thin backend is probed back to */
+	double lt_floor;   /* under leasttime: latency alone never cuts below it */
+	double free_rate;  /* req/s of the backends not pinned (NaN: not all known) */
+	double free_total; /* the weight they share */
 	double fair_w;     /* an equal share of what the pins leave */
 	double damping;    /* the service's damping: the lowest of its backends' */
 	double pool_error; /* the mean error ratio of the backends not ejected */
@@ -400,6 +411,20 @@ static double newest_error_ratio(const struct ctl *c, const struct wd_backend_st
 	return fmin(1, fmax(er, bs->last_error_ratio + c->window_ticks * (er - bs->last_error_ratio)));
 }
 
+/* Under leasttime, whether the balancer already steers requests away from a
+ * backend slower than the pool: it sends it under 1/POLICY_LEASTTIME_STEERING
+ * of its weight's share. Such a backend is held, and left out of the pool: a
+ * cut on the window's lagging latency would land after the cause has passed
+ * (a cold restart) and count it twice, and its latency would lift everyone
+ * else's weight. */
+static bool leasttime_steers(const struct wd_policy_cfg *pc, const struct ctl *c,
+			     const struct wd_backend_state *bs, const struct wd_measurement *m)
+{
+	return pc->leasttime && m->has_latency && m->has_rate && c->free_rate > 0 &&
+	       c->free_total > 0 && m->latency_s > c->pool_latency &&
+	       m->rate / c->free_rate * POLICY_LEASTTIME_STEERING < bs->out_weight / c->free_total;
+}
+
 /* Eject and hold rules: what each backend is this tick; fills the costs.
  * Returns whether any backend is steered. */
 static bool classify(const struct wd_service_cfg *svc, const struct wd_service_state *st,
@@ -422,7 +447,9 @@ static bool classify(const struct wd_service_cfg *svc, const struct wd_service_s
 		else if (error_usable(&m[i]) && newest_error_ratio(c, &st->b[i], &m[i]) >= pc->eject_error_ratio)
 			role[i] = R_EJECT;
 		else if (m[i].has_latency)
-			role[i] = signal_thin(pc, c, &st->b[i], &m[i]) ? R_THIN : R_PID;
+			role[i] = signal_thin(pc, c, &st->b[i], &m[i]) ? R_THIN
+				  : leasttime_steers(pc, c, &st->b[i], &m[i]) ? R_STEERED
+									    : R_PID;
 		else
 			role[i] = R_NODATA;
 		if (m[i].has_latency) {
@@ -516,7 +543,8 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 		mem->probation = WD_PROBATION_WAITING;
 		reasonf(d, "no data for over %d ticks: %s; back toward weight %d", c->stale_ticks,
 			why, bc->weight);
-		return w * exp(util_clamp(log(bc->weight / w), -step_max, step_max));
+		double drift = w * exp(util_clamp(log(bc->weight / w), -step_max, step_max));
+		return pc->leasttime && drift < c->lt_floor ? fmin(c->lt_floor, bc->weight) : drift;
 	}
 	case R_THIN: {
 		/* Not pushed further on a signal that says little: held, or
@@ -534,12 +562,20 @@ static double decide(const struct wd_service_cfg *svc, const struct ctl *c,
 			d->action = WD_ACT_PROBING;
 			mem->probing = true;
 			reasonf(d, "%s: probing back toward weight %.3g", why, c->probe_w);
+			if (pc->leasttime)
+				return c->probe_w;
 			return w * exp(util_clamp(log(c->probe_w / w), 0, step_max));
 		}
 		d->action = WD_ACT_HELD;
 		reasonf(d, "%s: holding", why);
 		return w;
 	}
+	case R_STEERED:
+		mem->stale = 0;
+		d->action = WD_ACT_HELD;
+		reasonf(d, "latency %.3gs over the pool's %.3gs, but leasttime sends it %.0f%% of the requests: holding",
+			m->latency_s, c->pool_latency, 100 * m->rate / c->free_rate);
+		return w;
 	case R_PID:
 		break;
 	}
@@ -625,7 +661,7 @@ static int integers(const struct wd_service_cfg *svc, const struct wd_service_st
 		}
 		bool held = role[i] == R_HOLDALL || role[i] == R_FROZEN ||
 			    (role[i] == R_NODATA && mem[i].stale <= stale_ticks) ||
-			    (role[i] == R_THIN && !mem[i].probing);
+			    (role[i] == R_THIN && !mem[i].probing) || role[i] == R_STEERED;
 		if (ow < lo[i] || ow > hi[i] || st->b[i].pin != svc->backends[i].pin)
 			*forced = true;
 		else if (held)
@@ -713,6 +749,8 @@ static void control_of(const struct wd_service_cfg *svc, const struct wd_service
 	}
 	double fair = free_n ? (pc->total - fixed) / (double)free_n : pc->total;
 	c->fair_w = fair;
+	c->free_rate = rates ? rate : NAN;
+	c->free_total = pc->total - fixed;
 	double er_sum = 0;
 	size_t er_n = 0;
 	for (size_t i = 0; i < svc->n_backends; i++) {
@@ -740,6 +778,16 @@ static void control_of(const struct wd_service_cfg *svc, const struct wd_service
 			      ? pc->total * 2 * pc->min_requests / (rate * c->window_s)
 			      : fair / 4;
 	c->probe_w = util_clamp(want, pc->min_weight, fair / 2 > pc->min_weight ? fair / 2 : pc->min_weight);
+	/* Under leasttime a weight divides the balancer's latency score, so a
+	 * latency cut counts twice and a slow backend starves outright (no
+	 * traffic, no data): latency alone never takes a backend below a
+	 * quarter of a fair share there; errors still do. A small probe buys
+	 * nothing there either (a server that fails fast wins leasttime's score
+	 * at any weight), so a thin or stale backend goes back to that floor
+	 * at once. */
+	c->lt_floor = pc->leasttime ? fmax(pc->min_weight, fmin(fair / 4, pc->max_weight)) : pc->min_weight;
+	if (pc->leasttime)
+		c->probe_w = c->lt_floor;
 }
 
 /* Whether a write that carries small moves only would not help: every
@@ -894,15 +942,12 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		if (role[i] == R_NODATA && st->b[i].stale == c.stale_ticks &&
 		    mem[i].stale > c.stale_ticks)
 			forced = true;
-	/* Under leasttime a weight divides the balancer's latency score, so a
-	 * latency cut counts twice and a slow backend starves outright (no
-	 * traffic, no data): latency alone never takes a backend below a
-	 * quarter of a fair share there; errors still do. */
+	/* Under leasttime: the floor (see control_of) for latency; errors still
+	 * cut below it. */
 	double floor[WD_MAX_BACKENDS];
 	for (size_t i = 0; i < n; i++)
-		floor[i] = pc->leasttime && !(error_usable(&m[i]) && m[i].error_ratio >= POLICY_LEASTTIME_ERROR)
-				   ? fmax(pc->min_weight, fmin(c.fair_w / 4, pc->max_weight))
-				   : pc->min_weight;
+		floor[i] = error_usable(&m[i]) && m[i].error_ratio >= POLICY_LEASTTIME_ERROR ? pc->min_weight
+											       : c.lt_floor;
 	if (shape(svc, role, want, floor, x) < 0)
 		return hold_unchanged(svc, st, out, "weights cannot be shaped within bounds: holding all");
 	if (integers(svc, st, role, mem, c.stale_ticks, x, newi, &forced) < 0)
@@ -921,6 +966,12 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	bool moved = false;
 	for (size_t i = 0; i < n; i++)
 		if (abs(newi[i] - st->b[i].out_weight) >= db && fabs(x[i] - st->b[i].out_weight) >= db)
+			moved = true;
+	/* ... but a backend leasttime barely sees (below the floor) coming back
+	 * to it is written at once */
+	for (size_t i = 0; pc->leasttime && i < n; i++)
+		if (st->b[i].out_weight < c.lt_floor && newi[i] > st->b[i].out_weight &&
+		    newi[i] >= (int)c.lt_floor)
 			moved = true;
 	bool write = forced || moved;
 	/* A small move that would not lower the predicted p95 is not written,

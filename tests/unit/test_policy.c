@@ -487,6 +487,63 @@ static void test_leasttime_mode(void)
 	policy_state_free(&st);
 }
 
+static void test_leasttime_recovery_and_steering(void)
+{
+	/* Under leasttime an ejected backend is left out (weight 0). Once its
+	 * window has forgotten it (no data past stale_ticks) it goes back to
+	 * the floor, a quarter of a fair share, in one write: the deadband of a
+	 * tenth of the total held the step-by-step probe at 1 or 2 for minutes. */
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 3, NULL);
+	f.svc.policy.leasttime = true;
+	struct wd_measurement m[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.1)};
+	for (int i = 0; i < 3; i++)
+		m[i].has_error = true;
+	struct wd_decision d[3];
+	policy_step(&f.svc, &st, m, true, d);
+	m[2].error_ratio = 0.9;
+	policy_step(&f.svc, &st, m, true, d);
+	CU_ASSERT_EQUAL(d[2].action, WD_ACT_EJECTED);
+	CU_ASSERT_EQUAL(st.b[2].out_weight, 0);
+	m[2] = (struct wd_measurement){0};
+	int t = 0;
+	for (; t < 12 && st.b[2].out_weight < 8; t++) {
+		m[0].latency_s *= 1.0001;
+		m[1].latency_s *= 0.9999;
+		policy_step(&f.svc, &st, m, true, d);
+	}
+	CU_ASSERT_EQUAL(t, 5); /* four ticks held, then the stale tick */
+	CU_ASSERT_EQUAL(st.b[2].out_weight, 8);
+	policy_state_free(&st);
+
+	/* A backend leasttime already sends under a third of its weight's share
+	 * of the requests (a cold restart) is not cut for its latency; one it
+	 * sends two thirds of it is. */
+	for (int k = 0; k < 2; k++) {
+		setup(&f, &st, 3, NULL);
+		f.svc.policy.leasttime = true;
+		struct wd_measurement r[3] = {pf_lat(0.1), pf_lat(0.1), pf_lat(0.3)};
+		double rate[3] = {100, 100, k == 0 ? 10 : 45};
+		for (int i = 0; i < 3; i++) {
+			r[i].has_rate = true;
+			r[i].rate = rate[i];
+		}
+		for (t = 0; t < 20; t++) {
+			for (int i = 0; i < 3; i++)
+				r[i].latency_s *= 1.0001;
+			policy_step(&f.svc, &st, r, true, d);
+		}
+		if (k == 0) {
+			CU_ASSERT_EQUAL(st.b[2].out_weight, 33);
+			CU_ASSERT_PTR_NOT_NULL(strstr(d[2].reason, "leasttime sends it 5% of the requests: holding"));
+		} else {
+			CU_ASSERT(st.b[2].out_weight < 23);
+		}
+		policy_state_free(&st);
+	}
+}
+
 static void test_eject_on_the_newest_tick(void)
 {
 	/* Failures that began a tick ago show as a quarter of their ratio in a
@@ -1281,6 +1338,8 @@ static const struct tu_test policy_tests[] = {
 	{"a starved backend's repeated latency is stale", test_repeated_latency_is_stale},
 	{"samples' spacing from repeated ticks", test_sample_spacing},
 	{"leasttime mode: floor, deadband, rebuild for the starved", test_leasttime_mode},
+	{"leasttime mode: back to the floor at once; no cut leasttime already makes",
+	 test_leasttime_recovery_and_steering},
 	{"probation ramps a recovered backend", test_probation_ramps_a_recovered_backend},
 	{"ejected on the newest tick's failures", test_eject_on_the_newest_tick},
 	{"deadband", test_deadband},
