@@ -21,12 +21,13 @@
  * the latency floor, and the deadband is at least total / this. */
 #define POLICY_LEASTTIME_ERROR 0.01
 #define POLICY_LEASTTIME_DEADBAND_DIV 10
-/* Under leasttime: no latency cut for a backend the balancer sends under
- * 1/this of its weight's share of the requests. A cold restarted server gets
- * a sixth to a quarter of it there, the slowest of a heterogeneous fleet
- * about half (bench/: rolling-restart 1.059 -> 1.017 of the oracle, the same
- * as leasttime alone; at a half hetero90 lost its gain, 0.954 -> 1.018; at a
- * fifth the cold server is cut, 1.025-1.039). */
+/* Under leasttime: a slow backend the balancer sends under 1/this of its
+ * weight's share of the requests is held (leasttime_steers). A cold restarted
+ * server gets a sixth to a quarter of it there, the slowest of a
+ * heterogeneous fleet about half (bench/: rolling-restart 1.059 -> 1.017 of
+ * the oracle, as leasttime alone; with the cut only withheld, at a half
+ * hetero90 lost its gain, 0.954 -> 1.018, and at a fifth the cold server was
+ * still cut, 1.025-1.039). */
 #define POLICY_LEASTTIME_STEERING 3.0
 /* Slow start: a backend below its fair share ramps up while its cost is
  * below the pool's by this much (ln 1.25), by this factor a control step:
