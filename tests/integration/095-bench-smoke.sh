@@ -15,9 +15,9 @@ mkdir "$WORK/series"
 	>"$WORK/out.csv" 2>"$WORK/bench.log" || fail "weightd-bench failed: $(cat "$WORK/bench.log")"
 
 [ "$(head -n 1 "$WORK/out.csv")" = "$HEADER" ] || fail "header: $(head -n 1 "$WORK/out.csv")"
-[ "$(wc -l <"$WORK/out.csv")" -eq 9 ] || fail "expected 8 rows: $(cat "$WORK/out.csv")"
+[ "$(wc -l <"$WORK/out.csv")" -eq 10 ] || fail "expected 9 rows: $(cat "$WORK/out.csv")"
 policies=$(tail -n +2 "$WORK/out.csv" | cut -d, -f2 | tr '\n' ' ')
-[ "$policies" = "equal capacity p2c leasttime step weightd-latency weightd-leasttime oracle " ] ||
+[ "$policies" = "equal capacity p2c leasttime leasttime-phc step weightd-latency weightd-leasttime oracle " ] ||
 	fail "policies: $policies"
 ok "header and one row per policy"
 
@@ -30,7 +30,7 @@ tail -n +2 "$WORK/out.csv" | awk -F, '
 	$2 == "oracle" && $6 != "1.000" { print "oracle ratio: " $0; bad = 1 }
 	!($7 >= 0 && $7 <= 1) { print "error share: " $0; bad = 1 }
 	!($8 == "" || $8 == -1 || $8 >= 0) { print "settle: " $0; bad = 1 }
-	($2 == "p2c" || $2 == "leasttime" || $2 == "weightd-leasttime") && $9 != "" { print "overshoot without a split: " $0; bad = 1 }
+	($2 == "p2c" || $2 ~ /leasttime/) && $9 != "" { print "overshoot without a split: " $0; bad = 1 }
 	!($10 >= 0 && $10 <= 100) { print "writes: " $0; bad = 1 }
 	$2 == "equal" && $10 != "0.0" { print "a static policy writes: " $0; bad = 1 }
 	$2 ~ /^weightd/ && !($10 > 0) { print "weightd never wrote: " $0; bad = 1 }
