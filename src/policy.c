@@ -663,6 +663,10 @@ static int integers(const struct wd_service_cfg *svc, const struct wd_service_st
 		bool held = role[i] == R_HOLDALL || role[i] == R_FROZEN ||
 			    (role[i] == R_NODATA && mem[i].stale <= stale_ticks) ||
 			    (role[i] == R_THIN && !mem[i].probing) || role[i] == R_STEERED;
+		/* under leasttime an ejected backend (left out) stays out while it
+		 * waits for staleness: weight 1 would only rebuild the balancer */
+		if (held && pc->leasttime && ow == ejected_weight(pc) && role[i] == R_NODATA)
+			lo[i] = ow;
 		if (ow < lo[i] || ow > hi[i] || st->b[i].pin != svc->backends[i].pin)
 			*forced = true;
 		else if (held)
