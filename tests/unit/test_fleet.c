@@ -279,30 +279,49 @@ static void test_groups(void)
 	fleet_spec_free(&s);
 }
 
-static void test_choosers(void)
+/* Two backends, the second failing fast (every request, in 1 ms), for 60 s
+ * under chooser k (0 wrr, 1 p2c, 2 leasttime) with Traefik's passive health
+ * check at passive_max failures (0: off). Fills both backends' truth, and
+ * whether at 1 s only the failing one is down. */
+static void run_fast_failing(int k, unsigned passive_max, struct fleet_truth_backend out[2],
+			     bool *down_at_1s)
 {
-	/* a backend failing fast: leasttime and p2c pile onto it, wrr does not */
 	double cap[2] = { 200, 200 };
 	struct fleet_spec s;
 	mkspec(&s, 2, cap, 10, 0.05, 100, 7);
 	fleet_sched_add(&s.backends[1].errors, 0, 1);
 	fleet_sched_add(&s.backends[1].error_latency, 0, 0.001);
-	struct fleet_chooser chs[3] = { fleet_chooser_wrr(), fleet_chooser_p2c(),
-					fleet_chooser_leasttime() };
+	struct fleet *f = mkfleet(&s);
+	fleet_set_chooser(f, k == 0 ? fleet_chooser_wrr()
+			     : k == 1 ? fleet_chooser_p2c()
+				      : fleet_chooser_leasttime());
+	if (passive_max)
+		fleet_set_passive(f, passive_max, 10);
+	fleet_run_until(f, 1);
+	*down_at_1s = !fleet_up(f, 1) && fleet_up(f, 0);
+	fleet_run_until(f, 60);
+	const struct fleet_truth *t;
+	fleet_truth_take(f, &t);
+	out[0] = t->b[0];
+	out[1] = t->b[1];
+	fleet_free(f);
+	fleet_spec_free(&s);
+}
+
+static void test_choosers(void)
+{
+	/* a backend failing fast: leasttime and p2c pile onto it, wrr does not */
 	double share[3];
 	for (int k = 0; k < 3; k++) {
-		struct fleet *f = mkfleet(&s);
-		fleet_set_chooser(f, chs[k]);
-		fleet_run_until(f, 60);
-		const struct fleet_truth *t;
-		fleet_truth_take(f, &t);
-		share[k] = t->b[1].share;
-		fleet_free(f);
+		struct fleet_truth_backend b[2];
+		bool down;
+		run_fast_failing(k, 0, b, &down);
+		CU_ASSERT(!down);
+		share[k] = b[1].share;
 	}
 	CU_ASSERT_DOUBLE_EQUAL(share[0], 0.5, 0.01);
 	CU_ASSERT(share[1] > 0.6);
 	CU_ASSERT(share[2] > 0.8);
-	fleet_spec_free(&s);
 }
 
 static void test_passive_health_check(void)
@@ -311,32 +330,18 @@ static void test_passive_health_check(void)
 	 * request per window (it fails, is down for the window, comes back,
 	 * fails again) under every strategy; with max_failed 3, three. Without
 	 * it leasttime sends it most requests (test_choosers). */
-	double cap[2] = { 200, 200 };
-	struct fleet_spec s;
-	mkspec(&s, 2, cap, 10, 0.05, 100, 7);
-	fleet_sched_add(&s.backends[1].errors, 0, 1);
-	fleet_sched_add(&s.backends[1].error_latency, 0, 0.001);
 	for (unsigned max = 1; max <= 3; max += 2) {
-		struct fleet_chooser chs[3] = { fleet_chooser_wrr(), fleet_chooser_p2c(),
-						fleet_chooser_leasttime() };
 		for (int k = 0; k < 3; k++) {
-			struct fleet *f = mkfleet(&s);
-			fleet_set_chooser(f, chs[k]);
-			fleet_set_passive(f, max, 10);
-			fleet_run_until(f, 1);
-			CU_ASSERT(!fleet_up(f, 1));
-			CU_ASSERT(fleet_up(f, 0));
-			fleet_run_until(f, 60);
-			const struct fleet_truth *t;
-			fleet_truth_take(f, &t);
+			struct fleet_truth_backend b[2];
+			bool down;
+			run_fast_failing(k, max, b, &down);
+			CU_ASSERT(down);
 			/* a window of 10 s after each max-th failure: 6 in 60 s (and
 			 * the odd request routed while a failure is on its way) */
-			CU_ASSERT(t->b[1].routed >= 6 * max && t->b[1].routed <= 6 * max + 3);
-			CU_ASSERT(t->b[0].routed > 5500);
-			fleet_free(f);
+			CU_ASSERT(b[1].routed >= 6 * max && b[1].routed <= 6 * max + 3);
+			CU_ASSERT(b[0].routed > 5500);
 		}
 	}
-	fleet_spec_free(&s);
 }
 
 static void test_hist_quantile(void)
