@@ -968,16 +968,16 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	int db = pc->deadband > 1 ? pc->deadband : 1;
 	if (pc->leasttime && db < pc->total / POLICY_LEASTTIME_DEADBAND_DIV)
 		db = pc->total / POLICY_LEASTTIME_DEADBAND_DIV;
-	bool moved = false;
-	for (size_t i = 0; i < n; i++)
-		if (abs(newi[i] - st->b[i].out_weight) >= db && fabs(x[i] - st->b[i].out_weight) >= db)
-			moved = true;
 	/* ... but a backend leasttime barely sees (below the floor) coming back
 	 * to it is written at once */
-	for (size_t i = 0; pc->leasttime && i < n; i++)
-		if (st->b[i].out_weight < c.lt_floor && newi[i] > st->b[i].out_weight &&
-		    newi[i] >= (int)c.lt_floor)
-			moved = true;
+	bool moved = false;
+	for (size_t i = 0; i < n; i++) {
+		int ow = st->b[i].out_weight;
+		bool past_deadband = abs(newi[i] - ow) >= db && fabs(x[i] - ow) >= db;
+		bool back_to_floor = pc->leasttime && ow < c.lt_floor && newi[i] > ow &&
+				     newi[i] >= (int)c.lt_floor;
+		moved = moved || past_deadband || back_to_floor;
+	}
 	bool write = forced || moved;
 	/* A small move that would not lower the predicted p95 is not written,
 	 * nor ordinary steering once the write budget is spent; the controller
