@@ -795,40 +795,34 @@ static void control_of(const struct wd_service_cfg *svc, const struct wd_service
 		c->probe_w = c->lt_floor;
 }
 
-/* Whether a write that carries small moves only would not help: every
- * backend steered with a latency and a rate, no integer moving by more than a
- * fiftieth of the total (2 points at least), and the fleet's p95 predicted
- * for the new integers no lower than for the written ones. Near saturation
- * the controller otherwise walks between neighbouring splits on the lattice
- * of integers, each step chasing the window's lag: one point of a small
- * backend's weight can be worth 40 % of its latency there, and the walk
- * keeps leaving the best split for worse ones. The prediction starts from
- * what the window saw (seen_weight), not from the written integers, so a
- * write whose effect has not reached the window yet is not counted twice;
- * a backend's elasticity is its in-flight count from its mean latency (the
+/* The fleet's p95 predicted for the written integers (*p_old) and for the
+ * new ones (*p_new), in seconds; false, and both NaN, unless every backend
+ * is steered with a latency and a rate (and never under leasttime, whose
+ * score, not a split, decides there). The prediction starts from what the
+ * window saw (seen_weight), not from the written integers, so a write
+ * whose effect has not reached the window yet is not counted twice; a
+ * backend's elasticity is its in-flight count from its mean latency (the
  * measured latency over the exponential's ratio of the query's quantile to
- * its mean, predict.h). Sets *p_old and *p_new (s) when it decides. */
-static bool small_move_pointless(const struct wd_service_cfg *svc,
-				 const struct wd_service_state *st, const enum role *role,
-				 const struct wd_measurement *m, const double *inflight,
-				 const int *newi, double *p_old, double *p_new)
+ * its mean, predict.h). */
+static bool predict_write(const struct wd_service_cfg *svc, const struct wd_service_state *st,
+			  const enum role *role, const struct wd_measurement *m,
+			  const double *inflight, const int *newi, double *p_old, double *p_new)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
 	size_t n = svc->n_backends;
-	int small = pc->total / POLICY_SMALL_MOVE_DIV > 2 ? pc->total / POLICY_SMALL_MOVE_DIV : 2;
 	struct predict_backend pb[WD_MAX_BACKENDS];
 	int old[WD_MAX_BACKENDS];
 	double mean_scale = predict_quantile_over_mean(pc->latency_quantile);
 	/* the measured statistic as the p95 of its exponential (the prediction's
 	 * unit): a mean x 3.0, a p95 as it is */
 	double p95_scale = predict_quantile_over_mean(0.95) / mean_scale;
+	*p_old = *p_new = NAN;
 	if (pc->leasttime)
-		return false; /* leasttime's score, not a split, decides there */
+		return false;
 	for (size_t i = 0; i < n; i++) {
 		const struct wd_backend_state *bs = &st->b[i];
 		if (role[i] != R_PID || !m[i].has_rate || !isfinite(inflight[i]) ||
-		    !(m[i].latency_s > 0) || !(bs->seen_weight > 0) ||
-		    abs(newi[i] - bs->out_weight) > small)
+		    !(m[i].latency_s > 0) || !(bs->seen_weight > 0))
 			return false;
 		pb[i] = (struct predict_backend){
 			.latency_s = m[i].latency_s * p95_scale,
@@ -839,40 +833,77 @@ static bool small_move_pointless(const struct wd_service_cfg *svc,
 	}
 	*p_old = predict_fleet_p95(pb, old, n);
 	*p_new = predict_fleet_p95(pb, newi, n);
-	if (!isfinite(*p_old) || !isfinite(*p_new))
-		return false;
-	return *p_new >= *p_old;
+	return isfinite(*p_old) && isfinite(*p_new);
 }
 
-/* The write budget (write_budget, ordinary writes per 100 ticks; off by
- * default), a token bucket: a fifth of the budget as a burst and the rest
- * as a steady rate, so that no 100 ticks hold more ordinary writes than the
- * budget. Only ordinary steering waits for a token: a write is exempt when
- * it carries a move of a tenth of the total in one control step (what a
- * capacity drop needs at once; 2 points at least) or any move that is not
+/* Whether a write that carries small moves only would not help: no integer
+ * moving by more than a fiftieth of the total (2 points at least), and the
+ * fleet's p95 predicted for the new integers no lower than for the written
+ * ones. Near saturation the controller otherwise walks between neighbouring
+ * splits on the lattice of integers, each step chasing the window's lag:
+ * one point of a small backend's weight can be worth 40 % of its latency
+ * there, and the walk keeps leaving the best split for worse ones. */
+static bool small_move_pointless(const struct wd_service_cfg *svc,
+				 const struct wd_service_state *st, const int *newi,
+				 bool predicted, double p_old, double p_new)
+{
+	int total = svc->policy.total;
+	int small = total / POLICY_SMALL_MOVE_DIV > 2 ? total / POLICY_SMALL_MOVE_DIV : 2;
+	if (!predicted)
+		return false;
+	for (size_t i = 0; i < svc->n_backends; i++)
+		if (abs(newi[i] - st->b[i].out_weight) > small)
+			return false;
+	return p_new >= p_old;
+}
+
+/* The write budget (write_budget, ordinary writes per 100 ticks; 25 by
+ * default, 0 no limit), a token bucket: a fifth of the budget as a burst,
+ * 12 % as an overdraft, and the rest as a steady rate, so that no 100
+ * ticks hold more ordinary writes than the budget (at up to four ticks per
+ * window; see budget_spent). A write is ordinary when it carries only the
+ * PID's moves, none of a tenth of the total in one control step (2 points
+ * at least): it spends a token, and waits when none is left. A write worth it, predicted to lower the fleet's p95 by a tenth
+ * or more, may use the overdraft: the fine tuning that follows a change (a
+ * capacity drop, a start) is such a run of writes, and without the loan it
+ * waited behind the burst the change had spent. A larger move is urgent:
+ * it spends a token while one is left and never waits. A move that is not
  * the PID's (an ejection, a drain, a probe, a stale drift, a ramp on
- * probation); an exempt write still spends a token when one is left.
- * bench/ at 25 (three seeds): every scenario at 25 writes per 100 ticks or
- * under (flapping 34-38 -> 22-23, heavy-tail 34-40 -> 24-25), the p95 from
- * -5.7 % (heavy-tail) to +2.2 % (hetero90, flapping); but a capacity step settles
- * near the best split in 8 ticks on fewer seeds (test_policy_loop: 62-74
- * of 100 against 73-93), which is why it is not the default. */
+ * probation) neither waits nor spends: a ramp that spent the bucket left
+ * the joining backend's last steps to its share waiting. */
 #define POLICY_BUDGET_BURST_SHARE 0.2
 #define POLICY_BUDGET_URGENT_DIV 10
+#define POLICY_BUDGET_WORTH_GAIN 0.1
+#define POLICY_BUDGET_OVERDRAFT_SHARE 0.12
 
 static double budget_burst(const struct wd_policy_cfg *pc)
 {
 	return fmax(1.0, pc->write_budget * POLICY_BUDGET_BURST_SHARE);
 }
 
-/* Whether this write is ordinary steering and the budget has no token left. */
-static bool budget_spent(const struct wd_service_cfg *svc, const struct wd_service_state *st,
-			 const struct ctl *c, const enum role *role, const struct memory *mem,
-			 const int *newi)
+static double budget_overdraft(const struct wd_policy_cfg *pc)
+{
+	return pc->write_budget * POLICY_BUDGET_OVERDRAFT_SHARE;
+}
+
+/* Tokens per 100 ticks: what the burst and the overdraft leave of the
+ * budget (a quarter of it at least, for a budget of 1). */
+static double budget_rate(const struct wd_policy_cfg *pc)
+{
+	return fmax(pc->write_budget / 4.0, pc->write_budget - budget_burst(pc) - budget_overdraft(pc));
+}
+
+/* What the budget makes of a write: ordinary steering waits for a token;
+ * a move of a tenth of the total in one control step is urgent; a write
+ * that carries a move not the PID's is free. */
+enum budget_kind { BUDGET_ORDINARY, BUDGET_URGENT, BUDGET_FREE };
+
+static enum budget_kind budget_kind(const struct wd_service_cfg *svc, const struct wd_service_state *st,
+				    const struct ctl *c, const enum role *role, const struct memory *mem,
+				    const int *newi)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
-	if (pc->write_budget <= 0 || st->write_debt + 1.0 <= budget_burst(pc) + 1e-9)
-		return false;
+	enum budget_kind kind = BUDGET_ORDINARY;
 	/* a tenth of the total per control step: the same share of a move at
 	 * any tick per window */
 	double urgent = fmax(2.0, (double)pc->total / POLICY_BUDGET_URGENT_DIV * fmin(1.0, c->scale));
@@ -881,20 +912,38 @@ static bool budget_spent(const struct wd_service_cfg *svc, const struct wd_servi
 		if (move == 0)
 			continue;
 		if (role[i] != R_PID || mem[i].probation != WD_PROBATION_NONE ||
-		    st->b[i].probation != WD_PROBATION_NONE || move >= urgent)
-			return false;
+		    st->b[i].probation != WD_PROBATION_NONE)
+			return BUDGET_FREE;
+		if (move >= urgent)
+			kind = BUDGET_URGENT;
 	}
-	return true;
+	return kind;
 }
 
-/* One tick of the bucket: the steady rate refills it, a write spends a token. */
-static void budget_account(const struct wd_policy_cfg *pc, struct wd_service_state *st, bool write)
+/* Whether a write of this kind finds no token left for it (worth: an
+ * ordinary write may use the overdraft). At more than four ticks per
+ * window a tick makes only its share of a control step's move, so a change
+ * takes that many more writes: the burst and the overdraft are counted per
+ * control step's worth of ticks. */
+static bool budget_spent(const struct wd_policy_cfg *pc, const struct wd_service_state *st,
+			 const struct ctl *c, enum budget_kind kind, bool worth)
+{
+	double limit = (budget_burst(pc) + (worth ? budget_overdraft(pc) : 0.0)) / fmin(1.0, c->scale);
+	return pc->write_budget > 0 && kind == BUDGET_ORDINARY && st->write_debt + 1.0 > limit + 1e-9;
+}
+
+/* One tick of the bucket: the steady rate refills it; an ordinary write
+ * spends a token, an urgent one too while one is left. */
+static void budget_account(const struct wd_policy_cfg *pc, struct wd_service_state *st,
+			   const struct ctl *c, bool write, enum budget_kind kind)
 {
 	if (pc->write_budget <= 0)
 		return;
 	double burst = budget_burst(pc);
-	double debt = fmax(0.0, st->write_debt - (pc->write_budget - burst) / 100.0);
-	st->write_debt = fmin(burst, debt + (write ? 1.0 : 0.0));
+	double debt = fmax(0.0, st->write_debt - budget_rate(pc) / 100.0);
+	bool spend = write && (kind == BUDGET_ORDINARY ||
+			       (kind == BUDGET_URGENT && debt + 1.0 <= burst / fmin(1.0, c->scale) + 1e-9));
+	st->write_debt = debt + (spend ? 1.0 : 0.0);
 }
 
 bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
@@ -983,16 +1032,18 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	 * nor ordinary steering once the write budget is spent; the controller
 	 * then restarts from the written integers (no windup toward a move it
 	 * will not make). */
-	double p_old = NAN, p_new = NAN;
-	bool pointless = write && !forced &&
-			 small_move_pointless(svc, st, role, m, inflight, newi, &p_old, &p_new);
-	bool over_budget = write && !forced && !pointless && budget_spent(svc, st, &c, role, mem, newi);
+	double p_old, p_new;
+	bool predicted = predict_write(svc, st, role, m, inflight, newi, &p_old, &p_new);
+	bool pointless = write && !forced && small_move_pointless(svc, st, newi, predicted, p_old, p_new);
+	bool worth = predicted && p_new <= p_old * (1.0 - POLICY_BUDGET_WORTH_GAIN);
+	enum budget_kind kind = forced ? BUDGET_FREE : budget_kind(svc, st, &c, role, mem, newi);
+	bool over_budget = write && !pointless && budget_spent(pc, st, &c, kind, worth);
 	if (pointless || over_budget) {
 		write = false;
 		for (size_t i = 0; i < n; i++)
 			x[i] = st->b[i].out_weight;
 	}
-	budget_account(pc, st, write);
+	budget_account(pc, st, &c, write, kind);
 
 	for (size_t i = 0; i < n; i++) {
 		struct wd_backend_state *bs = &st->b[i];

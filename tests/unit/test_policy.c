@@ -701,14 +701,14 @@ static void test_small_move_needs_predicted_gain(void)
  * than 25 writes, a move that waits says why and leaves the controller at
  * the written weights (no windup), and an ejection is written at once
  * however spent the budget is. Without a budget (write_budget = 0) the same
- * noise (the default) is written every tick. */
+ * noise is written every tick. */
 static void test_write_budget(void)
 {
 	for (int budget = 25; budget >= 0; budget -= 25) {
 		struct pf_service f;
 		struct wd_service_state st;
 		setup(&f, &st, 2, (int[]){50, 50});
-		CU_ASSERT_EQUAL(f.svc.policy.write_budget, 0); /* the default: no limit */
+		CU_ASSERT_EQUAL(f.svc.policy.write_budget, 25); /* the default */
 		f.svc.policy.write_budget = budget;
 		struct wd_decision d[2];
 		bool wrote[300];
@@ -747,6 +747,25 @@ static void test_write_budget(void)
 		}
 		policy_state_free(&st);
 	}
+}
+
+/* A write that carries a move not the PID's (here an ejection) spends none
+ * of the write budget: the steering that follows it still has the whole
+ * burst. */
+static void test_write_budget_spares_the_exempt(void)
+{
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, (int[]){50, 50});
+	f.svc.policy.write_budget = 25;
+	struct wd_decision d[2];
+	struct wd_measurement m[2] = {pf_lat(0.1), pf_lat(0.1)};
+	m[1].has_error = true;
+	m[1].error_ratio = 0.9;
+	CU_ASSERT_TRUE(policy_step(&f.svc, &st, m, true, d));
+	CU_ASSERT_EQUAL(d[1].action, WD_ACT_EJECTED);
+	CU_ASSERT_DOUBLE_EQUAL(st.write_debt, 0.0, 1e-9);
+	policy_state_free(&st);
 }
 
 static void test_rounding_noise_is_not_a_move(void)
@@ -1339,6 +1358,7 @@ static const struct tu_test policy_tests[] = {
 	{"thin signal: held or probed back", test_thin_signal_held_or_probed},
 	{"a small move needs a lower predicted p95", test_small_move_needs_predicted_gain},
 	{"ordinary writes keep to the write budget", test_write_budget},
+	{"the write budget spares writes that are not the PID's", test_write_budget_spares_the_exempt},
 	{"a starved backend's repeated latency is stale", test_repeated_latency_is_stale},
 	{"samples' spacing from repeated ticks", test_sample_spacing},
 	{"leasttime mode: floor, deadband, rebuild for the starved", test_leasttime_mode},

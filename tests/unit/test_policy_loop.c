@@ -271,8 +271,12 @@ static void test_any_tick_per_window(void)
 		pc.tick_ms = 60000 / q;
 		run_loop_window(&r, &pc, q, ticks, sd, drop, 0, 50, NULL);
 		int worst = 0;
+		/* reversals once settled: before the drop, and after it (the ring
+		 * of the drop's first ten control steps is its settling) */
+		struct run before = r;
+		before.ticks = drop;
 		for (int b = 0; b < NB; b++) {
-			int rev = reversals(&r, b, 10 * q, HYST) + reversals(&r, b, drop + 10 * q, HYST);
+			int rev = reversals(&before, b, 10 * q, HYST) + reversals(&r, b, drop + 10 * q, HYST);
 			worst = rev > worst ? rev : worst;
 			fin[k][b] = r.w[ticks][b];
 		}
@@ -495,8 +499,8 @@ static void test_cold_join_slow_start(void)
 
 #define STEP_SETTLE 8      /* ticks allowed after a capacity step */
 #define STEP_BAND 1.15     /* p95 within 15 % of the best split's */
-#define STEP_SEEDS 100     /* runs, each on its own seed */
-#define STEP_HELD 65       /* of them, at least this many must hold the band */
+#define STEP_SEEDS 400     /* runs, each on its own seed */
+#define STEP_HELD 75       /* per cent of them, at least, must hold the band */
 
 /* At four ticks per one-minute window, backend 0 loses half its capacity
  * (100 -> 50 req/s, the fleet then at 88 % of its capacity): from at most
@@ -504,9 +508,11 @@ static void test_cold_join_slow_start(void)
  * within STEP_BAND of the best static split for the new capacities. The p95
  * is the true one of the weights in force each tick, not the policy's noisy,
  * windowed measurement. Counted over STEP_SEEDS seeds (WD_LOOP_SEEDS
- * overrides; WD_LOOP_EVERY=N prints the first run every N ticks): the policy
- * holds it on 73 to 93 of 100, 82 on average (55 without the predicted-p95
- * rule for small moves, which walked between neighbouring integer splits). */
+ * overrides; WD_LOOP_EVERY=N prints the first run every N ticks), under the
+ * default write budget: the policy holds it on 82 to 91.5 % of them (five
+ * runs of 200 seeds), without a budget on 78-85.5 %. The budget without its
+ * overdraft for writes worth it held on 65.5-71 %: the fine tuning after
+ * the drop waited behind the burst the drop had spent. */
 static void test_capacity_step_p95_settles(void)
 {
 	enum { TICKS = 300, DROP = 150 };
@@ -554,7 +560,7 @@ static void test_capacity_step_p95_settles(void)
 	}
 	printf("held within %.0f %% from tick %d on: %d of %d seeds\n", 100 * (STEP_BAND - 1),
 	       STEP_SETTLE, held, seeds);
-	CU_ASSERT(held * STEP_SEEDS >= STEP_HELD * seeds);
+	CU_ASSERT(held * 100 >= STEP_HELD * seeds);
 }
 
 static const struct tu_test policy_loop_tests[] = {
