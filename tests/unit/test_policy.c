@@ -708,7 +708,7 @@ static void test_write_budget(void)
 		struct pf_service f;
 		struct wd_service_state st;
 		setup(&f, &st, 2, (int[]){50, 50});
-		CU_ASSERT_EQUAL(f.svc.policy.write_budget, 25); /* the default */
+		CU_ASSERT_EQUAL(f.svc.policy.write_budget, 0); /* the default: no limit */
 		f.svc.policy.write_budget = budget;
 		struct wd_decision d[2];
 		bool wrote[300];
