@@ -861,10 +861,11 @@ static bool small_move_pointless(const struct wd_service_cfg *svc,
  * default, no limit), a token bucket: a fifth of the budget as a burst,
  * 12 % as an overdraft, and the rest as a steady rate, so that no 100
  * ticks hold more ordinary writes than the budget (at up to four ticks per
- * window; see budget_spent). A write is ordinary when it carries only the
+ * window; see budget_limit). A write is ordinary when it carries only the
  * PID's moves, none of a tenth of the total in one control step (2 points
- * at least): it spends a token, and waits when none is left. A write worth it, predicted to lower the fleet's p95 by a tenth
- * or more, may use the overdraft: the fine tuning that follows a change (a
+ * at least): it spends a token, and waits when none is left. A write worth
+ * it, predicted to lower the fleet's p95 by a tenth or more, may use the
+ * overdraft: the fine tuning that follows a change (a
  * capacity drop, a start) is such a run of writes, and without the loan it
  * waited behind the burst the change had spent. A larger move is urgent:
  * it spends a token while one is left and never waits. A move that is not
@@ -923,16 +924,22 @@ static enum budget_kind budget_kind(const struct wd_service_cfg *svc, const stru
 	return kind;
 }
 
-/* Whether a write of this kind finds no token left for it (worth: an
- * ordinary write may use the overdraft). At more than four ticks per
- * window a tick makes only its share of a control step's move, so a change
- * takes that many more writes: the burst and the overdraft are counted per
- * control step's worth of ticks. */
+/* How far the tokens in use may go before a write waits (worth: with the
+ * overdraft). At more than four ticks per window a tick makes only its
+ * share of a control step's move, so a change takes that many more writes:
+ * the burst and the overdraft are counted per control step's worth of
+ * ticks. */
+static double budget_limit(const struct wd_policy_cfg *pc, const struct ctl *c, bool worth)
+{
+	return (budget_burst(pc) + (worth ? budget_overdraft(pc) : 0.0)) / fmin(1.0, c->scale);
+}
+
+/* Whether a write of this kind finds no token left for it. */
 static bool budget_spent(const struct wd_policy_cfg *pc, const struct wd_service_state *st,
 			 const struct ctl *c, enum budget_kind kind, bool worth)
 {
-	double limit = (budget_burst(pc) + (worth ? budget_overdraft(pc) : 0.0)) / fmin(1.0, c->scale);
-	return pc->write_budget > 0 && kind == BUDGET_ORDINARY && st->write_debt + 1.0 > limit + 1e-9;
+	return pc->write_budget > 0 && kind == BUDGET_ORDINARY &&
+	       st->write_debt + 1.0 > budget_limit(pc, c, worth) + 1e-9;
 }
 
 /* One tick of the bucket: the steady rate refills it; an ordinary write
@@ -942,10 +949,9 @@ static void budget_account(const struct wd_policy_cfg *pc, struct wd_service_sta
 {
 	if (pc->write_budget <= 0)
 		return;
-	double burst = budget_burst(pc);
 	double debt = fmax(0.0, st->write_debt - budget_rate(pc) / 100.0);
 	bool spend = write && (kind == BUDGET_ORDINARY ||
-			       (kind == BUDGET_URGENT && debt + 1.0 <= burst / fmin(1.0, c->scale) + 1e-9));
+			       (kind == BUDGET_URGENT && debt + 1.0 <= budget_limit(pc, c, false) + 1e-9));
 	st->write_debt = debt + (spend ? 1.0 : 0.0);
 }
 
@@ -1035,8 +1041,8 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	 * nor ordinary steering once the write budget is spent; the controller
 	 * then restarts from the written integers (no windup toward a move it
 	 * will not make). */
-	double p_old, p_new;
-	bool predicted = predict_write(svc, st, role, m, inflight, newi, &p_old, &p_new);
+	double p_old = NAN, p_new = NAN;
+	bool predicted = write && !forced && predict_write(svc, st, role, m, inflight, newi, &p_old, &p_new);
 	bool pointless = write && !forced && small_move_pointless(svc, st, newi, predicted, p_old, p_new);
 	bool worth = predicted && p_new <= p_old * (1.0 - POLICY_BUDGET_WORTH_GAIN);
 	enum budget_kind kind = forced ? BUDGET_FREE : budget_kind(svc, st, &c, role, mem, newi);

@@ -111,8 +111,8 @@ struct wd_service_state {
 	struct wd_backend_state *b; /* in the order of the service's config backends */
 	size_t n;
 	bool dirty;      /* backends added, removed or reordered since the last write was due */
-	double write_debt; /* the write budget's tokens in use, 0 to its burst and overdraft: 0 after a
-			    * start, carried across reloads */
+	double write_debt; /* the write budget's tokens in use, 0 to its limit (policy.c,
+			    * budget_limit): 0 after a start, carried across reloads */
 	unsigned ticks_seen, ticks_repeated; /* ticks with latencies; of them, with none new */
 	bool spacing_warned; /* the caller warned once that the tick is shorter than the samples */
 };
