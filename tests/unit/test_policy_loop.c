@@ -499,31 +499,25 @@ static void test_cold_join_slow_start(void)
 
 #define STEP_SETTLE 8      /* ticks allowed after a capacity step */
 #define STEP_BAND 1.15     /* p95 within 15 % of the best split's */
-#define STEP_SEEDS 400     /* runs, each on its own seed */
-#define STEP_HELD 75       /* per cent of them, at least, must hold the band */
 
 /* At four ticks per one-minute window, backend 0 loses half its capacity
- * (100 -> 50 req/s, the fleet then at 88 % of its capacity): from at most
- * STEP_SETTLE ticks after the step on, every tick's fleet p95 must stay
- * within STEP_BAND of the best static split for the new capacities. The p95
- * is the true one of the weights in force each tick, not the policy's noisy,
- * windowed measurement. Counted over STEP_SEEDS seeds (WD_LOOP_SEEDS
- * overrides; WD_LOOP_EVERY=N prints the first run every N ticks), under a
- * write budget of 25: the policy holds it on 82 to 91.5 % of them (five
- * runs of 200 seeds), without a budget (the default) on 78-85.5 %. The budget without its
- * overdraft for writes worth it held on 65.5-71 %: the fine tuning after
- * the drop waited behind the burst the drop had spent. */
-static void test_capacity_step_p95_settles(void)
+ * (100 -> 50 req/s, the fleet then at 88 % of its capacity): how many of
+ * `seeds` runs (each on its own seed) have, from at most STEP_SETTLE ticks
+ * after the step on, every tick's fleet p95 within STEP_BAND of the best
+ * static split for the new capacities. The p95 is the true one of the
+ * weights in force each tick, not the policy's noisy, windowed
+ * measurement. WD_LOOP_EVERY=N prints the first run every N ticks. */
+static int capacity_step_held(int write_budget, int seeds)
 {
 	enum { TICKS = 300, DROP = 150 };
-	int seeds = getenv("WD_LOOP_SEEDS") ? atoi(getenv("WD_LOOP_SEEDS")) : STEP_SEEDS;
 	int held = 0;
 	static struct run r;
 	double after[NB] = {50, 60, 40, 20}, share[NB];
 	double best_before = best_split_p95(caps, share);
 	double best = best_split_p95(after, share);
-	printf("\nbest split p95: %.1f ms before the step; %.1f ms after it, at shares %.3f %.3f %.3f %.3f\n",
-	       1000 * best_before, 1000 * best, share[0], share[1], share[2], share[3]);
+	printf("\nwrite_budget %d; best split p95: %.1f ms before the step; %.1f ms after it, at shares"
+	       " %.3f %.3f %.3f %.3f\n", write_budget, 1000 * best_before, 1000 * best, share[0], share[1],
+	       share[2], share[3]);
 	printf(" seed                  settle (ticks)  worst after  worst before step  first ticks' ratios\n");
 	uint64_t sd = tu_seed();
 	for (int k = 0; k < seeds; k++) {
@@ -531,7 +525,7 @@ static void test_capacity_step_p95_settles(void)
 		pf_defaults(&pc);
 		pc.signal_window_ms = 60000;
 		pc.tick_ms = 15000;
-		pc.write_budget = 25;
+		pc.write_budget = write_budget;
 		run_loop_window(&r, &pc, 4, TICKS, sd + k, DROP, 0, after[0], NULL);
 		double ratio[TICKS], worst_before = 0;
 		for (int t = DROP - 50; t < DROP; t++) {
@@ -561,7 +555,24 @@ static void test_capacity_step_p95_settles(void)
 	}
 	printf("held within %.0f %% from tick %d on: %d of %d seeds\n", 100 * (STEP_BAND - 1),
 	       STEP_SETTLE, held, seeds);
-	CU_ASSERT(held * 100 >= STEP_HELD * seeds);
+	return held;
+}
+
+/* The capacity step, counted over many seeds (WD_LOOP_SEEDS overrides the
+ * counts). Without a write budget (the default) at least 65 % must hold
+ * the band; the policy holds it on 78-85.5 % (five runs of 200 seeds; 55 %
+ * without the predicted-p95 rule for small moves, which walked between
+ * neighbouring integer splits). Under a budget of 25 at least 75 %: it
+ * holds on 82-91.5 %; without its overdraft for writes worth it, on
+ * 65.5-71 % (the fine tuning after the drop waited behind the burst the
+ * drop had spent). */
+static void test_capacity_step_p95_settles(void)
+{
+	int seeds = getenv("WD_LOOP_SEEDS") ? atoi(getenv("WD_LOOP_SEEDS")) : 0;
+	int n = seeds ? seeds : 100;
+	CU_ASSERT(capacity_step_held(0, n) * 100 >= 65 * n);
+	n = seeds ? seeds : 400;
+	CU_ASSERT(capacity_step_held(25, n) * 100 >= 75 * n);
 }
 
 static const struct tu_test policy_loop_tests[] = {
