@@ -857,8 +857,29 @@ static bool small_move_pointless(const struct wd_service_cfg *svc,
 	return p_new >= p_old;
 }
 
-/* The write budget (write_budget, ordinary writes per 100 ticks; 0, the
- * default, no limit), a token bucket: a fifth of the budget as a burst,
+/* A slowdown: a backend's cost twice the rest of the pool's or more (e, its
+ * error against the others, at -ln 2 or below) for more than a signal
+ * window in a row. It lasts until e is back above half that (-ln 2 / 2).
+ * For a window or less it may be noise: a few slow requests lift a
+ * heavy-tailed p95 past twice the pool's for as long as they stay in the
+ * window. */
+#define POLICY_SLOW_ERROR 0.6931
+
+static void slowdown_feed(struct wd_slowdown *s, const struct ctl *c, double e)
+{
+	if (!isfinite(e)) {
+		*s = (struct wd_slowdown){0};
+		return;
+	}
+	s->run = e <= -POLICY_SLOW_ERROR ? s->run + 1 : 0;
+	if (e > -POLICY_SLOW_ERROR / 2)
+		s->on = false;
+	else if (s->run > c->window_ticks)
+		s->on = true;
+}
+
+/* The write budget (write_budget, ordinary writes per 100 ticks, 25 by
+ * default; 0: no limit), a token bucket: a fifth of the budget as a burst,
  * 12 % as an overdraft, and the rest as a steady rate, so that no 100
  * ticks hold more ordinary writes than the budget (at up to four ticks per
  * window; see budget_limit). A write is ordinary when it carries only the
@@ -868,13 +889,13 @@ static bool small_move_pointless(const struct wd_service_cfg *svc,
  * overdraft: the fine tuning that follows a change (a
  * capacity drop, a start) is such a run of writes, and without the loan it
  * waited behind the burst the change had spent. A larger move is urgent:
- * it spends a token while one is left and never waits. A move that is not
- * the PID's (an ejection, a drain, a probe, a stale drift, a ramp on
- * probation) neither waits nor spends: a ramp that spent the bucket left
- * the joining backend's last steps to its share waiting. Off by default:
- * at 1 s ticks (tests/integration/086) a backend four times as slow as the
- * pool, losing 2-3 points a tick, stopped at 26 % of the traffic for 22 s
- * once the bucket was spent. */
+ * it spends a token while one is left and never waits; so is a move off a
+ * backend in a slowdown (slowdown_feed): at 1 s ticks (tests/integration/086)
+ * a backend four times as slow as the pool, losing 2-3 points a tick,
+ * stopped at 26 % of the traffic for 22 s once the bucket was spent. A move
+ * that is not the PID's (an ejection, a drain, a probe, a stale drift, a
+ * ramp on probation) neither waits nor spends: a ramp that spent the bucket
+ * left the joining backend's last steps to its share waiting. */
 #define POLICY_BUDGET_BURST_SHARE 0.2
 #define POLICY_BUDGET_URGENT_DIV 10
 #define POLICY_BUDGET_WORTH_GAIN 0.1
@@ -898,13 +919,14 @@ static double budget_rate(const struct wd_policy_cfg *pc)
 }
 
 /* What the budget makes of a write: ordinary steering waits for a token;
- * a move of a tenth of the total in one control step is urgent; a write
- * that carries a move not the PID's is free. */
+ * a move of a tenth of the total in one control step, or one off a backend
+ * in a slowdown, is urgent; a write that carries a move not the PID's is
+ * free. */
 enum budget_kind { BUDGET_ORDINARY, BUDGET_URGENT, BUDGET_FREE };
 
 static enum budget_kind budget_kind(const struct wd_service_cfg *svc, const struct wd_service_state *st,
 				    const struct ctl *c, const enum role *role, const struct memory *mem,
-				    const int *newi)
+				    const struct wd_slowdown *slow, const int *newi)
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
 	enum budget_kind kind = BUDGET_ORDINARY;
@@ -918,7 +940,7 @@ static enum budget_kind budget_kind(const struct wd_service_cfg *svc, const stru
 		if (role[i] != R_PID || mem[i].probation != WD_PROBATION_NONE ||
 		    st->b[i].probation != WD_PROBATION_NONE)
 			return BUDGET_FREE;
-		if (move >= urgent)
+		if (move >= urgent || (slow[i].on && newi[i] < st->b[i].out_weight))
 			kind = BUDGET_URGENT;
 	}
 	return kind;
@@ -975,6 +997,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	enum role role[WD_MAX_BACKENDS];
 	double lnc[WD_MAX_BACKENDS], inflight[WD_MAX_BACKENDS], want[WD_MAX_BACKENDS];
 	struct memory mem[WD_MAX_BACKENDS];
+	struct wd_slowdown slow[WD_MAX_BACKENDS];
 	struct ctl c;
 	count_spacing(svc, st, m);
 	control_of(svc, st, m, &c);
@@ -993,6 +1016,16 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 			out[i].error = ln_pool - lnc[i];
 		want[i] = decide(svc, &c, &svc->backends[i], &st->b[i], role[i], &m[i], ln_pool,
 				 inflight[i], &mem[i], &out[i]);
+	}
+	double pooled = 0; /* the weight the pool's cost is averaged over */
+	for (size_t i = 0; i < n; i++)
+		pooled += role[i] == R_PID ? start_weight(pc, &svc->backends[i], &st->b[i]) : 0.0;
+	for (size_t i = 0; i < n; i++) {
+		/* against the rest of the pool: a slow backend's own share of
+		 * the pool's cost hides part of its slowness */
+		double rest = pooled - start_weight(pc, &svc->backends[i], &st->b[i]);
+		slow[i] = st->b[i].slow;
+		slowdown_feed(&slow[i], &c, role[i] == R_PID && rest > 0 ? out[i].error * pooled / rest : NAN);
 	}
 
 	double x[WD_MAX_BACKENDS];
@@ -1045,7 +1078,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	bool predicted = write && !forced && predict_write(svc, st, role, m, inflight, newi, &p_old, &p_new);
 	bool pointless = write && !forced && small_move_pointless(svc, st, newi, predicted, p_old, p_new);
 	bool worth = predicted && p_new <= p_old * (1.0 - POLICY_BUDGET_WORTH_GAIN);
-	enum budget_kind kind = forced ? BUDGET_FREE : budget_kind(svc, st, &c, role, mem, newi);
+	enum budget_kind kind = forced ? BUDGET_FREE : budget_kind(svc, st, &c, role, mem, slow, newi);
 	bool over_budget = write && !pointless && budget_spent(pc, st, &c, kind, worth);
 	if (pointless || over_budget) {
 		write = false;
@@ -1066,6 +1099,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		bs->last_latency = mem[i].last_latency;
 		bs->repeats = mem[i].repeats;
 		bs->damp = mem[i].damp;
+		bs->slow = slow[i];
 		bs->probation = mem[i].probation;
 		bs->last_error_ratio = mem[i].last_error_ratio;
 		/* The weight's real move (after the others' moves shared the
@@ -1076,6 +1110,11 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 			size_t len = strlen(out[i].reason);
 			snprintf(out[i].reason + len, sizeof(out[i].reason) - len,
 				 "; oscillating: gain damped to %.2g", damping_gain(&bs->damp));
+		}
+		if (role[i] == R_PID && slow[i].on) {
+			size_t len = strlen(out[i].reason);
+			snprintf(out[i].reason + len, sizeof(out[i].reason) - len,
+				 "; slowdown: twice the rest's cost or more");
 		}
 		bs->pin = svc->backends[i].pin;
 		if (write)
