@@ -74,10 +74,10 @@ struct wd_decision {
 enum wd_probation { WD_PROBATION_NONE = 0, WD_PROBATION_WAITING, WD_PROBATION_RAMPING };
 
 /* A backend's cost against the rest of the pool: how long it has been
- * twice theirs or more, and whether a slowdown is under way (policy.c,
+ * three times theirs or more, and whether a slowdown is under way (policy.c,
  * slowdown_feed). */
 struct wd_slowdown {
-	int run; /* ticks in a row at twice the rest's cost or more */
+	int run; /* ticks in a row at three times the rest's cost or more */
 	bool on; /* slow for more than a signal window, and not back yet */
 };
 
@@ -108,7 +108,7 @@ struct wd_backend_state {
 	struct wd_damping damp; /* oscillation memory and the gain's damping */
 	enum wd_probation probation; /* joined, or back from an ejection, staleness or a thin signal */
 	double last_error_ratio; /* the last usable error ratio (NaN none) */
-	struct wd_slowdown slow; /* twice as slow as the pool, lastingly (not saved) */
+	struct wd_slowdown slow; /* three times as slow as the rest, lastingly (not saved) */
 	double seen_weight; /* the integer weight in force, averaged over the signal's
 			     * window: what the measurements saw (NaN: not yet known) */
 	unsigned reported; /* not the policy's: which states (ejected, stale) the report

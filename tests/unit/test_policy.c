@@ -814,7 +814,7 @@ static void test_write_budget_spares_a_slowdown(void)
 	CU_ASSERT_EQUAL(late_waits, 0);
 	CU_ASSERT(late_writes >= 6);
 	CU_ASSERT(st.b[1].out_weight <= before - 8);
-	CU_ASSERT_PTR_NOT_NULL(strstr(d[1].reason, "; slowdown: twice the rest's cost or more"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(d[1].reason, "; slowdown: three times the rest's cost or more"));
 	CU_ASSERT_PTR_NULL(strstr(d[0].reason, "slowdown"));
 	policy_state_free(&st);
 }
