@@ -559,13 +559,12 @@ static int capacity_step_held(int write_budget, int seeds)
 }
 
 /* The capacity step, counted over many seeds (WD_LOOP_SEEDS overrides the
- * counts). Without a write budget (the default) at least 65 % must hold
- * the band; the policy holds it on 78-85.5 % (five runs of 200 seeds; 55 %
- * without the predicted-p95 rule for small moves, which walked between
- * neighbouring integer splits). Under a budget of 25 at least 75 %: it
- * holds on 82-91.5 %; without its overdraft for writes worth it, on
- * 65.5-71 % (the fine tuning after the drop waited behind the burst the
- * drop had spent). */
+ * counts). Under the default write budget (25) at least 75 % must hold
+ * the band: it holds on 82-91.5 % (five runs of 200 seeds); without its
+ * overdraft for writes worth it, on 65.5-71 % (the fine tuning after the
+ * drop waited behind the burst the drop had spent). Without a budget at
+ * least 65 %: it holds on 78-85.5 % (55 % without the predicted-p95 rule
+ * for small moves, which walked between neighbouring integer splits). */
 static void test_capacity_step_p95_settles(void)
 {
 	int seeds = getenv("WD_LOOP_SEEDS") ? atoi(getenv("WD_LOOP_SEEDS")) : 0;
