@@ -2,6 +2,7 @@
 # 086-e2e-redis: the same loop through Redis (weightd's Redis output, the
 # simulator reading Traefik's KV layout); Redis restarted mid-run (empty, no
 # persistence): weightd reconnects and writes the whole configuration again.
+# server2's slowdown is steered off under the default write budget.
 . "$top_srcdir/tests/integration/common.sh"
 
 cat >"$WORK/slow.scn" <<'EOS'
@@ -38,5 +39,11 @@ ok "Redis restarted: weightd writes again"
 
 wait_for "server2 below 20 % of the traffic" 60 share_is server2:8080 0 0.2
 ok "the loop steers through Redis"
+# four times as slow as server1 for longer than the 5 s window: a slowdown,
+# whose moves never wait for the write budget (without that rule server2
+# sat at 26 % for 22 s once the budget was spent)
+jq -s -e '[.[] | select(.backend == "server2:8080" and (.reason | contains("; slowdown: three times")))]
+	| length > 0' "$WORK/audit.jsonl" >/dev/null || fail "no slowdown in the audit log for server2"
+ok "the audit log names server2's slowdown"
 stop_weightd
 [ "$WEIGHTD_RC" -eq 0 ] || fail "weightd exit status $WEIGHTD_RC"
