@@ -36,7 +36,7 @@ struct mbackend {
 
 struct mservice {
 	char *name;
-	bool frozen, no_data;
+	bool frozen, no_data, budget_waiting;
 	int traefik_applied;
 };
 
@@ -196,6 +196,7 @@ int metrics_set_backends(struct metrics *m, const struct metrics_backend *b, siz
 		nsv[i].frozen = s[i].frozen;
 		nsv[i].no_data = s[i].no_data;
 		nsv[i].traefik_applied = s[i].traefik_applied;
+		nsv[i].budget_waiting = s[i].budget_waiting;
 	}
 	pthread_mutex_lock(&m->mu);
 	struct mbackend *ob = m->b;
@@ -318,7 +319,7 @@ static void histogram(FILE *f, const char *name, const char *help, const double 
 	fprintf(f, "\n%s_count %" PRIu64 "\n", name, count);
 }
 
-enum service_value { S_FROZEN, S_NO_DATA, S_APPLIED };
+enum service_value { S_FROZEN, S_NO_DATA, S_BUDGET, S_APPLIED };
 
 /* One 0/1 gauge family over the services; a service whose value is unknown
  * (-1) has no series. */
@@ -328,8 +329,10 @@ static void service_gauge(FILE *f, const struct metrics *m, const char *name, co
 	family(f, name, "gauge", help);
 	for (size_t i = 0; i < m->ns; i++) {
 		const struct mservice *s = &m->s[i];
-		int v = which == S_FROZEN ? s->frozen : which == S_NO_DATA ? s->no_data
-									: s->traefik_applied;
+		int v = which == S_FROZEN    ? s->frozen
+			: which == S_NO_DATA ? s->no_data
+			: which == S_BUDGET  ? s->budget_waiting
+					     : s->traefik_applied;
 		if (v < 0)
 			continue;
 		fprintf(f, "%s{service=\"", name);
@@ -391,6 +394,9 @@ static void render_locked(FILE *f, const struct metrics *m)
 	service_gauge(f, m, "weightd_service_no_data",
 		      "1 while the service's latency answer names none of its backends (weights held).",
 		      S_NO_DATA);
+	service_gauge(f, m, "weightd_service_budget_waiting",
+		      "1 while a move waits for the service's write budget (the last tick held one).",
+		      S_BUDGET);
 	service_gauge(f, m, "weightd_traefik_applied",
 		      "1 when Traefik's API shows the weights last written, 0 while it shows others "
 		      "(with traefik_api set).", S_APPLIED);

@@ -38,6 +38,7 @@ struct metrics_service {
 	bool frozen;
 	bool no_data; /* its latency answer named none of its backends */
 	int traefik_applied; /* Traefik's API shows the last write: 1, 0; -1 not read back */
+	bool budget_waiting; /* the last tick held a move for the write budget */
 };
 
 struct metrics;

@@ -1150,5 +1150,6 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 	}
 	if (write)
 		st->dirty = false;
+	st->budget_waiting = over_budget;
 	return write;
 }

@@ -122,6 +122,7 @@ struct wd_service_state {
 	bool dirty;      /* backends added, removed or reordered since the last write was due */
 	double write_debt; /* the write budget's tokens in use, 0 to its limit (policy.c,
 			    * budget_limit): 0 after a start, carried across reloads */
+	bool budget_waiting; /* the last tick held a move for the write budget */
 	unsigned ticks_seen, ticks_repeated; /* ticks with latencies; of them, with none new */
 	bool spacing_warned; /* the caller warned once that the tick is shorter than the samples */
 };

@@ -220,7 +220,7 @@ void report_tick(struct report_sink *sink, const struct wd_config *cfg,
 		const struct wd_service_cfg *svc = &cfg->services[i];
 		ms[i] = (struct metrics_service){svc->name, svc->freeze,
 						 mt->svc && mt->svc[i].ok && mt->svc[i].no_data,
-						 applied ? applied[i] : -1};
+						 applied ? applied[i] : -1, st[i].budget_waiting};
 		for (size_t b = 0; dec[i] && b < svc->n_backends; b++, k++) {
 			struct wd_decision *x = &dec[i][b];
 			const struct wd_measurement *m = mt->svc && mt->svc[i].m ? &mt->svc[i].m[b] : NULL;

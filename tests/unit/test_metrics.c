@@ -46,6 +46,7 @@ static const char *const families[][2] = {
 	{"weightd_backend_action", "gauge"},
 	{"weightd_service_frozen", "gauge"},
 	{"weightd_service_no_data", "gauge"},
+	{"weightd_service_budget_waiting", "gauge"},
 	{"weightd_prometheus_queries_empty_total", "counter"},
 	{"weightd_prometheus_series_unmatched_total", "counter"},
 	{"weightd_traefik_applied", "gauge"},
@@ -77,7 +78,7 @@ static void set_two(struct metrics *m, const char *svc2)
 		{"svc", "b:80", 30, NAN, NAN, NAN, NAN, WD_ACT_STALE, 1, 0},
 		{svc2, "v1", 100, 0.5, 0, 0.5, 0, WD_ACT_FROZEN, 1, 0},
 	};
-	struct metrics_service s[] = {{"svc", false, true, 1}, {svc2, true, false, -1}};
+	struct metrics_service s[] = {{"svc", false, true, 1, false}, {svc2, true, false, -1, true}};
 	CU_ASSERT_FATAL(metrics_set_backends(m, b, 3, s, 2) == 0);
 }
 
@@ -204,13 +205,15 @@ static void test_backends(void)
 	CU_ASSERT_EQUAL(value_of(t, "weightd_service_frozen{service=\"w\"}"), 1);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_service_no_data{service=\"svc\"}"), 1);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_service_no_data{service=\"w\"}"), 0);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_service_budget_waiting{service=\"svc\"}"), 0);
+	CU_ASSERT_EQUAL(value_of(t, "weightd_service_budget_waiting{service=\"w\"}"), 1);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_traefik_applied{service=\"svc\"}"), 1);
 	CU_ASSERT_PTR_NULL(strstr(t, "weightd_traefik_applied{service=\"w\"}"));
 	free(t);
 
 	/* A reload that removes backend b and service w: their series disappear. */
 	struct metrics_backend b[] = {{"svc", "a:80", 100, 0.1, 0, 0.1, 0, WD_ACT_HELD, 1, 0}};
-	struct metrics_service s[] = {{"svc", false, false, -1}};
+	struct metrics_service s[] = {{"svc", false, false, -1, false}};
 	CU_ASSERT(metrics_set_backends(m, b, 1, s, 1) == 0);
 	t = render(m);
 	CU_ASSERT_EQUAL(value_of(t, "weightd_backend_weight{service=\"svc\",backend=\"a:80\"}"), 100);

@@ -698,7 +698,8 @@ static void test_small_move_needs_predicted_gain(void)
 /* Noise the controller chases: two backends whose latencies swap every
  * tick (0.10 s and 0.15 s), so every tick asks for a move back. With a
  * write budget of 25 per 100 ticks no 100 ticks in a row hold more
- * than 25 writes, a move that waits says why and leaves the controller at
+ * than 25 writes, a move that waits says why (in its reason and in the
+ * state the metrics export) and leaves the controller at
  * the written weights (no windup), and an ejection is written at once
  * however spent the budget is. Without a budget (write_budget = 0) the same
  * noise is written every tick. */
@@ -717,6 +718,8 @@ static void test_write_budget(void)
 			struct wd_measurement m[2] = {pf_lat(t % 2 ? 0.15 : 0.1), pf_lat(t % 2 ? 0.1 : 0.15)};
 			wrote[t] = policy_step(&f.svc, &st, m, true, d);
 			writes += wrote[t];
+			CU_ASSERT_EQUAL(st.budget_waiting,
+					!wrote[t] && strstr(d[0].reason, "waits: write budget") != NULL);
 			if (!wrote[t] && strstr(d[0].reason, "waits: write budget of 25 per 100 ticks spent")) {
 				waited++;
 				CU_ASSERT_EQUAL(d[0].action, H);
