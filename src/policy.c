@@ -207,6 +207,16 @@ static void __attribute__((format(printf, 2, 3))) reasonf(struct wd_decision *d,
 	va_end(ap);
 }
 
+/* Adds to a decision's reason (truncated to fit). */
+static void __attribute__((format(printf, 2, 3))) reason_add(struct wd_decision *d, const char *fmt, ...)
+{
+	size_t len = strlen(d->reason);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(d->reason + len, sizeof(d->reason) - len, fmt, ap);
+	va_end(ap);
+}
+
 /* The measurements are as measure_screen left them (policy.h): valid
  * wherever their has_ flag is set. A thin backend's error ratio does not
  * count. */
@@ -464,9 +474,10 @@ static bool classify(const struct wd_service_cfg *svc, const struct wd_service_s
 
 /* Error: ln cbar, the mean of ln c over the steered backends weighted by
  * their current continuous weights (pins and ejections are not steered, so
- * not pooled). NaN when none is steered. */
+ * not pooled). NaN when none is steered. *pooled: the weight it averages
+ * over. */
 static double pool_log_cost(const struct wd_service_cfg *svc, const struct wd_service_state *st,
-			    const enum role *role, const double *lnc)
+			    const enum role *role, const double *lnc, double *pooled)
 {
 	double sum_w = 0, sum_wl = 0, ln_ref = NAN;
 	for (size_t i = 0; i < svc->n_backends; i++) {
@@ -478,6 +489,7 @@ static double pool_log_cost(const struct wd_service_cfg *svc, const struct wd_se
 		sum_w += w;
 		sum_wl += w * (lnc[i] - ln_ref);
 	}
+	*pooled = sum_w;
 	return sum_w > 0 ? ln_ref + sum_wl / sum_w : NAN;
 }
 
@@ -945,9 +957,7 @@ static enum budget_kind budget_kind(const struct wd_service_cfg *svc, const stru
 		if (role[i] != R_PID || mem[i].probation != WD_PROBATION_NONE ||
 		    st->b[i].probation != WD_PROBATION_NONE)
 			return BUDGET_FREE;
-		if (move >= urgent)
-			kind = BUDGET_URGENT;
-		else if (slow[i].on && newi[i] < st->b[i].out_weight)
+		if (move >= urgent || (slow[i].on && newi[i] < st->b[i].out_weight))
 			kind = BUDGET_URGENT;
 	}
 	return kind;
@@ -1017,16 +1027,14 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 				role[i] = R_HOLDALL;
 		c.probe_w = 0; /* every signal thin: nothing to probe against */
 	}
-	double ln_pool = pool_log_cost(svc, st, role, lnc);
+	double pooled;
+	double ln_pool = pool_log_cost(svc, st, role, lnc, &pooled);
 	for (size_t i = 0; i < n; i++) {
 		if (isfinite(ln_pool) && isfinite(out[i].cost))
 			out[i].error = ln_pool - lnc[i];
 		want[i] = decide(svc, &c, &svc->backends[i], &st->b[i], role[i], &m[i], ln_pool,
 				 inflight[i], &mem[i], &out[i]);
 	}
-	double pooled = 0; /* the weight the pool's cost is averaged over */
-	for (size_t i = 0; i < n; i++)
-		pooled += role[i] == R_PID ? start_weight(pc, &svc->backends[i], &st->b[i]) : 0.0;
 	for (size_t i = 0; i < n; i++) {
 		/* against the rest of the pool: a slow backend's own share of
 		 * the pool's cost hides part of its slowness */
@@ -1114,15 +1122,10 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 		 * is not worth damping, one between 40 and 60 is. */
 		if (role[i] == R_PID && damping_feed(&bs->damp, (x[i] - w0) / pc->total, c.scale)) {
 			out[i].oscillating = true;
-			size_t len = strlen(out[i].reason);
-			snprintf(out[i].reason + len, sizeof(out[i].reason) - len,
-				 "; oscillating: gain damped to %.2g", damping_gain(&bs->damp));
+			reason_add(&out[i], "; oscillating: gain damped to %.2g", damping_gain(&bs->damp));
 		}
-		if (role[i] == R_PID && slow[i].on) {
-			size_t len = strlen(out[i].reason);
-			snprintf(out[i].reason + len, sizeof(out[i].reason) - len,
-				 "; slowdown: three times the rest's cost or more");
-		}
+		if (role[i] == R_PID && slow[i].on)
+			reason_add(&out[i], "; slowdown: three times the rest's cost or more");
 		bs->pin = svc->backends[i].pin;
 		if (write)
 			bs->out_weight = newi[i];

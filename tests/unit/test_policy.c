@@ -696,13 +696,19 @@ static void test_small_move_needs_predicted_gain(void)
 }
 
 /* Noise the controller chases: two backends whose latencies swap every
- * tick (0.10 s and 0.15 s), so every tick asks for a move back. With a
- * write budget of 25 per 100 ticks no 100 ticks in a row hold more
- * than 25 writes, a move that waits says why (in its reason and in the
- * state the metrics export) and leaves the controller at
- * the written weights (no windup), and an ejection is written at once
- * however spent the budget is. Without a budget (write_budget = 0) the same
- * noise is written every tick. */
+ * tick (0.10 s and 0.15 s), so every tick asks for a move back. */
+static void swapping_latencies(struct wd_measurement m[2], int t)
+{
+	m[0] = pf_lat(t % 2 ? 0.15 : 0.1);
+	m[1] = pf_lat(t % 2 ? 0.1 : 0.15);
+}
+
+/* The noise of swapping_latencies. With a write budget of 25 per 100
+ * ticks no 100 ticks in a row hold more than 25 writes, a move that waits
+ * says why (in its reason and in the state the metrics export) and leaves
+ * the controller at the written weights (no windup), and an ejection is
+ * written at once however spent the budget is. Without a budget
+ * (write_budget = 0) the same noise is written every tick. */
 static void test_write_budget(void)
 {
 	for (int budget = 25; budget >= 0; budget -= 25) {
@@ -715,7 +721,8 @@ static void test_write_budget(void)
 		bool wrote[300];
 		int writes = 0, waited = 0, most = 0;
 		for (int t = 0; t < 300; t++) {
-			struct wd_measurement m[2] = {pf_lat(t % 2 ? 0.15 : 0.1), pf_lat(t % 2 ? 0.1 : 0.15)};
+			struct wd_measurement m[2];
+			swapping_latencies(m, t);
 			wrote[t] = policy_step(&f.svc, &st, m, true, d);
 			writes += wrote[t];
 			CU_ASSERT_EQUAL(st.budget_waiting,
@@ -789,8 +796,7 @@ static void test_write_budget_spares_a_slowdown(void)
 	struct wd_decision d[2];
 	struct wd_measurement m[2];
 	for (int t = 0; t < 40; t++) { /* noise spends the budget */
-		m[0] = pf_lat(t % 2 ? 0.15 : 0.1);
-		m[1] = pf_lat(t % 2 ? 0.1 : 0.15);
+		swapping_latencies(m, t);
 		policy_step(&f.svc, &st, m, true, d);
 	}
 	int window = (int)(f.svc.policy.signal_window_ms / f.svc.policy.tick_ms);
