@@ -999,6 +999,7 @@ bool policy_step(const struct wd_service_cfg *svc, struct wd_service_state *st,
 {
 	const struct wd_policy_cfg *pc = &svc->policy;
 	size_t n = svc->n_backends;
+	st->budget_waiting = false; /* a tick that holds everything holds no move for it */
 	if (n == 0)
 		return false;
 	if (n > WD_MAX_BACKENDS)

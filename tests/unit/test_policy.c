@@ -744,6 +744,15 @@ static void test_write_budget(void)
 		if (budget) {
 			CU_ASSERT(most <= 25);
 			CU_ASSERT(waited > 0);
+			/* a tick whose queries failed holds everything: no move waits */
+			for (int t = 300; t < 310 && !st.budget_waiting; t++) {
+				struct wd_measurement m[2];
+				swapping_latencies(m, t);
+				policy_step(&f.svc, &st, m, true, d);
+			}
+			CU_ASSERT_TRUE(st.budget_waiting);
+			policy_step(&f.svc, &st, NULL, false, d);
+			CU_ASSERT_FALSE(st.budget_waiting);
 			/* spent: an ejection does not wait */
 			struct wd_measurement m[2] = {pf_lat(0.1), pf_lat(0.1)};
 			m[1].has_error = true;
