@@ -109,6 +109,7 @@ struct wd_backend_state {
 	enum wd_probation probation; /* joined, or back from an ejection, staleness or a thin signal */
 	double last_error_ratio; /* the last usable error ratio (NaN none) */
 	struct wd_slowdown slow; /* three times as slow as the rest, lastingly (not saved) */
+	int last_move;      /* the sign of its move in the last write (not saved) */
 	double seen_weight; /* the integer weight in force, averaged over the signal's
 			     * window: what the measurements saw (NaN: not yet known) */
 	unsigned reported; /* not the policy's: which states (ejected, stale) the report
@@ -123,6 +124,7 @@ struct wd_service_state {
 	double write_debt; /* the write budget's tokens in use, 0 to its limit (policy.c,
 			    * budget_limit): 0 after a start, carried across reloads */
 	bool budget_waiting; /* the last tick held a move for the write budget */
+	unsigned since_write; /* ticks without a write since the last one (not saved) */
 	unsigned ticks_seen, ticks_repeated; /* ticks with latencies; of them, with none new */
 	bool spacing_warned; /* the caller warned once that the tick is shorter than the samples */
 };

@@ -695,6 +695,54 @@ static void test_small_move_needs_predicted_gain(void)
 	}
 }
 
+/* Two backends at 50 : 50 with few requests in flight, where a one-point
+ * move is worth writing: the first 20 % slower until a move off it is
+ * written, then the second. The move back takes back that write within a
+ * signal window, and the prediction does not lower the p95 by 5 % for it:
+ * it is held, with the reason, until a window has passed without a write;
+ * then it is written (the same move, as any small one, needs only a lower
+ * predicted p95). */
+static void test_small_move_back_waits_a_window(void)
+{
+	struct pf_service f;
+	struct wd_service_state st;
+	setup(&f, &st, 2, (int[]){50, 50});
+	struct wd_measurement m[2] = {pf_lat(0.12), pf_lat(0.1)};
+	for (int i = 0; i < 2; i++) {
+		m[i].has_rate = true;
+		m[i].rate = 5;
+	}
+	struct wd_decision d[2];
+	int t = 0;
+	while (t < 50 && !policy_step(&f.svc, &st, m, true, d))
+		t++;
+	CU_ASSERT_FATAL(t < 50);
+	CU_ASSERT(st.b[0].out_weight < 50);
+	int after = st.b[0].out_weight, window = 4; /* the default: four ticks a window */
+	m[0] = pf_lat(0.1);
+	m[1] = pf_lat(0.12);
+	for (int i = 0; i < 2; i++) {
+		m[i].has_rate = true;
+		m[i].rate = 5;
+	}
+	int held = 0, back = -1;
+	for (int k = 0; k < 50 && back < 0; k++) {
+		if (policy_step(&f.svc, &st, m, true, d)) {
+			back = k;
+			break;
+		}
+		if (strstr(d[0].reason, "by 5 % (it takes back the last write)")) {
+			held++;
+			CU_ASSERT_EQUAL(st.b[0].out_weight, after);
+		}
+	}
+	printf("\nmove back held %d ticks, written at tick %d after the first\n", held, back);
+	CU_ASSERT(held > 0);
+	CU_ASSERT(back > window);
+	CU_ASSERT(st.b[0].out_weight > after);
+	policy_state_free(&st);
+}
+
 /* Noise the controller chases: two backends whose latencies swap every
  * tick (0.10 s and 0.15 s), so every tick asks for a move back. */
 static void swapping_latencies(struct wd_measurement m[2], int t)
@@ -1426,6 +1474,7 @@ static const struct tu_test policy_tests[] = {
 	{"stale backend drifts toward its initial weight", test_stale_drifts_toward_initial},
 	{"thin signal: held or probed back", test_thin_signal_held_or_probed},
 	{"a small move needs a lower predicted p95", test_small_move_needs_predicted_gain},
+	{"a small move back waits a window, or a clear gain", test_small_move_back_waits_a_window},
 	{"ordinary writes keep to the write budget", test_write_budget},
 	{"the write budget spares writes that are not the PID's", test_write_budget_spares_the_exempt},
 	{"the write budget spares a lasting slowdown", test_write_budget_spares_a_slowdown},
