@@ -861,7 +861,7 @@ static bool predict_write(const struct wd_service_cfg *svc, const struct wd_serv
  * by POLICY_REVERSAL_MARGIN: the window still holds that write's effect
  * half seen, and the prediction's noise alone turns such a walk around
  * (tests/unit/test_policy_loop, the capacity step under the default
- * budget: 86-90.5 % of 400 seeds held the band without the margin, 95-97 %
+ * budget: 86-90.5 % of 400 seeds held the band without the margin, 94-98 %
  * with it; a margin of 2 % on every small move, 98.5 %, but in bench/
  * flapping then lost 0.03 of p95 and gpu-batch 0.02: it held their small
  * corrections). */

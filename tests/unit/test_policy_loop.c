@@ -559,8 +559,8 @@ static int capacity_step_held(int write_budget, int seeds)
 }
 
 /* The capacity step, counted over many seeds (WD_LOOP_SEEDS overrides the
- * counts). With or without the default write budget (25) at least 93 % must
- * hold the band: both hold it on 95-97 % (400 seeds from each of seven
+ * counts). With or without the default write budget (25) at least 92 % must
+ * hold the band: both hold it on 94-98 % (400 seeds from each of 32
  * bases). Without the margin for a small move that takes back the last
  * write within a window, on 86-90.5 % with the budget and 81-82 % without
  * (late walks between neighbouring integer splits, a tick or three each at
@@ -571,8 +571,8 @@ static void test_capacity_step_p95_settles(void)
 {
 	int seeds = getenv("WD_LOOP_SEEDS") ? atoi(getenv("WD_LOOP_SEEDS")) : 0;
 	int n = seeds ? seeds : 400;
-	CU_ASSERT(capacity_step_held(0, n) * 100 >= 93 * n);
-	CU_ASSERT(capacity_step_held(25, n) * 100 >= 93 * n);
+	CU_ASSERT(capacity_step_held(0, n) * 100 >= 92 * n);
+	CU_ASSERT(capacity_step_held(25, n) * 100 >= 92 * n);
 }
 
 static const struct tu_test policy_loop_tests[] = {
