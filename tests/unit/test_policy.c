@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "delay.h"
 #include "measure.h"
 #include "policy_fixture.h"
 #include "qmodel.h"
@@ -662,11 +663,7 @@ static void test_small_move_needs_predicted_gain(void)
 		struct wd_service_state st;
 		setup(&f, &st, 2, (int[]){50, 50});
 		double rate = busy ? 80 : 5;
-		struct wd_measurement m[2] = {pf_lat(0.105), pf_lat(0.1)};
-		for (int i = 0; i < 2; i++) {
-			m[i].has_rate = true;
-			m[i].rate = rate;
-		}
+		struct wd_measurement m[2] = {lat_rate(0.105, rate), lat_rate(0.1, rate)};
 		struct wd_decision d[2];
 		int writes = 0, vetoed = 0;
 		for (int t = 0; t < 300; t++) {
@@ -707,24 +704,17 @@ static void test_small_move_back_waits_a_window(void)
 	struct pf_service f;
 	struct wd_service_state st;
 	setup(&f, &st, 2, (int[]){50, 50});
-	struct wd_measurement m[2] = {pf_lat(0.12), pf_lat(0.1)};
-	for (int i = 0; i < 2; i++) {
-		m[i].has_rate = true;
-		m[i].rate = 5;
-	}
+	struct wd_measurement m[2] = {lat_rate(0.12, 5), lat_rate(0.1, 5)};
 	struct wd_decision d[2];
 	int t = 0;
 	while (t < 50 && !policy_step(&f.svc, &st, m, true, d))
 		t++;
 	CU_ASSERT_FATAL(t < 50);
 	CU_ASSERT(st.b[0].out_weight < 50);
-	int after = st.b[0].out_weight, window = 4; /* the default: four ticks a window */
-	m[0] = pf_lat(0.1);
-	m[1] = pf_lat(0.12);
-	for (int i = 0; i < 2; i++) {
-		m[i].has_rate = true;
-		m[i].rate = 5;
-	}
+	/* the queries name no window: the default of four ticks */
+	int after = st.b[0].out_weight, window = DELAY_REF_TICKS_PER_WINDOW;
+	m[0] = lat_rate(0.1, 5);
+	m[1] = lat_rate(0.12, 5);
 	int held = 0, back = -1;
 	for (int k = 0; k < 50 && back < 0; k++) {
 		if (policy_step(&f.svc, &st, m, true, d)) {
@@ -860,10 +850,8 @@ static void test_write_budget_spares_a_slowdown(void)
 	int waited = 0, late_waits = 0, late_writes = 0;
 	int before = st.b[1].out_weight;
 	for (int t = 0; t < window + 12; t++) {
-		m[0] = pf_lat(0.1);
-		m[1] = pf_lat(0.4);
-		m[0].has_rate = m[1].has_rate = true;
-		m[0].rate = m[1].rate = 200; /* g = 1/9: small steps */
+		m[0] = lat_rate(0.1, 200); /* g = 1/9: small steps */
+		m[1] = lat_rate(0.4, 200);
 		bool wrote = policy_step(&f.svc, &st, m, true, d);
 		bool waits = strstr(d[1].reason, "waits: write budget") != NULL;
 		if (t < window)
